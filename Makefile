@@ -1,0 +1,41 @@
+# `make run` and `make test` are the two commands of the README; everything else serves them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := tests/node/node_modules/.installed
+
+.PHONY: run test lint openapi bench load clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): tests/node/package.json
+	npm install --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+## run: install (first time) and start the service on its embedded defaults
+run: $(STAMP)
+	$(BIN)/lukhas serve
+
+## test: install (first time), make sure Redis runs, and run lint, types and the whole suite
+test: $(STAMP) $(NODE_STAMP)
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	$(BIN)/ruff check app tests bench load
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench load
+	$(BIN)/mypy
+
+## openapi: regenerate docs/openapi/lukhas-openai.yaml from the app
+openapi: $(STAMP)
+	$(BIN)/python -m app.openapi docs/openapi/lukhas-openai.yaml
+
+clean:
+	rm -rf $(VENV) tests/node/node_modules

@@ -1,0 +1,23 @@
+"""`/v1/chat/completions`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from app.api.chat.protocol import ChatCompletionRequest
+from app.deps import ChatDep, IdentityDep
+from app.json import JSONResponse
+from app.sse import sse_response
+
+router = APIRouter(tags=["chat"])
+
+
+@router.post("/chat/completions", response_model=None)
+async def create_chat_completion(
+    body: ChatCompletionRequest, identity: IdentityDep, service: ChatDep
+) -> Response:
+    """Create a chat completion; `stream: true` answers with `data:` chunks and `[DONE]`."""
+    if body.stream:
+        return sse_response(await service.stream(identity, body))
+    return JSONResponse(await service.create(identity, body))

@@ -1,0 +1,139 @@
+"""Chat Completions: the same pipeline, answered as `chat.completion` objects or chunks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sse_starlette import ServerSentEvent
+
+from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
+from app.errors import InvalidRequest
+from app.identity.base import Identity
+from app.ids import new_id
+from app.matriz.contract import Event, ReasoningDelta, RunContext, TextDelta
+from app.matriz.nodes import Turn
+from app.matriz.orchestrator import Orchestrator
+from app.matriz.providers.registry import ProviderRegistry
+from app.sse import DONE, data_event
+
+_TEXT_PARTS = ("text", "input_text")
+
+
+def _text(message: ChatMessage, index: int) -> str:
+    if message.content is None or isinstance(message.content, str):
+        return message.content or ""
+    texts = []
+    for j, part in enumerate(message.content):
+        if part.get("type") in _TEXT_PARTS:
+            texts.append(str(part.get("text", "")))
+        else:
+            raise InvalidRequest(
+                f"The model accepts text only; content part '{part.get('type')}' is not "
+                "supported.", param=f"messages[{index}].content[{j}]",
+                code="unsupported_content",
+            )
+    return "\n".join(texts)
+
+
+def _usage(ctx: RunContext) -> dict[str, Any]:
+    u = ctx.usage
+    return {
+        "prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
+        "total_tokens": u.input_tokens + u.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
+    }
+
+
+class ChatService:
+    def __init__(self, orchestrator: Orchestrator, registry: ProviderRegistry) -> None:
+        self._orchestrator = orchestrator
+        self._registry = registry
+
+    def _context(self, identity: Identity, req: ChatCompletionRequest) -> RunContext:
+        self._registry.card(req.model)
+        if (req.n or 1) != 1:
+            raise InvalidRequest("Only n=1 is supported.", param="n")
+        fmt = (req.response_format or {}).get("type", "text")
+        if fmt != "text":
+            raise InvalidRequest(f"response_format '{fmt}' is not supported; the model "
+                                 "produces plain text.", param="response_format")
+        system: list[str] = []
+        turns: list[Turn] = []
+        for i, message in enumerate(req.messages):
+            text = _text(message, i)
+            if message.role in ("system", "developer"):
+                system.append(text)
+            elif message.role in ("user", "assistant"):
+                turns.append(Turn(message.role, text, f"message {i + 1}"))
+        question = turns.pop().text if turns and turns[-1].role == "user" else ""
+        if not question.strip() and not turns:
+            raise InvalidRequest("'messages' must contain a non-empty user message.",
+                                 param="messages", code="empty_input")
+        return RunContext(
+            identity=identity, model=req.model, question=question, history=turns,
+            instructions="\n\n".join(system) or None,
+            max_output_tokens=req.max_completion_tokens or req.max_tokens,
+        )
+
+    async def create(self, identity: Identity, req: ChatCompletionRequest) -> dict[str, Any]:
+        """Run the pipeline and return a `chat.completion`."""
+        ctx = self._context(identity, req)
+        text = "".join([e.text async for e in self._orchestrator.run(ctx)
+                        if isinstance(e, TextDelta)])
+        return {
+            "id": new_id("chatcmpl-"), "object": "chat.completion", "created": int(time.time()),
+            "model": req.model, "system_fingerprint": None,
+            "choices": [{
+                "index": 0, "logprobs": None, "finish_reason": ctx.finish_reason,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+            }],
+            "usage": _usage(ctx),
+        }
+
+    async def stream(
+        self, identity: Identity, req: ChatCompletionRequest
+    ) -> AsyncIterator[ServerSentEvent]:
+        """Start the run (errors before the first delta are plain HTTP errors), then chunks."""
+        ctx = self._context(identity, req)
+        events = self._orchestrator.run(ctx)
+        try:
+            first: Event | None = await anext(events)
+        except StopAsyncIteration:
+            first = None
+        except BaseException:
+            await events.aclose()
+            raise
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        base = {"id": new_id("chatcmpl-"), "object": "chat.completion.chunk",
+                "created": int(time.time()), "model": req.model, "system_fingerprint": None}
+        if include_usage:
+            base["usage"] = None
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> ServerSentEvent:
+            return data_event({**base, "choices": [
+                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+
+        async def frames() -> AsyncIterator[ServerSentEvent]:
+            try:
+                # `role` goes in the first delta only: the SDK concatenates repeated strings.
+                yield chunk({"role": "assistant", "content": ""})
+                pending = first
+                while pending is not None:
+                    if not isinstance(pending, ReasoningDelta):
+                        yield chunk({"content": pending.text})
+                    pending = await anext(events, None)
+                yield chunk({}, ctx.finish_reason)
+                if include_usage:
+                    yield data_event({**base, "choices": [], "usage": _usage(ctx)})
+            except Exception:
+                yield data_event({"error": {"message": "The server had an error.",
+                                            "type": "server_error", "param": None,
+                                            "code": "server_error"}})
+            finally:
+                await events.aclose()
+            yield DONE
+
+        return frames()

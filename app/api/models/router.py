@@ -1,0 +1,29 @@
+"""`/v1/models`: the models this deployment serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.deps import IdentityDep, RegistryDep
+from app.matriz.providers.base import ModelCard
+
+router = APIRouter(tags=["models"])
+
+
+def _model(card: ModelCard) -> dict[str, Any]:
+    return {"id": card.id, "object": "model", "created": card.created,
+            "owned_by": card.owned_by, "context_window": card.context_window}
+
+
+@router.get("/models")
+async def list_models(registry: RegistryDep, _: IdentityDep) -> dict[str, Any]:
+    """Every model, in OpenAI's list shape."""
+    return {"object": "list", "data": [_model(c) for c in registry.cards()]}
+
+
+@router.get("/models/{model_id:path}")
+async def retrieve_model(model_id: str, registry: RegistryDep, _: IdentityDep) -> dict[str, Any]:
+    """One model, or 404 `model_not_found`."""
+    return _model(registry.card(model_id))

@@ -1,0 +1,92 @@
+"""From Responses input (a string or items) to stored input items and conversation turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.api.responses.protocol import (
+    InputFile,
+    InputImage,
+    InputText,
+    ItemReference,
+    MessageItem,
+    OutputText,
+    Refusal,
+    ResponseCreateRequest,
+)
+from app.errors import InvalidRequest
+from app.ids import new_id
+from app.matriz.nodes import Turn
+
+
+@dataclass(slots=True)
+class ConvertedInput:
+    items: list[dict[str, Any]]  # as stored and listed by input_items, each with an id
+    history: list[Turn]  # earlier turns given in this input, oldest first
+    question: str  # the text of the last user message
+    system: list[str]  # system/developer messages, joined into the instructions
+
+
+def _message_text(item: MessageItem, index: int) -> str:
+    if isinstance(item.content, str):
+        return item.content
+    texts = []
+    for j, part in enumerate(item.content):
+        if isinstance(part, InputText | OutputText):
+            texts.append(part.text)
+        elif isinstance(part, Refusal):
+            texts.append(part.refusal)
+        elif isinstance(part, InputImage | InputFile):
+            raise InvalidRequest(
+                f"The model accepts text only; '{part.type}' is not supported.",
+                param=f"input[{index}].content[{j}]", code="unsupported_content",
+            )
+    return "\n".join(texts)
+
+
+def _stored_message(item: MessageItem, text_: str) -> dict[str, Any]:
+    if item.role == "assistant":
+        content: list[dict[str, Any]] = [
+            {"type": "output_text", "text": text_, "annotations": []}
+        ]
+    else:
+        content = [{"type": "input_text", "text": text_}]
+    return {"id": item.id or new_id("msg_"), "type": "message", "role": item.role,
+            "content": content, "status": item.status or "completed"}
+
+
+def convert_input(req: ResponseCreateRequest) -> ConvertedInput:
+    """Validate and flatten the request's input; the last user message is the question."""
+    if isinstance(req.input, str):
+        if not req.input.strip():
+            raise InvalidRequest("'input' must not be empty.", param="input",
+                                 code="empty_input")
+        item = MessageItem(role="user", content=req.input)
+        return ConvertedInput([_stored_message(item, req.input)], [], req.input, [])
+    if not req.input:
+        raise InvalidRequest("'input' must hold at least one item.", param="input",
+                             code="empty_input")
+    items: list[dict[str, Any]] = []
+    turns: list[Turn] = []
+    system: list[str] = []
+    for i, entry in enumerate(req.input):
+        if isinstance(entry, ItemReference):
+            raise InvalidRequest("Item references are not supported; send the item itself.",
+                                 param=f"input[{i}]", code="unsupported_item")
+        if isinstance(entry, MessageItem):
+            text_ = _message_text(entry, i)
+            items.append(_stored_message(entry, text_))
+            if entry.role in ("system", "developer"):
+                system.append(text_)
+            else:
+                turns.append(Turn(entry.role, text_, f"input {i + 1}"))
+        else:
+            stored = entry.model_dump(exclude_none=True)
+            stored.setdefault("id", new_id("fc_" if entry.type == "function_call" else "item_"))
+            items.append(stored)
+    question = turns.pop().text if turns and turns[-1].role == "user" else ""
+    if not question.strip() and not turns:
+        raise InvalidRequest("'input' must contain a non-empty user message.", param="input",
+                             code="empty_input")
+    return ConvertedInput(items, turns, question, system)

@@ -1,0 +1,161 @@
+"""Builders of the Response object, its output items and its SSE events.
+
+The order of events follows what the SDK stream helpers check (docs: OPENAI_COMPAT §1.3–1.4):
+`response.created` (output `[]`), `response.in_progress`, then each item announced at its
+`output_index` with one stable id, every part and item closed with its `.done` event, and
+exactly one terminal event carrying the full output. The same `OutputBuilder` produces the
+non-streamed output, so a streamed and a collected answer are the same object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.ids import new_id
+
+
+class OutputBuilder:
+    """Accumulates the reasoning summary and the answer into output items with stable ids."""
+
+    def __init__(self) -> None:
+        self.reasoning_id = new_id("rs_")
+        self.message_id = new_id("msg_")
+        self.reasoning: str | None = None
+        self.text: str | None = None
+
+    def add_reasoning(self, delta: str) -> None:
+        self.reasoning = (self.reasoning or "") + delta
+
+    def add_text(self, delta: str) -> None:
+        self.text = (self.text or "") + delta
+
+    def reasoning_item(self, *, done: bool) -> dict[str, Any]:
+        summary = [summary_part(self.reasoning or "")] if done else []
+        return {"id": self.reasoning_id, "type": "reasoning", "summary": summary,
+                "status": "completed" if done else "in_progress"}
+
+    def message_item(self, status: str) -> dict[str, Any]:
+        content = [] if status == "in_progress" else [text_part(self.text or "")]
+        return {"id": self.message_id, "type": "message", "status": status,
+                "role": "assistant", "content": content}
+
+    def items(self, message_status: str) -> list[dict[str, Any]]:
+        """The finished output list (reasoning first, then the message)."""
+        out = []
+        if self.reasoning is not None:
+            out.append(self.reasoning_item(done=True))
+        out.append(self.message_item(message_status))
+        return out
+
+
+def text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def summary_part(text: str) -> dict[str, Any]:
+    return {"type": "summary_text", "text": text}
+
+
+def usage_object(input_tokens: int, output_tokens: int, reasoning_tokens: int) -> dict[str, Any]:
+    """Responses usage; detail fields always present, as strict clients validate them."""
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+class StreamEncoder:
+    """Turns pipeline deltas into Responses SSE events with contiguous sequence numbers."""
+
+    def __init__(self, builder: OutputBuilder) -> None:
+        self.builder = builder
+        self._seq = 0
+        self._open: str | None = None  # "reasoning" | "message"
+        self._index = -1
+
+    def _event(self, type_: str, **fields: Any) -> dict[str, Any]:
+        event = {"type": type_, "sequence_number": self._seq, **fields}
+        self._seq += 1
+        return event
+
+    def start(self, snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+        """`response.created` and `response.in_progress`, both with an empty output."""
+        return [self._event("response.created", response=snapshot),
+                self._event("response.in_progress", response=snapshot)]
+
+    def reasoning(self, delta: str) -> list[dict[str, Any]]:
+        b = self.builder
+        events = []
+        if self._open != "reasoning":
+            events += self._close()
+            self._open, self._index = "reasoning", self._index + 1
+            events.append(self._event("response.output_item.added", output_index=self._index,
+                                      item=b.reasoning_item(done=False)))
+            events.append(self._event("response.reasoning_summary_part.added",
+                                      item_id=b.reasoning_id, output_index=self._index,
+                                      summary_index=0, part=summary_part("")))
+        b.add_reasoning(delta)
+        events.append(self._event("response.reasoning_summary_text.delta",
+                                  item_id=b.reasoning_id, output_index=self._index,
+                                  summary_index=0, delta=delta))
+        return events
+
+    def text(self, delta: str) -> list[dict[str, Any]]:
+        events = self._open_message()
+        self.builder.add_text(delta)
+        events.append(self._event("response.output_text.delta", item_id=self.builder.message_id,
+                                  output_index=self._index, content_index=0, delta=delta,
+                                  logprobs=[]))
+        return events
+
+    def finish(self, final: dict[str, Any]) -> list[dict[str, Any]]:
+        """Close what is open and end with the terminal event matching `final["status"]`."""
+        events = self._open_message()  # an answer with no text still has its message item
+        status = final["status"]
+        events += self._close("incomplete" if status == "incomplete" else "completed")
+        terminal = {"completed": "response.completed", "incomplete": "response.incomplete",
+                    "failed": "response.failed"}[status]
+        events.append(self._event(terminal, response=final))
+        return events
+
+    def fail(self, final: dict[str, Any]) -> list[dict[str, Any]]:
+        """End with `response.failed`, leaving open items as they are."""
+        return [self._event("response.failed", response=final)]
+
+    def _open_message(self) -> list[dict[str, Any]]:
+        if self._open == "message":
+            return []
+        b = self.builder
+        events = self._close()
+        self._open, self._index = "message", self._index + 1
+        events.append(self._event("response.output_item.added", output_index=self._index,
+                                  item=b.message_item("in_progress")))
+        events.append(self._event("response.content_part.added", item_id=b.message_id,
+                                  output_index=self._index, content_index=0,
+                                  part=text_part("")))
+        return events
+
+    def _close(self, message_status: str = "completed") -> list[dict[str, Any]]:
+        b, i = self.builder, self._index
+        events = []
+        if self._open == "reasoning":
+            text = b.reasoning or ""
+            ids = {"item_id": b.reasoning_id, "output_index": i, "summary_index": 0}
+            events.append(self._event("response.reasoning_summary_text.done", **ids, text=text))
+            events.append(self._event("response.reasoning_summary_part.done", **ids,
+                                      part=summary_part(text)))
+            events.append(self._event("response.output_item.done", output_index=i,
+                                      item=b.reasoning_item(done=True)))
+        elif self._open == "message":
+            text = b.text or ""
+            events.append(self._event("response.output_text.done", item_id=b.message_id,
+                                      output_index=i, content_index=0, text=text, logprobs=[]))
+            events.append(self._event("response.content_part.done", item_id=b.message_id,
+                                      output_index=i, content_index=0, part=text_part(text)))
+            events.append(self._event("response.output_item.done", output_index=i,
+                                      item=b.message_item(message_status)))
+        self._open = None
+        return events

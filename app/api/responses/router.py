@@ -1,0 +1,55 @@
+"""`/v1/responses`: create (JSON or SSE), retrieve (or replay), delete, input items."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
+from app.deps import IdentityDep, ResponsesDep
+from app.json import JSONResponse
+from app.sse import sse_response
+
+router = APIRouter(tags=["responses"])
+
+
+@router.post("/responses", response_model=None)
+async def create_response(
+    body: ResponseCreateRequest, identity: IdentityDep, service: ResponsesDep
+) -> Response:
+    """Create a model response; `stream: true` answers with server-sent events."""
+    if body.stream:
+        return sse_response(await service.stream(identity, body))
+    return JSONResponse(await service.create(identity, body))
+
+
+@router.get("/responses/{response_id}", response_model=None)
+async def retrieve_response(
+    response_id: str, identity: IdentityDep, service: ResponsesDep,
+    stream: bool = False, starting_after: int | None = None,
+    include: Annotated[list[str] | None, Query(alias="include[]")] = None,
+) -> Response:
+    """A stored response; with `stream=true`, its event stream replayed."""
+    if stream:
+        return sse_response(await service.replay(identity, response_id, starting_after))
+    return JSONResponse(await service.get(identity, response_id))
+
+
+@router.delete("/responses/{response_id}")
+async def delete_response(
+    response_id: str, identity: IdentityDep, service: ResponsesDep
+) -> dict[str, Any]:
+    """Delete a stored response."""
+    return await service.delete(identity, response_id)
+
+
+@router.get("/responses/{response_id}/input_items")
+async def list_input_items(
+    response_id: str, identity: IdentityDep, service: ResponsesDep,
+    query: Annotated[InputItemsQuery, Query()],
+    include: Annotated[list[str] | None, Query(alias="include[]")] = None,
+) -> dict[str, Any]:
+    """The input items of a stored response, newest first by default."""
+    return await service.input_items(identity, response_id, query)

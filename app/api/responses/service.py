@@ -1,0 +1,250 @@
+"""The Responses service: one pipeline run per create; stored responses by owner."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from sse_starlette import ServerSentEvent
+
+from app.api.responses.convert import ConvertedInput, convert_input
+from app.api.responses.events import OutputBuilder, StreamEncoder, usage_object
+from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
+from app.db.repositories import responses as repo
+from app.errors import APIError, InvalidRequest, NotFound
+from app.identity.base import Identity
+from app.ids import new_id
+from app.matriz.contract import Event, ReasoningDelta, RunContext
+from app.matriz.orchestrator import Orchestrator
+from app.matriz.providers.registry import ProviderRegistry
+from app.sse import named_event
+
+log = logging.getLogger("lukhas.responses")
+
+_STATUS = {"stop": "completed", "length": "incomplete", "content_filter": "incomplete"}
+_INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+class ResponsesService:
+    def __init__(self, pool: Any, orchestrator: Orchestrator, registry: ProviderRegistry) -> None:
+        self._pool = pool
+        self._orchestrator = orchestrator
+        self._registry = registry
+
+    # -- create -----------------------------------------------------------------------
+
+    def _check_supported(self, req: ResponseCreateRequest) -> None:
+        if req.background:
+            raise InvalidRequest("Background mode is not supported.", param="background")
+        if req.conversation is not None:
+            raise InvalidRequest("'conversation' is not supported; use previous_response_id.",
+                                 param="conversation")
+        fmt = (req.text or {}).get("format") or {"type": "text"}
+        if fmt.get("type") != "text":
+            raise InvalidRequest(
+                f"The model '{req.model}' produces plain text; text.format "
+                f"'{fmt.get('type')}' is not supported.", param="text.format",
+            )
+
+    def _prepare(
+        self, identity: Identity, req: ResponseCreateRequest
+    ) -> tuple[RunContext, dict[str, Any], ConvertedInput, OutputBuilder]:
+        self._registry.card(req.model)
+        self._check_supported(req)
+        converted = convert_input(req)
+        response_id = new_id("resp_")
+        base = _base_object(response_id, req)
+        instructions = "\n\n".join([*([req.instructions] if req.instructions else []),
+                                    *converted.system]) or None
+        ctx = RunContext(
+            identity=identity, model=req.model, question=converted.question,
+            history=list(converted.history), instructions=instructions,
+            previous_response_id=req.previous_response_id,
+            max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
+        )
+        builder = OutputBuilder()
+        if req.store is not False:
+            async def store() -> None:
+                await self._store(identity, req, converted, _final(base, ctx, builder))
+
+            ctx.requested_effects["store_response"] = store
+        return ctx, base, converted, builder
+
+    async def create(self, identity: Identity, req: ResponseCreateRequest) -> dict[str, Any]:
+        """Run the pipeline to the end and return the Response object."""
+        ctx, base, _, builder = self._prepare(identity, req)
+        async for event in self._orchestrator.run(ctx):
+            if isinstance(event, ReasoningDelta):
+                builder.add_reasoning(event.text)
+            else:
+                builder.add_text(event.text)
+        return _final(base, ctx, builder)
+
+    async def stream(
+        self, identity: Identity, req: ResponseCreateRequest
+    ) -> AsyncIterator[ServerSentEvent]:
+        """Start the run; errors before the first delta are raised as plain HTTP errors."""
+        ctx, base, _, builder = self._prepare(identity, req)
+        events = self._orchestrator.run(ctx)
+        try:
+            first: Event | None = await anext(events)
+        except StopAsyncIteration:
+            first = None
+        except BaseException:
+            await events.aclose()
+            raise
+        return self._frames(ctx, base, builder, events, first)
+
+    async def _frames(
+        self, ctx: RunContext, base: dict[str, Any], builder: OutputBuilder,
+        events: AsyncGenerator[Event, None], first: Event | None,
+    ) -> AsyncIterator[ServerSentEvent]:
+        encoder = StreamEncoder(builder)
+        snapshot = {**base, "status": "in_progress", "usage": None}
+        for payload in encoder.start(snapshot):
+            yield named_event(payload)
+        try:
+            pending = first
+            while pending is not None:
+                step = (encoder.reasoning(pending.text) if isinstance(pending, ReasoningDelta)
+                        else encoder.text(pending.text))
+                for payload in step:
+                    yield named_event(payload)
+                pending = await anext(events, None)
+            payloads = encoder.finish(_final(base, ctx, builder))
+        except Exception as exc:
+            log.exception("response stream failed", extra={"response_id": base["id"]})
+            message = exc.message if isinstance(exc, APIError) else "The server had an error."
+            failed = _final(base, ctx, builder, error={"code": "server_error", "message": message})
+            payloads = encoder.fail(failed)
+        finally:
+            await events.aclose()
+        for payload in payloads:
+            yield named_event(payload)
+
+    async def _store(self, identity: Identity, req: ResponseCreateRequest,
+                     converted: ConvertedInput, final: dict[str, Any]) -> None:
+        rid = final["id"]
+        turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}"}
+                 for t in converted.history]
+        if converted.question:
+            turns.append({"role": "user", "text": converted.question,
+                          "source": f"{rid} input {len(converted.items)}"})
+        answer = "".join(p["text"] for item in final["output"] if item["type"] == "message"
+                         for p in item["content"] if p["type"] == "output_text")
+        turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
+        async with self._pool.acquire() as conn:
+            await repo.insert(
+                conn, id=rid, owner=identity.subject,
+                previous_response_id=req.previous_response_id, model=req.model,
+                status=final["status"], input_items=converted.items, turns=turns, body=final,
+            )
+
+    # -- stored responses ---------------------------------------------------------------
+
+    async def get(self, identity: Identity, response_id: str) -> dict[str, Any]:
+        """A stored response of the caller's, or 404."""
+        async with self._pool.acquire() as conn:
+            stored = await repo.get(conn, identity.subject, response_id)
+        if stored is None:
+            raise _not_found(response_id)
+        return stored.body
+
+    async def replay(
+        self, identity: Identity, response_id: str, starting_after: int | None
+    ) -> AsyncIterator[ServerSentEvent]:
+        """The stored response's full event stream, as it was sent, after `starting_after`."""
+        body = await self.get(identity, response_id)
+        builder = OutputBuilder()
+        for item in body["output"]:
+            if item["type"] == "reasoning":
+                builder.reasoning_id = item["id"]
+            elif item["type"] == "message":
+                builder.message_id = item["id"]
+        encoder = StreamEncoder(builder)
+        payloads = encoder.start({**body, "status": "in_progress", "output": [], "usage": None})
+        for item in body["output"]:
+            if item["type"] == "reasoning":
+                payloads += encoder.reasoning("".join(s["text"] for s in item["summary"]))
+            elif item["type"] == "message":
+                for part in item["content"]:
+                    payloads += encoder.text(part.get("text", ""))
+        payloads += encoder.finish(body)
+
+        async def frames() -> AsyncIterator[ServerSentEvent]:
+            for payload in payloads:
+                if starting_after is None or payload["sequence_number"] > starting_after:
+                    yield named_event(payload)
+
+        return frames()
+
+    async def delete(self, identity: Identity, response_id: str) -> dict[str, Any]:
+        """Delete a stored response of the caller's, or 404."""
+        async with self._pool.acquire() as conn:
+            deleted = await repo.delete(conn, identity.subject, response_id)
+        if not deleted:
+            raise _not_found(response_id)
+        return {"id": response_id, "object": "response.deleted", "deleted": True}
+
+    async def input_items(
+        self, identity: Identity, response_id: str, query: InputItemsQuery
+    ) -> dict[str, Any]:
+        """One page of a stored response's input items (cursor pagination)."""
+        async with self._pool.acquire() as conn:
+            stored = await repo.get(conn, identity.subject, response_id)
+        if stored is None:
+            raise _not_found(response_id)
+        items = stored.input_items if query.order == "asc" else stored.input_items[::-1]
+        start = 0
+        if query.after is not None:
+            ids = [item["id"] for item in items]
+            if query.after not in ids:
+                raise InvalidRequest(f"No input item with id '{query.after}'.", param="after")
+            start = ids.index(query.after) + 1
+        page = items[start : start + query.limit]
+        return {
+            "object": "list", "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": start + query.limit < len(items),
+        }
+
+
+def _not_found(response_id: str) -> NotFound:
+    return NotFound(f"Response with id '{response_id}' not found.", param="response_id",
+                    code="response_not_found")
+
+
+def _base_object(response_id: str, req: ResponseCreateRequest) -> dict[str, Any]:
+    return {
+        "id": response_id, "object": "response", "created_at": int(time.time()),
+        "status": "in_progress", "completed_at": None, "background": False, "error": None,
+        "incomplete_details": None, "instructions": req.instructions,
+        "max_output_tokens": req.max_output_tokens, "model": req.model,
+        "metadata": req.metadata or {}, "output": [],
+        "parallel_tool_calls": req.parallel_tool_calls is not False,
+        "previous_response_id": req.previous_response_id,
+        "reasoning": {"effort": None, "summary": None}, "service_tier": "default",
+        "store": req.store is not False,
+        "temperature": 1.0 if req.temperature is None else req.temperature,
+        "text": req.text or {"format": {"type": "text"}},
+        "tool_choice": req.tool_choice or "auto", "tools": req.tools or [],
+        "top_p": 1.0 if req.top_p is None else req.top_p,
+        "truncation": req.truncation or "disabled", "user": req.user, "usage": None,
+    }
+
+
+def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,
+           error: dict[str, str] | None = None) -> dict[str, Any]:
+    status = "failed" if error else _STATUS[ctx.finish_reason]
+    reason = _INCOMPLETE_REASON.get(ctx.finish_reason)
+    u = ctx.usage
+    return {
+        **base, "status": status, "error": error,
+        "completed_at": int(time.time()) if status == "completed" else None,
+        "incomplete_details": {"reason": reason} if status == "incomplete" and reason else None,
+        "output": builder.items("incomplete" if status == "incomplete" else "completed"),
+        "usage": usage_object(u.input_tokens, u.output_tokens, u.reasoning_tokens),
+    }

@@ -1,0 +1,117 @@
+"""`lukhas serve | migrate`: the service's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from app.settings import Settings
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class _Stopped(Exception):
+    """Raised by our SIGINT/SIGTERM handler once uvicorn has shut down."""
+
+
+def _raise_stopped(signum: int, _frame: object) -> None:
+    raise _Stopped(signum)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the service under uvicorn, with the embedded database unless a URL is set."""
+    import uvicorn
+
+    from app.db.embedded import EmbeddedPostgres
+    from app.db.migrate import migrate
+    from app.identity.api_keys import load_or_create_key
+    from app.observability.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    workers = args.workers or settings.workers
+    embedded = None
+    try:
+        if settings.database_url is None:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            # Workers inherit the URL, so they share this one server and start none.
+            os.environ["LUKHAS_DATABASE_URL"] = embedded.start()
+            _say(f"Embedded PostgreSQL running in {embedded.pgdata}")
+            url = os.environ["LUKHAS_DATABASE_URL"]
+        else:
+            url = settings.database_url.get_secret_value()
+        asyncio.run(migrate(url))
+        if not settings.api_key_list():
+            key, created = load_or_create_key(settings.data_dir)
+            os.environ["LUKHAS_API_KEYS"] = key
+            key_file = settings.data_dir / "api_key"
+            if created:
+                _say(f"Generated an API key (kept in {key_file}): {key}")
+            else:
+                _say(f"API key: the one kept in {key_file}")
+        _say(f"LUKHAS façade on http://{host}:{port}/v1 ({workers} worker(s))")
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal; ours
+        # turns it into an exception, so the embedded database is stopped below.
+        signal.signal(signal.SIGTERM, _raise_stopped)
+        signal.signal(signal.SIGINT, _raise_stopped)
+        with contextlib.suppress(_Stopped):
+            uvicorn.run(
+                "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, access_log=False, timeout_graceful_shutdown=10,
+            )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def run_migrate(_: argparse.Namespace) -> int:
+    """Apply pending migrations and say which."""
+    from app.db.embedded import EmbeddedPostgres
+    from app.db.migrate import migrate
+
+    settings = Settings()
+    embedded = None
+    try:
+        if settings.database_url is None:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            url = embedded.start()
+        else:
+            url = settings.database_url.get_secret_value()
+        applied = asyncio.run(migrate(url))
+        _say(f"applied migrations: {applied}" if applied else "database is up to date")
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lukhas` command."""
+    parser = argparse.ArgumentParser(prog="lukhas", description="LUKHAS façade")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p_serve = commands.add_parser("serve", help="run the service")
+    p_serve.add_argument("--host", default=None, help="bind address (LUKHAS_HOST)")
+    p_serve.add_argument("--port", type=int, default=None, help="port (LUKHAS_PORT)")
+    p_serve.add_argument("--workers", type=int, default=None, help="processes (LUKHAS_WORKERS)")
+    p_serve.set_defaults(func=serve)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        func=run_migrate
+    )
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

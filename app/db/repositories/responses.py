@@ -1,0 +1,78 @@
+"""SQL for stored responses. Every query is scoped to the owner: no caller sees another's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+_MAX_CHAIN = 256
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    id: str
+    owner: str
+    input_items: list[dict[str, Any]]
+    turns: list[dict[str, Any]]
+    body: dict[str, Any]
+
+
+async def insert(
+    conn: Any,
+    *,
+    id: str,
+    owner: str,
+    previous_response_id: str | None,
+    model: str,
+    status: str,
+    input_items: list[dict[str, Any]],
+    turns: list[dict[str, Any]],
+    body: dict[str, Any],
+) -> None:
+    """Store one response."""
+    await conn.execute(
+        "INSERT INTO responses (id, owner, previous_response_id, model, status, input_items,"
+        " turns, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        id, owner, previous_response_id, model, status, input_items, turns, body,
+    )
+
+
+async def get(conn: Any, owner: str, id: str) -> StoredResponse | None:
+    """One response of `owner`, or None."""
+    row = await conn.fetchrow(
+        "SELECT id, owner, input_items, turns, body FROM responses WHERE id = $1 AND owner = $2",
+        id, owner,
+    )
+    return None if row is None else StoredResponse(**dict(row))
+
+
+async def delete(conn: Any, owner: str, id: str) -> bool:
+    """Delete one response of `owner`; False if there was none."""
+    status: str = await conn.execute(
+        "DELETE FROM responses WHERE id = $1 AND owner = $2", id, owner
+    )
+    return status.endswith(" 1")
+
+
+async def chain_turns(conn: Any, owner: str, id: str) -> list[dict[str, Any]] | None:
+    """The turns of `id` and its ancestors, oldest first; None if `id` is not `owner`'s.
+
+    The walk stops at a missing or foreign ancestor: a chain never crosses owners.
+    """
+    rows = await conn.fetch(
+        """
+        WITH RECURSIVE chain AS (
+            SELECT id, previous_response_id, turns, 0 AS depth
+              FROM responses WHERE id = $1 AND owner = $2
+            UNION ALL
+            SELECT r.id, r.previous_response_id, r.turns, c.depth + 1
+              FROM responses r JOIN chain c ON r.id = c.previous_response_id
+             WHERE r.owner = $2 AND c.depth < $3
+        )
+        SELECT turns FROM chain ORDER BY depth DESC
+        """,
+        id, owner, _MAX_CHAIN,
+    )
+    if not rows:
+        return None
+    return [turn for row in rows for turn in row["turns"]]

@@ -1,0 +1,195 @@
+"""Typed errors and the one place that renders OpenAI's error envelope.
+
+Envelope: `{"error": {"message", "type", "param", "code"}}`, as the OpenAI SDKs parse it
+(https://platform.openai.com/docs/guides/error-codes). FastAPI's own 404/405 and validation
+errors are rendered here too; validation errors become 400, not 422, so the SDKs raise
+`BadRequestError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+log = logging.getLogger("lukhas.errors")
+
+
+class APIError(Exception):
+    """An error with an HTTP status and an OpenAI error body."""
+
+    status_code = 500
+    error_type = "server_error"
+    default_code: str | None = "server_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code if code is not None else self.default_code
+        self.param = param
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        """The OpenAI error envelope for this error."""
+        return error_body(self.message, self.error_type, self.param, self.code)
+
+
+class InvalidRequest(APIError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    default_code = None
+
+
+class AuthenticationFailed(APIError):
+    status_code = 401
+    error_type = "invalid_request_error"
+    default_code = "invalid_api_key"
+
+
+class PermissionDenied(APIError):
+    status_code = 403
+    error_type = "invalid_request_error"
+    default_code = "insufficient_permissions"
+
+
+class NotFound(APIError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    default_code = "not_found"
+
+
+class MethodNotAllowed(APIError):
+    status_code = 405
+    error_type = "invalid_request_error"
+    default_code = "method_not_allowed"
+
+
+class PayloadTooLarge(APIError):
+    status_code = 413
+    error_type = "invalid_request_error"
+    default_code = "request_too_large"
+
+
+class RateLimited(APIError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    default_code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("retry-after", f"{retry_after_s:.3f}".rstrip("0").rstrip("."))
+        self.headers.setdefault("retry-after-ms", str(max(1, round(retry_after_s * 1000))))
+
+
+class ServerError(APIError):
+    status_code = 500
+
+
+class ServiceUnavailable(APIError):
+    status_code = 503
+    default_code = "service_unavailable"
+
+
+def error_body(
+    message: str, error_type: str, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
+    """Build `{"error": {...}}` with all four keys present, as strict clients expect."""
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def error_response(error: APIError) -> Response:
+    """Render an APIError as a JSON response with its status and headers."""
+    headers = dict(error.headers)
+    if error.status_code >= 500 and error.status_code != 503:
+        headers.setdefault("x-should-retry", "true")
+    return Response(
+        orjson.dumps(error.body()),
+        status_code=error.status_code,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def _loc_to_param(loc: Sequence[int | str]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Pydantic names union branches in the location ("str", "list[...]"); clients want the field.
+    parts = [p for p in parts if not (p.startswith(("list[", "dict[", "function-")) or p == "str")]
+    if not parts:
+        return None
+    param = parts[0]
+    for p in parts[1:]:
+        param += f"[{p}]" if p.isdigit() else f".{p}"
+    return param
+
+
+def validation_error(exc: RequestValidationError) -> APIError:
+    """Turn FastAPI's validation error into one clear 400."""
+    errors = exc.errors()
+    if not errors:
+        return InvalidRequest("Invalid request.")
+    first = errors[0]
+    if first.get("type") == "json_invalid":
+        return InvalidRequest(
+            "We could not parse the JSON body of your request. Send valid JSON with "
+            "Content-Type: application/json.",
+            code="invalid_json",
+        )
+    loc = first.get("loc", ())
+    param = _loc_to_param(loc)
+    if first.get("type") == "missing" and param:
+        return InvalidRequest(f"Missing required parameter: '{param}'.", param=param,
+                              code="missing_required_parameter")
+    msg = first.get("msg", "Invalid value")
+    where = f" for '{param}'" if param else ""
+    return InvalidRequest(f"Invalid value{where}: {msg}.", param=param, code="invalid_value")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that make every error an OpenAI envelope."""
+
+    async def on_api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, APIError)
+        return error_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(validation_error(exc))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            err: APIError = NotFound(
+                f"Unknown path: {request.method} {request.url.path}.", code="unknown_url"
+            )
+        elif exc.status_code == 405:
+            err = MethodNotAllowed(
+                f"Method {request.method} is not allowed on {request.url.path}."
+            )
+        else:
+            err = APIError(str(exc.detail))
+            err.status_code = exc.status_code
+            err.error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
+        err.headers.update(exc.headers or {})
+        return error_response(err)
+
+    async def on_unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(ServerError("The server had an error while processing your request."))
+
+    app.add_exception_handler(APIError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,52 @@
+"""Static bootstrap API keys from `LUKHAS_API_KEYS`, or one generated into the data dir."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.identity.base import ALL_SCOPES, Identity
+
+KEY_FILE = "api_key"
+KEY_PREFIX = "lk-"
+
+
+def key_subject(key: str) -> str:
+    """A stable, non-secret subject for an API key (a prefix of its SHA-256)."""
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class ApiKeyResolver:
+    """Checks a bearer key against every configured key in constant time."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self._keys = [(k.encode(), key_subject(k)) for k in keys]
+
+    async def resolve(self, credential: str) -> Identity | None:
+        """The key's identity, or None if it matches no key."""
+        presented = credential.encode()
+        subject: str | None = None
+        # Compare against every key, never stopping early, so timing says nothing.
+        for key, key_sub in self._keys:
+            if hmac.compare_digest(presented, key):
+                subject = key_sub
+        if subject is None:
+            return None
+        return Identity(subject=subject, scopes=frozenset({ALL_SCOPES}), tier="T3", kind="api_key")
+
+
+def load_or_create_key(data_dir: Path) -> tuple[str, bool]:
+    """The key kept in the data dir, created (mode 0600) if missing; True if created now."""
+    path = data_dir / KEY_FILE
+    if path.exists():
+        return path.read_text().strip(), False
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key, True

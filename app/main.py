@@ -1,0 +1,119 @@
+"""`create_app(settings)` and its lifespan. Nothing happens at import time.
+
+The lifespan opens, in order: the database (embedded PostgreSQL unless a URL is given),
+migrations, the pool, the providers and the MATRIZ orchestrator, the tick; and closes them
+in reverse.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+
+from app.api.chat.router import router as chat_router
+from app.api.chat.service import ChatService
+from app.api.health.router import router as health_router
+from app.api.models.router import router as models_router
+from app.api.responses.router import router as responses_router
+from app.api.responses.service import ResponsesService
+from app.db.embedded import EmbeddedPostgres
+from app.db.migrate import migrate
+from app.db.pool import open_pool
+from app.errors import install_error_handlers
+from app.guardian.output_policy import load_output_policy
+from app.identity.api_keys import ApiKeyResolver, load_or_create_key
+from app.identity.base import IdentityChain
+from app.json import JSONResponse
+from app.matriz.orchestrator import Orchestrator
+from app.matriz.providers.builtin import BuiltinProvider
+from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.stages.action import ActionStage
+from app.matriz.stages.attention import AttentionStage
+from app.matriz.stages.intent import IntentStage
+from app.matriz.stages.memory import MemoryStage
+from app.matriz.stages.risk import RiskStage
+from app.matriz.stages.thought import ThoughtStage
+from app.matriz.tick import AwarenessEngine, Tick
+from app.middleware.register import register_middleware
+from app.observability.metrics import Metrics
+from app.observability.tracing import make_tracer_provider
+from app.settings import Settings
+from app.state import AppState
+
+log = logging.getLogger("lukhas")
+
+API_ROUTERS = (models_router, responses_router, chat_router)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: routers, middleware and error handlers, in an explicit order."""
+    settings = settings or Settings()
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    tracer_provider = make_tracer_provider()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.lukhas = await _open(stack, settings, metrics, tracer_provider)
+            yield
+        tracer_provider.shutdown()
+
+    app = FastAPI(
+        title="LUKHAS façade", version="0.1.0", lifespan=lifespan,
+        default_response_class=JSONResponse,
+        description="An OpenAI-compatible API over the MATRIZ cognitive pipeline.",
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix="/v1")
+        # Clients that leave `/v1` off their base URL reach the same routes.
+        app.include_router(router, include_in_schema=False)
+    register_middleware(app, settings, registry, tracer_provider)
+    return app
+
+
+async def _open(
+    stack: AsyncExitStack, settings: Settings, metrics: Metrics,
+    tracer_provider: TracerProvider,
+) -> AppState:
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+    else:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        url = embedded.start()
+        stack.callback(embedded.stop)
+    await migrate(url)
+    pool = await open_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    stack.push_async_callback(pool.close)
+
+    keys = settings.api_key_list()
+    if not keys:
+        key, _ = load_or_create_key(settings.data_dir)
+        keys = [key]
+    identities = IdentityChain([ApiKeyResolver(keys)])
+
+    lane = settings.lane.value
+    builtin = BuiltinProvider(settings.context_window_tokens)
+    registry = ProviderRegistry([builtin])
+    tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
+                engines=[AwarenessEngine(metrics, lane)])
+    orchestrator = Orchestrator(
+        [MemoryStage(pool), AttentionStage(lambda m: registry.card(m).context_window),
+         ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
+         ActionStage(tick)],
+        metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
+    )
+    tick.start()
+    stack.push_async_callback(tick.stop)
+    return AppState(
+        settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
+        responses=ResponsesService(pool, orchestrator, registry),
+        chat=ChatService(orchestrator, registry),
+    )

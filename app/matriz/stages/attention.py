@@ -1,0 +1,42 @@
+"""Attention: fit the context into the model's window, and count the input tokens.
+
+With `truncation: "disabled"` (OpenAI's default) an oversized context is a 400; with `"auto"`
+the oldest turns are dropped until it fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from app.errors import InvalidRequest
+from app.matriz.contract import Event, RunContext
+from app.matriz.tokenizer import count_tokens
+
+
+class AttentionStage:
+    name = "attention"
+
+    def __init__(self, context_window: Callable[[str], int]) -> None:
+        self._context_window = context_window
+
+    async def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        """Trim or refuse an oversized context; set `usage.input_tokens`."""
+        async for event in upstream:
+            yield event
+        window = self._context_window(ctx.model)
+        fixed = count_tokens(ctx.question) + count_tokens(ctx.instructions or "")
+        turn_tokens = [count_tokens(t.text) for t in ctx.history]
+        total = fixed + sum(turn_tokens)
+        if total > window and ctx.truncation == "auto":
+            drop = 0
+            while drop < len(turn_tokens) and total > window:
+                total -= turn_tokens[drop]
+                drop += 1
+            del ctx.history[:drop]
+        if total > window:
+            raise InvalidRequest(
+                f"Your input is {total} tokens, over the model's context window of {window} "
+                "tokens. Shorten the input, or set truncation to 'auto' to drop the oldest turns.",
+                param="input", code="context_length_exceeded",
+            )
+        ctx.usage.input_tokens = total

@@ -1,0 +1,54 @@
+"""Risk: the Guardian on the way out, seeing deltas as they pass.
+
+Text is held back to the last white space so a secret split across deltas is still seen
+whole before it is redacted; a block rule ends the answer with `content_filter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from app.guardian.output_policy import OutputPolicy
+from app.matriz.contract import Event, ReasoningDelta, RunContext, TextDelta
+
+_WINDOW = 256  # characters of already-sent text a block rule may look back over
+
+
+class RiskStage:
+    name = "risk"
+
+    def __init__(self, policy: OutputPolicy) -> None:
+        self._policy = policy
+
+    async def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        """Redact and block text as it streams."""
+        pending = ""
+        sent = ""
+        async for event in upstream:
+            if isinstance(event, ReasoningDelta):
+                event.text, n = self._policy.apply(event.text)
+                ctx.redactions += n
+                yield event
+                continue
+            pending += event.text
+            cut = max(pending.rfind(" "), pending.rfind("\n"))
+            if cut < 0:
+                continue
+            ready, pending = pending[: cut + 1], pending[cut + 1 :]
+            checked = self._check(ctx, sent, ready)
+            if checked is None:
+                return
+            sent = (sent + checked)[-_WINDOW:]
+            yield TextDelta(checked)
+        if pending:
+            checked = self._check(ctx, sent, pending)
+            if checked is not None:
+                yield TextDelta(checked)
+
+    def _check(self, ctx: RunContext, sent: str, text: str) -> str | None:
+        if self._policy.blocked_by(sent + text):
+            ctx.finish_reason = "content_filter"
+            return None
+        text, n = self._policy.apply(text)
+        ctx.redactions += n
+        return text

@@ -1,0 +1,156 @@
+"""The MATRIZ tick: one background asyncio loop running the slower engines.
+
+Requests `publish` cognitive events into a bounded ring buffer and never wait on the tick;
+when the buffer is full the oldest event is dropped and counted. Each tick drains the
+buffer and runs the engines. When the p95 of recent ticks exceeds the tick's budget, the
+loop halves its rate (down to a floor) and recovers gradually once ticks are fast again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from app.observability.metrics import Metrics
+
+log = logging.getLogger("lukhas.matriz.tick")
+
+_WINDOW = 64  # ticks in the p95 window
+_MIN_HZ = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CognitiveEvent:
+    kind: str  # "turn"
+    node: str  # which reasoner node answered ("none" when unknown)
+    seconds: float
+
+
+Engine = Callable[[Sequence[CognitiveEvent]], None]
+
+
+class AwarenessEngine:
+    """Drift signals per lane: EMAs of turn latency and of the share of unknown answers."""
+
+    def __init__(self, metrics: Metrics, lane: str, alpha: float = 0.05) -> None:
+        self.latency_ema: float | None = None
+        self.unknown_ema = 0.0
+        self._alpha = alpha
+        self._latency = metrics.awareness_latency.labels(lane=lane)
+        self._unknown = metrics.awareness_unknown.labels(lane=lane)
+
+    def __call__(self, events: Sequence[CognitiveEvent]) -> None:
+        """Fold the drained turns into the moving averages."""
+        a = self._alpha
+        for event in events:
+            if event.kind != "turn":
+                continue
+            prev = self.latency_ema
+            self.latency_ema = event.seconds if prev is None else prev + a * (event.seconds - prev)
+            unknown = 1.0 if event.node in ("unknown", "none") else 0.0
+            self.unknown_ema += a * (unknown - self.unknown_ema)
+        if self.latency_ema is not None:
+            self._latency.set(self.latency_ema)
+        self._unknown.set(self.unknown_ema)
+
+
+class Tick:
+    """The loop, its buffer and its engines."""
+
+    def __init__(
+        self, metrics: Metrics, lane: str, *, hz: float, buffer_size: int,
+        engines: Sequence[Engine] = (),
+    ) -> None:
+        self.target_hz = hz
+        self.hz = hz
+        self.ticks = 0
+        self.last_tick_at: float | None = None
+        self.dropped = 0
+        self._buffer: deque[CognitiveEvent] = deque(maxlen=buffer_size)
+        self._engines = list(engines)
+        self._durations: deque[float] = deque(maxlen=_WINDOW)
+        self._task: asyncio.Task[None] | None = None
+        self._m_seconds = metrics.tick_seconds.labels(lane=lane)
+        self._m_hz = metrics.tick_hz.labels(lane=lane)
+        self._m_events = metrics.tick_events.labels(lane=lane)
+        self._m_dropped = metrics.tick_dropped.labels(lane=lane)
+        self._m_buffer = metrics.tick_buffer.labels(lane=lane)
+        self._m_hz.set(hz)
+
+    def publish(self, event: CognitiveEvent) -> None:
+        """Queue an event for the next tick; never blocks. Drops the oldest when full."""
+        if len(self._buffer) == self._buffer.maxlen:
+            self.dropped += 1
+            self._m_dropped.inc()
+        self._buffer.append(event)
+
+    def alive(self, now: float | None = None) -> bool:
+        """True while the loop runs and has ticked within a few periods."""
+        if self._task is None or self._task.done() or self.last_tick_at is None:
+            return False
+        now = time.monotonic() if now is None else now
+        return now - self.last_tick_at < max(1.0, 5.0 / self.hz)
+
+    def start(self) -> None:
+        """Start the loop on the running event loop."""
+        self.last_tick_at = time.monotonic()
+        self._task = asyncio.create_task(self._loop(), name="matriz-tick")
+
+    async def stop(self) -> None:
+        """Stop the loop, draining what is left once."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        self.run_once()
+
+    def run_once(self) -> float:
+        """Drain the buffer and run every engine once; return the tick's duration."""
+        started = time.perf_counter()
+        events = list(self._buffer)
+        self._buffer.clear()
+        for engine in self._engines:
+            try:
+                engine(events)
+            except Exception:
+                log.exception("tick engine failed", extra={"engine": type(engine).__name__})
+        elapsed = time.perf_counter() - started
+        self.ticks += 1
+        self.last_tick_at = time.monotonic()
+        self._m_events.inc(len(events))
+        self._m_buffer.set(len(self._buffer))
+        self._m_seconds.observe(elapsed)
+        return elapsed
+
+    def _adapt(self, elapsed: float) -> None:
+        self._durations.append(elapsed)
+        if len(self._durations) < 8:
+            return
+        p95 = statistics.quantiles(self._durations, n=20)[-1]
+        budget = 0.5 / self.hz  # a tick may use half its period
+        if p95 > budget and self.hz > _MIN_HZ:
+            self.hz = max(_MIN_HZ, self.hz / 2)
+            self._durations.clear()
+            log.warning("tick over budget, lowering rate", extra={"hz": self.hz, "p95_s": p95})
+        elif p95 < budget / 4 and self.hz < self.target_hz:
+            self.hz = min(self.target_hz, self.hz * 1.25)
+        self._m_hz.set(self.hz)
+
+    async def _loop(self) -> None:
+        next_at = time.monotonic()
+        while True:
+            self._adapt(self.run_once())
+            next_at += 1.0 / self.hz
+            delay = next_at - time.monotonic()
+            if delay < 0:  # fell behind: don't try to catch up in a burst
+                next_at = time.monotonic()
+                delay = 0
+            await asyncio.sleep(delay)

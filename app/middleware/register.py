@@ -1,0 +1,49 @@
+"""The middleware stack, in one place. Outermost first:
+
+OpenTelemetry (wraps everything, added by its instrumentor) → request id → CORS →
+body limit → Prometheus HTTP metrics → identity → routes.
+Rate limiting and the Guardian's request check slot in after identity.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
+from prometheus_fastapi_instrumentator import Instrumentator
+from starlette.middleware.cors import CORSMiddleware
+
+from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.identity import IdentityMiddleware
+from app.middleware.request_id import RequestIdMiddleware
+from app.settings import Settings
+
+# Headers the OpenAI SDKs send; a browser client needs them allowed.
+_SDK_HEADERS = ["authorization", "content-type", "openai-organization", "openai-project",
+                "x-request-id", "x-stainless-arch", "x-stainless-lang",
+                "x-stainless-os", "x-stainless-package-version", "x-stainless-retry-count",
+                "x-stainless-runtime", "x-stainless-runtime-version", "x-stainless-timeout",
+                "x-stainless-read-timeout", "x-lukhas-session"]
+
+
+def register_middleware(
+    app: FastAPI, settings: Settings, registry: CollectorRegistry, tracer: TracerProvider
+) -> None:
+    """Add the middleware, innermost first (Starlette makes the last added outermost)."""
+    app.add_middleware(IdentityMiddleware)
+    instrumentator = Instrumentator(
+        registry=registry, excluded_handlers=["/metrics"], should_group_untemplated=True,
+    )
+    instrumentator.instrument(app).expose(app, endpoint="/metrics", include_in_schema=False)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+            allow_headers=_SDK_HEADERS, expose_headers=["x-request-id", "retry-after"],
+        )
+    app.add_middleware(RequestIdMiddleware, access_log=settings.access_log)
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=tracer, exclude_spans=["receive", "send"],
+        excluded_urls="healthz,readyz,metrics",
+    )

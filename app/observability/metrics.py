@@ -1,0 +1,62 @@
+"""The `lukhas_*` metrics, bound to one registry per app (no module-level globals).
+
+Labels come from a small fixed set (stage, lane, status); never an id.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                  0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """Every metric the service defines, registered on `registry`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.stage_seconds = Histogram(
+            "lukhas_matriz_stage_seconds", "Time spent in one MATRIZ pipeline stage.",
+            ["stage", "lane"], buckets=_STAGE_BUCKETS, registry=registry,
+        )
+        self.stage_over_budget = Counter(
+            "lukhas_matriz_stage_over_budget_total",
+            "Pipeline stages that took longer than their budget.",
+            ["stage", "lane"], registry=registry,
+        )
+        self.pipeline_runs = Counter(
+            "lukhas_matriz_pipeline_runs_total", "Pipeline runs by outcome.",
+            ["lane", "status"], registry=registry,
+        )
+        self.tick_seconds = Histogram(
+            "lukhas_matriz_tick_seconds", "Duration of one MATRIZ tick.",
+            ["lane"], buckets=_STAGE_BUCKETS, registry=registry,
+        )
+        self.tick_hz = Gauge(
+            "lukhas_matriz_tick_rate_hz", "Current MATRIZ tick rate.", ["lane"],
+            registry=registry,
+        )
+        self.tick_events = Counter(
+            "lukhas_matriz_tick_events_total", "Cognitive events drained by the tick.",
+            ["lane"], registry=registry,
+        )
+        self.tick_dropped = Counter(
+            "lukhas_matriz_tick_events_dropped_total",
+            "Cognitive events dropped because the tick buffer was full (oldest first).",
+            ["lane"], registry=registry,
+        )
+        self.tick_buffer = Gauge(
+            "lukhas_matriz_tick_buffer_events", "Events waiting in the tick buffer.", ["lane"],
+            registry=registry,
+        )
+        self.awareness_latency = Gauge(
+            "lukhas_matriz_awareness_latency_ema_seconds",
+            "Exponential moving average of pipeline latency, kept by the awareness engine.",
+            ["lane"], registry=registry,
+        )
+        self.awareness_unknown = Gauge(
+            "lukhas_matriz_awareness_unknown_ratio_ema",
+            "Moving average of the share of turns the reasoner could not answer (drift signal).",
+            ["lane"], registry=registry,
+        )

@@ -1,0 +1,79 @@
+"""The one settings class: every field is read from a `LUKHAS_`-prefixed variable or `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STAGES = ("memory", "attention", "thought", "risk", "intent", "action")
+
+
+class Lane(StrEnum):
+    """Deployment lane: labels metrics and sets how strict policy is."""
+
+    DEV = "dev"
+    CANDIDATE = "candidate"
+    INTEGRATION = "integration"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Service configuration; see `.env.example` for one line on each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LUKHAS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    lane: Lane = Lane.DEV
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    data_dir: Path = Path(".lukhas")
+    database_url: SecretStr | None = None
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+    api_keys: SecretStr | None = None
+    log_level: str = "info"
+    access_log: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    tick_hz: float = Field(default=30.0, gt=0, le=1000)
+    tick_buffer: int = Field(default=4096, ge=16)
+    stage_budget_ms: dict[str, float] = Field(
+        default_factory=lambda: {
+            "memory": 50.0,
+            "attention": 10.0,
+            "thought": 2000.0,
+            "risk": 20.0,
+            "intent": 5.0,
+            "action": 100.0,
+        }
+    )
+    context_window_tokens: int = Field(default=128_000, ge=256)
+
+    @field_validator("database_url", "api_keys", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `LUKHAS_DATABASE_URL=` as copied from .env.example means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("stage_budget_ms")
+    @classmethod
+    def _known_stages(cls, budgets: dict[str, float]) -> dict[str, float]:
+        unknown = set(budgets) - set(STAGES)
+        if unknown:
+            raise ValueError(f"unknown MATRIZ stages: {sorted(unknown)}; known: {list(STAGES)}")
+        return budgets
+
+    def api_key_list(self) -> list[str]:
+        """The configured bootstrap API keys, blanks dropped."""
+        if self.api_keys is None:
+            return []
+        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+
+    def budget_seconds(self, stage: str) -> float:
+        """The time budget of one MATRIZ stage, in seconds."""
+        return self.stage_budget_ms.get(stage, 1000.0) / 1000.0

@@ -1,0 +1,24 @@
+"""What the lifespan opens, as one typed object on `app.state.lukhas`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.api.chat.service import ChatService
+from app.api.responses.service import ResponsesService
+from app.identity.base import IdentityChain
+from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.tick import Tick
+from app.settings import Settings
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    pool: Any
+    identities: IdentityChain
+    registry: ProviderRegistry
+    tick: Tick
+    responses: ResponsesService
+    chat: ChatService

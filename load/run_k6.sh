@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Load figures for the OpenAI core, all in one run on this machine:
+#   the minimal FastAPI endpoint (same body size) vs /v1/responses (store false and true)
+#   vs /v1/chat/completions, each with k6 at $VUS connections for $DURATION, one worker each;
+#   then time to the first SSE delta under $VUS concurrent streams.
+# Usage: load/run_k6.sh   (env: VUS=32 DURATION=20s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+VUS=${VUS:-32}
+DURATION=${DURATION:-20s}
+WORK=$(mktemp -d)
+KEY=lk-load-0123456789abcdef
+LPORT=8111
+MPORT=8112
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+env -u LUKHAS_DATABASE_URL LUKHAS_DATA_DIR="$WORK/data" LUKHAS_API_KEYS=$KEY LUKHAS_LOG_LEVEL=warning \
+  $BIN/lukhas serve --port $LPORT --workers 1 >"$WORK/lukhas.log" 2>&1 &
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$LPORT/readyz" >/dev/null && break; sleep 0.5; done
+
+BODY_NOSTORE='{"model":"lukhas-matriz","input":"What is 2+2?","store":false}'
+BODY_STORE='{"model":"lukhas-matriz","input":"What is 2+2?","store":true}'
+BODY_CHAT='{"model":"lukhas-matriz","messages":[{"role":"user","content":"What is 2+2?"}]}'
+SIZE=$(curl -s "http://127.0.0.1:$LPORT/v1/responses" -H "Authorization: Bearer $KEY" \
+  -H 'Content-Type: application/json' -d "$BODY_NOSTORE" | wc -c)
+
+LOAD_BODY_BYTES=$SIZE $BIN/uvicorn load.minimal_app:app --port $MPORT --workers 1 \
+  --no-access-log --log-level warning >"$WORK/minimal.log" 2>&1 &
+for _ in $(seq 1 60); do curl -sf -X POST "http://127.0.0.1:$MPORT/v1/responses" -d '{}' >/dev/null && break; sleep 0.25; done
+
+run() {  # name url body
+  URL=$2 BODY=$3 KEY=$KEY VUS=$VUS DURATION=$DURATION OUT="$WORK/$1.json" \
+    $BIN/k6 run --quiet --no-usage-report load/http.js >/dev/null 2>&1
+  python3 - "$1" "$WORK/$1.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[2]))
+print(f"{sys.argv[1]:<22} {r['rps']:>8.0f} req/s  p50 {r['p50_ms']:>7.2f} ms  p99 {r['p99_ms']:>7.2f} ms  failed {r['failed']}")
+PY
+}
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; k6 $VUS VUs for $DURATION; body $SIZE bytes"
+run minimal_fastapi "http://127.0.0.1:$MPORT/v1/responses" "$BODY_NOSTORE"
+run responses_store_false "http://127.0.0.1:$LPORT/v1/responses" "$BODY_NOSTORE"
+run responses_store_true "http://127.0.0.1:$LPORT/v1/responses" "$BODY_STORE"
+run chat_completions "http://127.0.0.1:$LPORT/v1/chat/completions" "$BODY_CHAT"
+python3 - "$WORK" <<'PY'
+import json, sys
+d = sys.argv[1]
+base = json.load(open(f"{d}/minimal_fastapi.json"))["rps"]
+for name in ("responses_store_false", "responses_store_true", "chat_completions"):
+    print(f"{name:<22} {json.load(open(f'{d}/{name}.json'))['rps'] / base:>6.1%} of the minimal endpoint")
+PY
+echo "-- time to first SSE delta, $VUS concurrent streams --"
+$BIN/python load/ttfd.py "http://127.0.0.1:$LPORT" "$KEY" "$VUS" 15

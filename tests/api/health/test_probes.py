@@ -1,0 +1,65 @@
+"""Probes and metrics, in-process with the lifespan running."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+
+async def test_healthz_needs_no_key_and_touches_nothing(app_client: httpx.AsyncClient) -> None:
+    resp = await app_client.get("/healthz", headers={"Authorization": ""})
+    assert resp.status_code == 200 and resp.json() == {"status": "ok"}
+    assert resp.headers["x-request-id"]
+
+
+async def test_readyz_reports_each_check(app_client: httpx.AsyncClient) -> None:
+    resp = await app_client.get("/readyz", headers={"Authorization": ""})
+    assert resp.status_code == 200
+    assert resp.json()["checks"] == {"database": "ok", "migrations": "ok", "tick": "ok"}
+
+
+async def test_readyz_is_503_naming_a_stalled_tick(app_client: httpx.AsyncClient) -> None:
+    state = app_client.app.state.lukhas  # type: ignore[attr-defined]
+    await state.tick.stop()
+    resp = await app_client.get("/readyz")
+    assert resp.status_code == 503
+    body = resp.json()
+    assert body["checks"]["tick"] == "stalled"
+    assert "tick" in body["error"]["message"]
+    state.tick.start()
+
+
+async def test_readyz_is_503_when_the_database_is_gone(app_client: httpx.AsyncClient) -> None:
+    state = app_client.app.state.lukhas  # type: ignore[attr-defined]
+    pool = state.pool
+    await pool.close()
+    resp = await app_client.get("/readyz")
+    assert resp.status_code == 503
+    assert resp.json()["checks"]["database"].startswith("unreachable")
+
+
+async def test_incoming_request_id_is_kept(app_client: httpx.AsyncClient) -> None:
+    resp = await app_client.get("/healthz", headers={"x-request-id": "abc-123"})
+    assert resp.headers["x-request-id"] == "abc-123"
+    resp = await app_client.get("/healthz", headers={"x-request-id": "bad id\n"})
+    assert resp.headers["x-request-id"].startswith("req_")
+
+
+async def test_metrics_expose_pipeline_and_tick_without_ids(
+    app_client: httpx.AsyncClient,
+) -> None:
+    done = await app_client.post("/v1/responses", json={"model": "lukhas-matriz",
+                                                        "input": "What is 2+2?"})
+    assert done.status_code == 200
+    rid = done.json()["id"]
+    await app_client.get(f"/v1/responses/{rid}")
+    text = (await app_client.get("/metrics", headers={"Authorization": ""})).text
+    for stage in ("memory", "attention", "thought", "risk", "intent", "action"):
+        assert f'lukhas_matriz_stage_seconds_count{{lane="dev",stage="{stage}"}}' in text
+    assert "lukhas_matriz_tick_seconds_count" in text
+    assert "lukhas_matriz_tick_events_dropped_total" in text
+    assert "http_request_duration_seconds" in text
+    assert 'handler="/v1/responses/{response_id}"' in text
+    assert rid not in text
+    assert not re.search(r'="(resp|msg|rs|req)_[0-9a-f]{8,}', text), "no id in any label"

@@ -1,0 +1,103 @@
+"""Shared fixtures: one embedded PostgreSQL (pgvector) and one live server per session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from app.db.embedded import EmbeddedPostgres
+from app.db.migrate import migrate
+from tests.utils.server import ServerProcess, start_uvicorn
+
+KEY_A = "lk-test-alice-0123456789abcdef"
+KEY_B = "lk-test-bob-0123456789abcdef01"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    pg = EmbeddedPostgres(tmp_path_factory.mktemp("lukhas-data"))
+    pg.start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server: EmbeddedPostgres) -> str:
+    """The URL of a migrated database on the embedded server."""
+    url = pg_server.start()  # already running: returns its URL
+    asyncio.run(migrate(url))
+    return url
+
+
+@pytest.fixture
+def fresh_db_url(pg_url: str) -> Iterator[str]:
+    """An empty database of its own, dropped afterwards."""
+    import asyncpg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(pg_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield pg_url.replace("/postgres?", f"/{name}?")
+    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def server(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The service as a real process on a free port, with two API keys."""
+    data_dir = tmp_path_factory.mktemp("server-data")
+    env = {"LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": f"{KEY_A},{KEY_B}",
+           "LUKHAS_DATA_DIR": str(data_dir), "LUKHAS_LOG_LEVEL": "warning"}
+    proc = start_uvicorn(env, data_dir / "server.log")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(server: ServerProcess) -> str:
+    return server.base_url
+
+
+@pytest.fixture
+def client(base_url: str) -> Iterator[openai.OpenAI]:
+    """The official OpenAI Python SDK, pointed at the live server as caller A."""
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=KEY_A, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    """Raw HTTP to the live server as caller A."""
+    headers = {"Authorization": f"Bearer {KEY_A}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+async def app_client(pg_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process with its lifespan running, for tests that look inside it."""
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(database_url=pg_url, api_keys=KEY_A, data_dir=tmp_path)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://lukhas.test",
+            headers={"Authorization": f"Bearer {KEY_A}"},
+        ) as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c

@@ -1,0 +1,31 @@
+"""Log lines are JSON with secrets redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from app.observability.logging import JsonFormatter, redact, request_id_var
+
+
+def test_redacts_tokens_keys_and_emails() -> None:
+    line = ("Authorization: Bearer abc.def.ghi key lk-AbCdEfGh12345678 "
+            "mail ada@example.org sk-proj-1234567890abcdef lid#LUKHAS/eu/v1.ab12-0badcafe")
+    out = redact(line)
+    for secret in ("abc.def.ghi", "lk-AbCdEfGh12345678", "ada@example.org",
+                   "sk-proj-1234567890abcdef", "lid#LUKHAS"):
+        assert secret not in out
+    assert "[REDACTED_EMAIL]" in out
+
+
+def test_json_line_carries_request_id_and_redacted_extras() -> None:
+    record = logging.makeLogRecord({"name": "t", "levelname": "INFO", "msg": "hi %s",
+                                    "args": ("ada@example.org",), "token": "Bearer secret-1"})
+    token = request_id_var.set("req_123")
+    try:
+        entry = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id_var.reset(token)
+    assert entry["request_id"] == "req_123"
+    assert entry["msg"] == "hi [REDACTED_EMAIL]"
+    assert entry["token"] == "Bearer [REDACTED]"
