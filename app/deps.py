@@ -1,4 +1,8 @@
-"""Typed dependencies, read from the state the lifespan opened."""
+"""Typed dependencies, read from the state the lifespan opened.
+
+All are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a costly hop
+for a lookup.
+"""
 
 from __future__ import annotations
 
@@ -14,31 +18,33 @@ from app.matriz.providers.registry import ProviderRegistry
 from app.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.lukhas
     return state
 
 
-def get_identity(request: Request) -> Identity:
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_identity(request: Request) -> Identity:
     identity: Identity | None = getattr(request.state, "identity", None)
     if identity is None:  # only reachable if a route is mounted outside the identity step
         raise AuthenticationFailed("Authentication required.")
     return identity
 
 
-def get_responses(request: Request) -> ResponsesService:
-    return get_state(request).responses
+async def get_responses(state: StateDep) -> ResponsesService:
+    return state.responses
 
 
-def get_chat(request: Request) -> ChatService:
-    return get_state(request).chat
+async def get_chat(state: StateDep) -> ChatService:
+    return state.chat
 
 
-def get_registry(request: Request) -> ProviderRegistry:
-    return get_state(request).registry
+async def get_registry(state: StateDep) -> ProviderRegistry:
+    return state.registry
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
 IdentityDep = Annotated[Identity, Depends(get_identity)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]

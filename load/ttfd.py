@@ -27,16 +27,14 @@ async def worker(client: httpx.AsyncClient, url: str, until: float,
         started = time.perf_counter()
         async with client.stream("POST", url, json=BODY) as resp:
             resp.raise_for_status()
-            got_byte = False
-            async for line in resp.aiter_lines():
+            got_byte = got_delta = False
+            async for line in resp.aiter_lines():  # read to the end: the stream completes
                 if not got_byte:
                     first_byte.append(time.perf_counter() - started)
                     got_byte = True
-                if line == "event: response.output_text.delta":
+                if not got_delta and line == "event: response.output_text.delta":
                     first_delta.append(time.perf_counter() - started)
-                    break
-            async for _ in resp.aiter_bytes():
-                pass
+                    got_delta = True
 
 
 async def main() -> None:

@@ -37,7 +37,7 @@ _WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bplus\b", " + "), (r"\bminus\b", " - "), (r"\bnegative\s+(?=[\d(])", " -"),
         (r"\b(?:mod|modulo)\b", " % "), (r"\bsquared\b", " ** 2"), (r"\bcubed\b", " ** 3"),
         (r"(?<=\d)\s*x\s*(?=[\d(])", " * "), (r"[×✕⋅·∗]", " * "), (r"[÷∕]", " / "),
-        (r"[−–]", "-"), (r"\^", " ** "),
+        (r"(?<=\d)\s*(?:%|percent)\s+of\b", " / 100 * "), (r"−", "-"), (r"\^", " ** "),
         (r"(?<=\d),(?=\d{3}\b)", ""),  # thousands separators: 1,000,000
     )
 )

@@ -14,24 +14,25 @@ from app.matriz.nodes.types import Recollection, Turn
 
 _FLAGS = re.IGNORECASE
 _WORD = r"[a-z][a-z0-9'-]*"
-# Statements, matched within one sentence; "value" runs to the sentence end and is cut later.
+# Statements, matched within one sentence. "value" is cut to its clause later; its length is
+# bounded so that many statements in one long sentence cost linear, not quadratic, time.
 _MY = re.compile(rf"\bmy\s+(?P<key>{_WORD}(?:\s+{_WORD}){{0,3}}?)\s+(?P<verb>is|are)\s+"
-                 r"(?P<value>\S.*)", _FLAGS)
-_MY_NAME_S = re.compile(r"\bmy\s+name's\s+(?P<value>\S.*)", _FLAGS)
+                 r"(?P<value>\S.{0,200})", _FLAGS)
+_MY_NAME_S = re.compile(r"\bmy\s+name's\s+(?P<value>\S.{0,200})", _FLAGS)
 _CALL = re.compile(r"\b(?:call\s+me|I\s+am\s+called|I'm\s+called|I\s+go\s+by)\s+"
-                   r"(?P<value>\S.*)", _FLAGS)
-_I_AM = re.compile(r"\b(?:I\s+am|I'm)\s+(?P<value>\S.*)", _FLAGS)
+                   r"(?P<value>\S.{0,200})", _FLAGS)
+_I_AM = re.compile(r"\b(?:I\s+am|I'm)\s+(?P<value>\S.{0,200})", _FLAGS)
 _LIVE = re.compile(r"\b(?:I\s+live|I\s+am\s+living|I'm\s+living)\s+(?P<verb>in|at)\s+"
-                   r"(?P<value>\S.*)", _FLAGS)
+                   r"(?P<value>\S.{0,200})", _FLAGS)
 _WORK = re.compile(r"\b(?:I\s+work|I\s+am\s+working|I'm\s+working)\s+(?P<verb>at|for|in|as)\s+"
-                   r"(?P<value>\S.*)", _FLAGS)
+                   r"(?P<value>\S.{0,200})", _FLAGS)
 # Where a value ends: punctuation, or a new clause ("..., and I live in ...").
 _CUT = re.compile(r"[,;:!?()]|\s[-–—]\s|\.(?:\s|$)|\s+(?:and|but|so|or|because|since|while)"
                   r"\s+(?:I|I'm|I've|my|you|your|we|it|it's|that|this|he|she|they)\b"
                   r"|\s+(?:but|because|although|though|since)\b", _FLAGS)
 _LEAD = re.compile(r"^(?:(?:actually|now|really|still|just|definitely)\s+)+", _FLAGS)
-_TAIL = re.compile(r"(?:\s+(?:now|then|btw|by the way|actually|too|as well|though|anyway))+$",
-                   _FLAGS)
+_TAIL = re.compile(r"(?:\s+(?:now|then|btw|by the way|actually|too|as well|though|anyway|and|"
+                   r"or|but|so))+$", _FLAGS)
 _NOT_IDENTITY = {"not", "so", "very", "also", "just", "really", "still", "here", "back", "from",
                  "in", "at", "on", "to", "about", "sure", "sorry", "glad", "happy", "afraid",
                  "fine", "good", "ok", "okay", "well", "done", "ready", "called"}
@@ -73,11 +74,11 @@ def recall(question: str, history: Sequence[Turn]) -> Recollection:
     users = [i for i, turn in enumerate(history) if turn.role == "user"]
     asked = _topics(question)
     if asked is None:
-        note = f"recall: not a question about something the user said ({len(users)} user turns)"
+        note = f"recall: not a question about something the user said ({_turns(users)})"
         return Recollection("not_asked", searched=len(users), notes=(note,))
     accepted, topic = asked
     facts = [f for i in users for f in _facts(history[i].text, i) if f.topic in accepted]
-    looked = f"recall: looked for a statement about {topic} in {len(users)} earlier user turns"
+    looked = f"recall: looked for a statement about {topic} in {_turns(users)}"
     if not facts:
         notes = (looked, "recall: no such statement found")
         return Recollection("not_found", topic, len(users), notes=notes)
@@ -129,12 +130,12 @@ def _facts(text: str, index: int) -> list[_Fact]:
     normal = text.translate(_APOSTROPHES)
     found: list[tuple[int, _Fact]] = []
     for start, end in _sentences(normal):
-        sentence = normal[start:end]
+        sentence, original = normal[start:end], text[start:end]
         for pattern in (_MY, _MY_NAME_S, _CALL, _I_AM, _LIVE, _WORK):
             # Search again from each value: statements can follow one another in a sentence.
             match = pattern.search(sentence)
             while match is not None:
-                fact = _fact(pattern, match, text[start:end], index)
+                fact = _fact(pattern, match, original, index)
                 if fact is not None:
                     found.append((start + match.start(), fact))
                 match = pattern.search(sentence, match.start("value"))
@@ -145,14 +146,14 @@ def _facts(text: str, index: int) -> list[_Fact]:
 def _fact(pattern: re.Pattern[str], match: re.Match[str], quote: str, index: int) -> _Fact | None:
     """Turn one statement match into a fact, or None if its value is not a usable answer."""
     # Cut on the normalised text, then take the same span of the original: verbatim.
-    rest = match.string[match.start("value") :]
+    rest = match.group("value")
     cleaned = _value(rest)
     offset = match.start("value") + rest.find(cleaned)
     value = quote[offset : offset + len(cleaned)]
     if not value or value.lower().startswith("not ") or len(value) > 120:
         return None
     if len(quote) > 300:  # quote just the statement, keeping the citation short
-        quote = quote[match.start() : match.start("value") + len(value)]
+        quote = quote[match.start() : offset + len(value)]
     first = value.split()[0].lower()
     shown = _flip(value)
     if pattern is _MY:
@@ -227,6 +228,10 @@ def _flip(value: str) -> str:
         return swaps.get(word.lower(), word)
 
     return re.sub(r"\b(?:I'm|I|my|mine|me|myself)\b", swap, value, flags=_FLAGS)
+
+
+def _turns(users: Sequence[int]) -> str:
+    return f"{len(users)} earlier user turn{'' if len(users) == 1 else 's'}"
 
 
 def _clip(text: str, limit: int = 80) -> str:

@@ -19,7 +19,6 @@ from app.matriz.nodes.types import Calculation, Check, Recollection, Turn
 _TOLERANCE = Fraction(1, 10**9)  # for values that went through a non-integer power
 _DISPLAY_TOLERANCE = Fraction(1, 10**11)  # 12 significant digits, correctly rounded
 _MAX_BITS = 8000  # generous: the arithmetic node already stayed under half of this
-_DECIMALS = Context(prec=50, Emax=10**6, Emin=-(10**6))
 _OPS: dict[type[ast.operator], Callable[[Fraction, Fraction], Fraction]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -116,9 +115,10 @@ def _power(base: Fraction, exponent: Fraction) -> tuple[Fraction, bool]:
         raise ZeroDivisionError("0 to a negative power")
     if base < 0 and exponent.denominator % 2 == 0:
         raise InvalidOperation("even root of a negative number")
-    magnitude = _DECIMALS.divide(Decimal(abs(base.numerator)), Decimal(base.denominator))
-    power = _DECIMALS.divide(Decimal(exponent.numerator), Decimal(exponent.denominator))
-    result = Fraction(_DECIMALS.power(magnitude, power))
+    decimals = Context(prec=50, Emax=10**6, Emin=-(10**6))  # per call: contexts hold flags
+    magnitude = decimals.divide(Decimal(abs(base.numerator)), Decimal(base.denominator))
+    power = decimals.divide(Decimal(exponent.numerator), Decimal(exponent.denominator))
+    result = Fraction(decimals.power(magnitude, power))
     odd = base < 0 and exponent.numerator % 2 == 1  # real odd root of a negative base
     return (-result if odd else result), True
 

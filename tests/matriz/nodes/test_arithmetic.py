@@ -35,6 +35,8 @@ from app.matriz.nodes.types import Calculation
         ("What's 2 - -3?", 5, "2 - -3 = 5."),
         ("What is 7 // 2?", 3, "7 // 2 = 3."),
         ("(what is 2+2)", 4, "2 + 2 = 4."),
+        ("What is 15% of 200?", 30, "15 / 100 * 200 = 30."),
+        ("What is 12 percent of 50?", 6, "12 / 100 * 50 = 6."),
     ],
 )
 def test_natural_phrasing(message: str, expected: Fraction | int, shown: str) -> None:
@@ -88,6 +90,7 @@ def test_division_by_zero_wording() -> None:
         "What is -5?",
         "",
         "Call me at 10 tomorrow",
+        "What happened in 1939–1945?",  # an en dash marks a range, not a subtraction
     ],
 )
 def test_no_calculation(message: str) -> None:

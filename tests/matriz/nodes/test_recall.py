@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -149,8 +151,8 @@ def test_not_a_recall_question(question: str) -> None:
 
 def test_long_turns_quote_only_the_statement() -> None:
     filler = "word " * 80
-    rec = recall("What is my name?", [user(f"{filler}my name is Ada, {filler}", 1)])
-    assert rec.quote == "my name is Ada"
+    rec = recall("What is my name?", [user(f"{filler}my name is actually Ada, {filler}", 1)])
+    assert (rec.quote, rec.value) == ("my name is actually Ada", "Ada")
 
 
 _NAME = st.from_regex(r"[A-Z][a-z]{1,10}( [A-Z][a-z]{1,10}){0,2}", fullmatch=True)
@@ -175,3 +177,16 @@ def test_never_raises_and_only_quotes_user_text(question: str, texts: list[str])
     if rec.status == "found":
         assert history[rec.turn_index].role == "user"
         assert rec.quote in history[rec.turn_index].text
+
+
+def test_many_statements_in_one_long_sentence_stay_linear() -> None:
+    """Each statement's value is bounded, so a long run-on turn cannot stall the reasoner."""
+    history = [user("my name is Ada and " * 4000, 1)]
+    results: list[str] = []
+    worker = threading.Thread(
+        target=lambda: results.append(recall("What is my name?", history).value), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=1.0)
+    assert not worker.is_alive()
+    assert results == ["Ada"]

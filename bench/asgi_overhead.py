@@ -1,0 +1,113 @@
+"""CPU cost per request inside the app (no network, no client), by route.
+
+Drives the ASGI app directly with the lifespan running, on the embedded PostgreSQL, and
+prints µs/request for each case beside a bare FastAPI endpoint returning a body of the same
+size, so ratios within one run say where the time goes.
+
+Usage: python bench/asgi_overhead.py [REQUESTS]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from app.db.embedded import EmbeddedPostgres
+from app.main import create_app
+from app.settings import Settings
+
+KEY = "lk-bench-0123456789abcdef"
+
+
+async def call(app: Any, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+    """One request through the ASGI app; returns status and body."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                    (b"authorization", f"Bearer {KEY}".encode()),
+                    (b"content-length", str(len(body)).encode())],
+    }
+    sent = False
+    status = 0
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+async def measure(app: Any, path: str, payload: dict[str, Any], n: int) -> float:
+    body = orjson.dumps(payload)
+    for _ in range(50):
+        status, out = await call(app, "POST", path, body)
+        assert status == 200, out
+    started = time.perf_counter()
+    for _ in range(n):
+        await call(app, "POST", path, body)
+    return (time.perf_counter() - started) / n * 1e6
+
+
+def minimal_app(size: int) -> FastAPI:
+    app = FastAPI()
+    blob = b'{"pad":"' + b"x" * max(0, size - 10) + b'"}'
+
+    @app.post("/v1/responses")
+    async def minimal(request: Request) -> Response:
+        await request.body()
+        return Response(blob, media_type="application/json")
+
+    return app
+
+
+async def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    with tempfile.TemporaryDirectory() as tmp:
+        pg = EmbeddedPostgres(Path(tmp))
+        url = pg.start()
+        try:
+            app = create_app(Settings(database_url=url, api_keys=KEY, data_dir=Path(tmp)))
+            async with app.router.lifespan_context(app):
+                q = {"model": "lukhas-matriz", "input": "What is 2+2?"}
+                _, sample = await call(app, "POST", "/v1/responses", orjson.dumps(q))
+                base = await measure(minimal_app(len(sample)), "/v1/responses", q, n)
+                cases = {
+                    "responses store=false": ("/v1/responses", {**q, "store": False}),
+                    "responses store=true": ("/v1/responses", {**q, "store": True}),
+                    "chat.completions": ("/v1/chat/completions", {
+                        "model": "lukhas-matriz",
+                        "messages": [{"role": "user", "content": "What is 2+2?"}]}),
+                }
+                print(f"{'minimal FastAPI':<24} {base:8.1f} µs/request  (body {len(sample)} B)")
+                for name, (path, payload) in cases.items():
+                    cost = await measure(app, path, payload, n)
+                    print(f"{name:<24} {cost:8.1f} µs/request  {base / cost:6.1%} of minimal")
+        finally:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
