@@ -33,16 +33,16 @@ async def get_identity(request: Request) -> Identity:
     return identity
 
 
-async def get_responses(state: StateDep) -> ResponsesService:
-    return state.responses
+async def get_responses(request: Request) -> ResponsesService:
+    return (await get_state(request)).responses
 
 
-async def get_chat(state: StateDep) -> ChatService:
-    return state.chat
+async def get_chat(request: Request) -> ChatService:
+    return (await get_state(request)).chat
 
 
-async def get_registry(state: StateDep) -> ProviderRegistry:
-    return state.registry
+async def get_registry(request: Request) -> ProviderRegistry:
+    return (await get_state(request)).registry
 
 
 IdentityDep = Annotated[Identity, Depends(get_identity)]

@@ -73,8 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/v1")
-        # Clients that leave `/v1` off their base URL reach the same routes.
-        app.include_router(router, include_in_schema=False)
     register_middleware(app, settings, registry, tracer_provider)
     return app
 

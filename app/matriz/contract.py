@@ -1,18 +1,19 @@
 """The one contract every MATRIZ stage follows, and what flows between stages.
 
-A stage is an async stream transformer: it drains its upstream (passing on, changing or
-holding back the events), then does its own tail work. Composed as
-`action(intent(risk(thought(attention(memory(∅))))))`, pulling the outermost stage runs
-Memory's work first, then Attention's, then Thought streams its deltas through Risk, and
-Intent and Action finish once the answer is complete. Streaming is therefore the normal
-path; a non-streamed response is the same stream collected.
+A stage has three phases, each optional: `before` runs ahead of the answer (in stage order),
+`stream` sees the answer's deltas as they pass (each stage's stream wraps the one before
+it), and `after` runs once the answer is complete. Memory and Attention work `before`,
+Thought produces the stream and Risk filters it, Intent and Action work `after`. Streaming
+is therefore the normal path; a non-streamed response is the same stream collected. Only
+stages that touch deltas sit in the per-delta path.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 from app.identity.base import Identity
 from app.matriz.nodes import Turn
@@ -64,13 +65,24 @@ class RunContext:
     finish_reason: FinishReason = "stop"
     answer_node: str | None = None
     redactions: int = 0
+    started: float = field(default_factory=time.perf_counter)
 
 
-class Stage(Protocol):
-    """A MATRIZ pipeline stage."""
+class Stage:
+    """A MATRIZ pipeline stage; subclasses override the phases they need."""
 
-    name: str
+    name: str = "stage"
 
-    def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
-        """Transform the upstream events, then do this stage's own work."""
-        ...
+    async def before(self, ctx: RunContext) -> None:
+        """Work done before the answer streams."""
+
+    def stream(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        """See (pass on, change, hold back or add to) the answer's deltas."""
+        return upstream
+
+    async def after(self, ctx: RunContext) -> None:
+        """Work done once the answer is complete."""
+
+    def streams(self) -> bool:
+        """True if this stage overrides `stream`, so it belongs in the per-delta path."""
+        return type(self).stream is not Stage.stream

@@ -1,9 +1,10 @@
 """The MATRIZ orchestrator: one pipeline run per request.
 
-Memory → Attention → Thought → Risk → Intent → Action, composed as stream transformers
-(see `contract.py`). Each stage's own time (time inside it, less time inside its upstream)
-goes to `lukhas_matriz_stage_seconds{stage,lane}`; a stage over its budget is counted; each
-gets a span `matriz.<stage>` covering its wall-clock extent.
+Memory → Attention → Thought → Risk → Intent → Action (see `contract.py` for the phases).
+Each stage's own time goes to `lukhas_matriz_stage_seconds{stage,lane}`: its `before` and
+`after`, plus the time inside its `stream` less the time inside the stream it wraps. A stage
+over its budget is counted. When the request's span is recorded, each stage gets a span
+`matriz.<stage>` over its wall-clock extent.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import Status, StatusCode, Tracer
+from opentelemetry.trace import Status, StatusCode, Tracer, get_current_span
 
 from app.matriz.contract import Event, RunContext, Stage
 from app.observability.metrics import Metrics
@@ -21,28 +22,33 @@ from app.observability.metrics import Metrics
 class _Timed:
     """Wraps a stage's stream, summing the time spent inside `__anext__` (upstream included)."""
 
-    __slots__ = ("ended_ns", "inner", "it", "started_ns")
+    __slots__ = ("inner", "it")
 
     def __init__(self, it: AsyncIterator[Event]) -> None:
         self.it = it
         self.inner = 0.0
-        self.started_ns: int | None = None
-        self.ended_ns: int | None = None
 
     def __aiter__(self) -> _Timed:
         return self
 
     async def __anext__(self) -> Event:
-        if self.started_ns is None:
-            self.started_ns = time.time_ns()
         t0 = time.perf_counter()
         try:
             return await self.it.__anext__()
-        except StopAsyncIteration:
-            self.ended_ns = time.time_ns()
-            raise
         finally:
             self.inner += time.perf_counter() - t0
+
+
+class _Run:
+    """Per-run bookkeeping: each stage's own seconds and wall-clock extent."""
+
+    __slots__ = ("ended", "failed", "own", "started")
+
+    def __init__(self, n: int) -> None:
+        self.failed: int | None = None  # the stage whose before/after raised
+        self.own = [0.0] * n
+        self.started: list[int | None] = [None] * n
+        self.ended: list[int | None] = [None] * n
 
 
 async def _empty() -> AsyncIterator[Event]:
@@ -67,48 +73,76 @@ class Orchestrator:
         self._runs_ok = metrics.pipeline_runs.labels(lane=lane, status="completed")
         self._runs_failed = metrics.pipeline_runs.labels(lane=lane, status="failed")
 
+    async def _phase(self, run: _Run, i: int, before: bool, ctx: RunContext) -> None:
+        stage = self.stages[i]
+        if run.started[i] is None:
+            run.started[i] = time.time_ns()
+        t0 = time.perf_counter()
+        try:
+            await (stage.before(ctx) if before else stage.after(ctx))
+        except BaseException:
+            run.failed = i
+            raise
+        finally:
+            run.own[i] += time.perf_counter() - t0
+            run.ended[i] = time.time_ns()
+
     async def run(self, ctx: RunContext) -> AsyncGenerator[Event, None]:
         """Stream the answer's events; stage metrics are recorded when the run ends."""
         parent = otel_context.get_current()
-        timed: list[_Timed] = []
-        stream: AsyncIterator[Event] = _empty()
-        for stage in self.stages:
-            wrapped = _Timed(stage.run(ctx, stream))
-            timed.append(wrapped)
-            stream = wrapped
+        # Stage spans only when the request's own span is recorded (sampled and exported).
+        traced = get_current_span(parent).is_recording()
+        run = _Run(len(self.stages))
+        timed: list[tuple[int, _Timed]] = []
         error: BaseException | None = None
         try:
-            async for event in stream:
-                yield event
+            for i in range(len(self.stages)):
+                await self._phase(run, i, True, ctx)
+            stream: AsyncIterator[Event] = _empty()
+            for i, stage in enumerate(self.stages):
+                if stage.streams():
+                    run.started[i] = run.started[i] or time.time_ns()
+                    stream = _Timed(stage.stream(ctx, stream))
+                    timed.append((i, stream))
+            try:
+                async for event in stream:
+                    yield event
+            finally:
+                # Close the streams explicitly, outermost first, so their cleanup runs now
+                # and not whenever the garbage collector reaches an abandoned generator.
+                upstream_inner = 0.0
+                for i, t in timed:
+                    run.own[i] += t.inner - upstream_inner
+                    upstream_inner = t.inner
+                    run.ended[i] = time.time_ns()
+                for _, t in reversed(timed):
+                    aclose = getattr(t.it, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+            for i in range(len(self.stages)):
+                await self._phase(run, i, False, ctx)
         except BaseException as exc:
             error = exc
             raise
         finally:
-            # Close every stage explicitly, outermost first, so their cleanup runs now and
-            # not whenever the garbage collector reaches an abandoned generator.
-            for t in reversed(timed):
-                aclose = getattr(t.it, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            self._record(timed, parent, error)
+            self._record(run, parent if traced else None, error)
 
     def _record(
-        self, timed: list[_Timed], parent: otel_context.Context, error: BaseException | None
+        self, run: _Run, parent: otel_context.Context | None, error: BaseException | None
     ) -> None:
-        upstream_inner = 0.0
-        for i, t in enumerate(timed):
-            own = max(0.0, t.inner - upstream_inner)
-            upstream_inner = t.inner
+        for i, stage in enumerate(self.stages):
+            own = run.own[i]
             self._hist[i].observe(own)
             if own > self._budgets[i]:
                 self._over[i].inc()
-            if t.started_ns is None:
+            started = run.started[i]
+            if parent is None or started is None:
                 continue
             span = self._tracer.start_span(
-                f"matriz.{self.stages[i].name}", context=parent, start_time=t.started_ns,
+                f"matriz.{stage.name}", context=parent, start_time=started,
                 attributes={"lukhas.lane": self._lane, "lukhas.stage_seconds": own},
             )
-            if t.ended_ns is None and error is not None:
+            if error is not None and run.failed == i:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-            span.end(end_time=t.ended_ns or time.time_ns())
+            span.end(end_time=run.ended[i] or time.time_ns())
         (self._runs_failed if error is not None else self._runs_ok).inc()

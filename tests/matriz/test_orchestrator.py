@@ -12,28 +12,48 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry
 
 from app.identity.base import Identity
-from app.matriz.contract import Event, RunContext, TextDelta
+from app.matriz.contract import Event, RunContext, Stage, TextDelta
 from app.matriz.orchestrator import Orchestrator
 from app.observability.metrics import Metrics
 
 STAGES = ("memory", "attention", "thought", "risk", "intent", "action")
 
 
-class Recorder:
+class Recorder(Stage):
+    """Logs its phases; Thought produces two deltas, Risk upper-cases them."""
+
     def __init__(self, name: str, log: list[str], delay: float = 0.0) -> None:
         self.name = name
         self._log = log
         self._delay = delay
 
-    async def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
-        async for event in upstream:
-            yield event
-        if self._delay:
+    async def before(self, ctx: RunContext) -> None:
+        if self.name in ("memory", "attention"):
             await asyncio.sleep(self._delay)
+            self._log.append(self.name)
+
+    async def after(self, ctx: RunContext) -> None:
+        if self.name in ("intent", "action"):
+            self._log.append(self.name)
+
+
+class Producer(Recorder):
+    async def stream(
+        self, ctx: RunContext, upstream: AsyncIterator[Event]
+    ) -> AsyncIterator[Event]:
         self._log.append(self.name)
-        if self.name == "thought":
-            for word in ("a ", "b"):
-                yield TextDelta(word)
+        for word in ("a ", "b"):
+            yield TextDelta(word)
+
+
+class Filter(Recorder):
+    async def stream(
+        self, ctx: RunContext, upstream: AsyncIterator[Event]
+    ) -> AsyncIterator[Event]:
+        async for event in upstream:
+            if self.name not in self._log:  # seen once it has something to filter
+                self._log.append(self.name)
+            yield TextDelta(event.text.upper())
 
 
 def _ctx() -> RunContext:
@@ -43,56 +63,64 @@ def _ctx() -> RunContext:
 
 def _orchestrator(
     log: list[str], slow: str | None = None
-) -> tuple[Orchestrator, CollectorRegistry, InMemorySpanExporter]:
+) -> tuple[Orchestrator, CollectorRegistry, InMemorySpanExporter, TracerProvider]:
     registry = CollectorRegistry()
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    stages = [Recorder(n, log, 0.05 if n == slow else 0.0) for n in STAGES]
+    kinds = {"thought": Producer, "risk": Filter}
+    stages = [kinds.get(n, Recorder)(n, log, 0.05 if n == slow else 0.0) for n in STAGES]
     budgets = {n: 0.02 for n in STAGES}
     orch = Orchestrator(stages, Metrics(registry), provider.get_tracer("t"), "dev",
                         budgets.__getitem__)
-    return orch, registry, exporter
+    return orch, registry, exporter, provider
+
+
+def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
 
 
 async def test_stages_run_in_order_and_are_measured() -> None:
     log: list[str] = []
-    orch, registry, exporter = _orchestrator(log, slow="attention")
-    events = [e async for e in orch.run(_ctx())]
+    orch, registry, exporter, provider = _orchestrator(log, slow="attention")
+    with provider.get_tracer("t").start_as_current_span("request"):
+        events = [e async for e in orch.run(_ctx())]
     assert log == list(STAGES)
-    assert [e.text for e in events] == ["a ", "b"]
+    assert [e.text for e in events] == ["A ", "B"]
     for stage in STAGES:
-        count = registry.get_sample_value(
-            "lukhas_matriz_stage_seconds_count", {"stage": stage, "lane": "dev"})
-        assert count == 1
-    slow_sum = registry.get_sample_value(
-        "lukhas_matriz_stage_seconds_sum", {"stage": "attention", "lane": "dev"})
-    thought_sum = registry.get_sample_value(
-        "lukhas_matriz_stage_seconds_sum", {"stage": "thought", "lane": "dev"})
-    assert slow_sum is not None and slow_sum >= 0.05
-    assert thought_sum is not None and thought_sum < 0.02, "own time excludes upstream time"
-    over = registry.get_sample_value(
-        "lukhas_matriz_stage_over_budget_total", {"stage": "attention", "lane": "dev"})
-    assert over == 1
-    assert registry.get_sample_value(
-        "lukhas_matriz_stage_over_budget_total", {"stage": "memory", "lane": "dev"}) == 0
-    assert sorted(s.name for s in exporter.get_finished_spans()) == sorted(
-        f"matriz.{s}" for s in STAGES)
+        assert _sample(registry, "lukhas_matriz_stage_seconds_count", stage=stage,
+                       lane="dev") == 1
+    slow = _sample(registry, "lukhas_matriz_stage_seconds_sum", stage="attention", lane="dev")
+    risk = _sample(registry, "lukhas_matriz_stage_seconds_sum", stage="risk", lane="dev")
+    assert slow is not None and slow >= 0.05
+    assert risk is not None and risk < 0.02, "a stage's own time excludes the stream it wraps"
+    assert _sample(registry, "lukhas_matriz_stage_over_budget_total", stage="attention",
+                   lane="dev") == 1
+    assert _sample(registry, "lukhas_matriz_stage_over_budget_total", stage="memory",
+                   lane="dev") == 0
+    names = [s.name for s in exporter.get_finished_spans()]
+    assert sorted(names) == sorted([*(f"matriz.{s}" for s in STAGES), "request"])
+
+
+async def test_no_stage_spans_without_a_recorded_request_span() -> None:
+    orch, _, exporter, _ = _orchestrator([])
+    assert [e.text async for e in orch.run(_ctx())] == ["A ", "B"]
+    assert exporter.get_finished_spans() == ()
 
 
 async def test_a_failing_stage_is_counted_and_propagates() -> None:
     class Broken(Recorder):
-        async def run(
-            self, ctx: RunContext, upstream: AsyncIterator[Event]
-        ) -> AsyncIterator[Event]:
-            async for event in upstream:
-                yield event
+        async def after(self, ctx: RunContext) -> None:
             raise RuntimeError("broken stage")
 
     log: list[str] = []
-    orch, registry, _ = _orchestrator(log)
-    orch.stages = (*orch.stages[:3], Broken("risk", log), *orch.stages[4:])
-    with pytest.raises(RuntimeError, match="broken stage"):
+    orch, registry, exporter, provider = _orchestrator(log)
+    orch.stages = (*orch.stages[:4], Broken("intent", log), orch.stages[5])
+    with provider.get_tracer("t").start_as_current_span("request"), \
+            pytest.raises(RuntimeError, match="broken stage"):
         [e async for e in orch.run(_ctx())]
-    assert registry.get_sample_value(
-        "lukhas_matriz_pipeline_runs_total", {"lane": "dev", "status": "failed"}) == 1
+    assert "action" not in log
+    assert _sample(registry, "lukhas_matriz_pipeline_runs_total", lane="dev",
+                   status="failed") == 1
+    failed = [s.name for s in exporter.get_finished_spans() if not s.status.is_ok]
+    assert failed == ["matriz.intent"]

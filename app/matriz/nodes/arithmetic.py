@@ -203,9 +203,17 @@ def _check_tree(tree: ast.Expression) -> bool:
     return has_operator
 
 
+def source_of(src: str, node: ast.expr) -> str | None:
+    """The source text of `node`; a slice for one-line sources (`get_source_segment` splits
+    the whole source into lines on every call)."""
+    if "\n" not in src and node.end_col_offset is not None:
+        return src[node.col_offset : node.end_col_offset]
+    return ast.get_source_segment(src, node)
+
+
 def _literal(node: ast.Constant, src: str) -> str:
     """The number as written, so 0.1 is read as exactly one tenth, not as a binary float."""
-    return (ast.get_source_segment(src, node) or repr(node.value)).strip()
+    return (source_of(src, node) or repr(node.value)).strip()
 
 
 def _show(node: ast.expr, src: str, *, full: bool) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
 
+from app.matriz.nodes.arithmetic import source_of
 from app.matriz.nodes.types import Calculation, Check, Recollection, Turn
 
 _TOLERANCE = Fraction(1, 10**9)  # for values that went through a non-integer power
@@ -78,7 +79,7 @@ def recompute(expression: str) -> tuple[Fraction, bool]:
     while pending:
         node, ready = pending.pop()
         if isinstance(node, ast.Constant):
-            text = ast.get_source_segment(expression, node)
+            text = source_of(expression, node)
             if text is None or type(node.value) not in (int, float):
                 raise _Disagreement("not a number")
             values.append((Fraction(text), False))

@@ -6,23 +6,21 @@ the oldest turns are dropped until it fits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from app.errors import InvalidRequest
-from app.matriz.contract import Event, RunContext
+from app.matriz.contract import RunContext, Stage
 from app.matriz.tokenizer import count_tokens
 
 
-class AttentionStage:
+class AttentionStage(Stage):
     name = "attention"
 
     def __init__(self, context_window: Callable[[str], int]) -> None:
         self._context_window = context_window
 
-    async def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    async def before(self, ctx: RunContext) -> None:
         """Trim or refuse an oversized context; set `usage.input_tokens`."""
-        async for event in upstream:
-            yield event
         window = self._context_window(ctx.model)
         fixed = count_tokens(ctx.question) + count_tokens(ctx.instructions or "")
         turn_tokens = [count_tokens(t.text) for t in ctx.history]

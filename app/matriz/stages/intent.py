@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
-from app.matriz.contract import Event, RunContext
+from app.matriz.contract import RunContext, Stage
 
 log = logging.getLogger("lukhas.matriz.intent")
 
@@ -13,13 +12,11 @@ log = logging.getLogger("lukhas.matriz.intent")
 EFFECT_SCOPES = {"store_response": "responses.write"}
 
 
-class IntentStage:
+class IntentStage(Stage):
     name = "intent"
 
-    async def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    async def after(self, ctx: RunContext) -> None:
         """Allow the requested effects whose scope the identity holds."""
-        async for event in upstream:
-            yield event
         for effect in ctx.requested_effects:
             scope = EFFECT_SCOPES.get(effect)
             if scope is not None and ctx.identity.has_scope(scope):

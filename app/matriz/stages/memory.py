@@ -6,25 +6,22 @@ caller's subject. Session working memory and long-term memory join here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from app.db.repositories import responses as responses_repo
 from app.errors import NotFound
-from app.matriz.contract import Event, RunContext
+from app.matriz.contract import RunContext, Stage
 from app.matriz.nodes import Turn
 
 
-class MemoryStage:
+class MemoryStage(Stage):
     name = "memory"
 
     def __init__(self, pool: Any) -> None:
         self._pool = pool
 
-    async def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    async def before(self, ctx: RunContext) -> None:
         """Prepend the chain's turns to the history."""
-        async for event in upstream:
-            yield event
         if ctx.previous_response_id is None:
             return
         async with self._pool.acquire() as conn:

@@ -9,18 +9,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from app.guardian.output_policy import OutputPolicy
-from app.matriz.contract import Event, ReasoningDelta, RunContext, TextDelta
+from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage, TextDelta
 
 _WINDOW = 256  # characters of already-sent text a block rule may look back over
 
 
-class RiskStage:
+class RiskStage(Stage):
     name = "risk"
 
     def __init__(self, policy: OutputPolicy) -> None:
         self._policy = policy
 
-    async def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    async def stream(
+        self, ctx: RunContext, upstream: AsyncIterator[Event]
+    ) -> AsyncIterator[Event]:
         """Redact and block text as it streams."""
         pending = ""
         sent = ""

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.matriz.contract import Event, ReasoningDelta, RunContext
+from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage
 from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tokenizer import count_tokens, truncate_to_tokens
 
 
-class ThoughtStage:
+class ThoughtStage(Stage):
     name = "thought"
 
     def __init__(self, registry: ProviderRegistry) -> None:
         self._registry = registry
 
-    async def run(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    async def stream(
+        self, ctx: RunContext, upstream: AsyncIterator[Event]
+    ) -> AsyncIterator[Event]:
         """Stream the provider's deltas, counting output tokens against the limit."""
-        async for event in upstream:
-            yield event
         _, provider = self._registry.resolve(ctx.model)
         inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question)
         outcome = ThoughtOutcome()
