@@ -83,6 +83,7 @@ class Stage:
     async def after(self, ctx: RunContext) -> None:
         """Work done once the answer is complete."""
 
-    def streams(self) -> bool:
-        """True if this stage overrides `stream`, so it belongs in the per-delta path."""
-        return type(self).stream is not Stage.stream
+    def has(self, phase: str) -> bool:
+        """True if this stage overrides `phase` ("before", "stream" or "after"); phases it
+        leaves alone cost nothing per request."""
+        return getattr(type(self), phase) is not getattr(Stage, phase)

@@ -64,6 +64,9 @@ class Orchestrator:
         budget_seconds: Callable[[str], float],
     ) -> None:
         self.stages = tuple(stages)
+        self._before = [i for i, s in enumerate(self.stages) if s.has("before")]
+        self._streaming = [i for i, s in enumerate(self.stages) if s.has("stream")]
+        self._after = [i for i, s in enumerate(self.stages) if s.has("after")]
         self._tracer = tracer
         self._lane = lane
         self._budgets = [budget_seconds(s.name) for s in self.stages]
@@ -96,14 +99,13 @@ class Orchestrator:
         timed: list[tuple[int, _Timed]] = []
         error: BaseException | None = None
         try:
-            for i in range(len(self.stages)):
+            for i in self._before:
                 await self._phase(run, i, True, ctx)
             stream: AsyncIterator[Event] = _empty()
-            for i, stage in enumerate(self.stages):
-                if stage.streams():
-                    run.started[i] = run.started[i] or time.time_ns()
-                    stream = _Timed(stage.stream(ctx, stream))
-                    timed.append((i, stream))
+            for i in self._streaming:
+                run.started[i] = run.started[i] or time.time_ns()
+                stream = _Timed(self.stages[i].stream(ctx, stream))
+                timed.append((i, stream))
             try:
                 async for event in stream:
                     yield event
@@ -119,7 +121,7 @@ class Orchestrator:
                     aclose = getattr(t.it, "aclose", None)
                     if aclose is not None:
                         await aclose()
-            for i in range(len(self.stages)):
+            for i in self._after:
                 await self._phase(run, i, False, ctx)
         except BaseException as exc:
             error = exc

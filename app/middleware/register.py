@@ -1,7 +1,7 @@
 """The middleware stack, in one place. Outermost first:
 
-OpenTelemetry (wraps everything, added by its instrumentor) → request id → CORS →
-body limit → `/v1` alias → Prometheus HTTP metrics → identity → routes.
+OpenTelemetry (when tracing is on; wraps everything, added by its instrumentor) →
+request id → CORS → body limit → `/v1` alias → Prometheus HTTP metrics → identity → routes.
 Rate limiting and the Guardian's request check slot in after identity.
 """
 
@@ -18,6 +18,7 @@ from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.identity import IdentityMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.v1_alias import V1AliasMiddleware
+from app.observability.tracing import tracing_enabled
 from app.settings import Settings
 
 # Headers the OpenAI SDKs send; a browser client needs them allowed.
@@ -51,7 +52,8 @@ def register_middleware(
             allow_headers=_SDK_HEADERS, expose_headers=["x-request-id", "retry-after"],
         )
     app.add_middleware(RequestIdMiddleware, access_log=settings.access_log)
-    FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tracer, exclude_spans=["receive", "send"],
-        excluded_urls="healthz,readyz,metrics",
-    )
+    if tracing_enabled():
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracer, exclude_spans=["receive", "send"],
+            excluded_urls="healthz,readyz,metrics",
+        )

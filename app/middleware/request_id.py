@@ -1,6 +1,7 @@
 """Give every request an id, echo it as `x-request-id`, and put it in the log context.
 
-A well-formed incoming `x-request-id` is kept so ids can be followed across services.
+A well-formed incoming `x-request-id` is kept so ids can be followed across services, and
+the trace id of an incoming `traceparent` goes into the log context too.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability.logging import request_id_var
+from app.observability.logging import request_id_var, trace_id_var
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# W3C Trace Context: version-traceid-parentid-flags (https://www.w3.org/TR/trace-context/).
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 access_log = logging.getLogger("lukhas.access")
 
 
@@ -28,11 +31,16 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode(
-            "latin-1"
-        )
+        incoming = traceparent = ""
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                incoming = value.decode("latin-1")
+            elif key == b"traceparent":
+                traceparent = value.decode("latin-1")
         request_id = incoming if _VALID.match(incoming) else "req_" + secrets.token_hex(16)
         token = request_id_var.set(request_id)
+        trace = _TRACEPARENT.match(traceparent)
+        trace_token = trace_id_var.set(trace.group(1) if trace else None)
         started = time.perf_counter()
         status = 0
 
@@ -53,3 +61,4 @@ class RequestIdMiddleware:
                                       "ms": round((time.perf_counter() - started) * 1000, 2)},
                 )
             request_id_var.reset(token)
+            trace_id_var.reset(trace_token)

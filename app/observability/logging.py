@@ -13,6 +13,8 @@ import orjson
 from opentelemetry import trace
 
 request_id_var: ContextVar[str | None] = ContextVar("lukhas_request_id", default=None)
+# The trace id of an incoming `traceparent`, for log lines when our own tracing is off.
+trace_id_var: ContextVar[str | None] = ContextVar("lukhas_trace_id", default=None)
 
 _REDACTIONS = (
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/#=-]+"), "Bearer [REDACTED]"),
@@ -59,6 +61,8 @@ class JsonFormatter(logging.Formatter):
         if ctx.is_valid:
             entry["trace_id"] = format(ctx.trace_id, "032x")
             entry["span_id"] = format(ctx.span_id, "016x")
+        elif (incoming := trace_id_var.get()) is not None:
+            entry["trace_id"] = incoming
         for key, value in record.__dict__.items():
             if key not in _STD_ATTRS and not key.startswith("_"):
                 entry[key] = value

@@ -62,7 +62,7 @@ def _ctx() -> RunContext:
 
 
 def _orchestrator(
-    log: list[str], slow: str | None = None
+    log: list[str], slow: str | None = None, replace: Stage | None = None
 ) -> tuple[Orchestrator, CollectorRegistry, InMemorySpanExporter, TracerProvider]:
     registry = CollectorRegistry()
     exporter = InMemorySpanExporter()
@@ -70,6 +70,8 @@ def _orchestrator(
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     kinds = {"thought": Producer, "risk": Filter}
     stages = [kinds.get(n, Recorder)(n, log, 0.05 if n == slow else 0.0) for n in STAGES]
+    if replace is not None:
+        stages = [replace if s.name == replace.name else s for s in stages]
     budgets = {n: 0.02 for n in STAGES}
     orch = Orchestrator(stages, Metrics(registry), provider.get_tracer("t"), "dev",
                         budgets.__getitem__)
@@ -114,8 +116,7 @@ async def test_a_failing_stage_is_counted_and_propagates() -> None:
             raise RuntimeError("broken stage")
 
     log: list[str] = []
-    orch, registry, exporter, provider = _orchestrator(log)
-    orch.stages = (*orch.stages[:4], Broken("intent", log), orch.stages[5])
+    orch, registry, exporter, provider = _orchestrator(log, replace=Broken("intent", log))
     with provider.get_tracer("t").start_as_current_span("request"), \
             pytest.raises(RuntimeError, match="broken stage"):
         [e async for e in orch.run(_ctx())]

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.ids import new_id
+from app.ids import new_ids
 
 
 class OutputBuilder:
     """Accumulates the reasoning summary and the answer into output items with stable ids."""
 
     def __init__(self) -> None:
-        self.reasoning_id = new_id("rs_")
-        self.message_id = new_id("msg_")
+        self.reasoning_id, self.message_id = new_ids("rs_", "msg_")
         self.reasoning: str | None = None
         self.text: str | None = None
 
