@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.matriz.nodes import recall as recall_rules
 from app.matriz.nodes.recall import recall
 from app.matriz.nodes.types import Turn
 
@@ -155,7 +156,15 @@ def test_long_turns_quote_only_the_statement() -> None:
     assert (rec.quote, rec.value) == ("my name is actually Ada", "Ada")
 
 
-_NAME = st.from_regex(r"[A-Z][a-z]{1,10}( [A-Z][a-z]{1,10}){0,2}", fullmatch=True)
+# Words the parser reads as connectives or fillers ("call me At home", "Ada and Bo") are not
+# names it can be expected to take whole.
+_FILLERS = recall_rules._NOT_CALLED | recall_rules._NOT_IDENTITY
+_FILLERS |= {"at", "and", "but", "so", "or", "now", "then", "too", "in", "as", "for", "to",
+            "because", "since", "while", "though", "anyway", "actually", "really", "still",
+            "just", "definitely", "btw", "by", "the", "way", "well", "on", "of", "is", "am"}
+_NAME = st.from_regex(r"[A-Z][a-z]{1,10}( [A-Z][a-z]{1,10}){0,2}", fullmatch=True).filter(
+    lambda name: not set(name.lower().split()) & _FILLERS
+)
 
 
 @settings(max_examples=100, database=None, deadline=None)
