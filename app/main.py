@@ -40,6 +40,7 @@ from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
 from app.matriz.tick import AwarenessEngine, Tick
 from app.middleware.register import register_middleware
+from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
 from app.observability.tracing import make_tracer_provider
 from app.settings import Settings
@@ -53,6 +54,7 @@ API_ROUTERS = (models_router, responses_router, chat_router)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app: routers, middleware and error handlers, in an explicit order."""
     settings = settings or Settings()
+    configure_logging(settings.log_level)
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     tracer_provider = make_tracer_provider()
