@@ -90,6 +90,19 @@ class Orchestrator:
             run.own[i] += time.perf_counter() - t0
             run.ended[i] = time.time_ns()
 
+    async def start(self, ctx: RunContext) -> tuple[AsyncGenerator[Event, None], Event | None]:
+        """Run up to the first event, so that what fails before the answer starts (a missing
+        previous response, an oversized context) raises before any byte of a stream is sent.
+        Returns the stream and its first event (None for an empty answer)."""
+        events = self.run(ctx)
+        try:
+            return events, await anext(events)
+        except StopAsyncIteration:
+            return events, None
+        except BaseException:
+            await events.aclose()
+            raise
+
     async def run(self, ctx: RunContext) -> AsyncGenerator[Event, None]:
         """Stream the answer's events; stage metrics are recorded when the run ends."""
         parent = otel_context.get_current()

@@ -12,7 +12,7 @@ from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
 from app.errors import InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.contract import Event, ReasoningDelta, RunContext, TextDelta
+from app.matriz.contract import ReasoningDelta, RunContext, TextDelta
 from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
@@ -98,14 +98,7 @@ class ChatService:
     ) -> AsyncIterator[ServerSentEvent]:
         """Start the run (errors before the first delta are plain HTTP errors), then chunks."""
         ctx = self._context(identity, req)
-        events = self._orchestrator.run(ctx)
-        try:
-            first: Event | None = await anext(events)
-        except StopAsyncIteration:
-            first = None
-        except BaseException:
-            await events.aclose()
-            raise
+        events, first = await self._orchestrator.start(ctx)
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         base = {"id": new_id("chatcmpl-"), "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": req.model, "system_fingerprint": None}

@@ -87,14 +87,7 @@ class ResponsesService:
     ) -> AsyncIterator[ServerSentEvent]:
         """Start the run; errors before the first delta are raised as plain HTTP errors."""
         ctx, base, _, builder = self._prepare(identity, req)
-        events = self._orchestrator.run(ctx)
-        try:
-            first: Event | None = await anext(events)
-        except StopAsyncIteration:
-            first = None
-        except BaseException:
-            await events.aclose()
-            raise
+        events, first = await self._orchestrator.start(ctx)
         return self._frames(ctx, base, builder, events, first)
 
     async def _frames(
