@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -46,3 +49,14 @@ def test_gaps_in_numbering_are_refused(tmp_path: Path) -> None:
     (tmp_path / "0003_c.sql").write_text("SELECT 1;")
     with pytest.raises(RuntimeError, match="without gaps"):
         load_migrations(tmp_path)
+
+
+def test_lukhas_migrate_command(fresh_db_url: str) -> None:
+    env = {**os.environ, "LUKHAS_DATABASE_URL": fresh_db_url}
+    first = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "applied migrations: [1]" in first.stdout
+    again = subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "up to date" in again.stdout
