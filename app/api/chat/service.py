@@ -6,8 +6,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sse_starlette import ServerSentEvent
-
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
 from app.errors import InvalidRequest
 from app.identity.base import Identity
@@ -16,7 +14,7 @@ from app.matriz.contract import ReasoningDelta, RunContext, TextDelta
 from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
-from app.sse import DONE, data_event
+from app.sse import DONE, data_frame
 
 _TEXT_PARTS = ("text", "input_text")
 
@@ -95,7 +93,7 @@ class ChatService:
 
     async def stream(
         self, identity: Identity, req: ChatCompletionRequest
-    ) -> AsyncIterator[ServerSentEvent]:
+    ) -> AsyncIterator[bytes]:
         """Start the run (errors before the first delta are plain HTTP errors), then chunks."""
         ctx = self._context(identity, req)
         events, first = await self._orchestrator.start(ctx)
@@ -105,11 +103,11 @@ class ChatService:
         if include_usage:
             base["usage"] = None
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> ServerSentEvent:
-            return data_event({**base, "choices": [
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            return data_frame({**base, "choices": [
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
 
-        async def frames() -> AsyncIterator[ServerSentEvent]:
+        async def frames() -> AsyncIterator[bytes]:
             try:
                 # `role` goes in the first delta only: the SDK concatenates repeated strings.
                 yield chunk({"role": "assistant", "content": ""})
@@ -120,9 +118,9 @@ class ChatService:
                     pending = await anext(events, None)
                 yield chunk({}, ctx.finish_reason)
                 if include_usage:
-                    yield data_event({**base, "choices": [], "usage": _usage(ctx)})
+                    yield data_frame({**base, "choices": [], "usage": _usage(ctx)})
             except Exception:
-                yield data_event({"error": {"message": "The server had an error.",
+                yield data_frame({"error": {"message": "The server had an error.",
                                             "type": "server_error", "param": None,
                                             "code": "server_error"}})
             finally:

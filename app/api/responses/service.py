@@ -7,8 +7,6 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from sse_starlette import ServerSentEvent
-
 from app.api.responses.convert import ConvertedInput, convert_input
 from app.api.responses.events import OutputBuilder, StreamEncoder, usage_object
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
@@ -19,7 +17,7 @@ from app.ids import new_id
 from app.matriz.contract import Event, ReasoningDelta, RunContext
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
-from app.sse import named_event
+from app.sse import named_frames
 
 log = logging.getLogger("lukhas.responses")
 
@@ -84,7 +82,7 @@ class ResponsesService:
 
     async def stream(
         self, identity: Identity, req: ResponseCreateRequest
-    ) -> AsyncIterator[ServerSentEvent]:
+    ) -> AsyncIterator[bytes]:
         """Start the run; errors before the first delta are raised as plain HTTP errors."""
         ctx, base, _, builder = self._prepare(identity, req)
         events, first = await self._orchestrator.start(ctx)
@@ -93,18 +91,17 @@ class ResponsesService:
     async def _frames(
         self, ctx: RunContext, base: dict[str, Any], builder: OutputBuilder,
         events: AsyncGenerator[Event, None], first: Event | None,
-    ) -> AsyncIterator[ServerSentEvent]:
+    ) -> AsyncIterator[bytes]:
         encoder = StreamEncoder(builder)
         snapshot = {**base, "status": "in_progress", "usage": None}
-        for payload in encoder.start(snapshot):
-            yield named_event(payload)
+        yield named_frames(encoder.start(snapshot))
         try:
             pending = first
             while pending is not None:
-                step = (encoder.reasoning(pending.text) if isinstance(pending, ReasoningDelta)
-                        else encoder.text(pending.text))
-                for payload in step:
-                    yield named_event(payload)
+                yield named_frames(
+                    encoder.reasoning(pending.text) if isinstance(pending, ReasoningDelta)
+                    else encoder.text(pending.text)
+                )
                 pending = await anext(events, None)
             payloads = encoder.finish(_final(base, ctx, builder))
         except Exception as exc:
@@ -114,8 +111,7 @@ class ResponsesService:
             payloads = encoder.fail(failed)
         finally:
             await events.aclose()
-        for payload in payloads:
-            yield named_event(payload)
+        yield named_frames(payloads)
 
     async def _store(self, identity: Identity, req: ResponseCreateRequest,
                      converted: ConvertedInput, final: dict[str, Any]) -> None:
@@ -147,7 +143,7 @@ class ResponsesService:
 
     async def replay(
         self, identity: Identity, response_id: str, starting_after: int | None
-    ) -> AsyncIterator[ServerSentEvent]:
+    ) -> AsyncIterator[bytes]:
         """The stored response's full event stream, as it was sent, after `starting_after`."""
         body = await self.get(identity, response_id)
         builder = OutputBuilder()
@@ -166,10 +162,9 @@ class ResponsesService:
                     payloads += encoder.text(part.get("text", ""))
         payloads += encoder.finish(body)
 
-        async def frames() -> AsyncIterator[ServerSentEvent]:
-            for payload in payloads:
-                if starting_after is None or payload["sequence_number"] > starting_after:
-                    yield named_event(payload)
+        async def frames() -> AsyncIterator[bytes]:
+            yield named_frames(p for p in payloads
+                               if starting_after is None or p["sequence_number"] > starting_after)
 
         return frames()
 
