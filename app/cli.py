@@ -96,6 +96,29 @@ def run_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def token_issue(args: argparse.Namespace) -> int:
+    """Print a signed ΛiD token (the key ring comes from the settings, as the service's)."""
+    from app.identity.alias import new_alias
+    from app.identity.keyring import KeyRingError, load_settings_keyring
+    from app.identity.tiers import load_tiers
+    from app.identity.tokens import LidTokens
+    from app.kv.memory import MemoryStore
+
+    settings = Settings()
+    if args.ttl > settings.lid_max_ttl_seconds:
+        sys.stderr.write(f"--ttl may be at most {settings.lid_max_ttl_seconds}\n")
+        return 2
+    try:
+        tokens = LidTokens(load_settings_keyring(settings), load_tiers(), MemoryStore())
+        issued = tokens.issue(new_alias(args.realm, args.zone), args.tier,
+                              scopes=args.scopes or None, ttl_seconds=args.ttl, once=args.once)
+    except (KeyRingError, ValueError, KeyError) as exc:
+        sys.stderr.write(f"lukhas token issue: {exc}\n")
+        return 2
+    _say(issued.token)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lukhas` command."""
     parser = argparse.ArgumentParser(prog="lukhas", description="LUKHAS façade")
@@ -108,6 +131,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply database migrations").set_defaults(
         func=run_migrate
     )
+    p_token = commands.add_parser("token", help="ΛiD tokens").add_subparsers(
+        dest="token_command", required=True)
+    p_issue = p_token.add_parser("issue", help="print a signed token for a new alias")
+    p_issue.add_argument("--realm", required=True)
+    p_issue.add_argument("--zone", required=True)
+    p_issue.add_argument("--tier", required=True, help="T1, T2 or T3 (configs/identity)")
+    p_issue.add_argument("--scopes", nargs="*", help="a subset of the tier's scopes")
+    p_issue.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    p_issue.add_argument("--once", action="store_true", help="valid for one request only")
+    p_issue.set_defaults(func=token_issue)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
 
 from app.api.chat.service import ChatService
+from app.api.identity.service import IdentityService
 from app.api.responses.service import ResponsesService
-from app.errors import AuthenticationFailed
+from app.errors import AuthenticationFailed, PermissionDenied
 from app.identity.base import Identity
 from app.matriz.providers.registry import ProviderRegistry
 from app.state import AppState
@@ -33,6 +35,26 @@ async def get_identity(request: Request) -> Identity:
     return identity
 
 
+def require(scope: str) -> DependsParam:
+    """A dependency yielding the caller, or 403 `insufficient_permissions` naming `scope`."""
+
+    async def check(request: Request) -> Identity:
+        identity = await get_identity(request)
+        if not identity.has_scope(scope):
+            raise PermissionDenied(
+                f"This request needs the scope '{scope}', which your credential does not "
+                f"carry (tier {identity.tier}).", code="insufficient_permissions",
+            )
+        return identity
+
+    dependency: DependsParam = Depends(check)
+    return dependency
+
+
+async def get_identity_service(request: Request) -> IdentityService:
+    return (await get_state(request)).identity
+
+
 async def get_responses(request: Request) -> ResponsesService:
     return (await get_state(request)).responses
 
@@ -46,6 +68,7 @@ async def get_registry(request: Request) -> ProviderRegistry:
 
 
 IdentityDep = Annotated[Identity, Depends(get_identity)]
+IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
 RegistryDep = Annotated[ProviderRegistry, Depends(get_registry)]

@@ -19,6 +19,8 @@ from prometheus_client import CollectorRegistry
 from app.api.chat.router import router as chat_router
 from app.api.chat.service import ChatService
 from app.api.health.router import router as health_router
+from app.api.identity.router import router as identity_router
+from app.api.identity.service import IdentityService
 from app.api.models.router import router as models_router
 from app.api.responses.router import router as responses_router
 from app.api.responses.service import ResponsesService
@@ -29,7 +31,13 @@ from app.errors import install_error_handlers
 from app.guardian.output_policy import load_output_policy
 from app.identity.api_keys import ApiKeyResolver, load_or_create_key
 from app.identity.base import IdentityChain
+from app.identity.keyring import load_settings_keyring
+from app.identity.tiers import load_tiers
+from app.identity.tokens import LidResolver, LidTokens
 from app.json import JSONResponse
+from app.kv.base import KeyValueStore
+from app.kv.memory import MemoryStore
+from app.kv.redis_store import RedisStore
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.builtin import BuiltinProvider
 from app.matriz.providers.registry import ProviderRegistry
@@ -49,7 +57,7 @@ from app.state import AppState
 
 log = logging.getLogger("lukhas")
 
-API_ROUTERS = (models_router, responses_router, chat_router)
+API_ROUTERS = (responses_router, chat_router, models_router, identity_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -99,11 +107,19 @@ async def _open(
     pool = await open_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     stack.push_async_callback(pool.close)
 
+    store = _open_store(settings)
+    stack.push_async_callback(store.close)
+    tiers = load_tiers()
+    tokens = LidTokens(load_settings_keyring(settings), tiers, store,
+                       settings.lid_leeway_seconds)
     keys = settings.api_key_list()
     if not keys:
         key, _ = load_or_create_key(settings.data_dir)
         keys = [key]
-    identities = IdentityChain([ApiKeyResolver(keys)])
+    api_key_scopes = tiers.scopes(settings.api_key_tier)
+    identities = IdentityChain([
+        LidResolver(tokens), ApiKeyResolver(keys, settings.api_key_tier, api_key_scopes),
+    ])
 
     lane = settings.lane.value
     builtin = BuiltinProvider(settings.context_window_tokens)
@@ -122,4 +138,11 @@ async def _open(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
         responses=ResponsesService(pool, orchestrator, registry),
         chat=ChatService(orchestrator, registry),
+        identity=IdentityService(tokens, settings.lid_max_ttl_seconds), store=store,
     )
+
+
+def _open_store(settings: Settings) -> KeyValueStore:
+    if settings.redis_url is None:
+        return MemoryStore()
+    return RedisStore(settings.redis_url.get_secret_value())

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     api_keys: SecretStr | None = None
+    api_key_tier: str = "T3"
+    redis_url: SecretStr | None = None
+    lid_keys: SecretStr | None = None
+    lid_keys_dir: Path | None = None
+    lid_active_kid: str | None = None
+    lid_leeway_seconds: float = Field(default=30.0, ge=0, le=3600)
+    lid_max_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
     log_level: str = "info"
     access_log: bool = False
     cors_origins: list[str] = Field(default_factory=list)
@@ -54,7 +61,8 @@ class Settings(BaseSettings):
     )
     context_window_tokens: int = Field(default=128_000, ge=256)
 
-    @field_validator("database_url", "api_keys", mode="before")
+    @field_validator("database_url", "api_keys", "redis_url", "lid_keys", "lid_keys_dir",
+                     "lid_active_kid", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `LUKHAS_DATABASE_URL=` as copied from .env.example means "not set".

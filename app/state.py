@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.chat.service import ChatService
+from app.api.identity.service import IdentityService
 from app.api.responses.service import ResponsesService
 from app.identity.base import IdentityChain
+from app.kv.base import KeyValueStore
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tick import Tick
 from app.settings import Settings
@@ -22,3 +24,5 @@ class AppState:
     tick: Tick
     responses: ResponsesService
     chat: ChatService
+    identity: IdentityService
+    store: KeyValueStore

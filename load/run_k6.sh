@@ -2,7 +2,9 @@
 # Load figures for the OpenAI core, all in one run on this machine:
 #   the minimal FastAPI endpoint (same body size) vs /v1/responses (store false and true)
 #   vs /v1/chat/completions, each with k6 at $VUS connections for $DURATION, one worker each;
-#   then time to the first SSE delta under $VUS concurrent streams.
+#   then $VUS concurrent SSE streams with k6 while a one-connection probe measures the time to
+#   the first text delta (the server computes the first delta before it sends any byte, so
+#   k6's time to first byte is the same figure seen from the load itself).
 # Usage: load/run_k6.sh   (env: VUS=32 DURATION=20s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,5 +53,16 @@ base = json.load(open(f"{d}/minimal_fastapi.json"))["rps"]
 for name in ("responses_store_false", "responses_store_true", "chat_completions"):
     print(f"{name:<22} {json.load(open(f'{d}/{name}.json'))['rps'] / base:>6.1%} of the minimal endpoint")
 PY
-echo "-- time to first SSE delta, $VUS concurrent streams --"
-$BIN/python load/ttfd.py "http://127.0.0.1:$LPORT" "$KEY" "$VUS" 15
+echo "-- streaming: k6 holds $VUS concurrent streams; a probe measures time to the first delta --"
+BODY_STREAM='{"model":"lukhas-matriz","input":"What is 12*12?","stream":true,"store":false}'
+URL="http://127.0.0.1:$LPORT/v1/responses" BODY=$BODY_STREAM KEY=$KEY VUS=$VUS DURATION=$DURATION \
+  OUT="$WORK/stream.json" $BIN/k6 run --quiet --no-usage-report load/http.js >/dev/null 2>&1 &
+K6=$!
+sleep 2
+$BIN/python load/ttfd.py "http://127.0.0.1:$LPORT" "$KEY" 1 10
+wait $K6
+python3 - "$WORK/stream.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"k6 streams: {r['rps']:.0f} streams/s; first byte p50 {r['ttfb_p50_ms']:.2f} ms p99 {r['ttfb_p99_ms']:.2f} ms; whole stream p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms")
+PY

@@ -101,3 +101,18 @@ async def app_client(pg_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncCl
         ) as c:
             c.app = app  # type: ignore[attr-defined]
             yield c
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """A real Redis (database 15), emptied before and after the test."""
+    from redis import asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_TEST_URL)
+    await client.flushdb()
+    yield REDIS_TEST_URL
+    await client.flushdb()
+    await client.aclose()

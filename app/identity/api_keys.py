@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.identity.base import ALL_SCOPES, Identity
+from app.identity.base import Identity
 
 KEY_FILE = "api_key"
 KEY_PREFIX = "lk-"
@@ -23,8 +23,10 @@ def key_subject(key: str) -> str:
 class ApiKeyResolver:
     """Checks a bearer key against every configured key in constant time."""
 
-    def __init__(self, keys: Sequence[str]) -> None:
+    def __init__(self, keys: Sequence[str], tier: str, scopes: frozenset[str]) -> None:
         self._keys = [(k.encode(), key_subject(k)) for k in keys]
+        self._tier = tier
+        self._scopes = scopes
 
     async def resolve(self, credential: str) -> Identity | None:
         """The key's identity, or None if it matches no key."""
@@ -36,7 +38,7 @@ class ApiKeyResolver:
                 subject = key_sub
         if subject is None:
             return None
-        return Identity(subject=subject, scopes=frozenset({ALL_SCOPES}), tier="T3", kind="api_key")
+        return Identity(subject=subject, scopes=self._scopes, tier=self._tier, kind="api_key")
 
 
 def load_or_create_key(data_dir: Path) -> tuple[str, bool]:

@@ -21,6 +21,8 @@ class Identity:
     scopes: frozenset[str]
     tier: str
     kind: str  # "api_key" | "lid"
+    token_id: str | None = None  # a ΛiD token's jti
+    expires_at: int | None = None  # a ΛiD token's exp (Unix seconds)
 
     def has_scope(self, scope: str) -> bool:
         """True if the identity may use `scope`."""

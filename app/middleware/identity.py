@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import AuthenticationFailed, error_response
+from app.errors import APIError, AuthenticationFailed, error_response
 from app.identity.base import IdentityChain
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"})
@@ -42,7 +42,11 @@ class IdentityMiddleware:
             await error_response(error)(scope, receive, send)
             return
         identities: IdentityChain = scope["app"].state.lukhas.identities
-        identity = await identities.resolve(credential)
+        try:
+            identity = await identities.resolve(credential)
+        except APIError as failed:  # a ΛiD check failed (401), or its store is down (503)
+            await error_response(failed)(scope, receive, send)
+            return
         if identity is None:
             error = AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
             await error_response(error)(scope, receive, send)

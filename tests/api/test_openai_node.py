@@ -7,7 +7,9 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import KEY_A
@@ -16,16 +18,27 @@ pytestmark = pytest.mark.node
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 
-def test_node_sdk_stream_helpers_and_errors(base_url: str) -> None:
+def run_sdk_check(base_url: str, api_key: str) -> dict[str, Any]:
     node = shutil.which("node")
     assert node, "Node.js is required for the compatibility tests"
     assert (NODE_DIR / "node_modules" / "openai").is_dir(), (
-        "run `npm ci --prefix tests/node` (make test does this)")
-    env = {**os.environ, "LUKHAS_BASE_URL": f"{base_url}/v1", "LUKHAS_API_KEY": KEY_A}
+        "run `npm install --prefix tests/node` (make test does this)")
+    env = {**os.environ, "LUKHAS_BASE_URL": f"{base_url}/v1", "LUKHAS_API_KEY": api_key}
     run = subprocess.run([node, "sdk_check.mjs"], cwd=NODE_DIR, env=env, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout)
+    out: dict[str, Any] = json.loads(run.stdout)
+    return out
+
+
+@pytest.mark.parametrize("credential", ["api_key", "lid_token"])
+def test_node_sdk_stream_helpers_and_errors(base_url: str, credential: str) -> None:
+    key = KEY_A
+    if credential == "lid_token":
+        key = httpx.post(f"{base_url}/v1/identity/tokens", headers={
+            "Authorization": f"Bearer {KEY_A}"}, json={
+            "realm": "LUKHAS", "zone": "node", "tier": "T2"}).json()["token"]
+    out = run_sdk_check(base_url, key)
     assert out["responses"]["status"] == "completed"
     assert "4" in out["responses"]["output_text"]
     assert out["responses"]["deltas"] > 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import openai
 import pytest
 
@@ -170,3 +171,24 @@ def test_sdk_exceptions(client: openai.OpenAI, base_url: str) -> None:
     with pytest.raises(openai.AuthenticationError) as denied:
         wrong.models.list()
     assert denied.value.code == "invalid_api_key"
+
+
+def test_sdk_with_a_lid_token(http: httpx.Client, base_url: str) -> None:
+    issued = http.post("/v1/identity/tokens",
+                       json={"realm": "LUKHAS", "zone": "eu", "tier": "T2"}).json()
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=issued["token"],
+                       max_retries=0) as lid_client:
+        first = lid_client.responses.create(model="lukhas-matriz",
+                                            input="My name is Grace Hopper.")
+        second = lid_client.responses.create(model="lukhas-matriz", input="What is my name?",
+                                             previous_response_id=first.id)
+        assert "Grace Hopper" in second.output_text
+        with pytest.raises(openai.PermissionDeniedError) as denied:
+            lid_client.post("/identity/tokens", cast_to=object,
+                            body={"realm": "R", "zone": "Z", "tier": "T3"})
+        assert denied.value.code == "insufficient_permissions"
+    forged = issued["token"][:-4] + "AAAA"
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=forged, max_retries=0) as bad:
+        with pytest.raises(openai.AuthenticationError) as err:
+            bad.models.list()
+        assert err.value.code == "token_bad_signature"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.api.chat.protocol import ChatCompletionRequest
-from app.deps import ChatDep, IdentityDep
+from app.deps import ChatDep, require
+from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response
 
@@ -15,7 +18,8 @@ router = APIRouter(tags=["chat"])
 
 @router.post("/chat/completions", response_model=None)
 async def create_chat_completion(
-    body: ChatCompletionRequest, identity: IdentityDep, service: ChatDep
+    body: ChatCompletionRequest, identity: Annotated[Identity, require("chat")],
+    service: ChatDep,
 ) -> Response:
     """Create a chat completion; `stream: true` answers with `data:` chunks and `[DONE]`."""
     if body.stream:

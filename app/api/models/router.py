@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from app.deps import IdentityDep, RegistryDep
+from app.deps import RegistryDep, require
+from app.identity.base import Identity
 from app.matriz.providers.base import ModelCard
 
 router = APIRouter(tags=["models"])
@@ -18,12 +19,16 @@ def _model(card: ModelCard) -> dict[str, Any]:
 
 
 @router.get("/models")
-async def list_models(registry: RegistryDep, _: IdentityDep) -> dict[str, Any]:
+async def list_models(
+    registry: RegistryDep, _: Annotated[Identity, require("models.read")]
+) -> dict[str, Any]:
     """Every model, in OpenAI's list shape."""
     return {"object": "list", "data": [_model(c) for c in registry.cards()]}
 
 
 @router.get("/models/{model_id:path}")
-async def retrieve_model(model_id: str, registry: RegistryDep, _: IdentityDep) -> dict[str, Any]:
+async def retrieve_model(
+    model_id: str, registry: RegistryDep, _: Annotated[Identity, require("models.read")]
+) -> dict[str, Any]:
     """One model, or 404 `model_not_found`."""
     return _model(registry.card(model_id))

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
-from app.deps import IdentityDep, ResponsesDep
+from app.deps import ResponsesDep, require
+from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response
 
@@ -17,7 +18,8 @@ router = APIRouter(tags=["responses"])
 
 @router.post("/responses", response_model=None)
 async def create_response(
-    body: ResponseCreateRequest, identity: IdentityDep, service: ResponsesDep
+    body: ResponseCreateRequest, identity: Annotated[Identity, require("responses.write")],
+    service: ResponsesDep,
 ) -> Response:
     """Create a model response; `stream: true` answers with server-sent events."""
     if body.stream:
@@ -27,8 +29,8 @@ async def create_response(
 
 @router.get("/responses/{response_id}", response_model=None)
 async def retrieve_response(
-    response_id: str, identity: IdentityDep, service: ResponsesDep,
-    stream: bool = False, starting_after: int | None = None,
+    response_id: str, identity: Annotated[Identity, require("responses.read")],
+    service: ResponsesDep, stream: bool = False, starting_after: int | None = None,
     include: Annotated[list[str] | None, Query(alias="include[]")] = None,
 ) -> Response:
     """A stored response; with `stream=true`, its event stream replayed."""
@@ -39,7 +41,8 @@ async def retrieve_response(
 
 @router.delete("/responses/{response_id}")
 async def delete_response(
-    response_id: str, identity: IdentityDep, service: ResponsesDep
+    response_id: str, identity: Annotated[Identity, require("responses.write")],
+    service: ResponsesDep,
 ) -> dict[str, Any]:
     """Delete a stored response."""
     return await service.delete(identity, response_id)
@@ -47,8 +50,8 @@ async def delete_response(
 
 @router.get("/responses/{response_id}/input_items")
 async def list_input_items(
-    response_id: str, identity: IdentityDep, service: ResponsesDep,
-    query: Annotated[InputItemsQuery, Query()],
+    response_id: str, identity: Annotated[Identity, require("responses.read")],
+    service: ResponsesDep, query: Annotated[InputItemsQuery, Query()],
     include: Annotated[list[str] | None, Query(alias="include[]")] = None,
 ) -> dict[str, Any]:
     """The input items of a stored response, newest first by default."""
