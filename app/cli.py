@@ -33,10 +33,16 @@ def serve(args: argparse.Namespace) -> int:
     from app.db.embedded import EmbeddedPostgres
     from app.db.migrate import migrate
     from app.identity.api_keys import load_or_create_key
+    from app.identity.keyring import KeyRingError, load_settings_keyring
     from app.observability.logging import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_level)
+    try:  # refuse missing or weak signing keys before anything starts
+        load_settings_keyring(settings)
+    except KeyRingError as exc:
+        sys.stderr.write(f"lukhas serve: {exc}\n")
+        return 2
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     workers = args.workers or settings.workers

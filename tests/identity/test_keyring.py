@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,14 @@ def test_several_keys_need_an_active_kid(tmp_path: Path) -> None:
         load_keyring(both, None, "c", dev=False, data_dir=tmp_path)
     with pytest.raises(KeyRingError, match="JSON"):
         load_keyring("{not json", None, None, dev=False, data_dir=tmp_path)
+
+
+def test_serve_refuses_to_start_with_a_placeholder_key_outside_dev(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LUKHAS_")}
+    env.update({"LUKHAS_LANE": "production", "LUKHAS_LID_KEYS": '{"k1": "changeme"}',
+                "LUKHAS_DATA_DIR": str(tmp_path)})
+    done = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "0"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "ΛiD key 'k1' is shorter than 32 bytes" in done.stderr
+    assert not (tmp_path / "pg").exists(), "nothing started"

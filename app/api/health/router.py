@@ -11,6 +11,7 @@ from app.db.migrate import load_migrations, pending
 from app.deps import StateDep
 from app.errors import error_body
 from app.json import JSONResponse
+from app.kv.base import StoreUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -23,7 +24,8 @@ async def healthz() -> Response:
 
 @router.get("/readyz")
 async def readyz(state: StateDep) -> Response:
-    """Database reachable, migrations applied, tick alive; else 503 naming what failed."""
+    """Database reachable, migrations applied, tick alive, Redis (when configured) answering;
+    else 503 naming what failed."""
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(2.0), state.pool.acquire() as conn:
@@ -35,6 +37,13 @@ async def readyz(state: StateDep) -> Response:
         checks["database"] = f"unreachable: {type(exc).__name__}"
         checks["migrations"] = "unknown"
     checks["tick"] = "ok" if state.tick.alive() else "stalled"
+    if state.settings.redis_url is not None:
+        try:
+            async with asyncio.timeout(2.0):
+                await state.store.ping()
+            checks["redis"] = "ok"
+        except (StoreUnavailable, TimeoutError) as exc:
+            checks["redis"] = f"unreachable: {type(exc).__name__}"
     failing = [name for name, result in checks.items() if result != "ok"]
     if not failing:
         return JSONResponse({"status": "ready", "checks": checks})

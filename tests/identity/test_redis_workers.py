@@ -1,0 +1,78 @@
+"""With Redis, revocations and single use hold across workers; without it, they fail closed."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from tests.conftest import KEY_A
+from tests.utils.server import start_lukhas_serve
+
+pytestmark = pytest.mark.slow
+LID_KEY = '{"k1": "k1-secret-0123456789abcdef0123456789abcdef"}'
+
+
+def test_single_use_token_is_admitted_once_across_two_workers(
+    pg_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = {"LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": KEY_A, "LUKHAS_LID_KEYS": LID_KEY,
+           "LUKHAS_REDIS_URL": redis_url, "LUKHAS_DATA_DIR": str(tmp_path),
+           "LUKHAS_LOG_LEVEL": "warning"}
+    server = start_lukhas_serve(env, tmp_path / "server.log", "--workers", "2")
+    try:
+        admin = {"Authorization": f"Bearer {KEY_A}"}
+        url = server.base_url
+        assert httpx.get(f"{url}/readyz").json()["checks"]["redis"] == "ok"
+        once = httpx.post(f"{url}/v1/identity/tokens", headers=admin, json={
+            "realm": "LUKHAS", "zone": "eu", "tier": "T2", "once": True}).json()["token"]
+
+        def present(_: int) -> tuple[int, str | None]:
+            resp = httpx.get(f"{url}/v1/identity/me", timeout=30,
+                             headers={"Authorization": f"Bearer {once}"})
+            code = None if resp.is_success else resp.json()["error"]["code"]
+            return resp.status_code, code
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(present, range(40)))
+        assert results.count((200, None)) == 1
+        assert results.count((401, "token_replayed")) == 39
+
+        # Revoked on whichever worker; refused on every worker.
+        issued = httpx.post(f"{url}/v1/identity/tokens", headers=admin, json={
+            "realm": "LUKHAS", "zone": "eu", "tier": "T2"}).json()
+        httpx.post(f"{url}/v1/identity/revoke", headers=admin, json={"jti": issued["jti"]})
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda _: httpx.get(
+                f"{url}/v1/identity/me", headers={"Authorization": f"Bearer {issued['token']}"}
+            ).json()["error"]["code"], range(16)))
+        assert set(codes) == {"token_revoked"}
+    finally:
+        server.stop()
+
+
+async def test_redis_down_fails_closed_and_readyz_says_so(pg_url: str, tmp_path: Path) -> None:
+    from app.main import create_app
+
+    settings = Settings(database_url=pg_url, api_keys=KEY_A, data_dir=tmp_path,
+                        redis_url="redis://127.0.0.1:1/0")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            admin = {"Authorization": f"Bearer {KEY_A}"}
+            issued = (await client.post("/v1/identity/tokens", headers=admin, json={
+                "realm": "R", "zone": "Z", "tier": "T2"})).json()
+            resp = await client.get("/v1/identity/me",
+                                    headers={"Authorization": f"Bearer {issued['token']}"})
+            assert resp.status_code == 503
+            assert resp.headers["x-should-retry"] == "true"
+            assert resp.json()["error"]["code"] == "identity_unavailable"
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["redis"].startswith("unreachable")
+            # API keys need no store: the service still answers them.
+            assert (await client.get("/v1/models", headers=admin)).status_code == 200
