@@ -52,6 +52,9 @@ from app.middleware.register import register_middleware
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
 from app.observability.tracing import make_tracer_provider
+from app.reliability.ratelimit import DEFAULT_PATH as DEFAULT_LIMITS
+from app.reliability.ratelimit import Limiter, MemoryLimiter, load_limits
+from app.reliability.redis_limiter import RedisLimiter
 from app.settings import Settings
 from app.state import AppState
 
@@ -109,6 +112,9 @@ async def _open(
 
     store = _open_store(settings)
     stack.push_async_callback(store.close)
+    limiter: Limiter = (MemoryLimiter() if settings.redis_url is None
+                        else RedisLimiter(settings.redis_url.get_secret_value()))
+    stack.push_async_callback(limiter.close)
     tiers = load_tiers()
     tokens = LidTokens(load_settings_keyring(settings), tiers, store,
                        settings.lid_leeway_seconds)
@@ -139,6 +145,8 @@ async def _open(
         responses=ResponsesService(pool, orchestrator, registry),
         chat=ChatService(orchestrator, registry),
         identity=IdentityService(tokens, settings.lid_max_ttl_seconds), store=store,
+        limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
+        metrics=metrics,
     )
 
 

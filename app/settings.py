@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = None
     api_key_tier: str = "T3"
     redis_url: SecretStr | None = None
+    rate_limits_file: Path | None = None
     lid_keys: SecretStr | None = None
     lid_keys_dir: Path | None = None
     lid_active_kid: str | None = None
@@ -62,7 +63,7 @@ class Settings(BaseSettings):
     context_window_tokens: int = Field(default=128_000, ge=256)
 
     @field_validator("database_url", "api_keys", "redis_url", "lid_keys", "lid_keys_dir",
-                     "lid_active_kid", mode="before")
+                     "lid_active_kid", "rate_limits_file", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `LUKHAS_DATABASE_URL=` as copied from .env.example means "not set".

@@ -12,6 +12,8 @@ from app.identity.base import IdentityChain
 from app.kv.base import KeyValueStore
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tick import Tick
+from app.observability.metrics import Metrics
+from app.reliability.ratelimit import Limiter, LimitsConfig
 from app.settings import Settings
 
 
@@ -26,3 +28,6 @@ class AppState:
     chat: ChatService
     identity: IdentityService
     store: KeyValueStore
+    limits: LimitsConfig
+    limiter: Limiter
+    metrics: Metrics

@@ -17,6 +17,7 @@ from opentelemetry.trace import Status, StatusCode, Tracer, get_current_span
 
 from app.matriz.contract import Event, RunContext, Stage
 from app.observability.metrics import Metrics
+from app.reliability.meter import request_meter
 
 
 class _Timed:
@@ -140,6 +141,9 @@ class Orchestrator:
             error = exc
             raise
         finally:
+            meter = request_meter.get()
+            if meter is not None:
+                meter.add(ctx.usage.input_tokens + ctx.usage.output_tokens)
             self._record(run, parent if traced else None, error)
 
     def _record(

@@ -1,8 +1,8 @@
 """The middleware stack, in one place. Outermost first:
 
 OpenTelemetry (when tracing is on; wraps everything, added by its instrumentor) →
-request id → CORS → body limit → `/v1` alias → Prometheus HTTP metrics → identity → routes.
-Rate limiting and the Guardian's request check slot in after identity.
+request id → CORS → body limit → `/v1` alias → Prometheus HTTP metrics → identity →
+rate limit → routes. The Guardian's request check slots in after the rate limit.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app.middleware.body_limit import BodyLimitMiddleware
 from app.middleware.identity import IdentityMiddleware
+from app.middleware.rate_limit import RateLimitMiddleware
 from app.middleware.request_id import RequestIdMiddleware
 from app.middleware.v1_alias import V1AliasMiddleware
 from app.observability.tracing import tracing_enabled
@@ -35,6 +36,7 @@ def register_middleware(
     app: FastAPI, settings: Settings, registry: CollectorRegistry, tracer: TracerProvider
 ) -> None:
     """Add the middleware, innermost first (Starlette makes the last added outermost)."""
+    app.add_middleware(RateLimitMiddleware)
     app.add_middleware(IdentityMiddleware)
     instrumentator = Instrumentator(
         registry=registry, excluded_handlers=["/metrics"], should_group_untemplated=True,

@@ -50,6 +50,15 @@ class Metrics:
             "lukhas_matriz_tick_buffer_events", "Events waiting in the tick buffer.", ["lane"],
             registry=registry,
         )
+        self.ratelimit_decisions = Counter(
+            "lukhas_ratelimit_decisions_total", "Rate-limit decisions by route class.",
+            ["route", "status"], registry=registry,
+        )
+        self.ratelimit_fail_open = Counter(
+            "lukhas_ratelimit_fail_open_total",
+            "Requests admitted without a rate-limit check because the store was unreachable.",
+            ["route"], registry=registry,
+        )
         self.awareness_latency = Gauge(
             "lukhas_matriz_awareness_latency_ema_seconds",
             "Exponential moving average of pipeline latency, kept by the awareness engine.",
