@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import math
 
-from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.kv.base import StoreUnavailable
+from app.kv.redis_client import make_redis
 
 
 class RedisStore:
     """Keys under a prefix, with Redis's own expiry (`SET ... NX PX`)."""
 
     def __init__(self, url: str, prefix: str = "lukhas:") -> None:
-        self._redis = aioredis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._redis = make_redis(url)
         self._prefix = prefix
 
     @staticmethod

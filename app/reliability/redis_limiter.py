@@ -3,8 +3,7 @@ sharing the Redis sees one atomic counter, timed by Redis's own clock."""
 
 from __future__ import annotations
 
-from redis import asyncio as aioredis
-
+from app.kv.redis_client import make_redis
 from app.reliability.ratelimit import Decision, Limit, decision
 
 # KEYS: TAT keys (requests, then tokens if limited). ARGV: window_ms, then per key: interval_ms,
@@ -52,7 +51,7 @@ class RedisLimiter:
     """GCRA in Redis; raises redis errors to the caller, who decides to fail open."""
 
     def __init__(self, url: str, prefix: str = "lukhas:rl:") -> None:
-        self._redis = aioredis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._redis = make_redis(url, timeout=0.5)
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._settle = self._redis.register_script(_SETTLE)
         self._prefix = prefix
