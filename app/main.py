@@ -47,7 +47,7 @@ from app.matriz.stages.intent import IntentStage
 from app.matriz.stages.memory import MemoryStage
 from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
-from app.matriz.tick import AwarenessEngine, Tick
+from app.matriz.tick import AwarenessEngine, SessionSweepEngine, Tick
 from app.middleware.register import register_middleware
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
@@ -55,6 +55,9 @@ from app.observability.tracing import make_tracer_provider
 from app.reliability.ratelimit import DEFAULT_PATH as DEFAULT_LIMITS
 from app.reliability.ratelimit import Limiter, MemoryLimiter, load_limits
 from app.reliability.redis_limiter import RedisLimiter
+from app.sessions.base import SessionLimits, SessionStore
+from app.sessions.memory import MemorySessions
+from app.sessions.redis_sessions import RedisSessions
 from app.settings import Settings
 from app.state import AppState
 
@@ -115,6 +118,12 @@ async def _open(
     limiter: Limiter = (MemoryLimiter() if settings.redis_url is None
                         else RedisLimiter(settings.redis_url.get_secret_value()))
     stack.push_async_callback(limiter.close)
+    session_limits = SessionLimits(settings.session_max_turns, settings.session_max_bytes,
+                                   settings.session_ttl_seconds)
+    sessions: SessionStore = (
+        MemorySessions(session_limits) if settings.redis_url is None
+        else RedisSessions(settings.redis_url.get_secret_value(), session_limits))
+    stack.push_async_callback(sessions.close)
     tiers = load_tiers()
     tokens = LidTokens(load_settings_keyring(settings), tiers, store,
                        settings.lid_leeway_seconds)
@@ -131,9 +140,9 @@ async def _open(
     builtin = BuiltinProvider(settings.context_window_tokens)
     registry = ProviderRegistry([builtin])
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
-                engines=[AwarenessEngine(metrics, lane)])
+                engines=[AwarenessEngine(metrics, lane), SessionSweepEngine(sessions)])
     orchestrator = Orchestrator(
-        [MemoryStage(pool), AttentionStage(lambda m: registry.card(m).context_window),
+        [MemoryStage(pool, sessions), AttentionStage(lambda m: registry.card(m).context_window),
          ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
          ActionStage(tick)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
@@ -142,8 +151,8 @@ async def _open(
     stack.push_async_callback(tick.stop)
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
-        responses=ResponsesService(pool, orchestrator, registry),
-        chat=ChatService(orchestrator, registry),
+        responses=ResponsesService(pool, orchestrator, registry, sessions),
+        chat=ChatService(orchestrator, registry, sessions),
         identity=IdentityService(tokens, settings.lid_max_ttl_seconds), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics,

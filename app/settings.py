@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     api_key_tier: str = "T3"
     redis_url: SecretStr | None = None
     rate_limits_file: Path | None = None
+    session_ttl_seconds: float = Field(default=3600.0, gt=0)
+    session_max_turns: int = Field(default=50, ge=2)
+    session_max_bytes: int = Field(default=64 * 1024, ge=1024)
     lid_keys: SecretStr | None = None
     lid_keys_dir: Path | None = None
     lid_active_kid: str | None = None

@@ -56,6 +56,7 @@ class RunContext:
     history: list[Turn]
     instructions: str | None = None
     previous_response_id: str | None = None
+    session_id: str | None = None  # working memory to read and extend
     max_output_tokens: int | None = None
     truncation: Literal["auto", "disabled"] = "disabled"
     # Effects the caller asked for, by name; Intent decides which may run, Action runs them.

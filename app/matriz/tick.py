@@ -60,6 +60,22 @@ class AwarenessEngine:
         self._unknown.set(self.unknown_ema)
 
 
+class SessionSweepEngine:
+    """Drops expired in-process sessions every `every` ticks (Redis expires its own)."""
+
+    def __init__(self, sessions: object, every: int = 300) -> None:
+        self._sweep = getattr(sessions, "sweep_expired", None)
+        self._every = every
+        self._count = 0
+        self.swept = 0
+
+    def __call__(self, _: Sequence[CognitiveEvent]) -> None:
+        """Sweep on every `every`-th tick."""
+        self._count += 1
+        if self._sweep is not None and self._count % self._every == 0:
+            self.swept += self._sweep()
+
+
 class Tick:
     """The loop, its buffer and its engines."""
 

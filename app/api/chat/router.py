@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from starlette.responses import Response
 
 from app.api.chat.protocol import ChatCompletionRequest
@@ -20,8 +20,11 @@ router = APIRouter(tags=["chat"])
 async def create_chat_completion(
     body: ChatCompletionRequest, identity: Annotated[Identity, require("chat")],
     service: ChatDep,
+    x_lukhas_session: Annotated[str | None, Header(
+        description="Working memory the messages continue, and that the answer extends.")
+    ] = None,
 ) -> Response:
     """Create a chat completion; `stream: true` answers with `data:` chunks and `[DONE]`."""
     if body.stream:
-        return sse_response(await service.stream(identity, body))
-    return JSONResponse(await service.create(identity, body))
+        return sse_response(await service.stream(identity, body, x_lukhas_session))
+    return JSONResponse(await service.create(identity, body, x_lukhas_session))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
@@ -14,6 +14,8 @@ from app.matriz.contract import ReasoningDelta, RunContext, TextDelta
 from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
+from app.sessions.base import SessionStore
+from app.sessions.effects import check_session_id, session_writer
 from app.sse import DONE, data_frame
 
 _TEXT_PARTS = ("text", "input_text")
@@ -46,11 +48,15 @@ def _usage(ctx: RunContext) -> dict[str, Any]:
 
 
 class ChatService:
-    def __init__(self, orchestrator: Orchestrator, registry: ProviderRegistry) -> None:
+    def __init__(self, orchestrator: Orchestrator, registry: ProviderRegistry,
+                 sessions: SessionStore) -> None:
         self._orchestrator = orchestrator
         self._registry = registry
+        self._sessions = sessions
 
-    def _context(self, identity: Identity, req: ChatCompletionRequest) -> RunContext:
+    def _context(self, identity: Identity, req: ChatCompletionRequest,
+                 session_id: str | None, completion_id: str,
+                 answer: Callable[[], str]) -> RunContext:
         self._registry.card(req.model)
         if (req.n or 1) != 1:
             raise InvalidRequest("Only n=1 is supported.", param="n")
@@ -70,19 +76,29 @@ class ChatService:
         if not question.strip() and not turns:
             raise InvalidRequest("'messages' must contain a non-empty user message.",
                                  param="messages", code="empty_input")
-        return RunContext(
+        ctx = RunContext(
             identity=identity, model=req.model, question=question, history=turns,
             instructions="\n\n".join(system) or None,
             max_output_tokens=req.max_completion_tokens or req.max_tokens,
+            session_id=check_session_id(session_id),
         )
+        # With a session, the messages continue its working memory, and the answer extends it.
+        ctx.requested_effects["write_session"] = session_writer(
+            self._sessions, ctx, answer, completion_id, lambda: ctx.session_id)
+        return ctx
 
-    async def create(self, identity: Identity, req: ChatCompletionRequest) -> dict[str, Any]:
+    async def create(self, identity: Identity, req: ChatCompletionRequest,
+                     session_id: str | None = None) -> dict[str, Any]:
         """Run the pipeline and return a `chat.completion`."""
-        ctx = self._context(identity, req)
-        text = "".join([e.text async for e in self._orchestrator.run(ctx)
-                        if isinstance(e, TextDelta)])
+        completion_id = new_id("chatcmpl-")
+        parts: list[str] = []
+        ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts))
+        async for event in self._orchestrator.run(ctx):
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+        text = "".join(parts)
         return {
-            "id": new_id("chatcmpl-"), "object": "chat.completion", "created": int(time.time()),
+            "id": completion_id, "object": "chat.completion", "created": int(time.time()),
             "model": req.model, "system_fingerprint": None,
             "choices": [{
                 "index": 0, "logprobs": None, "finish_reason": ctx.finish_reason,
@@ -92,13 +108,15 @@ class ChatService:
         }
 
     async def stream(
-        self, identity: Identity, req: ChatCompletionRequest
+        self, identity: Identity, req: ChatCompletionRequest, session_id: str | None = None
     ) -> AsyncIterator[bytes]:
         """Start the run (errors before the first delta are plain HTTP errors), then chunks."""
-        ctx = self._context(identity, req)
+        completion_id = new_id("chatcmpl-")
+        parts: list[str] = []
+        ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts))
         events, first = await self._orchestrator.start(ctx)
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
-        base = {"id": new_id("chatcmpl-"), "object": "chat.completion.chunk",
+        base = {"id": completion_id, "object": "chat.completion.chunk",
                 "created": int(time.time()), "model": req.model, "system_fingerprint": None}
         if include_usage:
             base["usage"] = None
@@ -114,6 +132,7 @@ class ChatService:
                 pending = first
                 while pending is not None:
                     if not isinstance(pending, ReasoningDelta):
+                        parts.append(pending.text)
                         yield chunk({"content": pending.text})
                     pending = await anext(events, None)
                 yield chunk({}, ctx.finish_reason)

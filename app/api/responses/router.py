@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
@@ -14,17 +14,26 @@ from app.json import JSONResponse
 from app.sse import sse_response
 
 router = APIRouter(tags=["responses"])
+SESSION_HEADER_DOC = ("Working memory to read and extend; without it, the session of the "
+                      "previous response, or a new one named after this response.")
 
 
 @router.post("/responses", response_model=None)
 async def create_response(
     body: ResponseCreateRequest, identity: Annotated[Identity, require("responses.write")],
     service: ResponsesDep,
+    x_lukhas_session: Annotated[str | None, Header(description=SESSION_HEADER_DOC)] = None,
 ) -> Response:
     """Create a model response; `stream: true` answers with server-sent events."""
     if body.stream:
-        return sse_response(await service.stream(identity, body))
-    return JSONResponse(await service.create(identity, body))
+        frames, session_id = await service.stream(identity, body, x_lukhas_session)
+        response: Response = sse_response(frames)
+    else:
+        created, session_id = await service.create(identity, body, x_lukhas_session)
+        response = JSONResponse(created)
+    if session_id is not None:
+        response.headers["x-lukhas-session"] = session_id
+    return response
 
 
 @router.get("/responses/{response_id}", response_model=None)

@@ -17,6 +17,8 @@ from app.ids import new_id
 from app.matriz.contract import Event, ReasoningDelta, RunContext
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
+from app.sessions.base import SessionStore
+from app.sessions.effects import check_session_id, session_writer
 from app.sse import named_frames
 
 log = logging.getLogger("lukhas.responses")
@@ -26,10 +28,12 @@ _INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_
 
 
 class ResponsesService:
-    def __init__(self, pool: Any, orchestrator: Orchestrator, registry: ProviderRegistry) -> None:
+    def __init__(self, pool: Any, orchestrator: Orchestrator, registry: ProviderRegistry,
+                 sessions: SessionStore) -> None:
         self._pool = pool
         self._orchestrator = orchestrator
         self._registry = registry
+        self._sessions = sessions
 
     # -- create -----------------------------------------------------------------------
 
@@ -47,7 +51,7 @@ class ResponsesService:
             )
 
     def _prepare(
-        self, identity: Identity, req: ResponseCreateRequest
+        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
     ) -> tuple[RunContext, dict[str, Any], ConvertedInput, OutputBuilder]:
         self._registry.card(req.model)
         self._check_supported(req)
@@ -61,32 +65,43 @@ class ResponsesService:
             history=list(converted.history), instructions=instructions,
             previous_response_id=req.previous_response_id,
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
+            session_id=check_session_id(session_id),
         )
         builder = OutputBuilder()
-        if req.store is not False:
+        stored = req.store is not False
+        if stored:
             async def store() -> None:
-                await self._store(identity, req, converted, _final(base, ctx, builder))
+                await self._store(identity, req, converted, _final(base, ctx, builder),
+                                  _session_of(ctx, base, stored))
 
             ctx.requested_effects["store_response"] = store
+        ctx.requested_effects["write_session"] = session_writer(
+            self._sessions, ctx, lambda: builder.text or "", base["id"],
+            lambda: _session_of(ctx, base, stored),
+        )
         return ctx, base, converted, builder
 
-    async def create(self, identity: Identity, req: ResponseCreateRequest) -> dict[str, Any]:
-        """Run the pipeline to the end and return the Response object."""
-        ctx, base, _, builder = self._prepare(identity, req)
+    async def create(
+        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
+    ) -> tuple[dict[str, Any], str | None]:
+        """Run the pipeline to the end; the Response object and the session it joined."""
+        ctx, base, _, builder = self._prepare(identity, req, session_id)
         async for event in self._orchestrator.run(ctx):
             if isinstance(event, ReasoningDelta):
                 builder.add_reasoning(event.text)
             else:
                 builder.add_text(event.text)
-        return _final(base, ctx, builder)
+        return _final(base, ctx, builder), _session_of(ctx, base, req.store is not False)
 
     async def stream(
-        self, identity: Identity, req: ResponseCreateRequest
-    ) -> AsyncIterator[bytes]:
-        """Start the run; errors before the first delta are raised as plain HTTP errors."""
-        ctx, base, _, builder = self._prepare(identity, req)
+        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
+    ) -> tuple[AsyncIterator[bytes], str | None]:
+        """Start the run (errors before the first delta are raised as plain HTTP errors);
+        the SSE frames and the session the response joins."""
+        ctx, base, _, builder = self._prepare(identity, req, session_id)
         events, first = await self._orchestrator.start(ctx)
-        return self._frames(ctx, base, builder, events, first)
+        frames = self._frames(ctx, base, builder, events, first)
+        return frames, _session_of(ctx, base, req.store is not False)
 
     async def _frames(
         self, ctx: RunContext, base: dict[str, Any], builder: OutputBuilder,
@@ -114,7 +129,8 @@ class ResponsesService:
         yield named_frames(payloads)
 
     async def _store(self, identity: Identity, req: ResponseCreateRequest,
-                     converted: ConvertedInput, final: dict[str, Any]) -> None:
+                     converted: ConvertedInput, final: dict[str, Any],
+                     session_id: str | None) -> None:
         rid = final["id"]
         turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}"}
                  for t in converted.history]
@@ -129,6 +145,7 @@ class ResponsesService:
                 conn, id=rid, owner=identity.subject,
                 previous_response_id=req.previous_response_id, model=req.model,
                 status=final["status"], input_items=converted.items, turns=turns, body=final,
+                session_id=session_id,
             )
 
     # -- stored responses ---------------------------------------------------------------
@@ -198,6 +215,13 @@ class ResponsesService:
             "last_id": page[-1]["id"] if page else None,
             "has_more": start + query.limit < len(items),
         }
+
+
+def _session_of(ctx: RunContext, base: dict[str, Any], stored: bool) -> str | None:
+    """The session: named by the caller or the chain; else a stored response starts its own."""
+    if ctx.session_id is not None:
+        return ctx.session_id
+    return str(base["id"]) if stored else None
 
 
 def _not_found(response_id: str) -> NotFound:

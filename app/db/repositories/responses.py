@@ -28,12 +28,13 @@ async def insert(
     input_items: list[dict[str, Any]],
     turns: list[dict[str, Any]],
     body: dict[str, Any],
+    session_id: str | None = None,
 ) -> None:
     """Store one response."""
     await conn.execute(
         "INSERT INTO responses (id, owner, previous_response_id, model, status, input_items,"
-        " turns, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        id, owner, previous_response_id, model, status, input_items, turns, body,
+        " turns, body, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        id, owner, previous_response_id, model, status, input_items, turns, body, session_id,
     )
 
 
@@ -54,25 +55,31 @@ async def delete(conn: Any, owner: str, id: str) -> bool:
     return status.endswith(" 1")
 
 
-async def chain_turns(conn: Any, owner: str, id: str) -> list[dict[str, Any]] | None:
-    """The turns of `id` and its ancestors, oldest first; None if `id` is not `owner`'s.
+@dataclass(frozen=True, slots=True)
+class Chain:
+    turns: list[dict[str, Any]]  # oldest first
+    session_id: str | None  # the session of the newest response in the chain
+
+
+async def chain_turns(conn: Any, owner: str, id: str) -> Chain | None:
+    """The turns of `id` and its ancestors; None if `id` is not `owner`'s.
 
     The walk stops at a missing or foreign ancestor: a chain never crosses owners.
     """
     rows = await conn.fetch(
         """
         WITH RECURSIVE chain AS (
-            SELECT id, previous_response_id, turns, 0 AS depth
+            SELECT id, previous_response_id, turns, session_id, 0 AS depth
               FROM responses WHERE id = $1 AND owner = $2
             UNION ALL
-            SELECT r.id, r.previous_response_id, r.turns, c.depth + 1
+            SELECT r.id, r.previous_response_id, r.turns, r.session_id, c.depth + 1
               FROM responses r JOIN chain c ON r.id = c.previous_response_id
              WHERE r.owner = $2 AND c.depth < $3
         )
-        SELECT turns FROM chain ORDER BY depth DESC
+        SELECT turns, session_id FROM chain ORDER BY depth DESC
         """,
         id, owner, _MAX_CHAIN,
     )
     if not rows:
         return None
-    return [turn for row in rows for turn in row["turns"]]
+    return Chain([turn for row in rows for turn in row["turns"]], rows[-1]["session_id"])

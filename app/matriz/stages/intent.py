@@ -8,8 +8,9 @@ from app.matriz.contract import RunContext, Stage
 
 log = logging.getLogger("lukhas.matriz.intent")
 
-# The scope each effect needs.
-EFFECT_SCOPES = {"store_response": "responses.write"}
+# The scopes that allow each effect (any one of them).
+EFFECT_SCOPES = {"store_response": ("responses.write",),
+                 "write_session": ("responses.write", "chat")}
 
 
 class IntentStage(Stage):
@@ -18,8 +19,8 @@ class IntentStage(Stage):
     async def after(self, ctx: RunContext) -> None:
         """Allow the requested effects whose scope the identity holds."""
         for effect in ctx.requested_effects:
-            scope = EFFECT_SCOPES.get(effect)
-            if scope is not None and ctx.identity.has_scope(scope):
+            scopes = EFFECT_SCOPES.get(effect, ())
+            if any(ctx.identity.has_scope(scope) for scope in scopes):
                 ctx.allowed_effects.append(effect)
             else:
-                log.info("effect not allowed", extra={"effect": effect, "scope": scope})
+                log.info("effect not allowed", extra={"effect": effect, "scopes": scopes})

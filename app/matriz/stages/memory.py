@@ -1,36 +1,58 @@
 """Memory: recall what this caller's conversation already holds.
 
-Today: the turns of the `previous_response_id` chain, read from PostgreSQL and scoped to the
-caller's subject. Session working memory and long-term memory join here.
+Working memory first: the session's recent turns (Redis or in-process), when the request
+names a session or continues a chain that has one. Otherwise the turns of the
+`previous_response_id` chain from PostgreSQL, which also proves the chain is the caller's
+(another's is a 404). Everything is scoped to the caller's subject.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from app.db.repositories import responses as responses_repo
 from app.errors import NotFound
+from app.kv.base import StoreUnavailable
 from app.matriz.contract import RunContext, Stage
 from app.matriz.nodes import Turn
+from app.sessions.base import SessionStore
+
+log = logging.getLogger("lukhas.matriz.memory")
 
 
 class MemoryStage(Stage):
     name = "memory"
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, sessions: SessionStore) -> None:
         self._pool = pool
+        self._sessions = sessions
 
     async def before(self, ctx: RunContext) -> None:
-        """Prepend the chain's turns to the history."""
-        if ctx.previous_response_id is None:
-            return
-        async with self._pool.acquire() as conn:
-            turns = await responses_repo.chain_turns(
-                conn, ctx.identity.subject, ctx.previous_response_id
-            )
-        if turns is None:
-            raise NotFound(
-                f"Previous response with id '{ctx.previous_response_id}' not found.",
-                param="previous_response_id", code="previous_response_not_found",
-            )
-        ctx.history[:0] = [Turn(t["role"], t["text"], t["source"]) for t in turns]
+        """Prepend the remembered turns to the history."""
+        chain: list[Turn] = []
+        if ctx.previous_response_id is not None:
+            async with self._pool.acquire() as conn:
+                found = await responses_repo.chain_turns(
+                    conn, ctx.identity.subject, ctx.previous_response_id
+                )
+            if found is None:
+                raise NotFound(
+                    f"Previous response with id '{ctx.previous_response_id}' not found.",
+                    param="previous_response_id", code="previous_response_not_found",
+                )
+            chain = [Turn(t["role"], t["text"], t["source"]) for t in found.turns]
+            ctx.session_id = ctx.session_id or found.session_id
+        remembered = await self._session_turns(ctx)
+        ctx.history[:0] = remembered if remembered is not None else chain
+
+    async def _session_turns(self, ctx: RunContext) -> list[Turn] | None:
+        if ctx.session_id is None:
+            return None
+        try:
+            turns = await self._sessions.get(ctx.identity.subject, ctx.session_id)
+        except StoreUnavailable:
+            # Working memory is a cache of the conversation: without it, fall back to the chain.
+            log.warning("session store unavailable; reading the chain instead")
+            return None
+        return None if turns is None else [Turn(t.role, t.text, t.source) for t in turns]

@@ -1,0 +1,41 @@
+"""The effect that extends a session's working memory with the turn just answered."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from app.errors import InvalidRequest
+from app.kv.base import StoreUnavailable
+from app.matriz.contract import Effect, RunContext
+from app.sessions.base import SESSION_ID, SessionStore, SessionTurn
+
+log = logging.getLogger("lukhas.sessions")
+
+
+def check_session_id(value: str | None) -> str | None:
+    """The `x-lukhas-session` header, validated."""
+    if value is not None and not SESSION_ID.match(value):
+        raise InvalidRequest("x-lukhas-session must be 1-128 characters of [A-Za-z0-9._:-].",
+                             param="x-lukhas-session", code="invalid_session_id")
+    return value
+
+
+def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[], str],
+                   source: str, session_id: Callable[[], str | None]) -> Effect:
+    """Append the question and the answer to the session that `session_id()` names."""
+
+    async def write() -> None:
+        sid = session_id()
+        if sid is None:
+            return
+        turns = [SessionTurn("assistant", answer(), f"{source} output")]
+        if ctx.question:
+            turns.insert(0, SessionTurn("user", ctx.question, f"{source} input"))
+        try:
+            await sessions.append(ctx.identity.subject, sid, turns)
+        except StoreUnavailable:
+            # The response is stored in PostgreSQL all the same; the chain remains readable.
+            log.warning("session store unavailable; working memory not extended")
+
+    return write
