@@ -28,14 +28,15 @@ from app.settings import Settings
 KEY = "lk-bench-0123456789abcdef"
 
 
-async def call(app: Any, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+async def call(app: Any, method: str, path: str, body: bytes,
+               token: str = KEY) -> tuple[int, bytes]:
     """One request through the ASGI app; returns status and body."""
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
         "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
         "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                    (b"authorization", f"Bearer {KEY}".encode()),
+                    (b"authorization", f"Bearer {token}".encode()),
                     (b"content-length", str(len(body)).encode())],
     }
     sent = False

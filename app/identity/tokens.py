@@ -102,10 +102,11 @@ class LidTokens:
 
     def _read(self, token: str) -> dict[str, Any]:
         try:
-            header = jwt.get_unverified_header(token)
-            claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+            unverified = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise _fail("token_malformed", "The token is not a well-formed ΛiD token.") from exc
+        header: dict[str, Any] = unverified["header"]
+        claims: dict[str, Any] = unverified["payload"]
         if header.get("alg") != "HS256" or not isinstance(header.get("kid"), str):
             raise _fail("token_malformed", "The token's header must name alg HS256 and a kid.")
         if any(k not in claims for k in _REQUIRED) or claims.get("iss") != ISSUER:

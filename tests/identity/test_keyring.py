@@ -65,3 +65,30 @@ def test_serve_refuses_to_start_with_a_placeholder_key_outside_dev(tmp_path: Pat
     assert done.returncode == 2
     assert "ΛiD key 'k1' is shorter than 32 bytes" in done.stderr
     assert not (tmp_path / "pg").exists(), "nothing started"
+
+
+def test_cli_token_issue_prints_a_token_the_service_accepts(tmp_path: Path) -> None:
+    import asyncio
+
+    from app.identity.keyring import load_keyring
+    from app.identity.tiers import load_tiers
+    from app.identity.tokens import LidTokens
+    from app.kv.memory import MemoryStore
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LUKHAS_")}
+    env.update({"LUKHAS_LID_KEYS": json.dumps({"k1": STRONG}),
+                "LUKHAS_DATA_DIR": str(tmp_path)})
+    done = subprocess.run([sys.executable, "-m", "app.cli", "token", "issue", "--realm",
+                           "LUKHAS", "--zone", "eu", "--tier", "T1", "--ttl", "120", "--once"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    ring = load_keyring(json.dumps({"k1": STRONG}), None, None, dev=False, data_dir=tmp_path)
+    tokens = LidTokens(ring, load_tiers(), MemoryStore())
+    who = asyncio.run(tokens.validate(token))
+    assert who.tier == "T1" and who.subject.startswith("lid#LUKHAS/eu/v1.")
+    assert who.expires_at is not None
+    bad = subprocess.run([sys.executable, "-m", "app.cli", "token", "issue", "--realm", "R",
+                          "--zone", "Z", "--tier", "T1", "--scopes", "admin"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "does not grant" in bad.stderr
