@@ -46,6 +46,11 @@ def serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     workers = args.workers or settings.workers
+    if workers > 1 and settings.redis_url is None:
+        # Each worker's in-process store would keep its own revocations, single-use
+        # claims, sessions and rate limits: all of them would be wrong.
+        sys.stderr.write("lukhas serve: more than one worker needs LUKHAS_REDIS_URL.\n")
+        return 2
     embedded = None
     try:
         if settings.database_url is None:

@@ -92,3 +92,11 @@ def test_cli_token_issue_prints_a_token_the_service_accepts(tmp_path: Path) -> N
                           "--zone", "Z", "--tier", "T1", "--scopes", "admin"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "does not grant" in bad.stderr
+
+
+def test_serve_refuses_several_workers_without_redis(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LUKHAS_")}
+    env["LUKHAS_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--workers", "2"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "LUKHAS_REDIS_URL" in done.stderr
