@@ -155,7 +155,7 @@ async def _open(
         chat=ChatService(orchestrator, registry, sessions),
         identity=IdentityService(tokens, settings.lid_max_ttl_seconds), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
-        metrics=metrics,
+        metrics=metrics, sessions=sessions,
     )
 
 

@@ -14,6 +14,7 @@ from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tick import Tick
 from app.observability.metrics import Metrics
 from app.reliability.ratelimit import Limiter, LimitsConfig
+from app.sessions.base import SessionStore
 from app.settings import Settings
 
 
@@ -31,3 +32,4 @@ class AppState:
     limits: LimitsConfig
     limiter: Limiter
     metrics: Metrics
+    sessions: SessionStore

@@ -17,7 +17,10 @@ LPORT=8111
 MPORT=8112
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-env -u LUKHAS_DATABASE_URL LUKHAS_DATA_DIR="$WORK/data" LUKHAS_API_KEYS=$KEY LUKHAS_LOG_LEVEL=warning \
+# Limits high enough never to refuse: the limiter still runs on every request, as in production.
+printf 'window_seconds: 60\ndefault: {requests: 1000000000, tokens: 1000000000000}\n' > "$WORK/limits.yaml"
+env -u LUKHAS_DATABASE_URL -u LUKHAS_REDIS_URL LUKHAS_DATA_DIR="$WORK/data" LUKHAS_API_KEYS=$KEY \
+  LUKHAS_LOG_LEVEL=warning LUKHAS_RATE_LIMITS_FILE="$WORK/limits.yaml" \
   $BIN/lukhas serve --port $LPORT --workers 1 >"$WORK/lukhas.log" 2>&1 &
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$LPORT/readyz" >/dev/null && break; sleep 0.5; done
 

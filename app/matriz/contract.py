@@ -57,6 +57,9 @@ class RunContext:
     instructions: str | None = None
     previous_response_id: str | None = None
     session_id: str | None = None  # working memory to read and extend
+    # The chain's turns when its session had none (expired, or never written): a session
+    # write then starts from them, so working memory never misses the start of the chain.
+    session_seed: list[Turn] | None = None
     max_output_tokens: int | None = None
     truncation: Literal["auto", "disabled"] = "disabled"
     # Effects the caller asked for, by name; Intent decides which may run, Action runs them.

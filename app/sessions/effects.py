@@ -33,7 +33,11 @@ def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[],
         if ctx.question:
             turns.insert(0, SessionTurn("user", ctx.question, f"{source} input"))
         try:
-            await sessions.append(ctx.identity.subject, sid, turns)
+            if ctx.session_seed is not None:
+                seed = [SessionTurn(t.role, t.text, t.source) for t in ctx.session_seed]
+                await sessions.put(ctx.identity.subject, sid, seed + turns)
+            else:
+                await sessions.append(ctx.identity.subject, sid, turns)
         except StoreUnavailable:
             # The response is stored in PostgreSQL all the same; the chain remains readable.
             log.warning("session store unavailable; working memory not extended")

@@ -86,3 +86,23 @@ def test_with_redis_a_session_survives_a_restart(
         assert "Ada Lovelace" in asked.text, "store was false: only the session remembered"
     finally:
         second.stop()
+
+
+async def test_a_chains_session_starts_from_the_whole_chain(
+    app_client: httpx.AsyncClient,
+) -> None:
+    sessions = app_client.app.state.lukhas.sessions  # type: ignore[attr-defined]
+    subject = (await app_client.get("/v1/identity/me")).json()["subject"]
+    first = (await app_client.post("/v1/responses", json={
+        "model": "lukhas-matriz", "input": "My name is Ada Lovelace."})).json()
+    assert await sessions.get(subject, first["id"]) is None, "a one-off leaves nothing behind"
+    second = (await app_client.post("/v1/responses", json={
+        "model": "lukhas-matriz", "input": "What is 2+2?",
+        "previous_response_id": first["id"]})).json()
+    kept = await sessions.get(subject, first["id"])
+    assert kept is not None and [t.role for t in kept] == ["user", "assistant"] * 2
+    assert kept[0].text == "My name is Ada Lovelace."
+    third = await app_client.post("/v1/responses", json={
+        "model": "lukhas-matriz", "input": "What is my name?",
+        "previous_response_id": second["id"]})
+    assert "Ada Lovelace" in third.text

@@ -83,8 +83,9 @@ class ChatService:
             session_id=check_session_id(session_id),
         )
         # With a session, the messages continue its working memory, and the answer extends it.
-        ctx.requested_effects["write_session"] = session_writer(
-            self._sessions, ctx, answer, completion_id, lambda: ctx.session_id)
+        if ctx.session_id is not None:
+            ctx.requested_effects["write_session"] = session_writer(
+                self._sessions, ctx, answer, completion_id, lambda: ctx.session_id)
         return ctx
 
     async def create(self, identity: Identity, req: ChatCompletionRequest,

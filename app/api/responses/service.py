@@ -75,10 +75,13 @@ class ResponsesService:
                                   _session_of(ctx, base, stored))
 
             ctx.requested_effects["store_response"] = store
-        ctx.requested_effects["write_session"] = session_writer(
-            self._sessions, ctx, lambda: builder.text or "", base["id"],
-            lambda: _session_of(ctx, base, stored),
-        )
+        # A conversation's working memory starts with its second turn: a one-off request
+        # (no session named, no chain continued) leaves nothing behind in the session store.
+        if ctx.session_id is not None or req.previous_response_id is not None:
+            ctx.requested_effects["write_session"] = session_writer(
+                self._sessions, ctx, lambda: builder.text or "", base["id"],
+                lambda: _session_of(ctx, base, stored),
+            )
         return ctx, base, converted, builder
 
     async def create(

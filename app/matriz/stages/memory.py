@@ -44,6 +44,8 @@ class MemoryStage(Stage):
             chain = [Turn(t["role"], t["text"], t["source"]) for t in found.turns]
             ctx.session_id = ctx.session_id or found.session_id
         remembered = await self._session_turns(ctx)
+        if remembered is None and ctx.previous_response_id is not None:
+            ctx.session_seed = chain
         ctx.history[:0] = remembered if remembered is not None else chain
 
     async def _session_turns(self, ctx: RunContext) -> list[Turn] | None:
