@@ -85,6 +85,13 @@ async def interleaved(
     return {name: statistics.median(values) for name, values in costs.items()}
 
 
+def unlimited(directory: Path) -> Path:
+    """A rate-limit file that never refuses: the limiter still runs, as in production."""
+    path = directory / "limits.yaml"
+    path.write_text("window_seconds: 60\ndefault: {requests: 1000000000, tokens: 10000000000}\n")
+    return path
+
+
 def minimal_app(size: int) -> FastAPI:
     app = FastAPI()
     blob = b'{"pad":"' + b"x" * max(0, size - 10) + b'"}'
@@ -103,7 +110,9 @@ async def main() -> None:
         pg = EmbeddedPostgres(Path(tmp))
         url = pg.start()
         try:
-            app = create_app(Settings(database_url=url, api_keys=KEY, data_dir=Path(tmp)))
+            app = create_app(Settings(database_url=url, api_keys=KEY, data_dir=Path(tmp),
+                                      rate_limits_file=unlimited(Path(tmp)),
+                                      log_level="warning"))
             async with app.router.lifespan_context(app):
                 q = {"model": "lukhas-matriz", "input": "What is 2+2?"}
                 _, sample = await call(app, "POST", "/v1/responses", orjson.dumps(q))
