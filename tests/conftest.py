@@ -88,19 +88,10 @@ def http(base_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 async def app_client(pg_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The app in-process with its lifespan running, for tests that look inside it."""
-    from app.main import create_app
-    from app.settings import Settings
+    from tests.utils.app import running_app
 
-    settings = Settings(database_url=pg_url, api_keys=KEY_A, data_dir=tmp_path)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://lukhas.test",
-            headers={"Authorization": f"Bearer {KEY_A}"},
-        ) as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A) as client:
+        yield client
 
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"

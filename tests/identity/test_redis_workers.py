@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.settings import Settings
 from tests.conftest import KEY_A
+from tests.utils.app import running_app
 from tests.utils.server import start_lukhas_serve
 
 pytestmark = pytest.mark.slow
@@ -55,24 +55,18 @@ def test_single_use_token_is_admitted_once_across_two_workers(
 
 
 async def test_redis_down_fails_closed_and_readyz_says_so(pg_url: str, tmp_path: Path) -> None:
-    from app.main import create_app
-
-    settings = Settings(database_url=pg_url, api_keys=KEY_A, data_dir=tmp_path,
-                        redis_url="redis://127.0.0.1:1/0")
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            admin = {"Authorization": f"Bearer {KEY_A}"}
-            issued = (await client.post("/v1/identity/tokens", headers=admin, json={
-                "realm": "R", "zone": "Z", "tier": "T2"})).json()
-            resp = await client.get("/v1/identity/me",
-                                    headers={"Authorization": f"Bearer {issued['token']}"})
-            assert resp.status_code == 503
-            assert resp.headers["x-should-retry"] == "true"
-            assert resp.json()["error"]["code"] == "identity_unavailable"
-            ready = await client.get("/readyz")
-            assert ready.status_code == 503
-            assert ready.json()["checks"]["redis"].startswith("unreachable")
-            # API keys need no store: the service still answers them.
-            assert (await client.get("/v1/models", headers=admin)).status_code == 200
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A,
+                           redis_url="redis://127.0.0.1:1/0") as client:
+        admin = {"Authorization": f"Bearer {KEY_A}"}
+        issued = (await client.post("/v1/identity/tokens", headers=admin, json={
+            "realm": "R", "zone": "Z", "tier": "T2"})).json()
+        resp = await client.get("/v1/identity/me",
+                                headers={"Authorization": f"Bearer {issued['token']}"})
+        assert resp.status_code == 503
+        assert resp.headers["x-should-retry"] == "true"
+        assert resp.json()["error"]["code"] == "identity_unavailable"
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["redis"].startswith("unreachable")
+        # API keys need no store: the service still answers them.
+        assert (await client.get("/v1/models", headers=admin)).status_code == 200

@@ -11,9 +11,8 @@ import httpx
 import openai
 import pytest
 
-from app.main import create_app
-from app.settings import Settings
 from tests.conftest import KEY_A, KEY_B
+from tests.utils.app import running_app
 from tests.utils.server import start_lukhas_serve, start_uvicorn
 
 AUTH = {"Authorization": f"Bearer {KEY_A}"}
@@ -34,14 +33,9 @@ routes:
   models: {requests: 3}
   responses: {requests: 100, tokens: 5000}
 """)
-    app = create_app(Settings(database_url=pg_url, api_keys=f"{KEY_A},{KEY_B}",
-                              data_dir=tmp_path, rate_limits_file=path))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                     headers=AUTH) as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=f"{KEY_A},{KEY_B}",
+                           rate_limits_file=path) as client:
+        yield client
 
 
 async def test_headers_then_429(limited: httpx.AsyncClient) -> None:
@@ -146,14 +140,10 @@ routes:
 
 
 async def test_redis_down_fails_open_and_counts(pg_url: str, tmp_path: Path) -> None:
-    app = create_app(Settings(database_url=pg_url, api_keys=KEY_A, data_dir=tmp_path,
-                              redis_url="redis://127.0.0.1:1/0"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                     headers=AUTH) as client:
-            resp = await client.get("/v1/models")
-            assert resp.status_code == 200
-            assert "x-ratelimit-limit-requests" not in resp.headers
-            text = (await client.get("/metrics")).text
-            assert 'lukhas_ratelimit_fail_open_total{route="models"} 1.0' in text
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A,
+                           redis_url="redis://127.0.0.1:1/0") as client:
+        resp = await client.get("/v1/models")
+        assert resp.status_code == 200
+        assert "x-ratelimit-limit-requests" not in resp.headers
+        text = (await client.get("/metrics")).text
+        assert 'lukhas_ratelimit_fail_open_total{route="models"} 1.0' in text

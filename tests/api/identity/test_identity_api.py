@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import KEY_A
+from tests.utils.app import running_app
 
 
 async def mint(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
@@ -102,18 +103,11 @@ async def test_stored_responses_belong_to_the_alias(app_client: httpx.AsyncClien
 
 
 async def test_api_keys_carry_the_configured_tier(pg_url: str, tmp_path: Path) -> None:
-    from app.main import create_app
-    from app.settings import Settings
-
-    app = create_app(Settings(database_url=pg_url, api_keys=KEY_A, data_dir=tmp_path,
-                              api_key_tier="T1"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t",
-                                     headers=bearer(KEY_A)) as client:
-            assert (await client.get("/v1/models")).status_code == 200
-            me = (await client.get("/v1/identity/me")).json()
-            assert me["tier"] == "T1" and "admin" not in me["scopes"]
-            denied = await client.post("/v1/responses",
-                                       json={"model": "lukhas-matriz", "input": "hi"})
-            assert denied.status_code == 403
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A,
+                           api_key_tier="T1") as client:
+        assert (await client.get("/v1/models")).status_code == 200
+        me = (await client.get("/v1/identity/me")).json()
+        assert me["tier"] == "T1" and "admin" not in me["scopes"]
+        denied = await client.post("/v1/responses",
+                                   json={"model": "lukhas-matriz", "input": "hi"})
+        assert denied.status_code == 403
