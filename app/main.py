@@ -18,6 +18,8 @@ from prometheus_client import CollectorRegistry
 
 from app.api.chat.router import router as chat_router
 from app.api.chat.service import ChatService
+from app.api.embeddings.router import router as embeddings_router
+from app.api.embeddings.service import EmbeddingsService
 from app.api.health.router import router as health_router
 from app.api.identity.router import router as identity_router
 from app.api.identity.service import IdentityService
@@ -27,6 +29,11 @@ from app.api.responses.service import ResponsesService
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrate import migrate
 from app.db.pool import open_pool
+from app.embeddings.base import Embedder
+from app.embeddings.hashing import HashingEmbedder
+from app.embeddings.minilm import MiniLMEmbedder
+from app.embeddings.minilm import available as minilm_available
+from app.embeddings.registry import EmbeddingRegistry
 from app.errors import install_error_handlers
 from app.guardian.output_policy import load_output_policy
 from app.identity.api_keys import ApiKeyResolver, load_or_create_key
@@ -63,7 +70,8 @@ from app.state import AppState
 
 log = logging.getLogger("lukhas")
 
-API_ROUTERS = (responses_router, chat_router, models_router, identity_router)
+API_ROUTERS = (responses_router, chat_router, embeddings_router, models_router,
+               identity_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -147,6 +155,12 @@ async def _open(
          ActionStage(tick)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )
+    embedders: list[Embedder] = [MiniLMEmbedder()] if minilm_available() else []
+    embedders.append(HashingEmbedder(settings.hash_embedding_dimensions))
+    embedding_models = EmbeddingRegistry(embedders, metrics,
+                                         max_batch=settings.embeddings_max_batch,
+                                         max_wait_s=settings.embeddings_max_wait_ms / 1000)
+    stack.push_async_callback(embedding_models.close)
     tick.start()
     stack.push_async_callback(tick.stop)
     return AppState(
@@ -155,7 +169,8 @@ async def _open(
         chat=ChatService(orchestrator, registry, sessions),
         identity=IdentityService(tokens, settings.lid_max_ttl_seconds), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
-        metrics=metrics, sessions=sessions,
+        metrics=metrics, sessions=sessions, embedding_models=embedding_models,
+        embeddings=EmbeddingsService(embedding_models),
     )
 
 

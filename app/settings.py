@@ -63,6 +63,9 @@ class Settings(BaseSettings):
             "action": 100.0,
         }
     )
+    embeddings_max_batch: int = Field(default=32, ge=1, le=1024)
+    embeddings_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
+    hash_embedding_dimensions: int = Field(default=384, ge=8, le=4096)
     context_window_tokens: int = Field(default=128_000, ge=256)
 
     @field_validator("database_url", "api_keys", "redis_url", "lid_keys", "lid_keys_dir",

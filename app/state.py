@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.chat.service import ChatService
+from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.service import IdentityService
 from app.api.responses.service import ResponsesService
+from app.embeddings.registry import EmbeddingRegistry
 from app.identity.base import IdentityChain
 from app.kv.base import KeyValueStore
 from app.matriz.providers.registry import ProviderRegistry
@@ -33,3 +35,5 @@ class AppState:
     limiter: Limiter
     metrics: Metrics
     sessions: SessionStore
+    embedding_models: EmbeddingRegistry
+    embeddings: EmbeddingsService

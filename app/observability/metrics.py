@@ -59,6 +59,14 @@ class Metrics:
             "Requests admitted without a rate-limit check because the store was unreachable.",
             ["route"], registry=registry,
         )
+        self.embeddings_batch_size = Histogram(
+            "lukhas_embeddings_batch_size", "Texts per embedding model call (micro-batched).",
+            ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=registry,
+        )
+        self.embeddings_seconds = Histogram(
+            "lukhas_embeddings_seconds", "Time of one embedding model call.", ["model"],
+            buckets=_STAGE_BUCKETS, registry=registry,
+        )
         self.awareness_latency = Gauge(
             "lukhas_matriz_awareness_latency_ema_seconds",
             "Exponential moving average of pipeline latency, kept by the awareness engine.",

@@ -53,3 +53,6 @@ def test_node_sdk_stream_helpers_and_errors(base_url: str, credential: str) -> N
     assert out["notFound"]["status"] == 404
     assert out["notFound"]["code"] == "response_not_found"
     assert out["notFound"]["requestID"]
+    # The Node SDK decodes base64 itself; had the server sent floats, vectors would be 96 long.
+    assert out["embeddings"]["lengths"] == [384, 384]
+    assert out["embeddings"]["maxDiff"] < 1e-6

@@ -35,6 +35,18 @@ const completion = await chat.finalChatCompletion();
 out.chat = { content: completion.choices[0].message.content, role: completion.choices[0].message.role,
   finish_reason: completion.choices[0].finish_reason, usage: completion.usage };
 
+// Embeddings with the SDK's default (base64, decoded by the SDK) against explicit floats.
+const texts = ["The cat sat on the mat.", "Stock prices fell."];
+const b64 = await client.embeddings.create({ model: "all-MiniLM-L6-v2", input: texts });
+const floats = await client.embeddings.create({
+  model: "all-MiniLM-L6-v2", input: texts, encoding_format: "float",
+});
+out.embeddings = {
+  lengths: b64.data.map((d) => d.embedding.length),
+  maxDiff: Math.max(...b64.data.flatMap((d, i) =>
+    d.embedding.map((v, j) => Math.abs(v - floats.data[i].embedding[j])))),
+};
+
 // A 404 surfaces as NotFoundError with the envelope's code.
 try {
   await client.responses.retrieve("resp_does_not_exist");

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from app.deps import RegistryDep, require
+from app.deps import StateDep, require
 from app.identity.base import Identity
 from app.matriz.providers.base import ModelCard
 
@@ -18,17 +18,24 @@ def _model(card: ModelCard) -> dict[str, Any]:
             "owned_by": card.owned_by, "context_window": card.context_window}
 
 
+def _cards(state: StateDep) -> list[ModelCard]:
+    return [*state.registry.cards(), *state.embedding_models.cards()]
+
+
 @router.get("/models")
 async def list_models(
-    registry: RegistryDep, _: Annotated[Identity, require("models.read")]
+    state: StateDep, _: Annotated[Identity, require("models.read")]
 ) -> dict[str, Any]:
-    """Every model, in OpenAI's list shape."""
-    return {"object": "list", "data": [_model(c) for c in registry.cards()]}
+    """Every model (answering and embedding), in OpenAI's list shape."""
+    return {"object": "list", "data": [_model(c) for c in _cards(state)]}
 
 
 @router.get("/models/{model_id:path}")
 async def retrieve_model(
-    model_id: str, registry: RegistryDep, _: Annotated[Identity, require("models.read")]
+    model_id: str, state: StateDep, _: Annotated[Identity, require("models.read")]
 ) -> dict[str, Any]:
     """One model, or 404 `model_not_found`."""
-    return _model(registry.card(model_id))
+    for card in _cards(state):
+        if card.id == model_id:
+            return _model(card)
+    return _model(state.registry.card(model_id))  # raises the 404

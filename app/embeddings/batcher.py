@@ -1,0 +1,99 @@
+"""Micro-batching: concurrent embedding requests share one model call.
+
+A request's texts join a queue; one loop takes the first waiting request, then keeps taking
+more for at most `max_wait` or until `max_batch` texts are gathered, runs the model once in a
+worker thread (never on the event loop, never two calls at once), and hands each request its
+rows. A request larger than `max_batch` is split into model calls of `max_batch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.embeddings.base import Embedder, Vectors
+from app.observability.metrics import Metrics
+
+
+@dataclass(slots=True)
+class _Job:
+    texts: list[str]
+    done: asyncio.Future[Vectors] = field(default_factory=asyncio.Future)
+
+
+class MicroBatcher:
+    def __init__(self, embedder: Embedder, metrics: Metrics, *, max_batch: int = 32,
+                 max_wait_s: float = 0.005) -> None:
+        self.embedder = embedder
+        self._max_batch = max_batch
+        self._max_wait = max_wait_s
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._batch_size = metrics.embeddings_batch_size.labels(model=embedder.id)
+        self._seconds = metrics.embeddings_seconds.labels(model=embedder.id)
+
+    async def embed(self, texts: list[str]) -> Vectors:
+        """The rows for `texts`, in order."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._loop(), name=f"embed-{self.embedder.id}")
+        job = _Job(texts)
+        await self._queue.put(job)
+        return await job.done
+
+    async def close(self) -> None:
+        """Stop the loop; requests still queued fail."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        while not self._queue.empty():
+            self._queue.get_nowait().done.cancel()
+
+    async def _gather(self) -> list[_Job]:
+        jobs = [await self._queue.get()]
+        size = len(jobs[0].texts)
+        deadline = time.monotonic() + self._max_wait
+        while size < self._max_batch:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                job = await asyncio.wait_for(self._queue.get(), remaining)
+            except TimeoutError:
+                break
+            jobs.append(job)
+            size += len(job.texts)
+        return jobs
+
+    async def _loop(self) -> None:
+        while True:
+            jobs = await self._gather()
+            texts = [t for job in jobs for t in job.texts]
+            try:
+                rows = await asyncio.to_thread(self._run, texts)
+            except Exception as exc:
+                for job in jobs:
+                    if not job.done.done():
+                        job.done.set_exception(exc)
+                continue
+            start = 0
+            for job in jobs:
+                end = start + len(job.texts)
+                if not job.done.done():
+                    job.done.set_result(rows[start:end])
+                start = end
+
+    def _run(self, texts: list[str]) -> Vectors:
+        parts = []
+        for i in range(0, len(texts), self._max_batch):
+            chunk = texts[i : i + self._max_batch]
+            started = time.perf_counter()
+            parts.append(self.embedder.embed(chunk))
+            self._seconds.observe(time.perf_counter() - started)
+            self._batch_size.observe(len(chunk))
+        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dimensions),
+                                                            dtype=np.float32)

