@@ -9,9 +9,10 @@ import orjson
 
 
 async def _init_connection(conn: Any) -> None:
+    # Binary jsonb (a version byte, then the JSON text), so COPY can carry it too.
     await conn.set_type_codec(
-        "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads,
-        schema="pg_catalog",
+        "jsonb", encoder=lambda v: b"\x01" + orjson.dumps(v),
+        decoder=lambda b: orjson.loads(b[1:]), schema="pg_catalog", format="binary",
     )
     try:
         from pgvector.asyncpg import register_vector

@@ -1,0 +1,211 @@
+"""SQL for long-term memory: indexes and documents with pgvector embeddings.
+
+Every query is scoped to the owner. Each index has its own partial HNSW index over
+`embedding::vector(n)`; queries name the index id as a literal (it is generated, never user
+text) so the planner can match that partial index. Functions that write take a connection
+inside a transaction: the service owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+_ID = re.compile(r"^[a-z]+_[0-9a-f]{16,64}$")
+_OPS = {"cosine": ("<=>", "vector_cosine_ops"), "l2": ("<->", "vector_l2_ops"),
+        "inner_product": ("<#>", "vector_ip_ops")}
+# Scores: cosine similarity, inner product, negative Euclidean distance (higher is closer).
+_SCORE = {"cosine": "1 - ({d})", "l2": "-({d})", "inner_product": "-({d})"}
+_COLUMNS = ("id", "index_id", "owner", "lane", "fold", "tags", "metadata", "content",
+            "content_sha256", "embedding", "expires_at")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    id: str
+    owner: str
+    name: str
+    model: str
+    dimensions: int
+    metric: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    content: str
+    embedding: np.ndarray
+    lane: str = "default"
+    fold: str | None = None
+    tags: Sequence[str] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    id: str
+    created: bool  # False: the same content was already in the index (deduplicated)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    lane: str | None = None
+    fold: str | None = None
+    tags: Sequence[str] = ()  # all of them
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # containment (@>)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: str
+    score: float
+    content: str
+    lane: str
+    fold: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+
+
+def _checked(index_id: str) -> str:
+    if not _ID.match(index_id):
+        raise ValueError(f"not a generated id: {index_id!r}")
+    return index_id
+
+
+def hnsw_name(index_id: str) -> str:
+    """The name of an index's HNSW index (PostgreSQL cuts names at 63 bytes)."""
+    name = f"mhnsw_{_checked(index_id)}"
+    return name if len(name) <= 63 else "mhnsw_" + hashlib.sha256(name.encode()).hexdigest()[:48]
+
+
+def content_hash(content: str) -> bytes:
+    """SHA-256 of the content, the deduplication key within an index."""
+    return hashlib.sha256(content.encode()).digest()
+
+
+async def create_index(conn: Any, *, id: str, owner: str, name: str, model: str,
+                       dimensions: int, metric: str = "cosine") -> IndexRow:
+    """Create an index and its HNSW index (raises UniqueViolationError on a taken name)."""
+    row = await conn.fetchrow(
+        "INSERT INTO memory_indexes (id, owner, name, model, dimensions, metric)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *", id, owner, name, model, dimensions,
+        metric,
+    )
+    ops = _OPS[metric][1]
+    await conn.execute(
+        f"CREATE INDEX {hnsw_name(id)} ON memory_documents USING hnsw"
+        f" ((embedding::vector({int(dimensions)})) {ops}) WHERE index_id = '{id}'"
+    )
+    return IndexRow(**dict(row))
+
+
+async def get_index(conn: Any, owner: str, index_id: str) -> IndexRow | None:
+    """One of `owner`'s indexes."""
+    row = await conn.fetchrow("SELECT * FROM memory_indexes WHERE id = $1 AND owner = $2",
+                              index_id, owner)
+    return None if row is None else IndexRow(**dict(row))
+
+
+async def add_many(conn: Any, index: IndexRow, docs: Sequence[NewDocument],
+                   ids: Sequence[str]) -> list[Added]:
+    """Insert documents with one COPY and one INSERT; duplicates return the stored id."""
+    hashes = [content_hash(d.content) for d in docs]
+    records = [
+        (doc_id, index.id, index.owner, d.lane, d.fold, list(d.tags), dict(d.metadata),
+         d.content, h, np.asarray(d.embedding, dtype=np.float32), d.expires_at)
+        for doc_id, d, h in zip(ids, docs, hashes, strict=True)
+    ]
+    await conn.execute("CREATE TEMP TABLE IF NOT EXISTS memory_load"
+                       " (LIKE memory_documents INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+    await conn.copy_records_to_table("memory_load", records=records, columns=_COLUMNS)
+    inserted = await conn.fetch(
+        f"INSERT INTO memory_documents ({', '.join(_COLUMNS)})"
+        f" SELECT {', '.join(_COLUMNS)} FROM memory_load"
+        " ON CONFLICT (index_id, content_sha256) DO NOTHING RETURNING id, content_sha256"
+    )
+    await conn.execute("TRUNCATE memory_load")
+    new = {bytes(r["content_sha256"]): r["id"] for r in inserted}
+    missing = [h for h in set(hashes) if h not in new]
+    existing: dict[bytes, str] = {}
+    if missing:
+        rows = await conn.fetch(
+            "SELECT id, content_sha256 FROM memory_documents"
+            " WHERE index_id = $1 AND content_sha256 = ANY($2::bytea[])", index.id, missing)
+        existing = {bytes(r["content_sha256"]): r["id"] for r in rows}
+    out = []
+    for doc_id, h in zip(ids, hashes, strict=True):
+        if new.get(h) == doc_id:
+            out.append(Added(doc_id, True))
+        else:
+            out.append(Added(new.get(h) or existing[h], False))
+    return out
+
+
+async def get(conn: Any, owner: str, doc_id: str) -> Hit | None:
+    """One live document of `owner` (score 1)."""
+    row = await conn.fetchrow(
+        "SELECT id, 1.0::float8 AS score, content, lane, fold, tags, metadata"
+        " FROM memory_documents WHERE id = $1 AND owner = $2"
+        " AND (expires_at IS NULL OR expires_at > now())", doc_id, owner)
+    return None if row is None else Hit(**dict(row))
+
+
+async def search(conn: Any, index: IndexRow, query: np.ndarray, k: int,
+                 filters: Filters = Filters(), ef_search: int | None = None) -> list[Hit]:
+    """Top `k` live documents of the index by similarity, best first, with scores."""
+    op = _OPS[index.metric][0]
+    distance = f"embedding::vector({int(index.dimensions)}) {op} $1"
+    where = [f"index_id = '{_checked(index.id)}'", "owner = $2",
+             "(expires_at IS NULL OR expires_at > now())"]
+    args: list[Any] = [np.asarray(query, dtype=np.float32), index.owner]
+    for column, value in (("lane", filters.lane), ("fold", filters.fold)):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    if filters.tags:
+        args.append(list(filters.tags))
+        where.append(f"tags @> ${len(args)}::text[]")
+    if filters.metadata:
+        args.append(dict(filters.metadata))
+        where.append(f"metadata @> ${len(args)}::jsonb")
+    args.append(k)
+    filtered = len(args) > 3
+    sql = (f"SELECT id, {_SCORE[index.metric].format(d=distance)} AS score, content, lane,"
+           f" fold, tags, metadata, ({distance}) AS distance FROM memory_documents"
+           f" WHERE {' AND '.join(where)} ORDER BY {distance} LIMIT ${len(args)}")
+    if filtered:  # iterative scans may return near-order: put them back in order
+        sql = f"SELECT * FROM ({sql}) AS hits ORDER BY distance"
+    async with conn.transaction():
+        if ef_search is not None:
+            await conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        if filtered:  # keep scanning the HNSW graph until k rows pass the filters
+            await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        rows = await conn.fetch(sql, *args)
+    return [Hit(r["id"], float(r["score"]), r["content"], r["lane"], r["fold"],
+                list(r["tags"]), r["metadata"]) for r in rows]
+
+
+async def delete(conn: Any, owner: str, doc_id: str) -> bool:
+    """Delete one document of `owner`."""
+    status: str = await conn.execute(
+        "DELETE FROM memory_documents WHERE id = $1 AND owner = $2", doc_id, owner)
+    return status.endswith(" 1")
+
+
+async def stats(conn: Any, owner: str, index_id: str) -> dict[str, Any]:
+    """Live documents per lane, and expired ones awaiting the sweep."""
+    rows = await conn.fetch(
+        "SELECT lane, count(*) FILTER (WHERE expires_at IS NULL OR expires_at > now()) AS live,"
+        " count(*) FILTER (WHERE expires_at <= now()) AS expired"
+        " FROM memory_documents WHERE index_id = $1 AND owner = $2 GROUP BY lane",
+        index_id, owner)
+    return {"documents": sum(r["live"] for r in rows),
+            "expired": sum(r["expired"] for r in rows),
+            "by_lane": {r["lane"]: r["live"] for r in rows}}
