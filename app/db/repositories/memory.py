@@ -98,12 +98,24 @@ async def create_index(conn: Any, *, id: str, owner: str, name: str, model: str,
         " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *", id, owner, name, model, dimensions,
         metric,
     )
-    ops = _OPS[metric][1]
+    index = IndexRow(**dict(row))
+    await build_hnsw(conn, index)
+    return index
+
+
+async def build_hnsw(conn: Any, index: IndexRow) -> None:
+    """(Re)build the index's HNSW graph over the documents it holds."""
+    ops = _OPS[index.metric][1]
     await conn.execute(
-        f"CREATE INDEX {hnsw_name(id)} ON memory_documents USING hnsw"
-        f" ((embedding::vector({int(dimensions)})) {ops}) WHERE index_id = '{id}'"
+        f"CREATE INDEX IF NOT EXISTS {hnsw_name(index.id)} ON memory_documents USING hnsw"
+        f" ((embedding::vector({int(index.dimensions)})) {ops})"
+        f" WHERE index_id = '{_checked(index.id)}'"
     )
-    return IndexRow(**dict(row))
+
+
+async def drop_hnsw(conn: Any, index: IndexRow) -> None:
+    """Drop the HNSW graph, for a bulk load that rebuilds it once at the end."""
+    await conn.execute(f"DROP INDEX IF EXISTS {hnsw_name(index.id)}")
 
 
 async def get_index(conn: Any, owner: str, index_id: str) -> IndexRow | None:
