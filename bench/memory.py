@@ -29,8 +29,7 @@ DIMS = 384
 CLUSTERS = 200
 
 
-def clustered(n: int, rng: np.random.Generator) -> np.ndarray:
-    centres = rng.normal(size=(CLUSTERS, DIMS)).astype(np.float32)
+def clustered(n: int, centres: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     labels = rng.integers(0, CLUSTERS, size=n)
     vectors = centres[labels] + 0.6 * rng.normal(size=(n, DIMS)).astype(np.float32)
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
@@ -54,8 +53,9 @@ async def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     n_queries = int(sys.argv[2]) if len(sys.argv) > 2 else 300
     rng = np.random.default_rng(7)
-    data = clustered(n, rng)
-    queries = clustered(n_queries, np.random.default_rng(8))
+    centres = rng.normal(size=(CLUSTERS, DIMS)).astype(np.float32)
+    data = clustered(n, centres, rng)
+    queries = clustered(n_queries, centres, np.random.default_rng(8))  # same clusters
     with tempfile.TemporaryDirectory() as tmp:
         pg = EmbeddedPostgres(Path(tmp))
         url = pg.start()
