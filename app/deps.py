@@ -14,6 +14,7 @@ from fastapi.params import Depends as DependsParam
 from app.api.chat.service import ChatService
 from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.service import IdentityService
+from app.api.indexes.service import IndexesService
 from app.api.responses.service import ResponsesService
 from app.errors import AuthenticationFailed, PermissionDenied
 from app.identity.base import Identity
@@ -56,6 +57,10 @@ async def get_embeddings(request: Request) -> EmbeddingsService:
     return (await get_state(request)).embeddings
 
 
+async def get_indexes(request: Request) -> IndexesService:
+    return (await get_state(request)).indexes
+
+
 async def get_identity_service(request: Request) -> IdentityService:
     return (await get_state(request)).identity
 
@@ -74,6 +79,7 @@ async def get_registry(request: Request) -> ProviderRegistry:
 
 IdentityDep = Annotated[Identity, Depends(get_identity)]
 EmbeddingsDep = Annotated[EmbeddingsService, Depends(get_embeddings)]
+IndexesDep = Annotated[IndexesService, Depends(get_indexes)]
 IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]

@@ -23,6 +23,8 @@ from app.api.embeddings.service import EmbeddingsService
 from app.api.health.router import router as health_router
 from app.api.identity.router import router as identity_router
 from app.api.identity.service import IdentityService
+from app.api.indexes.router import router as indexes_router
+from app.api.indexes.service import IndexesService
 from app.api.models.router import router as models_router
 from app.api.responses.router import router as responses_router
 from app.api.responses.service import ResponsesService
@@ -70,8 +72,8 @@ from app.state import AppState
 
 log = logging.getLogger("lukhas")
 
-API_ROUTERS = (responses_router, chat_router, embeddings_router, models_router,
-               identity_router)
+API_ROUTERS = (responses_router, chat_router, embeddings_router, indexes_router,
+               models_router, identity_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -171,6 +173,7 @@ async def _open(
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,
         embeddings=EmbeddingsService(embedding_models),
+        indexes=IndexesService(pool, embedding_models),
     )
 
 

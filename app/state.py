@@ -8,6 +8,7 @@ from typing import Any
 from app.api.chat.service import ChatService
 from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.service import IdentityService
+from app.api.indexes.service import IndexesService
 from app.api.responses.service import ResponsesService
 from app.embeddings.registry import EmbeddingRegistry
 from app.identity.base import IdentityChain
@@ -37,3 +38,4 @@ class AppState:
     sessions: SessionStore
     embedding_models: EmbeddingRegistry
     embeddings: EmbeddingsService
+    indexes: IndexesService

@@ -20,7 +20,8 @@ import yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "configs" / "runtime" / "reliability.yaml"
 ROUTE_CLASSES = (("/v1/responses", "responses"), ("/v1/chat/", "chat"),
-                 ("/v1/models", "models"), ("/v1/identity/", "identity"))
+                 ("/v1/models", "models"), ("/v1/identity/", "identity"),
+                 ("/v1/embeddings", "embeddings"), ("/v1/indexes", "indexes"))
 
 
 @dataclass(frozen=True, slots=True)

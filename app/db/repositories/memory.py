@@ -221,3 +221,56 @@ async def stats(conn: Any, owner: str, index_id: str) -> dict[str, Any]:
     return {"documents": sum(r["live"] for r in rows),
             "expired": sum(r["expired"] for r in rows),
             "by_lane": {r["lane"]: r["live"] for r in rows}}
+
+
+async def delete_index(conn: Any, owner: str, index_id: str) -> bool:
+    """Delete an index of `owner`, its documents and its HNSW graph."""
+    status: str = await conn.execute(
+        "DELETE FROM memory_indexes WHERE id = $1 AND owner = $2", index_id, owner)
+    if not status.endswith(" 1"):
+        return False
+    await conn.execute(f"DROP INDEX IF EXISTS {hnsw_name(index_id)}")
+    return True
+
+
+async def list_indexes(conn: Any, owner: str, *, limit: int, after: str | None,
+                       before: str | None, descending: bool) -> tuple[list[IndexRow], bool]:
+    """One page of `owner`'s indexes by creation, and whether more follow."""
+    rows, more = await _page(conn, "memory_indexes", "owner = $1", [owner], limit=limit,
+                             after=after, before=before, descending=descending)
+    return [IndexRow(**dict(r)) for r in rows], more
+
+
+async def list_documents(conn: Any, owner: str, index_id: str, *, limit: int,
+                         after: str | None, before: str | None,
+                         descending: bool) -> tuple[list[dict[str, Any]], bool]:
+    """One page of an index's live documents by creation, and whether more follow."""
+    rows, more = await _page(
+        conn, "memory_documents",
+        "owner = $1 AND index_id = $2 AND (expires_at IS NULL OR expires_at > now())",
+        [owner, index_id], limit=limit, after=after, before=before, descending=descending,
+        columns="id, content, lane, fold, tags, metadata, created_at, expires_at")
+    return [dict(r) for r in rows], more
+
+
+async def _page(conn: Any, table: str, where: str, args: list[Any], *, limit: int,
+                after: str | None, before: str | None, descending: bool,
+                columns: str = "*") -> tuple[list[Any], bool]:
+    # Keyset pagination on (created_at, id): `after` continues in the listing's order,
+    # `before` goes back towards its start.
+    forward = before is None
+    newest_first = descending == forward
+    cursor = after if forward else before
+    clause = where
+    if cursor is not None:
+        args = [*args, cursor]
+        cmp = "<" if newest_first else ">"
+        clause += (f" AND (created_at, id) {cmp} (SELECT created_at, id FROM {table}"
+                   f" WHERE id = ${len(args)})")
+    order = "DESC" if newest_first else "ASC"
+    rows = await conn.fetch(
+        f"SELECT {columns} FROM {table} WHERE {clause}"
+        f" ORDER BY created_at {order}, id {order} LIMIT {int(limit) + 1}", *args)
+    more = len(rows) > limit
+    page = list(rows[:limit])
+    return (page if forward else page[::-1]), more

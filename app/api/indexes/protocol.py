@@ -1,0 +1,53 @@
+"""Wire models of `/v1/indexes`: the caller's vector indexes and their documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.api.responses.protocol import OpenAIModel
+
+MAX_DOCUMENTS_PER_CALL = 1000
+
+
+class IndexCreate(OpenAIModel):
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    model: str | None = None  # the embedding model; default: the service's default
+    metric: Literal["cosine", "l2", "inner_product"] = "cosine"
+
+
+class DocumentIn(OpenAIModel):
+    text: str | None = None
+    vector: list[float] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list, max_length=64)
+    lane: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    fold: str | None = Field(default=None, max_length=64)
+    expires_at: datetime | None = None
+
+
+class DocumentsAdd(OpenAIModel):
+    documents: list[DocumentIn] = Field(min_length=1)
+
+
+class SearchFilters(OpenAIModel):
+    lane: str | None = None
+    fold: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class IndexSearch(OpenAIModel):
+    query: str | list[float]
+    top_k: int = Field(default=10, ge=1, le=100)
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    ef_search: int | None = Field(default=None, ge=1, le=1000)
+
+
+class ListQuery(OpenAIModel):
+    after: str | None = None
+    before: str | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    order: Literal["asc", "desc"] = "desc"

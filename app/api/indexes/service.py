@@ -1,0 +1,169 @@
+"""Vector indexes: each belongs to its caller (someone else's is a 404), embeds text with its
+model server-side or takes precomputed vectors, and stores a batch all or nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import numpy as np
+
+from app.api.indexes.protocol import (
+    MAX_DOCUMENTS_PER_CALL,
+    DocumentsAdd,
+    IndexCreate,
+    IndexSearch,
+    ListQuery,
+)
+from app.db.repositories import memory as repo
+from app.embeddings.registry import EmbeddingRegistry
+from app.errors import InvalidRequest, NotFound
+from app.identity.base import Identity
+from app.ids import new_id, ordered_ids
+
+
+def index_object(index: repo.IndexRow) -> dict[str, Any]:
+    return {"id": index.id, "object": "index", "name": index.name, "model": index.model,
+            "dimensions": index.dimensions, "metric": index.metric,
+            "created_at": int(index.created_at.timestamp())}
+
+
+def _listing(data: list[dict[str, Any]], more: bool) -> dict[str, Any]:
+    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None, "has_more": more}
+
+
+class IndexesService:
+    def __init__(self, pool: Any, embeddings: EmbeddingRegistry) -> None:
+        self._pool = pool
+        self._embeddings = embeddings
+
+    async def _index(self, conn: Any, identity: Identity, index_id: str) -> repo.IndexRow:
+        index = await repo.get_index(conn, identity.subject, index_id)
+        if index is None:
+            raise NotFound(f"No index with id '{index_id}'.", param="index_id",
+                           code="index_not_found")
+        return index
+
+    async def create(self, identity: Identity, req: IndexCreate) -> dict[str, Any]:
+        """Create an index; its dimension follows its embedding model."""
+        model = req.model or self._embeddings.default
+        if model is None:
+            raise InvalidRequest("No embedding model is installed.", param="model")
+        dims = self._embeddings.get(model).embedder.dimensions
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                index = await repo.create_index(conn, id=new_id("idx_"), owner=identity.subject,
+                                                name=req.name, model=model, dimensions=dims,
+                                                metric=req.metric)
+            except asyncpg.UniqueViolationError as exc:
+                raise InvalidRequest(f"You already have an index named '{req.name}'.",
+                                     param="name", code="duplicate_name") from exc
+        return index_object(index)
+
+    async def get(self, identity: Identity, index_id: str) -> dict[str, Any]:
+        """One of the caller's indexes, with its document counts."""
+        async with self._pool.acquire() as conn:
+            index = await self._index(conn, identity, index_id)
+            stats = await repo.stats(conn, identity.subject, index_id)
+        return {**index_object(index), "documents": stats["documents"],
+                "by_lane": stats["by_lane"]}
+
+    async def list(self, identity: Identity, q: ListQuery) -> dict[str, Any]:
+        """The caller's indexes, OpenAI list conventions."""
+        async with self._pool.acquire() as conn:
+            rows, more = await repo.list_indexes(conn, identity.subject, limit=q.limit,
+                                                 after=q.after, before=q.before,
+                                                 descending=q.order == "desc")
+        return _listing([index_object(r) for r in rows], more)
+
+    async def delete(self, identity: Identity, index_id: str) -> dict[str, Any]:
+        """Delete an index and everything in it."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await repo.delete_index(conn, identity.subject, index_id):
+                raise NotFound(f"No index with id '{index_id}'.", param="index_id",
+                               code="index_not_found")
+        return {"id": index_id, "object": "index.deleted", "deleted": True}
+
+    async def add(self, identity: Identity, index_id: str, req: DocumentsAdd) -> dict[str, Any]:
+        """Validate every document, embed the texts, then store them in one transaction."""
+        if len(req.documents) > MAX_DOCUMENTS_PER_CALL:
+            raise InvalidRequest(f"At most {MAX_DOCUMENTS_PER_CALL} documents per call.",
+                                 param="documents")
+        async with self._pool.acquire() as conn:
+            index = await self._index(conn, identity, index_id)
+        texts: list[tuple[int, str]] = []
+        vectors: dict[int, np.ndarray] = {}
+        for i, doc in enumerate(req.documents):
+            if doc.text is None or not doc.text.strip():
+                raise InvalidRequest("Each document needs non-empty 'text'.",
+                                     param=f"documents[{i}].text", code="empty_input")
+            if doc.vector is not None:
+                if len(doc.vector) != index.dimensions:
+                    raise InvalidRequest(
+                        f"documents[{i}].vector has {len(doc.vector)} dimensions; the index "
+                        f"has {index.dimensions}.", param=f"documents[{i}].vector",
+                        code="dimension_mismatch")
+                vectors[i] = np.asarray(doc.vector, dtype=np.float32)
+            else:
+                texts.append((i, doc.text))
+        if texts:
+            embedded = await self._embeddings.get(index.model).embed([t for _, t in texts])
+            vectors.update({i: row for (i, _), row in zip(texts, embedded, strict=True)})
+        docs = [repo.NewDocument(d.text or "", vectors[i], d.lane, d.fold, d.tags, d.metadata,
+                                 d.expires_at) for i, d in enumerate(req.documents)]
+        async with self._pool.acquire() as conn, conn.transaction():
+            added = await repo.add_many(conn, index, docs, ordered_ids("mem_", len(docs)))
+        return {"object": "list", "data": [
+            {"id": a.id, "object": "index.document", "deduplicated": not a.created}
+            for a in added]}
+
+    async def documents(self, identity: Identity, index_id: str,
+                        q: ListQuery) -> dict[str, Any]:
+        """One page of the index's live documents."""
+        async with self._pool.acquire() as conn:
+            await self._index(conn, identity, index_id)
+            rows, more = await repo.list_documents(
+                conn, identity.subject, index_id, limit=q.limit, after=q.after,
+                before=q.before, descending=q.order == "desc")
+        data = [{"id": r["id"], "object": "index.document", "text": r["content"],
+                 "lane": r["lane"], "fold": r["fold"], "tags": list(r["tags"]),
+                 "metadata": r["metadata"], "created_at": int(r["created_at"].timestamp())}
+                for r in rows]
+        return _listing(data, more)
+
+    async def delete_document(self, identity: Identity, index_id: str,
+                              doc_id: str) -> dict[str, Any]:
+        """Delete one document."""
+        async with self._pool.acquire() as conn:
+            await self._index(conn, identity, index_id)
+            if not await repo.delete(conn, identity.subject, doc_id):
+                raise NotFound(f"No document with id '{doc_id}'.", param="document_id",
+                               code="document_not_found")
+        return {"id": doc_id, "object": "index.document.deleted", "deleted": True}
+
+    async def search(self, identity: Identity, index_id: str,
+                     req: IndexSearch) -> dict[str, Any]:
+        """Top-k by text (embedded with the index's model) or by vector, with scores."""
+        async with self._pool.acquire() as conn:
+            index = await self._index(conn, identity, index_id)
+        if isinstance(req.query, str):
+            if not req.query.strip():
+                raise InvalidRequest("'query' must not be empty.", param="query",
+                                     code="empty_input")
+            query = (await self._embeddings.get(index.model).embed([req.query]))[0]
+        else:
+            if len(req.query) != index.dimensions:
+                raise InvalidRequest(f"The query vector has {len(req.query)} dimensions; the "
+                                     f"index has {index.dimensions}.", param="query",
+                                     code="dimension_mismatch")
+            query = np.asarray(req.query, dtype=np.float32)
+        f = req.filters
+        async with self._pool.acquire() as conn:
+            hits = await repo.search(conn, index, query, req.top_k,
+                                     repo.Filters(f.lane, f.fold, f.tags, f.metadata),
+                                     ef_search=req.ef_search)
+        return {"object": "list", "data": [
+            {"id": h.id, "object": "index.search_result", "score": h.score, "text": h.content,
+             "lane": h.lane, "fold": h.fold, "tags": h.tags, "metadata": h.metadata}
+            for h in hits]}
