@@ -57,6 +57,7 @@ from app.matriz.stages.memory import MemoryStage
 from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
 from app.matriz.tick import AwarenessEngine, SessionSweepEngine, Tick
+from app.memory.conversations import ConversationMemory
 from app.middleware.register import register_middleware
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
@@ -147,28 +148,31 @@ async def _open(
     ])
 
     lane = settings.lane.value
-    builtin = BuiltinProvider(settings.context_window_tokens)
-    registry = ProviderRegistry([builtin])
-    tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
-                engines=[AwarenessEngine(metrics, lane), SessionSweepEngine(sessions)])
-    orchestrator = Orchestrator(
-        [MemoryStage(pool, sessions), AttentionStage(lambda m: registry.card(m).context_window),
-         ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
-         ActionStage(tick)],
-        metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
-    )
     embedders: list[Embedder] = [MiniLMEmbedder()] if minilm_available() else []
     embedders.append(HashingEmbedder(settings.hash_embedding_dimensions))
     embedding_models = EmbeddingRegistry(embedders, metrics,
                                          max_batch=settings.embeddings_max_batch,
                                          max_wait_s=settings.embeddings_max_wait_ms / 1000)
     stack.push_async_callback(embedding_models.close)
+    memory = (ConversationMemory(pool, embedding_models, settings.memory_embedding_model,
+                                 metrics) if settings.long_term_memory else None)
+    builtin = BuiltinProvider(settings.context_window_tokens)
+    registry = ProviderRegistry([builtin])
+    tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
+                engines=[AwarenessEngine(metrics, lane), SessionSweepEngine(sessions)])
+    orchestrator = Orchestrator(
+        [MemoryStage(pool, sessions, memory),
+         AttentionStage(lambda m: registry.card(m).context_window),
+         ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
+         ActionStage(tick)],
+        metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
+    )
     tick.start()
     stack.push_async_callback(tick.stop)
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
-        responses=ResponsesService(pool, orchestrator, registry, sessions),
-        chat=ChatService(orchestrator, registry, sessions),
+        responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane),
+        chat=ChatService(orchestrator, registry, sessions, memory, lane),
         identity=IdentityService(tokens, settings.lid_max_ttl_seconds), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
             "action": 100.0,
         }
     )
+    long_term_memory: bool = True
+    memory_embedding_model: str = "lukhas-hash-v1"
     embeddings_max_batch: int = Field(default=32, ge=1, le=1024)
     embeddings_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
     hash_embedding_dimensions: int = Field(default=384, ge=8, le=4096)

@@ -67,6 +67,19 @@ class Metrics:
             "lukhas_embeddings_seconds", "Time of one embedding model call.", ["model"],
             buckets=_STAGE_BUCKETS, registry=registry,
         )
+        self.memory_search_seconds = Histogram(
+            "lukhas_memory_search_seconds", "Time to search long-term memory.",
+            buckets=_STAGE_BUCKETS, registry=registry,
+        )
+        self.memory_upsert_seconds = Histogram(
+            "lukhas_memory_upsert_seconds", "Time to write to long-term memory.",
+            buckets=_STAGE_BUCKETS, registry=registry,
+        )
+        self.memory_dedup_dropped = Counter(
+            "lukhas_memory_dedup_dropped_total",
+            "Memory writes not stored because the same content was already there.",
+            registry=registry,
+        )
         self.awareness_latency = Gauge(
             "lukhas_matriz_awareness_latency_ema_seconds",
             "Exponential moving average of pipeline latency, kept by the awareness engine.",

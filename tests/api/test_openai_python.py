@@ -86,9 +86,29 @@ def test_recall_along_a_chain(client: openai.OpenAI) -> None:
     )
     assert "Ada" in second.output_text
     assert first.id in second.output_text, "the answer cites the turn it quotes"
-    alone = client.responses.create(model="lukhas-matriz", input="What is my name?")
-    assert "Ada" not in alone.output_text
-    assert "know" in alone.output_text.lower()
+
+
+def test_recall_across_conversations_and_never_across_callers(base_url: str) -> None:
+    """Long-term memory: the same caller is remembered in a new conversation; no one else."""
+    def mint() -> str:
+        return str(httpx.post(f"{base_url}/v1/identity/tokens", headers={
+            "Authorization": f"Bearer {KEY_A}"}, json={
+            "realm": "LUKHAS", "zone": "eu", "tier": "T2"}).json()["token"])
+
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=mint(), max_retries=0) as ada, \
+            openai.OpenAI(base_url=f"{base_url}/v1", api_key=mint(), max_retries=0) as bob:
+        unknown = bob.responses.create(model="lukhas-matriz", input="What is my name?")
+        assert "know" in unknown.output_text.lower()
+        ada.responses.create(model="lukhas-matriz", input="My name is Ada Lovelace.",
+                             store=False)
+        forgotten = ada.responses.create(model="lukhas-matriz", input="What is my name?")
+        assert "Ada" not in forgotten.output_text, "store: false keeps nothing"
+        ada.responses.create(model="lukhas-matriz", input="My name is Ada Lovelace.")
+        later = ada.responses.create(model="lukhas-matriz", input="What is my name?")
+        assert "Ada Lovelace" in later.output_text
+        assert "memory mem_" in later.output_text, "it cites the memory it quotes"
+        other = bob.responses.create(model="lukhas-matriz", input="What is my name?")
+        assert "Ada" not in other.output_text
 
 
 def test_recall_from_echoed_input_items(client: openai.OpenAI) -> None:

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import KEY_A
+from tests.utils.app import running_app
 from tests.utils.server import start_uvicorn
 
 ASK = {"model": "lukhas-matriz", "store": False}
+
+
+@pytest.fixture
+async def app_client(pg_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """Long-term memory off: these tests are about working memory alone."""
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A,
+                           long_term_memory=False) as client:
+        yield client
 
 
 async def test_a_named_session_remembers_across_requests(app_client: httpx.AsyncClient) -> None:

@@ -37,3 +37,4 @@ class ChatCompletionRequest(OpenAIModel):
     response_format: dict[str, Any] | None = None
     user: str | None = None
     seed: int | None = None
+    store: bool | None = None

@@ -14,6 +14,7 @@ from app.matriz.contract import ReasoningDelta, RunContext, TextDelta
 from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
+from app.memory.conversations import ConversationMemory, memory_writer
 from app.sessions.base import SessionStore
 from app.sessions.effects import check_session_id, session_writer
 from app.sse import DONE, data_frame
@@ -49,7 +50,10 @@ def _usage(ctx: RunContext) -> dict[str, Any]:
 
 class ChatService:
     def __init__(self, orchestrator: Orchestrator, registry: ProviderRegistry,
-                 sessions: SessionStore) -> None:
+                 sessions: SessionStore, memory: ConversationMemory | None = None,
+                 lane: str = "default") -> None:
+        self._memory = memory
+        self._lane = lane
         self._orchestrator = orchestrator
         self._registry = registry
         self._sessions = sessions
@@ -82,6 +86,10 @@ class ChatService:
             max_output_tokens=req.max_completion_tokens or req.max_tokens,
             session_id=check_session_id(session_id),
         )
+        # Chat keeps the caller's words only when asked to (`store: true`; OpenAI's default
+        # for chat completions is not to store).
+        if self._memory is not None and req.store:
+            ctx.requested_effects["write_memory"] = memory_writer(self._memory, ctx, self._lane)
         # With a session, the messages continue its working memory, and the answer extends it.
         if ctx.session_id is not None:
             ctx.requested_effects["write_session"] = session_writer(

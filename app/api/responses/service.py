@@ -17,6 +17,7 @@ from app.ids import new_id
 from app.matriz.contract import Event, ReasoningDelta, RunContext
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
+from app.memory.conversations import ConversationMemory, memory_writer
 from app.sessions.base import SessionStore
 from app.sessions.effects import check_session_id, session_writer
 from app.sse import named_frames
@@ -29,7 +30,10 @@ _INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_
 
 class ResponsesService:
     def __init__(self, pool: Any, orchestrator: Orchestrator, registry: ProviderRegistry,
-                 sessions: SessionStore) -> None:
+                 sessions: SessionStore, memory: ConversationMemory | None = None,
+                 lane: str = "default") -> None:
+        self._memory = memory
+        self._lane = lane
         self._pool = pool
         self._orchestrator = orchestrator
         self._registry = registry
@@ -75,6 +79,9 @@ class ResponsesService:
                                   _session_of(ctx, base, stored))
 
             ctx.requested_effects["store_response"] = store
+        # `store: false` keeps nothing: neither the response nor the caller's words.
+        if self._memory is not None and stored:
+            ctx.requested_effects["write_memory"] = memory_writer(self._memory, ctx, self._lane)
         # A conversation's working memory starts with its second turn: a one-off request
         # (no session named, no chain continued) leaves nothing behind in the session store.
         if ctx.session_id is not None or req.previous_response_id is not None:

@@ -274,3 +274,26 @@ async def _page(conn: Any, table: str, where: str, args: list[Any], *, limit: in
     more = len(rows) > limit
     page = list(rows[:limit])
     return (page if forward else page[::-1]), more
+
+
+async def get_index_by_name(conn: Any, owner: str, name: str) -> IndexRow | None:
+    """`owner`'s index called `name`."""
+    row = await conn.fetchrow("SELECT * FROM memory_indexes WHERE owner = $1 AND name = $2",
+                              owner, name)
+    return None if row is None else IndexRow(**dict(row))
+
+
+async def add_one(conn: Any, index: IndexRow, doc: NewDocument, doc_id: str) -> Added:
+    """Insert one document in one statement; the same content returns the stored id."""
+    row = await conn.fetchrow(
+        "WITH ins AS (INSERT INTO memory_documents (id, index_id, owner, lane, fold, tags,"
+        " metadata, content, content_sha256, embedding, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT (index_id, content_sha256) DO NOTHING RETURNING id)"
+        " SELECT id, true AS created FROM ins UNION ALL"
+        " SELECT id, false FROM memory_documents WHERE index_id = $2 AND content_sha256 = $9"
+        " LIMIT 1",
+        doc_id, index.id, index.owner, doc.lane, doc.fold, list(doc.tags), dict(doc.metadata),
+        doc.content, content_hash(doc.content), np.asarray(doc.embedding, dtype=np.float32),
+        doc.expires_at)
+    return Added(row["id"], row["created"])

@@ -10,7 +10,8 @@ log = logging.getLogger("lukhas.matriz.intent")
 
 # The scopes that allow each effect (any one of them).
 EFFECT_SCOPES = {"store_response": ("responses.write",),
-                 "write_session": ("responses.write", "chat")}
+                 "write_session": ("responses.write", "chat"),
+                 "write_memory": ("memory.write",)}
 
 
 class IntentStage(Stage):

@@ -3,7 +3,8 @@
 Working memory first: the session's recent turns (Redis or in-process), when the request
 names a session or continues a chain that has one. Otherwise the turns of the
 `previous_response_id` chain from PostgreSQL, which also proves the chain is the caller's
-(another's is a 404). Everything is scoped to the caller's subject.
+(another's is a 404). Then long-term memory: what the caller said in other conversations
+that is close to the question (pgvector). Everything is scoped to the caller's subject.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from app.errors import NotFound
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import RunContext, Stage
 from app.matriz.nodes import Turn
+from app.memory.conversations import ConversationMemory
 from app.sessions.base import SessionStore
 
 log = logging.getLogger("lukhas.matriz.memory")
@@ -24,9 +26,11 @@ log = logging.getLogger("lukhas.matriz.memory")
 class MemoryStage(Stage):
     name = "memory"
 
-    def __init__(self, pool: Any, sessions: SessionStore) -> None:
+    def __init__(self, pool: Any, sessions: SessionStore,
+                 long_term: ConversationMemory | None = None) -> None:
         self._pool = pool
         self._sessions = sessions
+        self._long_term = long_term
 
     async def before(self, ctx: RunContext) -> None:
         """Prepend the remembered turns to the history."""
@@ -47,6 +51,19 @@ class MemoryStage(Stage):
         if remembered is None and ctx.previous_response_id is not None:
             ctx.session_seed = chain
         ctx.history[:0] = remembered if remembered is not None else chain
+        if self._long_term is not None and ctx.question.strip():
+            ctx.history[:0] = await self._recall(self._long_term, ctx)
+
+    async def _recall(self, long_term: ConversationMemory, ctx: RunContext) -> list[Turn]:
+        """The caller's earlier words that bear on the question, from other conversations."""
+        try:
+            recalled = await long_term.recall(ctx.identity.subject, ctx.question)
+        except Exception:
+            # Long-term memory adds context; without it the answer still has the rest.
+            log.exception("long-term memory unavailable")
+            return []
+        seen = {t.text for t in ctx.history} | {ctx.question}
+        return [t for t in reversed(recalled) if t.text not in seen]
 
     async def _session_turns(self, ctx: RunContext) -> list[Turn] | None:
         if ctx.session_id is None:

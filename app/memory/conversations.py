@@ -1,0 +1,98 @@
+"""Long-term conversational memory: what each caller said, recalled across conversations.
+
+Each subject gets one index, `conversations`, created on its first write. The Memory stage
+searches it with the question; the Action stage stores the caller's own words when its
+scopes allow. It uses a fast embedder by default (`lukhas-hash-v1`): it runs on every
+request, so it must cost microseconds, not a neural model call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from app.db.repositories import memory as repo
+from app.embeddings.registry import EmbeddingRegistry
+from app.ids import ordered_ids
+from app.matriz.contract import Effect, RunContext
+from app.matriz.nodes import Turn
+from app.observability.metrics import Metrics
+
+INDEX_NAME = "conversations"
+log = logging.getLogger("lukhas.memory")
+
+
+class ConversationMemory:
+    def __init__(self, pool: Any, embeddings: EmbeddingRegistry, model: str, metrics: Metrics,
+                 *, k: int = 5, min_score: float = 0.2) -> None:
+        self._pool = pool
+        self._embeddings = embeddings
+        self._model = model
+        self._k = k
+        self._min_score = min_score
+        self._indexes: dict[str, repo.IndexRow] = {}  # subject → its index, once known
+        self._search = metrics.memory_search_seconds
+        self._upsert = metrics.memory_upsert_seconds
+        self._dedup = metrics.memory_dedup_dropped
+
+    async def _index(self, conn: Any, subject: str, create: bool) -> repo.IndexRow | None:
+        index = self._indexes.get(subject)
+        if index is None:
+            index = await repo.get_index_by_name(conn, subject, INDEX_NAME)
+            if index is None and create:
+                dims = self._embeddings.get(self._model).embedder.dimensions
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", subject)
+                    index = await repo.get_index_by_name(conn, subject, INDEX_NAME)
+                    if index is None:
+                        index = await repo.create_index(
+                            conn, id=ordered_ids("idx_", 1)[0], owner=subject,
+                            name=INDEX_NAME, model=self._model, dimensions=dims)
+            if index is not None:
+                self._indexes[subject] = index
+        return index
+
+    def forget(self, subject: str) -> None:
+        """Drop the cached index of `subject` (after its memory was erased)."""
+        self._indexes.pop(subject, None)
+
+    async def recall(self, subject: str, question: str) -> list[Turn]:
+        """The caller's earlier statements closest to `question`, best first."""
+        started = time.perf_counter()
+        async with self._pool.acquire() as conn:
+            index = await self._index(conn, subject, create=False)
+            if index is None:
+                return []
+            vector = (await self._embeddings.get(self._model).embed([question]))[0]
+            hits = await repo.search(conn, index, vector, self._k)
+        self._search.observe(time.perf_counter() - started)
+        return [Turn("user", h.content, f"memory {h.id}") for h in hits
+                if h.score >= self._min_score]
+
+    async def remember(self, subject: str, text: str, lane: str) -> None:
+        """Store what the caller said (once: the same words are kept one time)."""
+        started = time.perf_counter()
+        vector = (await self._embeddings.get(self._model).embed([text]))[0]
+        async with self._pool.acquire() as conn:
+            index = await self._index(conn, subject, create=True)
+            assert index is not None
+            added = await repo.add_one(conn, index, repo.NewDocument(text, vector, lane=lane),
+                                       ordered_ids("mem_", 1)[0])
+        if not added.created:
+            self._dedup.inc()
+        self._upsert.observe(time.perf_counter() - started)
+
+
+def memory_writer(memory: ConversationMemory, ctx: RunContext, lane: str) -> Effect:
+    """The effect that stores the caller's question in its long-term memory."""
+
+    async def write() -> None:
+        if ctx.question.strip():
+            try:
+                await memory.remember(ctx.identity.subject, ctx.question, lane)
+            except Exception:
+                # The answer is given and stored; a lost memory write is logged, not fatal.
+                log.exception("long-term memory write failed")
+
+    return write
