@@ -20,6 +20,7 @@ from app.matriz.nodes import Turn
 from app.observability.metrics import Metrics
 
 INDEX_NAME = "conversations"
+ABSENT_TTL_S = 2.0
 log = logging.getLogger("lukhas.memory")
 
 
@@ -32,12 +33,17 @@ class ConversationMemory:
         self._k = k
         self._min_score = min_score
         self._indexes: dict[str, repo.IndexRow] = {}  # subject → its index, once known
+        # Subjects found to have no memory yet, and until when to believe it: another worker
+        # may create the index, so the answer is kept only briefly.
+        self._absent: dict[str, float] = {}
         self._search = metrics.memory_search_seconds
         self._upsert = metrics.memory_upsert_seconds
         self._dedup = metrics.memory_dedup_dropped
 
     async def _index(self, conn: Any, subject: str, create: bool) -> repo.IndexRow | None:
         index = self._indexes.get(subject)
+        if index is None and not create and self._absent.get(subject, 0.0) > time.monotonic():
+            return None
         if index is None:
             index = await repo.get_index_by_name(conn, subject, INDEX_NAME)
             if index is None and create:
@@ -51,15 +57,23 @@ class ConversationMemory:
                             name=INDEX_NAME, model=self._model, dimensions=dims)
             if index is not None:
                 self._indexes[subject] = index
+                self._absent.pop(subject, None)
+            else:
+                if len(self._absent) > 100_000:  # bounded: forget the oldest answers
+                    self._absent.clear()
+                self._absent[subject] = time.monotonic() + ABSENT_TTL_S
         return index
 
     def forget(self, subject: str) -> None:
-        """Drop the cached index of `subject` (after its memory was erased)."""
+        """Drop what is cached about `subject` (after its memory was erased)."""
         self._indexes.pop(subject, None)
+        self._absent.pop(subject, None)
 
     async def recall(self, subject: str, question: str) -> list[Turn]:
         """The caller's earlier statements closest to `question`, best first."""
         started = time.perf_counter()
+        if subject not in self._indexes and self._absent.get(subject, 0.0) > time.monotonic():
+            return []  # known to have no memory: not even a pooled connection
         async with self._pool.acquire() as conn:
             index = await self._index(conn, subject, create=False)
             if index is None:

@@ -194,12 +194,15 @@ async def search(conn: Any, index: IndexRow, query: np.ndarray, k: int,
            f" WHERE {' AND '.join(where)} ORDER BY {distance} LIMIT ${len(args)}")
     if filtered:  # iterative scans may return near-order: put them back in order
         sql = f"SELECT * FROM ({sql}) AS hits ORDER BY distance"
-    async with conn.transaction():
-        if ef_search is not None:
-            await conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
-        if filtered:  # keep scanning the HNSW graph until k rows pass the filters
-            await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    if ef_search is None and not filtered:  # no settings to scope: one round trip
         rows = await conn.fetch(sql, *args)
+    else:
+        async with conn.transaction():
+            if ef_search is not None:
+                await conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+            if filtered:  # keep scanning the HNSW graph until k rows pass the filters
+                await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            rows = await conn.fetch(sql, *args)
     return [Hit(r["id"], float(r["score"]), r["content"], r["lane"], r["fold"],
                 list(r["tags"]), r["metadata"]) for r in rows]
 
