@@ -49,3 +49,4 @@ def test_python_example(base_url: str) -> None:
     assert "Ada Lovelace" in out
     assert "4" in out
     assert "zero" in out.lower()
+    assert "384" in out.split()
