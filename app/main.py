@@ -58,6 +58,7 @@ from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
 from app.matriz.tick import AwarenessEngine, SessionSweepEngine, Tick
 from app.memory.conversations import ConversationMemory
+from app.memory.retention import ExpirySweepEngine
 from app.middleware.register import register_middleware
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
@@ -159,7 +160,8 @@ async def _open(
     builtin = BuiltinProvider(settings.context_window_tokens)
     registry = ProviderRegistry([builtin])
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
-                engines=[AwarenessEngine(metrics, lane), SessionSweepEngine(sessions)])
+                engines=[AwarenessEngine(metrics, lane), SessionSweepEngine(sessions),
+                         ExpirySweepEngine(pool)])
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory),
          AttentionStage(lambda m: registry.card(m).context_window),
@@ -173,7 +175,8 @@ async def _open(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
         responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane),
         chat=ChatService(orchestrator, registry, sessions, memory, lane),
-        identity=IdentityService(tokens, settings.lid_max_ttl_seconds), store=store,
+        identity=IdentityService(tokens, settings.lid_max_ttl_seconds, pool=pool,
+                                 sessions=sessions, memory=memory), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,
         embeddings=EmbeddingsService(embedding_models),

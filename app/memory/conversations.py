@@ -12,11 +12,14 @@ import logging
 import time
 from typing import Any
 
+import asyncpg
+
 from app.db.repositories import memory as repo
 from app.embeddings.registry import EmbeddingRegistry
 from app.ids import ordered_ids
 from app.matriz.contract import Effect, RunContext
 from app.matriz.nodes import Turn
+from app.memory.retention import Retention, load_retention
 from app.observability.metrics import Metrics
 
 INDEX_NAME = "conversations"
@@ -26,7 +29,9 @@ log = logging.getLogger("lukhas.memory")
 
 class ConversationMemory:
     def __init__(self, pool: Any, embeddings: EmbeddingRegistry, model: str, metrics: Metrics,
-                 *, k: int = 5, min_score: float = 0.2) -> None:
+                 *, retention: Retention | None = None, k: int = 5,
+                 min_score: float = 0.2) -> None:
+        self._retention = retention or load_retention()
         self._pool = pool
         self._embeddings = embeddings
         self._model = model
@@ -88,11 +93,19 @@ class ConversationMemory:
         """Store what the caller said (once: the same words are kept one time)."""
         started = time.perf_counter()
         vector = (await self._embeddings.get(self._model).embed([text]))[0]
+        doc = repo.NewDocument(text, vector, lane=lane,
+                               expires_at=self._retention.expires_at(lane))
         async with self._pool.acquire() as conn:
             index = await self._index(conn, subject, create=True)
             assert index is not None
-            added = await repo.add_one(conn, index, repo.NewDocument(text, vector, lane=lane),
-                                       ordered_ids("mem_", 1)[0])
+            try:
+                added = await repo.add_one(conn, index, doc, ordered_ids("mem_", 1)[0])
+            except asyncpg.ForeignKeyViolationError:
+                # The index was erased (by another worker): forget it and start a new one.
+                self.forget(subject)
+                index = await self._index(conn, subject, create=True)
+                assert index is not None
+                added = await repo.add_one(conn, index, doc, ordered_ids("mem_", 1)[0])
         if not added.created:
             self._dedup.inc()
         self._upsert.observe(time.perf_counter() - started)

@@ -55,6 +55,10 @@ class SessionStore(Protocol):
         """Drop expired sessions (Redis expires keys itself); return how many."""
         ...
 
+    async def erase_subject(self, subject: str) -> int:
+        """Delete every session of `subject`; return how many."""
+        ...
+
     async def close(self) -> None:
         """Release connections."""
         ...

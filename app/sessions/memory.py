@@ -53,6 +53,13 @@ class MemorySessions:
         """Remove."""
         return self._data.pop((subject, session_id), None) is not None
 
+    async def erase_subject(self, subject: str) -> int:
+        """Delete every session of `subject`."""
+        keys = [k for k in self._data if k[0] == subject]
+        for key in keys:
+            del self._data[key]
+        return len(keys)
+
     async def sweep(self) -> int:
         """Drop expired sessions."""
         return self.sweep_expired()

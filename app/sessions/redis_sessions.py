@@ -35,10 +35,12 @@ class RedisSessions:
         self._prefix = prefix
         self._append = self._redis.register_script(_APPEND)
 
-    def _key(self, subject: str, session_id: str) -> str:
+    def _owner(self, subject: str) -> str:
         # The subject may hold any character; hash it so the key stays well-formed.
-        owner = hashlib.sha256(subject.encode()).hexdigest()[:32]
-        return f"{self._prefix}{owner}:{session_id}"
+        return hashlib.sha256(subject.encode()).hexdigest()[:32]
+
+    def _key(self, subject: str, session_id: str) -> str:
+        return f"{self._prefix}{self._owner(subject)}:{session_id}"
 
     def _ttl_ms(self) -> int:
         return max(1, round(self._limits.ttl_seconds * 1000))
@@ -90,6 +92,17 @@ class RedisSessions:
             return bool(await self._redis.delete(self._key(subject, session_id)))
         except RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
+
+    async def erase_subject(self, subject: str) -> int:
+        """`SCAN` the subject's keys and delete them."""
+        erased = 0
+        try:
+            async for key in self._redis.scan_iter(
+                    match=f"{self._prefix}{self._owner(subject)}:*", count=500):
+                erased += int(await self._redis.delete(key))
+        except RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return erased
 
     async def sweep(self) -> int:
         """Redis expires keys itself."""

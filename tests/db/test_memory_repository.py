@@ -103,3 +103,26 @@ async def test_other_metrics(pool: Any, metric: str) -> None:
     async with pool.acquire() as conn:
         hits = await repo.search(conn, index, unit(3), k=2)
         assert hits[0].id == added[3].id
+
+
+async def test_sweep_leaves_tombstones_and_retention_sets_expiry(pool: Any) -> None:
+    from app.memory.retention import ExpirySweepEngine, Retention
+
+    async with pool.acquire() as conn, conn.transaction():
+        index = await make_index(conn)
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        added = await repo.add_many(conn, index, [
+            repo.NewDocument("old", unit(1), expires_at=past),
+            repo.NewDocument("new", unit(2), expires_at=datetime.now(UTC) + timedelta(days=1))],
+            [new_id("mem_"), new_id("mem_")])
+    engine = ExpirySweepEngine(pool, every=1)
+    assert await engine.sweep() == 1
+    async with pool.acquire() as conn:
+        reason = await conn.fetchval("SELECT reason FROM memory_tombstones WHERE id = $1",
+                                     added[0].id)
+        assert reason == "expired"
+        assert await repo.get(conn, "alice", added[1].id) is not None
+    retention = Retention(365, {"dev": 30})
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retention.expires_at("dev", now) == now + timedelta(days=30)
+    assert retention.expires_at("work", now) == now + timedelta(days=365)

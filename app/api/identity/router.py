@@ -36,3 +36,19 @@ async def revoke_token(
 ) -> dict[str, Any]:
     """Revoke a token until it would have expired."""
     return await service.revoke(body)
+
+
+@router.delete("/identity/me/memory")
+async def erase_my_memory(
+    identity: Annotated[Identity, require("identity.read")], service: IdentityServiceDep,
+) -> dict[str, Any]:
+    """Erase everything you own: memory, indexes, stored responses, sessions."""
+    return await service.erase(identity, identity.subject)
+
+
+@router.delete("/identity/memory")
+async def erase_subject_memory(
+    subject: str, admin: Annotated[Identity, require("admin")], service: IdentityServiceDep,
+) -> dict[str, Any]:
+    """Erase everything one subject owns (administrators)."""
+    return await service.erase(admin, subject)

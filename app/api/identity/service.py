@@ -8,10 +8,14 @@ from typing import Any
 import jwt
 
 from app.api.identity.protocol import RevokeRequest, TokenIssueRequest
-from app.errors import InvalidRequest
+from app.db.repositories import memory as memory_repo
+from app.errors import InvalidRequest, ServiceUnavailable
 from app.identity.alias import new_alias
 from app.identity.base import Identity
 from app.identity.tokens import LidTokens
+from app.kv.base import StoreUnavailable
+from app.memory.conversations import ConversationMemory
+from app.sessions.base import SessionStore
 
 
 def describe(identity: Identity) -> dict[str, Any]:
@@ -22,9 +26,38 @@ def describe(identity: Identity) -> dict[str, Any]:
 
 
 class IdentityService:
-    def __init__(self, tokens: LidTokens, max_ttl_seconds: int) -> None:
+    def __init__(self, tokens: LidTokens, max_ttl_seconds: int, *, pool: Any = None,
+                 sessions: SessionStore | None = None,
+                 memory: ConversationMemory | None = None) -> None:
         self._tokens = tokens
         self._max_ttl = max_ttl_seconds
+        self._pool = pool
+        self._sessions = sessions
+        self._memory = memory
+
+    async def erase(self, actor: Identity, subject: str) -> dict[str, Any]:
+        """Erase everything `subject` owns: memory, indexes, stored responses, sessions.
+
+        One transaction in PostgreSQL (content-free tombstones and an audit record stay),
+        then the sessions; a session store that is down fails the call (503) after the
+        database part, and a retry finishes the job.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            counts = await memory_repo.erase_subject(conn, subject)
+            await memory_repo.audit(conn, actor.subject, "erase_subject", subject, counts)
+        if self._memory is not None:
+            self._memory.forget(subject)
+        sessions = 0
+        if self._sessions is not None:
+            try:
+                sessions = await self._sessions.erase_subject(subject)
+            except StoreUnavailable as exc:
+                raise ServiceUnavailable(
+                    "Memory and responses were erased; sessions could not be reached. "
+                    "Retry to finish.", code="erasure_incomplete",
+                    headers={"x-should-retry": "true", "retry-after": "1"}) from exc
+        return {"object": "identity.erasure", "subject": subject, "erased": True,
+                **counts, "sessions": sessions}
 
     def issue(self, req: TokenIssueRequest) -> dict[str, Any]:
         """Mint a token for a new alias in the given realm and zone."""

@@ -20,6 +20,7 @@ from app.embeddings.registry import EmbeddingRegistry
 from app.errors import InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id, ordered_ids
+from app.memory.retention import Retention, load_retention
 
 
 def index_object(index: repo.IndexRow) -> dict[str, Any]:
@@ -34,7 +35,9 @@ def _listing(data: list[dict[str, Any]], more: bool) -> dict[str, Any]:
 
 
 class IndexesService:
-    def __init__(self, pool: Any, embeddings: EmbeddingRegistry) -> None:
+    def __init__(self, pool: Any, embeddings: EmbeddingRegistry,
+                 retention: Retention | None = None) -> None:
+        self._retention = retention or load_retention()
         self._pool = pool
         self._embeddings = embeddings
 
@@ -111,7 +114,8 @@ class IndexesService:
             embedded = await self._embeddings.get(index.model).embed([t for _, t in texts])
             vectors.update({i: row for (i, _), row in zip(texts, embedded, strict=True)})
         docs = [repo.NewDocument(d.text or "", vectors[i], d.lane, d.fold, d.tags, d.metadata,
-                                 d.expires_at) for i, d in enumerate(req.documents)]
+                                 d.expires_at or self._retention.expires_at(d.lane))
+                for i, d in enumerate(req.documents)]
         async with self._pool.acquire() as conn, conn.transaction():
             added = await repo.add_many(conn, index, docs, ordered_ids("mem_", len(docs)))
         return {"object": "list", "data": [

@@ -300,3 +300,37 @@ async def add_one(conn: Any, index: IndexRow, doc: NewDocument, doc_id: str) -> 
         doc.content, content_hash(doc.content), np.asarray(doc.embedding, dtype=np.float32),
         doc.expires_at)
     return Added(row["id"], row["created"])
+
+
+async def erase_subject(conn: Any, subject: str) -> dict[str, int]:
+    """Delete everything `subject` owns in PostgreSQL, leaving content-free tombstones."""
+    status: str = await conn.execute(
+        "WITH gone AS (DELETE FROM memory_documents WHERE owner = $1"
+        " RETURNING id, index_id)"
+        " INSERT INTO memory_tombstones (id, index_id, reason)"
+        " SELECT id, index_id, 'erasure' FROM gone ON CONFLICT (id) DO NOTHING", subject)
+    index_ids = [r["id"] for r in await conn.fetch(
+        "DELETE FROM memory_indexes WHERE owner = $1 RETURNING id", subject)]
+    for index_id in index_ids:
+        await conn.execute(f"DROP INDEX IF EXISTS {hnsw_name(index_id)}")
+    responses: str = await conn.execute("DELETE FROM responses WHERE owner = $1", subject)
+    return {"documents": int(status.split()[-1]), "indexes": len(index_ids),
+            "responses": int(responses.split()[-1])}
+
+
+async def sweep_expired(conn: Any, limit: int = 10_000) -> int:
+    """Delete up to `limit` expired documents, leaving tombstones; return how many."""
+    status: str = await conn.execute(
+        "WITH gone AS (DELETE FROM memory_documents WHERE id IN ("
+        " SELECT id FROM memory_documents WHERE expires_at <= now() LIMIT $1)"
+        " RETURNING id, index_id)"
+        " INSERT INTO memory_tombstones (id, index_id, reason)"
+        " SELECT id, index_id, 'expired' FROM gone ON CONFLICT (id) DO NOTHING", limit)
+    return int(status.split()[-1])
+
+
+async def audit(conn: Any, actor: str, action: str, subject: str | None,
+                details: Mapping[str, Any]) -> None:
+    """Append one audit record."""
+    await conn.execute("INSERT INTO audit_log (actor, action, subject, details)"
+                       " VALUES ($1, $2, $3, $4)", actor, action, subject, dict(details))
