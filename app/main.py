@@ -161,7 +161,7 @@ async def _open(
     registry = ProviderRegistry([builtin])
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
                 engines=[AwarenessEngine(metrics, lane), SessionSweepEngine(sessions),
-                         ExpirySweepEngine(pool)])
+                         ExpirySweepEngine(pool, metrics=metrics)])
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory),
          AttentionStage(lambda m: registry.card(m).context_window),

@@ -14,6 +14,7 @@ import yaml
 
 from app.db.repositories import memory as repo
 from app.matriz.tick import CognitiveEvent
+from app.observability.metrics import Metrics
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "configs" / "memory" / "retention.yaml"
 log = logging.getLogger("lukhas.memory.retention")
@@ -38,10 +39,12 @@ def load_retention(path: Path = DEFAULT_PATH) -> Retention:
 
 
 class ExpirySweepEngine:
-    """A tick engine: every `every` ticks, start one sweep of expired documents (never two
-    at once; the tick itself never waits on the database)."""
+    """A tick engine: every `every` ticks, start one sweep of expired documents and refresh
+    `lukhas_memory_documents` (never two at once; the tick itself never waits on them)."""
 
-    def __init__(self, pool: Any, every: int = 1800, batch: int = 10_000) -> None:
+    def __init__(self, pool: Any, every: int = 1800, batch: int = 10_000,
+                 metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
         self._pool = pool
         self._every = every
         self._batch = batch
@@ -60,6 +63,9 @@ class ExpirySweepEngine:
         try:
             async with self._pool.acquire() as conn:
                 done = await repo.sweep_expired(conn, self._batch)
+                if self._metrics is not None:
+                    for lane, count in (await repo.count_by_lane(conn)).items():
+                        self._metrics.memory_documents.labels(lane=lane).set(count)
         except Exception:
             log.exception("expiry sweep failed")
             return 0

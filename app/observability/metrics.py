@@ -75,6 +75,10 @@ class Metrics:
             "lukhas_memory_upsert_seconds", "Time to write to long-term memory.",
             buckets=_STAGE_BUCKETS, registry=registry,
         )
+        self.memory_documents = Gauge(
+            "lukhas_memory_documents", "Documents in long-term memory, per memory lane.",
+            ["lane"], registry=registry,
+        )
         self.memory_dedup_dropped = Counter(
             "lukhas_memory_dedup_dropped_total",
             "Memory writes not stored because the same content was already there.",

@@ -115,8 +115,14 @@ async def test_sweep_leaves_tombstones_and_retention_sets_expiry(pool: Any) -> N
             repo.NewDocument("old", unit(1), expires_at=past),
             repo.NewDocument("new", unit(2), expires_at=datetime.now(UTC) + timedelta(days=1))],
             [new_id("mem_"), new_id("mem_")])
-    engine = ExpirySweepEngine(pool, every=1)
+    from prometheus_client import CollectorRegistry
+
+    from app.observability.metrics import Metrics
+
+    registry = CollectorRegistry()
+    engine = ExpirySweepEngine(pool, every=1, metrics=Metrics(registry))
     assert await engine.sweep() == 1
+    assert registry.get_sample_value("lukhas_memory_documents", {"lane": "default"}) == 1
     async with pool.acquire() as conn:
         reason = await conn.fetchval("SELECT reason FROM memory_tombstones WHERE id = $1",
                                      added[0].id)
