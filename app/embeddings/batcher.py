@@ -23,6 +23,7 @@ from app.observability.metrics import Metrics
 class _Job:
     texts: list[str]
     done: asyncio.Future[Vectors] = field(default_factory=asyncio.Future)
+    queued_at: float = field(default_factory=time.perf_counter)
 
 
 class MicroBatcher:
@@ -35,6 +36,7 @@ class MicroBatcher:
         self._task: asyncio.Task[None] | None = None
         self._batch_size = metrics.embeddings_batch_size.labels(model=embedder.id)
         self._seconds = metrics.embeddings_seconds.labels(model=embedder.id)
+        self._wait = metrics.embeddings_wait_seconds.labels(model=embedder.id)
 
     async def embed(self, texts: list[str]) -> Vectors:
         """The rows for `texts`, in order."""
@@ -73,6 +75,9 @@ class MicroBatcher:
         while True:
             jobs = await self._gather()
             texts = [t for job in jobs for t in job.texts]
+            now = time.perf_counter()
+            for job in jobs:
+                self._wait.observe(now - job.queued_at)
             try:
                 rows = await asyncio.to_thread(self._run, texts)
             except Exception as exc:

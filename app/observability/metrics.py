@@ -63,6 +63,11 @@ class Metrics:
             "lukhas_embeddings_batch_size", "Texts per embedding model call (micro-batched).",
             ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=registry,
         )
+        self.embeddings_wait_seconds = Histogram(
+            "lukhas_embeddings_wait_seconds",
+            "Time an embedding request waited for its batch's model call to start.", ["model"],
+            buckets=_STAGE_BUCKETS, registry=registry,
+        )
         self.embeddings_seconds = Histogram(
             "lukhas_embeddings_seconds", "Time of one embedding model call.", ["model"],
             buckets=_STAGE_BUCKETS, registry=registry,

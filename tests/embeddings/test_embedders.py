@@ -77,6 +77,8 @@ async def test_concurrent_requests_share_model_calls_in_order() -> None:
     assert len(big) == 20 and model.calls[-3:] == [8, 8, 4]
     count = registry.get_sample_value("lukhas_embeddings_batch_size_count", {"model": "slow"})
     assert count == len(model.calls)
+    waits = registry.get_sample_value("lukhas_embeddings_wait_seconds_count", {"model": "slow"})
+    assert waits == 17, "one wait per request"
     await batcher.close()
 
 
