@@ -56,7 +56,7 @@ from app.matriz.stages.intent import IntentStage
 from app.matriz.stages.memory import MemoryStage
 from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
-from app.matriz.tick import AwarenessEngine, SessionSweepEngine, Tick
+from app.matriz.tick import AwarenessEngine, InProcessSweepEngine, Tick
 from app.memory.conversations import ConversationMemory
 from app.memory.retention import ExpirySweepEngine
 from app.middleware.register import register_middleware
@@ -160,7 +160,8 @@ async def _open(
     builtin = BuiltinProvider(settings.context_window_tokens)
     registry = ProviderRegistry([builtin])
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
-                engines=[AwarenessEngine(metrics, lane), SessionSweepEngine(sessions),
+                engines=[AwarenessEngine(metrics, lane),
+                         InProcessSweepEngine([sessions, store, limiter]),
                          ExpirySweepEngine(pool, metrics=metrics)])
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory),

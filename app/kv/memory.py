@@ -37,7 +37,7 @@ class MemoryStore:
         """True if `key` is live."""
         return self._live(key)
 
-    def sweep(self) -> int:
+    def sweep_expired(self) -> int:
         """Drop expired keys; return how many."""
         now = self._clock()
         dead = [k for k, deadline in self._deadlines.items() if deadline <= now]

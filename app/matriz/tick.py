@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from app.observability.metrics import Metrics
 
@@ -60,11 +61,19 @@ class AwarenessEngine:
         self._unknown.set(self.unknown_ema)
 
 
-class SessionSweepEngine:
-    """Drops expired in-process sessions every `every` ticks (Redis expires its own)."""
+@runtime_checkable
+class Sweepable(Protocol):
+    def sweep_expired(self) -> int:
+        """Drop expired entries; return how many."""
+        ...
 
-    def __init__(self, sessions: object, every: int = 300) -> None:
-        self._sweep = getattr(sessions, "sweep_expired", None)
+
+class InProcessSweepEngine:
+    """Every `every` ticks, drops expired entries from the in-process stores (sessions,
+    revocations and single-use claims, rate-limit state); Redis expires its own keys."""
+
+    def __init__(self, stores: Sequence[object], every: int = 300) -> None:
+        self._stores = [s for s in stores if isinstance(s, Sweepable)]
         self._every = every
         self._count = 0
         self.swept = 0
@@ -72,8 +81,8 @@ class SessionSweepEngine:
     def __call__(self, _: Sequence[CognitiveEvent]) -> None:
         """Sweep on every `every`-th tick."""
         self._count += 1
-        if self._sweep is not None and self._count % self._every == 0:
-            self.swept += self._sweep()
+        if self._count % self._every == 0:
+            self.swept += sum(store.sweep_expired() for store in self._stores)
 
 
 class Tick:

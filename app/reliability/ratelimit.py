@@ -140,5 +140,13 @@ class MemoryLimiter:
         tat = max(self._tats.get(f"{key}:t", now), now)
         self._tats[f"{key}:t"] = max(now, tat + delta_tokens * window / limit.tokens)
 
+    def sweep_expired(self) -> int:
+        """Forget keys whose capacity has fully refilled (their TAT is past)."""
+        now = self._clock()
+        dead = [k for k, tat in self._tats.items() if tat <= now]
+        for key in dead:
+            del self._tats[key]
+        return len(dead)
+
     async def close(self) -> None:
         """Nothing to release."""

@@ -54,4 +54,4 @@ def test_memory_sweep_drops_expired_keys() -> None:
     asyncio.run(kv.put("a", 1))
     asyncio.run(kv.put("b", 10))
     now[0] += 5
-    assert kv.sweep() == 1
+    assert kv.sweep_expired() == 1

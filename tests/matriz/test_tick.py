@@ -8,8 +8,10 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
-from app.matriz.tick import AwarenessEngine, CognitiveEvent, Tick
+from app.kv.memory import MemoryStore
+from app.matriz.tick import AwarenessEngine, CognitiveEvent, InProcessSweepEngine, Tick
 from app.observability.metrics import Metrics
+from app.reliability.ratelimit import Limit, MemoryLimiter
 
 
 def _metric(registry: CollectorRegistry, name: str, **labels: str) -> float:
@@ -76,3 +78,19 @@ async def test_slow_engine_lowers_the_rate() -> None:
     await tick.stop()
     assert tick.hz < 100
     assert _metric(registry, "lukhas_matriz_tick_rate_hz", lane="dev") == tick.hz
+
+
+
+def test_in_process_stores_are_swept_and_others_skipped() -> None:
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0])
+    limiter = MemoryLimiter(clock=lambda: now[0])
+    asyncio.run(store.claim("used-jti", 10))
+    asyncio.run(limiter.acquire("alice:models", Limit(60, None), 60, 0))
+    engine = InProcessSweepEngine([store, limiter, object()], every=2)
+    engine([])
+    assert engine.swept == 0, "only every second tick"
+    now[0] += 61  # the claim expired, and the limiter's capacity has refilled
+    engine([])
+    assert engine.swept == 2
+    assert not asyncio.run(store.exists("used-jti"))
