@@ -18,7 +18,6 @@ from app.api.indexes.service import IndexesService
 from app.api.responses.service import ResponsesService
 from app.errors import AuthenticationFailed, PermissionDenied
 from app.identity.base import Identity
-from app.matriz.providers.registry import ProviderRegistry
 from app.state import AppState
 
 
@@ -73,14 +72,8 @@ async def get_chat(request: Request) -> ChatService:
     return (await get_state(request)).chat
 
 
-async def get_registry(request: Request) -> ProviderRegistry:
-    return (await get_state(request)).registry
-
-
-IdentityDep = Annotated[Identity, Depends(get_identity)]
 EmbeddingsDep = Annotated[EmbeddingsService, Depends(get_embeddings)]
 IndexesDep = Annotated[IndexesService, Depends(get_indexes)]
 IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
-RegistryDep = Annotated[ProviderRegistry, Depends(get_registry)]

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-ALL_SCOPES = "*"
-
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -26,7 +24,7 @@ class Identity:
 
     def has_scope(self, scope: str) -> bool:
         """True if the identity may use `scope`."""
-        return ALL_SCOPES in self.scopes or scope in self.scopes
+        return scope in self.scopes
 
 
 class IdentityResolver(Protocol):

@@ -1,7 +1,7 @@
 """Resolve the caller from `Authorization: Bearer <credential>`; 401 in the envelope if not.
 
 Probes, metrics and the OpenAPI document are public. The identity goes into
-`request.state.identity` for the routes' `IdentityDep`.
+`request.state.identity`, where each route's `require(scope)` dependency reads it.
 """
 
 from __future__ import annotations

@@ -60,7 +60,10 @@ class RateLimitMiddleware:
         config = state.limits
         route, limit = config.for_path(scope["path"])
         key = f"{identity.subject}:{route}"
-        messages = await _read_body(receive) if scope["method"] in ("POST", "PUT") else []
+        # The body is read ahead only where a token limit needs its size.
+        messages: list[Message] = []
+        if limit.tokens is not None and scope["method"] in ("POST", "PUT"):
+            messages = await _read_body(receive)
         body_bytes = sum(len(m.get("body", b"")) for m in messages)
         estimate = 0
         if limit.tokens is not None and body_bytes:

@@ -57,7 +57,7 @@ class Filter(Recorder):
 
 
 def _ctx() -> RunContext:
-    who = Identity(subject="s", scopes=frozenset({"*"}), tier="T3", kind="api_key")
+    who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
     return RunContext(identity=who, model="m", question="q", history=[])
 
 

@@ -9,6 +9,7 @@ import jwt
 
 from app.api.identity.protocol import RevokeRequest, TokenIssueRequest
 from app.db.repositories import memory as memory_repo
+from app.db.repositories import responses as responses_repo
 from app.errors import InvalidRequest, ServiceUnavailable
 from app.identity.alias import new_alias
 from app.identity.base import Identity
@@ -44,6 +45,7 @@ class IdentityService:
         """
         async with self._pool.acquire() as conn, conn.transaction():
             counts = await memory_repo.erase_subject(conn, subject)
+            counts["responses"] = await responses_repo.delete_owner(conn, subject)
             await memory_repo.audit(conn, actor.subject, "erase_subject", subject, counts)
         if self._memory is not None:
             self._memory.forget(subject)

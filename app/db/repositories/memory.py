@@ -303,7 +303,7 @@ async def add_one(conn: Any, index: IndexRow, doc: NewDocument, doc_id: str) -> 
 
 
 async def erase_subject(conn: Any, subject: str) -> dict[str, int]:
-    """Delete everything `subject` owns in PostgreSQL, leaving content-free tombstones."""
+    """Delete `subject`'s memory documents and indexes, leaving content-free tombstones."""
     status: str = await conn.execute(
         "WITH gone AS (DELETE FROM memory_documents WHERE owner = $1"
         " RETURNING id, index_id)"
@@ -313,9 +313,7 @@ async def erase_subject(conn: Any, subject: str) -> dict[str, int]:
         "DELETE FROM memory_indexes WHERE owner = $1 RETURNING id", subject)]
     for index_id in index_ids:
         await conn.execute(f"DROP INDEX IF EXISTS {hnsw_name(index_id)}")
-    responses: str = await conn.execute("DELETE FROM responses WHERE owner = $1", subject)
-    return {"documents": int(status.split()[-1]), "indexes": len(index_ids),
-            "responses": int(responses.split()[-1])}
+    return {"documents": int(status.split()[-1]), "indexes": len(index_ids)}
 
 
 async def sweep_expired(conn: Any, limit: int = 10_000) -> int:

@@ -61,6 +61,12 @@ class Chain:
     session_id: str | None  # the session of the newest response in the chain
 
 
+async def delete_owner(conn: Any, owner: str) -> int:
+    """Delete every response of `owner`; return how many."""
+    status: str = await conn.execute("DELETE FROM responses WHERE owner = $1", owner)
+    return int(status.split()[-1])
+
+
 async def chain_turns(conn: Any, owner: str, id: str) -> Chain | None:
     """The turns of `id` and its ancestors; None if `id` is not `owner`'s.
 
