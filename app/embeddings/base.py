@@ -16,6 +16,10 @@ class Embedder(Protocol):
     dimensions: int
     # True if `dimensions` may be asked smaller (the vector is cut and re-normalised).
     shortens: bool
+    # True for a neural model: concurrent requests wait a moment to share one call, which
+    # runs in a worker thread. False for an embedder that costs microseconds a text: it runs
+    # at once, on the event loop for small inputs.
+    batched: bool
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """One L2-normalised float32 row per text (blocking: call it off the event loop)."""

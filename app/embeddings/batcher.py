@@ -4,6 +4,9 @@ A request's texts join a queue; one loop takes the first waiting request, then k
 more for at most `max_wait` or until `max_batch` texts are gathered, runs the model once in a
 worker thread (never on the event loop, never two calls at once), and hands each request its
 rows. A request larger than `max_batch` is split into model calls of `max_batch`.
+
+An embedder that is not `batched` (it costs microseconds a text) skips the queue: small
+inputs run at once on the event loop, larger ones in a worker thread.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import numpy as np
 
 from app.embeddings.base import Embedder, Vectors
 from app.observability.metrics import Metrics
+
+# Text an unbatched embedder handles on the event loop: about a millisecond of hashing.
+INLINE_CHARS = 8192
 
 
 @dataclass(slots=True)
@@ -40,6 +46,11 @@ class MicroBatcher:
 
     async def embed(self, texts: list[str]) -> Vectors:
         """The rows for `texts`, in order."""
+        if not self.embedder.batched:
+            self._wait.observe(0.0)
+            if sum(map(len, texts)) <= INLINE_CHARS:
+                return self._run(texts)
+            return await asyncio.to_thread(self._run, texts)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name=f"embed-{self.embedder.id}")
         job = _Job(texts)

@@ -31,6 +31,7 @@ class MiniLMEmbedder:
     id = MODEL_ID
     dimensions = 384
     shortens = False  # not trained to be cut: a shorter vector would silently lose quality
+    batched = True
 
     def __init__(self) -> None:
         self._model: Any = None

@@ -28,6 +28,29 @@ def test_hashing_is_deterministic_normalised_and_meaningful() -> None:
     assert emb.detokenize([1, 2]) == "t1 t2"
 
 
+def test_hashing_is_pinned_across_processes_and_releases() -> None:
+    """Stored vectors stay comparable with new ones only if the function never drifts."""
+    emb = HashingEmbedder(16)
+    for _ in range(2):  # the second time from the per-word cache
+        v = emb.embed(["Hello hello world"])[0]
+        assert v.round(4).tolist() == pytest.approx(
+            [0, 0, 0, 0, 0.8616, 0.1231, 0.2462, 0.2462, 0.1231, -0.1231, 0.1231, 0.1231, 0,
+             -0.2462, 0, 0], abs=1e-4)
+
+
+async def test_a_cheap_embedder_skips_the_queue() -> None:
+    registry = CollectorRegistry()
+    batcher = MicroBatcher(HashingEmbedder(32), Metrics(registry), max_batch=8, max_wait_s=1.0)
+    started = time.perf_counter()
+    small = await batcher.embed(["What is 2+2?"])
+    assert time.perf_counter() - started < 0.5, "no wait for other requests"
+    large = await batcher.embed(["word " * 2000] * 3)  # over the inline budget: a thread
+    assert small.shape == (1, 32) and large.shape == (3, 32)
+    assert registry.get_sample_value("lukhas_embeddings_batch_size_count",
+                                     {"model": "lukhas-hash-v1"}) == 2
+    await batcher.close()
+
+
 def test_shorten_renormalises() -> None:
     vectors = HashingEmbedder(64).embed(["some text", "other text"])
     short = shorten(vectors, 16)
@@ -49,6 +72,7 @@ class Slow:
     id = "slow"
     dimensions = 4
     shortens = False
+    batched = True
 
     def __init__(self) -> None:
         self.calls: list[int] = []
