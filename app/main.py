@@ -102,6 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="LUKHAS façade", version="0.1.0", lifespan=lifespan,
         default_response_class=JSONResponse,
         description="An OpenAI-compatible API over the MATRIZ cognitive pipeline.",
+        # FastAPI's own OpenTelemetry stays off: tracing goes through
+        # opentelemetry-instrumentation-fastapi when an OTLP endpoint is set (see
+        # middleware/register.py), and the check alone costs time on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False,
+                   "operation_spans": False},
     )
     install_error_handlers(app)
     app.include_router(health_router)

@@ -26,6 +26,7 @@ from app.main import create_app
 from app.settings import Settings
 
 KEY = "lk-bench-0123456789abcdef"
+KEY_WRITER = "lk-bench-writer-0123456789"  # the caller whose turns are stored and remembered
 
 
 async def call(app: Any, method: str, path: str, body: bytes,
@@ -62,26 +63,28 @@ async def call(app: Any, method: str, path: str, body: bytes,
     return status, b"".join(chunks)
 
 
-async def measure(app: Any, path: str, payload: dict[str, Any], n: int) -> float:
+async def measure(app: Any, path: str, payload: dict[str, Any], n: int,
+                  token: str = KEY) -> float:
     """µs per request over `n` requests."""
     body = orjson.dumps(payload)
-    status, out = await call(app, "POST", path, body)
+    status, out = await call(app, "POST", path, body, token)
     assert status == 200, out
     started = time.perf_counter()
     for _ in range(n):
-        await call(app, "POST", path, body)
+        await call(app, "POST", path, body, token)
     return (time.perf_counter() - started) / n * 1e6
 
 
-async def interleaved(
-    cases: dict[str, tuple[Any, str, dict[str, Any]]], n: int, rounds: int = 7
-) -> dict[str, float]:
+Case = tuple[Any, str, dict[str, Any], str]  # app, path, body, caller's key
+
+
+async def interleaved(cases: dict[str, Case], n: int, rounds: int = 7) -> dict[str, float]:
     """The median over `rounds` of each case's cost, the cases taking turns within a round,
     so a noisy neighbour slows them all alike."""
     costs: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
-        for name, (app, path, payload) in cases.items():
-            costs[name].append(await measure(app, path, payload, n // rounds))
+        for name, (app, path, payload, token) in cases.items():
+            costs[name].append(await measure(app, path, payload, n // rounds, token))
     return {name: statistics.median(values) for name, values in costs.items()}
 
 
@@ -110,19 +113,24 @@ async def main() -> None:
         pg = EmbeddedPostgres(Path(tmp))
         url = pg.start()
         try:
-            app = create_app(Settings(database_url=url, api_keys=KEY, data_dir=Path(tmp),
+            app = create_app(Settings(database_url=url, api_keys=f"{KEY},{KEY_WRITER}",
+                                      data_dir=Path(tmp),
                                       rate_limits_file=unlimited(Path(tmp)),
                                       log_level="warning"))
             async with app.router.lifespan_context(app):
                 q = {"model": "lukhas-matriz", "input": "What is 2+2?"}
-                _, sample = await call(app, "POST", "/v1/responses", orjson.dumps(q))
+                _, sample = await call(app, "POST", "/v1/responses",
+                                       orjson.dumps({**q, "store": False}))
                 chat = {"model": "lukhas-matriz",
                         "messages": [{"role": "user", "content": "What is 2+2?"}]}
-                cases = {
-                    "minimal FastAPI": (minimal_app(len(sample)), "/v1/responses", q),
-                    "responses store=false": (app, "/v1/responses", {**q, "store": False}),
-                    "responses store=true": (app, "/v1/responses", {**q, "store": True}),
-                    "chat.completions": (app, "/v1/chat/completions", chat),
+                # The first three callers have no long-term memory; the writer's turns are
+                # stored, so its later requests also search what it said before.
+                cases: dict[str, Case] = {
+                    "minimal FastAPI": (minimal_app(len(sample)), "/v1/responses", q, KEY),
+                    "responses store=false": (app, "/v1/responses", {**q, "store": False}, KEY),
+                    "chat.completions": (app, "/v1/chat/completions", chat, KEY),
+                    "responses store=true": (app, "/v1/responses", {**q, "store": True},
+                                             KEY_WRITER),
                 }
                 costs = await interleaved(cases, n)
                 base = costs["minimal FastAPI"]

@@ -40,6 +40,7 @@ class MicroBatcher:
         self._max_wait = max_wait_s
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._expected = 1  # requests recent batches had: how many to wait for in the next
         self._batch_size = metrics.embeddings_batch_size.labels(model=embedder.id)
         self._seconds = metrics.embeddings_seconds.labels(model=embedder.id)
         self._wait = metrics.embeddings_wait_seconds.labels(model=embedder.id)
@@ -67,10 +68,20 @@ class MicroBatcher:
             self._queue.get_nowait().done.cancel()
 
     async def _gather(self) -> list[_Job]:
+        """The next batch: the first waiting request, whatever is queued behind it, then
+        stragglers for at most `max_wait`, but only until as many requests have come as
+        recent batches had: under a steady load those are the callers the last calls
+        answered, and once they are all back there is nobody left to wait for. The count
+        follows a larger batch at once and a smaller one by one request a batch, so two
+        halves of the callers don't settle into taking turns with half-size batches."""
         jobs = [await self._queue.get()]
         size = len(jobs[0].texts)
+        while size < self._max_batch and not self._queue.empty():
+            job = self._queue.get_nowait()
+            jobs.append(job)
+            size += len(job.texts)
         deadline = time.monotonic() + self._max_wait
-        while size < self._max_batch:
+        while size < self._max_batch and len(jobs) < self._expected:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -80,6 +91,7 @@ class MicroBatcher:
                 break
             jobs.append(job)
             size += len(job.texts)
+        self._expected = max(len(jobs), self._expected - 1)
         return jobs
 
     async def _loop(self) -> None:

@@ -63,3 +63,27 @@ async def test_metrics_expose_pipeline_and_tick_without_ids(
     assert 'handler="/v1/responses/{response_id}"' in text
     assert rid not in text
     assert not re.search(r'="(resp|msg|rs|req)_[0-9a-f]{8,}', text), "no id in any label"
+
+
+def _count(text: str, labels: str) -> float:
+    found = re.search(r"^http_requests_total\{" + re.escape(labels) + r"\} (\S+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_http_metrics_label_route_templates_and_status_classes(
+    app_client: httpx.AsyncClient,
+) -> None:
+    before = (await app_client.get("/metrics")).text
+    assert (await app_client.get("/v1/models/lukhas-matriz")).status_code == 200
+    assert (await app_client.get("/models")).status_code == 200  # the /v1-less alias
+    assert (await app_client.get("/v1/models/no-such-model")).status_code == 404
+    assert (await app_client.get("/v1/nowhere")).status_code == 404
+    after = (await app_client.get("/metrics")).text
+    cases = {'handler="/v1/models/{model_id}",method="GET",status="2xx"': 1,
+             'handler="/v1/models",method="GET",status="2xx"': 1,
+             'handler="/v1/models/{model_id}",method="GET",status="4xx"': 1,
+             'handler="none",method="GET",status="4xx"': 1}
+    for labels, added in cases.items():
+        assert _count(after, labels) - _count(before, labels) == added, labels
+    assert 'handler="/metrics"' not in after
+    assert "nowhere" not in after and "no-such-model" not in after
