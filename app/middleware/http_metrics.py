@@ -26,10 +26,11 @@ UNTEMPLATED = "none"  # the instrumentator's label for a path that matched no ro
 
 
 class HttpMetricsMiddleware:
-    def __init__(self, app: ASGIApp, *, instrumentations: Iterable[Instrumentation],
+    def __init__(self, app: ASGIApp, *, instrumentations: Iterable[Instrumentation | None],
                  excluded_handlers: Iterable[str] = ()) -> None:
         self.app = app
-        self._instrumentations = tuple(instrumentations)
+        # The instrumentator's factories give None for a metric its registry already has.
+        self._instrumentations = tuple(i for i in instrumentations if i is not None)
         self._excluded = frozenset(excluded_handlers)
         self._templates: dict[int, str] | None = None
 
