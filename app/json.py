@@ -1,4 +1,4 @@
-"""JSON responses serialised with orjson (faster, and exact for floats)."""
+"""JSON responses serialised with orjson (faster, exact for floats, and NumPy arrays as lists)."""
 
 from __future__ import annotations
 
@@ -13,4 +13,4 @@ class JSONResponse(_StarletteJSON):
 
     def render(self, content: Any) -> bytes:
         """Serialise `content`."""
-        return orjson.dumps(content)
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)

@@ -1,9 +1,11 @@
 """Micro-batching: concurrent embedding requests share one model call.
 
-A request's texts join a queue; one loop takes the first waiting request, then keeps taking
-more for at most `max_wait` or until `max_batch` texts are gathered, runs the model once in a
-worker thread (never on the event loop, never two calls at once), and hands each request its
-rows. A request larger than `max_batch` is split into model calls of `max_batch`.
+A request's texts join a queue; one loop takes the first waiting request, then more (see
+`_gather`) until `max_batch` texts or `max_wait`, runs the model once in its own worker
+thread (never on the event loop, never two calls at once), and hands each request its rows.
+A request larger than `max_batch` is split into model calls of `max_batch`. Always the same
+thread: the model's math library keeps a team of threads per calling thread, and two teams
+on the same two cores slowed each other by a quarter.
 
 An embedder that is not `batched` (it costs microseconds a text) skips the queue: small
 inputs run at once on the event loop, larger ones in a worker thread.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,7 +43,12 @@ class MicroBatcher:
         self._max_wait = max_wait_s
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._expected = 1  # requests recent batches had: how many to wait for in the next
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"embed-{embedder.id}")
+        # The most requests inside `embed` at once, this second and the one before: under a
+        # steady load, the callers to expect in each batch.
+        self._inside = 0
+        self._peak = self._peak_before = 0
+        self._second = 0
         self._batch_size = metrics.embeddings_batch_size.labels(model=embedder.id)
         self._seconds = metrics.embeddings_seconds.labels(model=embedder.id)
         self._wait = metrics.embeddings_wait_seconds.labels(model=embedder.id)
@@ -55,8 +63,20 @@ class MicroBatcher:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name=f"embed-{self.embedder.id}")
         job = _Job(texts)
-        await self._queue.put(job)
-        return await job.done
+        self._enter()
+        try:
+            await self._queue.put(job)
+            return await job.done
+        finally:
+            self._inside -= 1
+
+    def _enter(self) -> None:
+        self._inside += 1
+        second = int(time.monotonic())
+        if second != self._second:
+            self._peak_before = self._peak if second == self._second + 1 else 0
+            self._peak, self._second = 0, second
+        self._peak = max(self._peak, self._inside)
 
     async def close(self) -> None:
         """Stop the loop; requests still queued fail."""
@@ -66,14 +86,16 @@ class MicroBatcher:
                 await self._task
         while not self._queue.empty():
             self._queue.get_nowait().done.cancel()
+        self._thread.shutdown(wait=False)
 
     async def _gather(self) -> list[_Job]:
-        """The next batch: the first waiting request, whatever is queued behind it, then
-        stragglers for at most `max_wait`, but only until as many requests have come as
-        recent batches had: under a steady load those are the callers the last calls
-        answered, and once they are all back there is nobody left to wait for. The count
-        follows a larger batch at once and a smaller one by one request a batch, so two
-        halves of the callers don't settle into taking turns with half-size batches."""
+        """The next batch: the first waiting request and whatever is queued behind it, then
+        stragglers for at most `max_wait`, but only while fewer requests are in it than
+        were recently inside `embed` at once. Under a steady load those are the callers the
+        last call answered: once they are all back there is nobody left to wait for, and a
+        lone caller never waits. Waiting for all of them, not only for as many as the last
+        batch had, keeps two halves of the callers from settling into taking turns with
+        half-size batches, each model call then competing with the other half's requests."""
         jobs = [await self._queue.get()]
         size = len(jobs[0].texts)
         while size < self._max_batch and not self._queue.empty():
@@ -81,7 +103,7 @@ class MicroBatcher:
             jobs.append(job)
             size += len(job.texts)
         deadline = time.monotonic() + self._max_wait
-        while size < self._max_batch and len(jobs) < self._expected:
+        while size < self._max_batch and len(jobs) < max(self._peak, self._peak_before):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -91,7 +113,6 @@ class MicroBatcher:
                 break
             jobs.append(job)
             size += len(job.texts)
-        self._expected = max(len(jobs), self._expected - 1)
         return jobs
 
     async def _loop(self) -> None:
@@ -102,7 +123,8 @@ class MicroBatcher:
             for job in jobs:
                 self._wait.observe(now - job.queued_at)
             try:
-                rows = await asyncio.to_thread(self._run, texts)
+                rows = await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._run, texts)
             except Exception as exc:
                 for job in jobs:
                     if not job.done.done():

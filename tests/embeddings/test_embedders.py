@@ -118,3 +118,29 @@ async def test_a_failing_model_fails_its_requests_not_the_loop() -> None:
         await batcher.embed(["boom"])
     assert len(await batcher.embed(["fine"])) == 1
     await batcher.close()
+
+
+async def test_a_lone_caller_never_waits_for_company() -> None:
+    batcher = MicroBatcher(Slow(), Metrics(CollectorRegistry()), max_batch=32, max_wait_s=1.0)
+    started = time.perf_counter()
+    for _ in range(3):
+        await batcher.embed(["alone"])
+    assert time.perf_counter() - started < 0.5, "nobody else is inside: no 1 s wait"
+    await batcher.close()
+
+
+async def test_steady_callers_are_batched_together_not_in_turns() -> None:
+    """16 callers, each sending its next request once the last is answered (and after some
+    request handling of its own): the batches gather all of them."""
+    model = Slow()
+    batcher = MicroBatcher(model, Metrics(CollectorRegistry()), max_batch=32, max_wait_s=0.05)
+
+    async def caller(i: int) -> None:
+        for _ in range(8):
+            await asyncio.sleep(0.001 * (i % 4))  # answering and asking again take a while
+            await batcher.embed([f"caller {i}"])
+
+    await asyncio.gather(*(caller(i) for i in range(16)))
+    steady = model.calls[2:]  # after the first calls have seen how many callers there are
+    assert sum(steady) / len(steady) >= 14, model.calls
+    await batcher.close()

@@ -86,6 +86,9 @@ class EmbeddingsService:
 
 
 def _encode(row: np.ndarray, fmt: str) -> Any:
+    """base64 of the little-endian float32 bytes, or the float32 array itself: the JSON
+    encoder writes each value in the fewest digits that read back as the same float32
+    (as OpenAI does), half the bytes of printing it as a double."""
     if fmt == "base64":
         return base64.b64encode(np.asarray(row, dtype="<f4").tobytes()).decode()
-    return [float(x) for x in row]
+    return np.ascontiguousarray(row, dtype=np.float32)

@@ -32,7 +32,8 @@ def test_base64_is_little_endian_float32(http: httpx.Client) -> None:
     floats = http.post("/v1/embeddings", json=body).json()
     decoded = np.frombuffer(base64.b64decode(b64["data"][0]["embedding"]), dtype="<f4")
     assert decoded.shape == (384,)
-    assert np.allclose(decoded, floats["data"][0]["embedding"], atol=0)
+    assert np.array_equal(decoded, np.array(floats["data"][0]["embedding"], dtype=np.float32)), \
+        "each float reads back as exactly the float32 the base64 carries"
 
 
 def test_token_arrays_and_dimensions(http: httpx.Client) -> None:
