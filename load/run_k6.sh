@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load figures for the OpenAI core, all in one run on this machine:
 #   the minimal FastAPI endpoint (same body size) vs /v1/responses (store false and true)
-#   vs /v1/chat/completions, each with k6 at $VUS connections for $DURATION, one worker each;
+#   vs /v1/chat/completions (also for a caller with long-term memories), each with k6 at
+#   $VUS connections for $DURATION, one worker each;
 #   then $VUS concurrent SSE streams with k6 while a one-connection probe measures the time to
 #   the first text delta (the server computes the first delta before it sends any byte, so
 #   k6's time to first byte is the same figure seen from the load itself).
@@ -12,14 +13,15 @@ BIN=.venv/bin
 VUS=${VUS:-32}
 DURATION=${DURATION:-20s}
 WORK=$(mktemp -d)
-KEY=lk-load-0123456789abcdef
+KEY=lk-load-0123456789abcdef         # a caller that stores nothing: no long-term memory to search
+KEY_WRITER=lk-load-writer-0123456789  # the store:true caller, whose turns are remembered
 LPORT=8111
 MPORT=8112
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 # Limits high enough never to refuse: the limiter still runs on every request, as in production.
 printf 'window_seconds: 60\ndefault: {requests: 1000000000, tokens: 1000000000000}\n' > "$WORK/limits.yaml"
-env -u LUKHAS_DATABASE_URL -u LUKHAS_REDIS_URL LUKHAS_DATA_DIR="$WORK/data" LUKHAS_API_KEYS=$KEY \
+env -u LUKHAS_DATABASE_URL -u LUKHAS_REDIS_URL LUKHAS_DATA_DIR="$WORK/data" LUKHAS_API_KEYS="$KEY,$KEY_WRITER" \
   LUKHAS_LOG_LEVEL=warning LUKHAS_RATE_LIMITS_FILE="$WORK/limits.yaml" \
   $BIN/lukhas serve --port $LPORT --workers 1 >"$WORK/lukhas.log" 2>&1 &
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$LPORT/readyz" >/dev/null && break; sleep 0.5; done
@@ -34,8 +36,8 @@ LOAD_BODY_BYTES=$SIZE $BIN/uvicorn load.minimal_app:app --port $MPORT --workers 
   --no-access-log --log-level warning >"$WORK/minimal.log" 2>&1 &
 for _ in $(seq 1 60); do curl -sf -X POST "http://127.0.0.1:$MPORT/v1/responses" -d '{}' >/dev/null && break; sleep 0.25; done
 
-run() {  # name url body
-  URL=$2 BODY=$3 KEY=$KEY VUS=$VUS DURATION=$DURATION OUT="$WORK/$1.json" \
+run() {  # name url body [key]
+  URL=$2 BODY=$3 KEY=${4:-$KEY} VUS=$VUS DURATION=$DURATION OUT="$WORK/$1.json" \
     $BIN/k6 run --quiet --no-usage-report load/http.js >/dev/null 2>&1
   python3 - "$1" "$WORK/$1.json" <<'PY'
 import json, sys
@@ -47,13 +49,15 @@ PY
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; k6 $VUS VUs for $DURATION; body $SIZE bytes"
 run minimal_fastapi "http://127.0.0.1:$MPORT/v1/responses" "$BODY_NOSTORE"
 run responses_store_false "http://127.0.0.1:$LPORT/v1/responses" "$BODY_NOSTORE"
-run responses_store_true "http://127.0.0.1:$LPORT/v1/responses" "$BODY_STORE"
 run chat_completions "http://127.0.0.1:$LPORT/v1/chat/completions" "$BODY_CHAT"
+run responses_store_true "http://127.0.0.1:$LPORT/v1/responses" "$BODY_STORE" "$KEY_WRITER"
+run chat_with_memories "http://127.0.0.1:$LPORT/v1/chat/completions" "$BODY_CHAT" "$KEY_WRITER"
 python3 - "$WORK" <<'PY'
 import json, sys
 d = sys.argv[1]
 base = json.load(open(f"{d}/minimal_fastapi.json"))["rps"]
-for name in ("responses_store_false", "responses_store_true", "chat_completions"):
+for name in ("responses_store_false", "chat_completions", "responses_store_true",
+             "chat_with_memories"):
     print(f"{name:<22} {json.load(open(f'{d}/{name}.json'))['rps'] / base:>6.1%} of the minimal endpoint")
 PY
 echo "-- streaming: k6 holds $VUS concurrent streams; a probe measures time to the first delta --"
@@ -61,8 +65,8 @@ BODY_STREAM='{"model":"lukhas-matriz","input":"What is 12*12?","stream":true,"st
 URL="http://127.0.0.1:$LPORT/v1/responses" BODY=$BODY_STREAM KEY=$KEY VUS=$VUS DURATION=$DURATION \
   OUT="$WORK/stream.json" $BIN/k6 run --quiet --no-usage-report load/http.js >/dev/null 2>&1 &
 K6=$!
-sleep 2
-$BIN/python load/ttfd.py "http://127.0.0.1:$LPORT" "$KEY" 1 10
+sleep 2  # the probe runs only while k6's streams do: from 2 s in to 2 s before their end
+$BIN/python load/ttfd.py "http://127.0.0.1:$LPORT" "$KEY" 1 $(( ${DURATION%s} - 4 ))
 wait $K6
 python3 - "$WORK/stream.json" <<'PY'
 import json, sys
