@@ -4,7 +4,9 @@ the bare model encoding batches of 32, in the same run.
 Starts `lukhas serve` (one worker, embedded PostgreSQL, limits that never refuse), warms the
 model, then for SECONDS each: CLIENTS concurrent k6 clients each sending one sentence per
 request (k6, not a Python client, so the load generator takes little of the two cores); then
-the model alone on batches of 32. Also prints the batch sizes the server formed.
+the model alone on batches of 32. Also prints the batches the server formed, how long each
+model call took and how much of the run the model was busy: the rest is the HTTP work of
+answering one batch's callers and taking their next requests, between two model calls.
 
 Usage: python bench/embeddings.py [CLIENTS=16] [SECONDS=15]
 """
@@ -33,6 +35,8 @@ SENTENCES = [f"Sentence number {i} talks about {topic} in a few plain words."
 def through_api(base: str, clients: int, seconds: float, work: Path) -> float:
     httpx.post(f"{base}/v1/embeddings", headers={"Authorization": f"Bearer {KEY}"},
                json={"model": MODEL, "input": ["warm up"] * 32}, timeout=120).raise_for_status()
+    global _BEFORE
+    _BEFORE = _model_stats(base)
     out = work / "k6.json"
     env = {**os.environ, "URL": f"{base}/v1/embeddings", "KEY": KEY, "VUS": str(clients),
            "DURATION": f"{seconds}s", "OUT": str(out),
@@ -47,15 +51,29 @@ def through_api(base: str, clients: int, seconds: float, work: Path) -> float:
     return float(result["rps"])
 
 
-def batch_sizes(base: str) -> str:
+_BEFORE: dict[str, float] = {}
+
+
+def _model_stats(base: str) -> dict[str, float]:
+    """Texts embedded, model calls and seconds inside them, from the server's /metrics."""
     text = httpx.get(f"{base}/metrics").text
     values = {}
     for line in text.splitlines():
-        for stat in ("sum", "count"):
-            prefix = f'lukhas_embeddings_batch_size_{stat}{{model="{MODEL}"}} '
+        for metric in ("batch_size_sum", "batch_size_count", "seconds_sum"):
+            prefix = f'lukhas_embeddings_{metric}{{model="{MODEL}"}} '
             if line.startswith(prefix):
-                values[stat] = float(line[len(prefix):])
-    return f"{values['sum'] / values['count']:.1f} texts per model call on average"
+                values[metric] = float(line[len(prefix):])
+    return values
+
+
+def batch_sizes(base: str, seconds: float) -> str:
+    """What the model calls of the load (not the warm-up) were, and how busy they kept it."""
+    after = _model_stats(base)
+    d = {k: after[k] - _BEFORE.get(k, 0.0) for k in after}
+    calls = d["batch_size_count"]
+    return (f"{d['batch_size_sum'] / calls:.1f} texts per model call, "
+            f"{d['seconds_sum'] / calls * 1000:.1f} ms each; the model busy "
+            f"{d['seconds_sum'] / seconds:.0%} of the time")
 
 
 def bare_model(seconds: float) -> float:
@@ -91,7 +109,7 @@ def main() -> None:
                     pass
                 time.sleep(0.5)
             api = through_api("http://127.0.0.1:8151", clients, seconds, Path(tmp))
-            batches = batch_sizes("http://127.0.0.1:8151")
+            batches = batch_sizes("http://127.0.0.1:8151", seconds)
         finally:
             server.terminate()
             server.wait(30)
