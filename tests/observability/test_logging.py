@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import logging
 
-from app.observability.logging import JsonFormatter, redact, request_id_var
+from app.observability.logging import (
+    JsonFormatter,
+    configure_logging,
+    redact,
+    request_id_var,
+)
 
 
 def test_redacts_tokens_keys_and_emails() -> None:
@@ -29,3 +34,11 @@ def test_json_line_carries_request_id_and_redacted_extras() -> None:
     assert entry["request_id"] == "req_123"
     assert entry["msg"] == "hi [REDACTED_EMAIL]"
     assert entry["token"] == "Bearer [REDACTED]"
+
+
+def test_uvicorn_access_log_stays_off() -> None:
+    """uvicorn writes its access line only when its logger has a handler to reach; ours is
+    the one access log (`LUKHAS_ACCESS_LOG`), with request ids."""
+    configure_logging("info")
+    assert not logging.getLogger("uvicorn.access").hasHandlers()
+    assert logging.getLogger("uvicorn.error").hasHandlers()
