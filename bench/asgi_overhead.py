@@ -15,11 +15,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from app.db.embedded import EmbeddedPostgres
 from app.main import create_app
@@ -107,6 +108,36 @@ def minimal_app(size: int) -> FastAPI:
     return app
 
 
+class _Body(BaseModel):
+    model: str
+    input: str | list[dict[str, Any]]
+    store: bool = True
+
+
+async def _first(request: Request) -> int:
+    return 1
+
+
+async def _second(request: Request) -> int:
+    return 2
+
+
+def framework_app(size: int) -> FastAPI:
+    """What FastAPI alone costs a route like ours: an included router with the `/v1` prefix,
+    a pydantic body and two async dependencies on the request; no middleware, no work."""
+    app = FastAPI()
+    router = APIRouter()
+    blob = b'{"pad":"' + b"x" * max(0, size - 10) + b'"}'
+
+    @router.post("/responses")
+    async def route(body: _Body, a: Annotated[int, Depends(_first)],
+                    b: Annotated[int, Depends(_second)]) -> Response:
+        return Response(blob, media_type="application/json")
+
+    app.include_router(router, prefix="/v1")
+    return app
+
+
 async def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,6 +158,8 @@ async def main() -> None:
                 # stored, so its later requests also search what it said before.
                 cases: dict[str, Case] = {
                     "minimal FastAPI": (minimal_app(len(sample)), "/v1/responses", q, KEY),
+                    "FastAPI body + 2 deps": (framework_app(len(sample)), "/v1/responses", q,
+                                              KEY),
                     "responses store=false": (app, "/v1/responses", {**q, "store": False}, KEY),
                     "chat.completions": (app, "/v1/chat/completions", chat, KEY),
                     "responses store=true": (app, "/v1/responses", {**q, "store": True},
