@@ -39,13 +39,22 @@ def test_hashing_is_pinned_across_processes_and_releases() -> None:
 
 
 async def test_a_cheap_embedder_skips_the_queue() -> None:
+    class Traced(HashingEmbedder):
+        def embed(self, texts: Sequence[str]) -> Vectors:
+            threads.append(threading.get_ident())
+            return super().embed(texts)
+
+    threads: list[int] = []
     registry = CollectorRegistry()
-    batcher = MicroBatcher(HashingEmbedder(32), Metrics(registry), max_batch=8, max_wait_s=1.0)
+    batcher = MicroBatcher(Traced(32), Metrics(registry), max_batch=8, max_wait_s=1.0)
     started = time.perf_counter()
     small = await batcher.embed(["What is 2+2?"])
     assert time.perf_counter() - started < 0.5, "no wait for other requests"
-    large = await batcher.embed(["word " * 2000] * 3)  # over the inline budget: a thread
+    large = await batcher.embed(["word " * 2000] * 3)
     assert small.shape == (1, 32) and large.shape == (3, 32)
+    loop_thread = threading.get_ident()
+    assert threads[0] == loop_thread, "a short text is hashed at once, on the loop"
+    assert threads[1] != loop_thread, "a long one in a thread: it would hold the loop"
     assert registry.get_sample_value("lukhas_embeddings_batch_size_count",
                                      {"model": "lukhas-hash-v1"}) == 2
     await batcher.close()
