@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from app.expiry import drop_expired
+
 
 class MemoryStore:
     """Keys with deadlines; expired keys are dropped when touched or swept."""
@@ -40,10 +42,7 @@ class MemoryStore:
     def sweep_expired(self) -> int:
         """Drop expired keys; return how many."""
         now = self._clock()
-        dead = [k for k, deadline in self._deadlines.items() if deadline <= now]
-        for key in dead:
-            del self._deadlines[key]
-        return len(dead)
+        return drop_expired(self._deadlines, lambda deadline: deadline <= now)
 
     async def ping(self) -> None:
         """Always reachable."""

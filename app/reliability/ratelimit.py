@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import yaml
 
+from app.expiry import drop_expired
+
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "configs" / "runtime" / "reliability.yaml"
 ROUTE_CLASSES = (("/v1/responses", "responses"), ("/v1/chat/", "chat"),
                  ("/v1/models", "models"), ("/v1/identity/", "identity"),
@@ -143,10 +145,7 @@ class MemoryLimiter:
     def sweep_expired(self) -> int:
         """Forget keys whose capacity has fully refilled (their TAT is past)."""
         now = self._clock()
-        dead = [k for k, tat in self._tats.items() if tat <= now]
-        for key in dead:
-            del self._tats[key]
-        return len(dead)
+        return drop_expired(self._tats, lambda tat: tat <= now)
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from app.expiry import drop_expired
 from app.sessions.base import SessionLimits, SessionTurn, trim
 
 
@@ -67,10 +68,7 @@ class MemorySessions:
     def sweep_expired(self) -> int:
         """Drop expired sessions (synchronous, for the tick)."""
         now = self._clock()
-        dead = [k for k, (deadline, _) in self._data.items() if deadline <= now]
-        for key in dead:
-            del self._data[key]
-        return len(dead)
+        return drop_expired(self._data, lambda entry: entry[0] <= now)
 
     async def close(self) -> None:
         """Nothing to release."""
