@@ -51,10 +51,6 @@ class SessionStore(Protocol):
         """Remove the session; False if there was none."""
         ...
 
-    async def sweep(self) -> int:
-        """Drop expired sessions (Redis expires keys itself); return how many."""
-        ...
-
     async def erase_subject(self, subject: str) -> int:
         """Delete every session of `subject`; return how many."""
         ...

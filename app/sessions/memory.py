@@ -61,10 +61,6 @@ class MemorySessions:
             del self._data[key]
         return len(keys)
 
-    async def sweep(self) -> int:
-        """Drop expired sessions."""
-        return self.sweep_expired()
-
     def sweep_expired(self) -> int:
         """Drop expired sessions (synchronous, for the tick)."""
         now = self._clock()

@@ -104,10 +104,6 @@ class RedisSessions:
             raise StoreUnavailable(str(exc)) from exc
         return erased
 
-    async def sweep(self) -> int:
-        """Redis expires keys itself."""
-        return 0
-
     async def close(self) -> None:
         """Close the pool."""
         await self._redis.aclose()

@@ -76,7 +76,7 @@ async def test_ttl_slides_and_expires(redis_url: str) -> None:
     swept = MemorySessions(short, clock=lambda: now[0])
     await swept.put("a", "s", [turn(0)])
     now[0] += 1
-    assert await swept.sweep() == 1
+    assert swept.sweep_expired() == 1
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
