@@ -18,13 +18,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import RateLimited, error_response
+from app.reliability.backoff import MAX_RETRY_AFTER_S
 from app.reliability.durations import go_duration
 from app.reliability.meter import RequestMeter, request_meter
 from app.reliability.ratelimit import Decision, Limit
 
 log = logging.getLogger("lukhas.ratelimit")
 OUTPUT_ALLOWANCE = 512  # tokens assumed for the answer until the real count is known
-MAX_RETRY_AFTER_S = 60.0
 
 
 def _headers(limit: Limit, d: Decision) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
-MAX_RETRY_AFTER_S = 60.0
+MAX_RETRY_AFTER_S = 60.0  # the longest `retry-after` the OpenAI SDKs honour; we send no more
 
 
 def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, jitter: float = 0.25,
