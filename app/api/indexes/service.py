@@ -15,6 +15,7 @@ from app.api.indexes.protocol import (
     IndexSearch,
     ListQuery,
 )
+from app.api.listing import list_page
 from app.db.repositories import memory as repo
 from app.embeddings.registry import EmbeddingRegistry
 from app.errors import InvalidRequest, NotFound
@@ -27,11 +28,6 @@ def index_object(index: repo.IndexRow) -> dict[str, Any]:
     return {"id": index.id, "object": "index", "name": index.name, "model": index.model,
             "dimensions": index.dimensions, "metric": index.metric,
             "created_at": int(index.created_at.timestamp())}
-
-
-def _listing(data: list[dict[str, Any]], more: bool) -> dict[str, Any]:
-    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None, "has_more": more}
 
 
 class IndexesService:
@@ -78,7 +74,7 @@ class IndexesService:
             rows, more = await repo.list_indexes(conn, identity.subject, limit=q.limit,
                                                  after=q.after, before=q.before,
                                                  descending=q.order == "desc")
-        return _listing([index_object(r) for r in rows], more)
+        return list_page([index_object(r) for r in rows], more)
 
     async def delete(self, identity: Identity, index_id: str) -> dict[str, Any]:
         """Delete an index and everything in it."""
@@ -134,7 +130,7 @@ class IndexesService:
                  "lane": r["lane"], "fold": r["fold"], "tags": list(r["tags"]),
                  "metadata": r["metadata"], "created_at": int(r["created_at"].timestamp())}
                 for r in rows]
-        return _listing(data, more)
+        return list_page(data, more)
 
     async def delete_document(self, identity: Identity, index_id: str,
                               doc_id: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
+from app.api.listing import list_page
 from app.api.responses.convert import ConvertedInput, convert_input
 from app.api.responses.events import OutputBuilder, StreamEncoder, usage_object
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
@@ -218,13 +219,7 @@ class ResponsesService:
             if query.after not in ids:
                 raise InvalidRequest(f"No input item with id '{query.after}'.", param="after")
             start = ids.index(query.after) + 1
-        page = items[start : start + query.limit]
-        return {
-            "object": "list", "data": page,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-            "has_more": start + query.limit < len(items),
-        }
+        return list_page(items[start : start + query.limit], start + query.limit < len(items))
 
 
 def _session_of(ctx: RunContext, base: dict[str, Any], stored: bool) -> str | None:
