@@ -83,7 +83,7 @@ class LidTokens:
             if await self._store.exists(f"lid:revoked:{claims['jti']}"):
                 raise _fail("token_revoked", "This token has been revoked.")
             if claims.get("once") is True:
-                ttl = max(1.0, claims["exp"] - time.time() + self._leeway)
+                ttl = self._kept_for(claims["exp"])
                 if not await self._store.claim(f"lid:used:{claims['jti']}", ttl):
                     raise _fail("token_replayed", "This single-use token was already used.")
         except StoreUnavailable as exc:
@@ -94,11 +94,14 @@ class LidTokens:
 
     async def revoke(self, jti: str, expires_at: int) -> None:
         """Revoke a token id until the token would have expired anyway."""
-        ttl = max(1.0, expires_at - time.time() + self._leeway)
         try:
-            await self._store.put(f"lid:revoked:{jti}", ttl)
+            await self._store.put(f"lid:revoked:{jti}", self._kept_for(expires_at))
         except StoreUnavailable as exc:
             raise _unavailable() from exc
+
+    def _kept_for(self, expires_at: float) -> float:
+        """Seconds to keep a mark about a token: until it could no longer be accepted."""
+        return max(1.0, expires_at - time.time() + self._leeway)
 
     def _read(self, token: str) -> dict[str, Any]:
         try:
