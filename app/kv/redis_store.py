@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import math
 
-from redis.exceptions import RedisError
-
-from app.kv.base import StoreUnavailable
-from app.kv.redis_client import make_redis
+from app.kv.redis_client import make_redis, unavailable_on_error
 
 
 class RedisStore:
@@ -23,33 +20,25 @@ class RedisStore:
 
     async def claim(self, key: str, ttl_seconds: float) -> bool:
         """`SET key 1 NX PX ttl`: atomic across every worker sharing this Redis."""
-        try:
+        with unavailable_on_error():
             done = await self._redis.set(self._prefix + key, b"1", nx=True,
                                          px=self._ms(ttl_seconds))
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
         return bool(done)
 
     async def put(self, key: str, ttl_seconds: float) -> None:
         """`SET key 1 PX ttl`."""
-        try:
+        with unavailable_on_error():
             await self._redis.set(self._prefix + key, b"1", px=self._ms(ttl_seconds))
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def exists(self, key: str) -> bool:
         """`EXISTS key`."""
-        try:
+        with unavailable_on_error():
             return bool(await self._redis.exists(self._prefix + key))
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def ping(self) -> None:
         """`PING`."""
-        try:
+        with unavailable_on_error():
             await self._redis.ping()
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from redis.exceptions import RedisError
-
-from app.kv.base import StoreUnavailable
-from app.kv.redis_client import make_redis
+from app.kv.redis_client import make_redis, unavailable_on_error
 from app.sessions.base import SessionLimits, SessionTurn, decode, encode, trim
 
 # KEYS[1]: the session list. ARGV: ttl_ms, max_turns, max_bytes, then the encoded turns.
@@ -47,25 +44,21 @@ class RedisSessions:
 
     async def get(self, subject: str, session_id: str) -> list[SessionTurn] | None:
         """`LRANGE`; None when the key has expired or never was."""
-        try:
+        with unavailable_on_error():
             raw = await self._redis.lrange(self._key(subject, session_id), 0, -1)
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
         return [decode(item) for item in raw] if raw else None
 
     async def put(self, subject: str, session_id: str, turns: list[SessionTurn]) -> None:
         """Replace in one transaction."""
         key = self._key(subject, session_id)
         kept = [encode(t) for t in trim(turns, self._limits)]
-        try:
+        with unavailable_on_error():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
                 if kept:
                     pipe.rpush(key, *kept)
                     pipe.pexpire(key, self._ttl_ms())
                 await pipe.execute()
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def append(self, subject: str, session_id: str, turns: list[SessionTurn]) -> None:
         """One script call: atomic against every other writer."""
@@ -73,35 +66,27 @@ class RedisSessions:
             return
         args: list[bytes | int] = [self._ttl_ms(), self._limits.max_turns,
                                    self._limits.max_bytes, *[encode(t) for t in turns]]
-        try:
+        with unavailable_on_error():
             await self._append(keys=[self._key(subject, session_id)], args=args)
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def touch(self, subject: str, session_id: str) -> bool:
         """`PEXPIRE`."""
-        try:
+        with unavailable_on_error():
             return bool(await self._redis.pexpire(self._key(subject, session_id),
                                                   self._ttl_ms()))
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def delete(self, subject: str, session_id: str) -> bool:
         """`DEL`."""
-        try:
+        with unavailable_on_error():
             return bool(await self._redis.delete(self._key(subject, session_id)))
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
 
     async def erase_subject(self, subject: str) -> int:
         """`SCAN` the subject's keys and delete them."""
         erased = 0
-        try:
+        with unavailable_on_error():
             async for key in self._redis.scan_iter(
                     match=f"{self._prefix}{self._owner(subject)}:*", count=500):
                 erased += int(await self._redis.delete(key))
-        except RedisError as exc:
-            raise StoreUnavailable(str(exc)) from exc
         return erased
 
     async def close(self) -> None:
