@@ -58,7 +58,7 @@ from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
 from app.matriz.tick import AwarenessEngine, InProcessSweepEngine, Tick
 from app.memory.conversations import ConversationMemory
-from app.memory.retention import ExpirySweepEngine
+from app.memory.retention import ExpirySweepEngine, load_retention
 from app.middleware.register import register_middleware
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
@@ -160,8 +160,10 @@ async def _open(
                                          max_batch=settings.embeddings_max_batch,
                                          max_wait_s=settings.embeddings_max_wait_ms / 1000)
     stack.push_async_callback(embedding_models.close)
+    retention = load_retention()
     memory = (ConversationMemory(pool, embedding_models, settings.memory_embedding_model,
-                                 metrics) if settings.long_term_memory else None)
+                                 metrics, retention=retention)
+              if settings.long_term_memory else None)
     builtin = BuiltinProvider(settings.context_window_tokens)
     registry = ProviderRegistry([builtin])
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
@@ -186,7 +188,7 @@ async def _open(
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,
         embeddings=EmbeddingsService(embedding_models),
-        indexes=IndexesService(pool, embedding_models),
+        indexes=IndexesService(pool, embedding_models, retention),
     )
 
 
