@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
 from app.identity.base import Identity
+from app.identity.secret_file import kept_secret
 
 KEY_FILE = "api_key"
 KEY_PREFIX = "lk-"
@@ -43,12 +43,4 @@ class ApiKeyResolver:
 
 def load_or_create_key(data_dir: Path) -> tuple[str, bool]:
     """The key kept in the data dir, created (mode 0600) if missing; True if created now."""
-    path = data_dir / KEY_FILE
-    if path.exists():
-        return path.read_text().strip(), False
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key, True
+    return kept_secret(data_dir / KEY_FILE, lambda: KEY_PREFIX + secrets.token_urlsafe(32))

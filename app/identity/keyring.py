@@ -9,11 +9,11 @@ kid). In the dev lane with no key configured, one is generated into the data dir
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.identity.secret_file import kept_secret
 from app.settings import Lane, Settings
 
 MIN_SECRET_BYTES = 32
@@ -72,7 +72,8 @@ def load_keyring(
     if not keys:
         if not dev:
             raise KeyRingError("No ΛiD signing key: set LUKHAS_LID_KEYS or LUKHAS_LID_KEYS_DIR.")
-        keys["dev"] = _dev_key(data_dir)
+        keys["dev"], _ = kept_secret(data_dir / DEV_KEY_FILE,
+                                     lambda: secrets.token_urlsafe(48))
     if not dev:
         for kid, secret in keys.items():
             problem = _weak(secret)
@@ -86,21 +87,6 @@ def load_keyring(
     if active_kid not in keys:
         raise KeyRingError(f"LUKHAS_LID_ACTIVE_KID '{active_kid}' names no configured key.")
     return KeyRing({k: v.encode() for k, v in keys.items()}, active_kid)
-
-
-def _dev_key(data_dir: Path) -> str:
-    path = data_dir / DEV_KEY_FILE
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker made it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secret + "\n")
-    return secret
 
 
 def load_settings_keyring(settings: Settings) -> KeyRing:
