@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -94,7 +95,8 @@ async def app_client(pg_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncCl
         yield client
 
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+# Another Redis may be named for a run (its database 15 is emptied by the tests that use it).
+REDIS_TEST_URL = os.environ.get("LUKHAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
