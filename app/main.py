@@ -56,7 +56,7 @@ from app.matriz.stages.intent import IntentStage
 from app.matriz.stages.memory import MemoryStage
 from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
-from app.matriz.tick import AwarenessEngine, InProcessSweepEngine, Tick
+from app.matriz.tick import AwarenessEngine, InProcessSweepEngine, PeriodicJob, Tick
 from app.memory.conversations import ConversationMemory
 from app.memory.retention import ExpirySweepEngine, load_retention
 from app.middleware.register import register_middleware
@@ -143,7 +143,7 @@ async def _open(
     stack.push_async_callback(sessions.close)
     tiers = load_tiers()
     tokens = LidTokens(load_settings_keyring(settings), tiers, store,
-                       settings.lid_leeway_seconds)
+                       settings.lid_leeway_seconds, database=pool)
     keys = settings.api_key_list()
     if not keys:
         key, _ = load_or_create_key(settings.data_dir)
@@ -169,7 +169,8 @@ async def _open(
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
                 engines=[AwarenessEngine(metrics, lane),
                          InProcessSweepEngine([sessions, store, limiter]),
-                         ExpirySweepEngine(pool, metrics=metrics)])
+                         ExpirySweepEngine(pool, metrics=metrics),
+                         PeriodicJob("token marks sweep", tokens.marks.sweep)])
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory),
          AttentionStage(lambda m: registry.card(m).context_window),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from app.api.chat.service import ChatService
 from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.responses.service import ResponsesService
+from app.db.pool import Database
 from app.embeddings.registry import EmbeddingRegistry
 from app.identity.base import IdentityChain
 from app.kv.base import KeyValueStore
@@ -24,7 +24,7 @@ from app.settings import Settings
 @dataclass(slots=True)
 class AppState:
     settings: Settings
-    pool: Any
+    pool: Database
     identities: IdentityChain
     registry: ProviderRegistry
     tick: Tick

@@ -1,11 +1,84 @@
-"""The asyncpg pool; pgvector's codec is registered on each new connection."""
+"""The asyncpg pool, behind `Database`: pgvector's codec is registered on each new
+connection, and a database that cannot be reached surfaces as one typed 503.
+
+`Database.acquire()` is the one place that maps "the database is down" (connection refused
+or lost, the server shutting down or starting up, no connection slots) to
+`DatabaseUnavailable`, with the embedded server and an external one alike; any other
+database error stays what it is.
+"""
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any
 
 import asyncpg
 import orjson
+from asyncpg import exceptions as pg_errors
+
+from app.errors import ServiceUnavailable
+
+# What a database that is down (or restarting) raises: never the caller's fault, always
+# worth a retry. OSError covers a refused TCP connection and a missing Unix socket.
+DATABASE_DOWN: tuple[type[BaseException], ...] = (
+    pg_errors.PostgresConnectionError, pg_errors.CannotConnectNowError,
+    pg_errors.AdminShutdownError, pg_errors.CrashShutdownError,
+    pg_errors.TooManyConnectionsError, OSError,
+)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """503: the database cannot be reached right now; the client should retry."""
+
+    def __init__(self) -> None:
+        super().__init__("The database is unavailable right now; retry shortly.",
+                         code="database_unavailable",
+                         headers={"x-should-retry": "true", "retry-after": "1"})
+
+
+def database_down(exc: BaseException) -> bool:
+    """True if `exc` means the database cannot be reached (as opposed to a bad query)."""
+    return isinstance(exc, DATABASE_DOWN)
+
+
+class _Acquire:
+    """`async with database.acquire() as conn`, turning "database down" into a 503."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, pool: Any) -> None:
+        self._ctx = pool.acquire()
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await self._ctx.__aenter__()
+        except DATABASE_DOWN as exc:
+            raise DatabaseUnavailable() from exc
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            await self._ctx.__aexit__(exc_type, exc, tb)
+        except DATABASE_DOWN as release_failed:
+            if exc is None:
+                raise DatabaseUnavailable() from release_failed
+        if exc is not None and database_down(exc):
+            raise DatabaseUnavailable() from exc
+
+
+class Database:
+    """The pool the services use: `acquire()` and `close()`."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def acquire(self) -> _Acquire:
+        """A pooled connection for an `async with` block."""
+        return _Acquire(self._pool)
+
+    async def close(self) -> None:
+        """Close every connection."""
+        await self._pool.close()
 
 
 async def _init_connection(conn: Any) -> None:
@@ -23,9 +96,10 @@ async def _init_connection(conn: Any) -> None:
         pass
 
 
-async def open_pool(url: str, *, min_size: int, max_size: int) -> Any:
+async def open_pool(url: str, *, min_size: int, max_size: int) -> Database:
     """Open a pool on `url` with our codecs."""
-    return await asyncpg.create_pool(
+    pool = await asyncpg.create_pool(
         url, min_size=min_size, max_size=max_size, init=_init_connection,
-        command_timeout=30,
+        command_timeout=30, timeout=5,  # timeout: to connect, so a dead server fails fast
     )
+    return Database(pool)

@@ -15,10 +15,12 @@ from typing import Any
 
 import jwt
 
+from app.db.pool import Database
 from app.errors import AuthenticationFailed, ServiceUnavailable
 from app.identity.alias import Alias, AliasError, parse_alias
 from app.identity.base import Identity
 from app.identity.keyring import KeyRing
+from app.identity.marks import TokenMarks
 from app.identity.tiers import Tiers
 from app.kv.base import KeyValueStore, StoreUnavailable
 
@@ -48,13 +50,14 @@ def _unavailable() -> ServiceUnavailable:
 
 
 class LidTokens:
-    """Issues and validates ΛiD tokens against one key ring, tier table and store."""
+    """Issues and validates ΛiD tokens against one key ring and tier table; revocations
+    and single uses are kept in `database` with `store` as their cache (see marks.py)."""
 
     def __init__(self, keyring: KeyRing, tiers: Tiers, store: KeyValueStore,
-                 leeway_seconds: float = 30.0) -> None:
+                 leeway_seconds: float = 30.0, *, database: Database | None = None) -> None:
         self.keyring = keyring
         self._tiers = tiers
-        self._store = store
+        self.marks = TokenMarks(store, database)
         self._leeway = leeway_seconds
 
     def issue(self, alias: Alias, tier: str, *, scopes: Iterable[str] | None = None,
@@ -79,13 +82,13 @@ class LidTokens:
         """The identity in `token`, or a 401 with the failing check's code."""
         claims = self._read(token)
         self._verify(token, claims)
+        jti = str(claims["jti"])
         try:
-            if await self._store.exists(f"lid:revoked:{claims['jti']}"):
+            if await self.marks.revoked(jti, self._kept_for(claims["exp"])):
                 raise _fail("token_revoked", "This token has been revoked.")
-            if claims.get("once") is True:
-                ttl = self._kept_for(claims["exp"])
-                if not await self._store.claim(f"lid:used:{claims['jti']}", ttl):
-                    raise _fail("token_replayed", "This single-use token was already used.")
+            if claims.get("once") is True and \
+                    not await self.marks.use(jti, self._mark_until(claims["exp"])):
+                raise _fail("token_replayed", "This single-use token was already used.")
         except StoreUnavailable as exc:
             raise _unavailable() from exc
         scopes = frozenset(claims["scope"].split()) & self._tiers.scopes(claims["tier"])
@@ -95,7 +98,7 @@ class LidTokens:
     async def revoke(self, jti: str, expires_at: int) -> None:
         """Revoke a token id until the token would have expired anyway."""
         try:
-            await self._store.put(f"lid:revoked:{jti}", self._kept_for(expires_at))
+            await self.marks.revoke(jti, self._mark_until(expires_at))
         except StoreUnavailable as exc:
             raise _unavailable() from exc
 
@@ -114,9 +117,13 @@ class LidTokens:
             raise ValueError(f"Not a valid ΛiD token: {exc}.") from exc
         return claims
 
+    def _mark_until(self, expires_at: float) -> float:
+        """When a mark about a token may go: once the token could no longer be accepted."""
+        return float(expires_at) + self._leeway
+
     def _kept_for(self, expires_at: float) -> float:
         """Seconds to keep a mark about a token: until it could no longer be accepted."""
-        return max(1.0, expires_at - time.time() + self._leeway)
+        return max(1.0, self._mark_until(expires_at) - time.time())
 
     def _read(self, token: str) -> dict[str, Any]:
         try:

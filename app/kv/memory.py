@@ -12,37 +12,41 @@ class MemoryStore:
     """Keys with deadlines; expired keys are dropped when touched or swept."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._deadlines: dict[str, float] = {}
+        self._entries: dict[str, tuple[float, str]] = {}  # key → (deadline, value)
         self._clock = clock
 
-    def _live(self, key: str) -> bool:
-        deadline = self._deadlines.get(key)
-        if deadline is None:
-            return False
-        if deadline <= self._clock():
-            del self._deadlines[key]
-            return False
-        return True
+    def _live(self, key: str) -> str | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[key]
+            return None
+        return entry[1]
 
-    async def claim(self, key: str, ttl_seconds: float) -> bool:
+    async def claim(self, key: str, ttl_seconds: float, value: str = "1") -> bool:
         """Set `key` if absent; atomic, as nothing here awaits."""
-        if self._live(key):
+        if self._live(key) is not None:
             return False
-        self._deadlines[key] = self._clock() + ttl_seconds
+        self._entries[key] = (self._clock() + ttl_seconds, value)
         return True
 
-    async def put(self, key: str, ttl_seconds: float) -> None:
+    async def put(self, key: str, ttl_seconds: float, value: str = "1") -> None:
         """Set `key`, overwriting."""
-        self._deadlines[key] = self._clock() + ttl_seconds
+        self._entries[key] = (self._clock() + ttl_seconds, value)
+
+    async def get(self, key: str) -> str | None:
+        """The live value of `key`."""
+        return self._live(key)
 
     async def exists(self, key: str) -> bool:
         """True if `key` is live."""
-        return self._live(key)
+        return self._live(key) is not None
 
     def sweep_expired(self) -> int:
         """Drop expired keys; return how many."""
         now = self._clock()
-        return drop_expired(self._deadlines, lambda deadline: deadline <= now)
+        return drop_expired(self._entries, lambda entry: entry[0] <= now)
 
     async def ping(self) -> None:
         """Always reachable."""

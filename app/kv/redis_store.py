@@ -18,17 +18,23 @@ class RedisStore:
     def _ms(ttl_seconds: float) -> int:
         return max(1, math.ceil(ttl_seconds * 1000))
 
-    async def claim(self, key: str, ttl_seconds: float) -> bool:
-        """`SET key 1 NX PX ttl`: atomic across every worker sharing this Redis."""
+    async def claim(self, key: str, ttl_seconds: float, value: str = "1") -> bool:
+        """`SET key value NX PX ttl`: atomic across every worker sharing this Redis."""
         with unavailable_on_error():
-            done = await self._redis.set(self._prefix + key, b"1", nx=True,
+            done = await self._redis.set(self._prefix + key, value.encode(), nx=True,
                                          px=self._ms(ttl_seconds))
         return bool(done)
 
-    async def put(self, key: str, ttl_seconds: float) -> None:
-        """`SET key 1 PX ttl`."""
+    async def put(self, key: str, ttl_seconds: float, value: str = "1") -> None:
+        """`SET key value PX ttl`."""
         with unavailable_on_error():
-            await self._redis.set(self._prefix + key, b"1", px=self._ms(ttl_seconds))
+            await self._redis.set(self._prefix + key, value.encode(), px=self._ms(ttl_seconds))
+
+    async def get(self, key: str) -> str | None:
+        """`GET key`."""
+        with unavailable_on_error():
+            raw = await self._redis.get(self._prefix + key)
+        return raw.decode() if isinstance(raw, bytes) else raw
 
     async def exists(self, key: str) -> bool:
         """`EXISTS key`."""

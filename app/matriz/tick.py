@@ -14,7 +14,7 @@ import logging
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -83,6 +83,35 @@ class InProcessSweepEngine:
         self._count += 1
         if self._count % self._every == 0:
             self.swept += sum(store.sweep_expired() for store in self._stores)
+
+
+class PeriodicJob:
+    """A tick engine: every `every` ticks, start `job` in the background (never two runs at
+    once; the tick itself never waits on it). `job` returns how many things it did."""
+
+    def __init__(self, name: str, job: Callable[[], Awaitable[int]], every: int = 1800) -> None:
+        self.name = name
+        self._job = job
+        self._every = every
+        self._count = 0
+        self._task: asyncio.Task[int] | None = None
+        self.done = 0
+
+    def __call__(self, _: Sequence[CognitiveEvent]) -> None:
+        """Count ticks; start the job when due and none is running."""
+        self._count += 1
+        if self._count % self._every == 0 and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def run(self) -> int:
+        """Run the job once; a failure is logged, and the next period tries again."""
+        try:
+            done = await self._job()
+        except Exception:
+            log.exception("periodic job failed", extra={"job": self.name})
+            return 0
+        self.done += done
+        return done
 
 
 class Tick:

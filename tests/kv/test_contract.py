@@ -55,3 +55,12 @@ def test_memory_sweep_drops_expired_keys() -> None:
     asyncio.run(kv.put("b", 10))
     now[0] += 5
     assert kv.sweep_expired() == 1
+
+
+async def test_values_are_kept_and_claim_never_overwrites(store: KeyValueStore) -> None:
+    assert await store.get("v") is None
+    assert await store.claim("v", 10, "0")
+    assert not await store.claim("v", 10, "1"), "claim leaves a set key alone"
+    assert await store.get("v") == "0"
+    await store.put("v", 10, "1")
+    assert await store.get("v") == "1", "put overwrites"

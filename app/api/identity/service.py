@@ -77,14 +77,18 @@ class IdentityService:
                 "expires_at": issued.expires_at, "once": req.once}
 
     async def revoke(self, req: RevokeRequest) -> dict[str, Any]:
-        """Revoke by token (its signature must verify) or by jti."""
+        """Revoke by token (its signature must verify) or by jti, until the token's expiry
+        as the server knows it: the token's own `exp`, or for a bare jti the longest
+        lifetime the server issues. A caller's `expires_at` may lengthen that, never
+        shorten it: a token revoked too briefly would come back to life."""
         if req.token is not None:
             jti, expires_at = self._claims_of(req.token)
         elif req.jti is not None:
-            jti = req.jti
-            expires_at = req.expires_at or int(time.time()) + self._max_ttl
+            jti, expires_at = req.jti, int(time.time()) + self._max_ttl
         else:
             raise InvalidRequest("Give the 'token' to revoke, or its 'jti'.", param="token")
+        if req.expires_at is not None:
+            expires_at = max(expires_at, req.expires_at)
         await self._tokens.revoke(jti, expires_at)
         return {"object": "identity.revocation", "jti": jti, "revoked": True,
                 "until": expires_at}
