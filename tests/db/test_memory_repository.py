@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -132,3 +133,26 @@ async def test_sweep_leaves_tombstones_and_retention_sets_expiry(pool: Any) -> N
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert retention.expires_at("dev", now) == now + timedelta(days=30)
     assert retention.expires_at("work", now) == now + timedelta(days=365)
+
+
+async def test_concurrent_identical_writes_all_get_the_one_stored_id(pool: Any) -> None:
+    async with pool.acquire() as conn:
+        index = await make_index(conn)
+    doc = repo.NewDocument("the same words, at once", unit(7))
+
+    async def add_one() -> repo.Added:
+        async with pool.acquire() as conn:
+            return await repo.add_one(conn, index, doc, new_id("mem_"))
+
+    async def add_many() -> repo.Added:
+        async with pool.acquire() as conn, conn.transaction():
+            return (await repo.add_many(conn, index, [doc, doc], [new_id("mem_"),
+                                                                  new_id("mem_")]))[1]
+
+    for _ in range(5):  # a race needs a few rounds to show
+        async with pool.acquire() as conn:
+            await conn.execute("DELETE FROM memory_documents WHERE index_id = $1", index.id)
+        added = await asyncio.gather(*(add_one() for _ in range(6)),
+                                     *(add_many() for _ in range(2)))
+        assert len({a.id for a in added}) == 1, "one stored document, its id for everyone"
+        assert sum(a.created for a in added) <= 1

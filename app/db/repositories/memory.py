@@ -287,15 +287,17 @@ async def get_index_by_name(conn: Any, owner: str, name: str) -> IndexRow | None
 
 
 async def add_one(conn: Any, index: IndexRow, doc: NewDocument, doc_id: str) -> Added:
-    """Insert one document in one statement; the same content returns the stored id."""
+    """Insert one document in one statement; the same content returns the stored id.
+
+    `DO UPDATE` (touching `updated_at`), not `DO NOTHING` plus a lookup: when another
+    transaction inserts the same content at the same moment, the statement waits for it and
+    then returns its row, where a lookup in the same statement would not see it."""
     row = await conn.fetchrow(
-        "WITH ins AS (INSERT INTO memory_documents (id, index_id, owner, lane, fold, tags,"
+        "INSERT INTO memory_documents (id, index_id, owner, lane, fold, tags,"
         " metadata, content, content_sha256, embedding, expires_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " ON CONFLICT (index_id, content_sha256) DO NOTHING RETURNING id)"
-        " SELECT id, true AS created FROM ins UNION ALL"
-        " SELECT id, false FROM memory_documents WHERE index_id = $2 AND content_sha256 = $9"
-        " LIMIT 1",
+        " ON CONFLICT (index_id, content_sha256) DO UPDATE SET updated_at = now()"
+        " RETURNING id, id = $1 AS created",
         doc_id, index.id, index.owner, doc.lane, doc.fold, list(doc.tags), dict(doc.metadata),
         doc.content, content_hash(doc.content), np.asarray(doc.embedding, dtype=np.float32),
         doc.expires_at)
