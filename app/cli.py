@@ -96,7 +96,7 @@ def run_migrate(_: argparse.Namespace) -> int:
     try:
         if settings.database_url is None:
             embedded = EmbeddedPostgres(settings.data_dir)
-            url = embedded.start()
+            url = embedded.start(keep_alive=False)
         else:
             url = settings.database_url.get_secret_value()
         applied = asyncio.run(migrate(url))
