@@ -83,3 +83,10 @@ def start_lukhas_serve(env: Mapping[str, str], log: Path, *extra: str) -> Server
     server = ServerProcess(args, env, port, log)
     server.wait_ready()
     return server
+
+
+def generous_limits(directory: Path) -> Path:
+    """A rate-limits file no load test reaches, for tests that measure something else."""
+    path = directory / "generous-limits.yaml"
+    path.write_text("window_seconds: 60\ndefault: {requests: 1000000, tokens: 1000000000}\n")
+    return path

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
+
+import anyio
 
 from app.api.listing import list_page
 from app.api.responses.convert import ConvertedInput, convert_input
@@ -27,6 +30,10 @@ log = logging.getLogger("lukhas.responses")
 
 _STATUS = {"stop": "completed", "length": "incomplete", "content_filter": "incomplete"}
 _INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_filter"}
+# How long an abandoned stream may take to store what it had (and to close its run).
+_ABANDON_CLEANUP_S = 10.0
+
+StoreFinal = Callable[[dict[str, Any], bool], Awaitable[None]]
 
 
 class ResponsesService:
@@ -57,7 +64,7 @@ class ResponsesService:
 
     def _prepare(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
-    ) -> tuple[RunContext, dict[str, Any], ConvertedInput, OutputBuilder]:
+    ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
         self._registry.card(req.model)
         self._check_supported(req)
         converted = convert_input(req)
@@ -74,10 +81,14 @@ class ResponsesService:
         )
         builder = OutputBuilder()
         stored = req.store is not False
+        store_final: StoreFinal | None = None
         if stored:
+            async def store_final(final: dict[str, Any], keep_existing: bool) -> None:
+                await self._store(identity, req, converted, final,
+                                  _session_of(ctx, base, stored), keep_existing)
+
             async def store() -> None:
-                await self._store(identity, req, converted, _final(base, ctx, builder),
-                                  _session_of(ctx, base, stored))
+                await store_final(_final(base, ctx, builder), False)
 
             ctx.requested_effects["store_response"] = store
         # `store: false` keeps nothing: neither the response nor the caller's words.
@@ -90,13 +101,13 @@ class ResponsesService:
                 self._sessions, ctx, lambda: builder.text or "", base["id"],
                 lambda: _session_of(ctx, base, stored),
             )
-        return ctx, base, converted, builder
+        return ctx, base, builder, store_final
 
     async def create(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """Run the pipeline to the end; the Response object and the session it joined."""
-        ctx, base, _, builder = self._prepare(identity, req, session_id)
+        ctx, base, builder, _ = self._prepare(identity, req, session_id)
         async for event in self._orchestrator.run(ctx):
             if isinstance(event, ReasoningDelta):
                 builder.add_reasoning(event.text)
@@ -109,39 +120,58 @@ class ResponsesService:
     ) -> tuple[AsyncIterator[bytes], str | None]:
         """Start the run (errors before the first delta are raised as plain HTTP errors);
         the SSE frames and the session the response joins."""
-        ctx, base, _, builder = self._prepare(identity, req, session_id)
+        ctx, base, builder, store_final = self._prepare(identity, req, session_id)
         events, first = await self._orchestrator.start(ctx)
-        frames = self._frames(ctx, base, builder, events, first)
+        frames = self._frames(ctx, base, builder, events, first, store_final)
         return frames, _session_of(ctx, base, req.store is not False)
 
     async def _frames(
         self, ctx: RunContext, base: dict[str, Any], builder: OutputBuilder,
         events: AsyncGenerator[Event, None], first: Event | None,
+        store_final: StoreFinal | None,
     ) -> AsyncIterator[bytes]:
+        """The stream's frames. A client that goes away after `response.created` (the
+        generator is closed, or cancelled while it waits on the pipeline) leaves its
+        response stored as `cancelled` with what it had been sent, so the announced id is
+        never a dangling one; the run's own store, if it got there first, stays."""
         encoder = StreamEncoder(builder)
         snapshot = {**base, "status": "in_progress", "usage": None}
-        yield named_frames(encoder.start(snapshot))
+        ended = False
         try:
-            pending = first
-            while pending is not None:
-                yield named_frames(
-                    encoder.reasoning(pending.text) if isinstance(pending, ReasoningDelta)
-                    else encoder.text(pending.text)
-                )
-                pending = await anext(events, None)
-            payloads = encoder.finish(_final(base, ctx, builder))
-        except Exception as exc:
-            log.exception("response stream failed", extra={"response_id": base["id"]})
-            message = exc.message if isinstance(exc, APIError) else "The server had an error."
-            failed = _final(base, ctx, builder, error={"code": "server_error", "message": message})
-            payloads = encoder.fail(failed)
-        finally:
-            await events.aclose()
-        yield named_frames(payloads)
+            yield named_frames(encoder.start(snapshot))
+            try:
+                pending = first
+                while pending is not None:
+                    yield named_frames(
+                        encoder.reasoning(pending.text) if isinstance(pending, ReasoningDelta)
+                        else encoder.text(pending.text)
+                    )
+                    pending = await anext(events, None)
+                ended = True
+                payloads = encoder.finish(_final(base, ctx, builder))
+            except Exception as exc:
+                ended = True
+                log.exception("response stream failed", extra={"response_id": base["id"]})
+                message = exc.message if isinstance(exc, APIError) else "The server had an error."
+                failed = _final(base, ctx, builder,
+                                error={"code": "server_error", "message": message})
+                payloads = encoder.fail(failed)
+            finally:
+                if ended:
+                    await events.aclose()
+            yield named_frames(payloads)
+        except (GeneratorExit, asyncio.CancelledError):
+            if not ended:
+                # The client left mid-run. Shielded: a cancelled scope would cancel these too.
+                with anyio.move_on_after(_ABANDON_CLEANUP_S, shield=True):
+                    await events.aclose()
+                    if store_final is not None:
+                        await _store_abandoned(store_final, _cancelled(base, ctx, builder))
+            raise
 
     async def _store(self, identity: Identity, req: ResponseCreateRequest,
                      converted: ConvertedInput, final: dict[str, Any],
-                     session_id: str | None) -> None:
+                     session_id: str | None, keep_existing: bool = False) -> None:
         rid = final["id"]
         turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}"}
                  for t in converted.history]
@@ -156,7 +186,7 @@ class ResponsesService:
                 conn, id=rid, owner=identity.subject,
                 previous_response_id=req.previous_response_id, model=req.model,
                 status=final["status"], input_items=converted.items, turns=turns, body=final,
-                session_id=session_id,
+                session_id=session_id, keep_existing=keep_existing,
             )
 
     # -- stored responses ---------------------------------------------------------------
@@ -251,6 +281,20 @@ def _base_object(response_id: str, req: ResponseCreateRequest) -> dict[str, Any]
         "top_p": 1.0 if req.top_p is None else req.top_p,
         "truncation": req.truncation or "disabled", "user": req.user, "usage": None,
     }
+
+
+async def _store_abandoned(store_final: StoreFinal, cancelled: dict[str, Any]) -> None:
+    try:
+        await store_final(cancelled, True)
+    except Exception:
+        log.exception("storing an abandoned response failed",
+                      extra={"response_id": cancelled["id"]})
+
+
+def _cancelled(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder) -> dict[str, Any]:
+    """The response of a stream its client left: what it had been sent, `cancelled`."""
+    return {**_final(base, ctx, builder), "status": "cancelled", "completed_at": None,
+            "incomplete_details": None, "output": builder.items("incomplete")}
 
 
 def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,

@@ -29,11 +29,14 @@ async def insert(
     turns: list[dict[str, Any]],
     body: dict[str, Any],
     session_id: str | None = None,
+    keep_existing: bool = False,
 ) -> None:
-    """Store one response."""
+    """Store one response; with `keep_existing`, a response already stored under `id`
+    stays as it is."""
     await conn.execute(
         "INSERT INTO responses (id, owner, previous_response_id, model, status, input_items,"
-        " turns, body, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        " turns, body, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        + (" ON CONFLICT (id) DO NOTHING" if keep_existing else ""),
         id, owner, previous_response_id, model, status, input_items, turns, body, session_id,
     )
 
