@@ -9,6 +9,7 @@ database error stays what it is.
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 from typing import Any
 
@@ -18,13 +19,23 @@ from asyncpg import exceptions as pg_errors
 
 from app.errors import ServiceUnavailable
 
+log = logging.getLogger("lukhas.db")
+
 # What a database that is down (or restarting) raises: never the caller's fault, always
 # worth a retry. OSError covers a refused TCP connection and a missing Unix socket.
 DATABASE_DOWN: tuple[type[BaseException], ...] = (
     pg_errors.PostgresConnectionError, pg_errors.CannotConnectNowError,
     pg_errors.AdminShutdownError, pg_errors.CrashShutdownError,
     pg_errors.TooManyConnectionsError, OSError,
+    # A connection whose server vanished mid-operation is left in a state that refuses the
+    # next operation; it is terminated on release, and the pool opens a fresh one.
+    pg_errors.InternalClientError,
 )
+# And to acquire: no connection freed up in time.
+_ACQUIRE_DOWN: tuple[type[BaseException], ...] = (*DATABASE_DOWN, TimeoutError)
+
+
+ACQUIRE_TIMEOUT_S = 10.0
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -34,6 +45,11 @@ class DatabaseUnavailable(ServiceUnavailable):
         super().__init__("The database is unavailable right now; retry shortly.",
                          code="database_unavailable",
                          headers={"x-should-retry": "true", "retry-after": "1"})
+
+
+def _unavailable(cause: BaseException | None) -> DatabaseUnavailable:
+    log.warning("database unavailable", extra={"error": f"{type(cause).__name__}: {cause}"})
+    return DatabaseUnavailable()
 
 
 def database_down(exc: BaseException) -> bool:
@@ -47,23 +63,29 @@ class _Acquire:
     __slots__ = ("_ctx",)
 
     def __init__(self, pool: Any) -> None:
-        self._ctx = pool.acquire()
+        self._ctx = pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
 
     async def __aenter__(self) -> Any:
         try:
             return await self._ctx.__aenter__()
-        except DATABASE_DOWN as exc:
-            raise DatabaseUnavailable() from exc
+        except _ACQUIRE_DOWN as exc:
+            raise _unavailable(exc) from exc
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
+        body_down = exc is not None and database_down(exc)
         try:
+            # Releasing resets the connection; on a lost one that fails too (asyncpg then
+            # terminates it, and the pool opens a new one on a later acquire).
             await self._ctx.__aexit__(exc_type, exc, tb)
-        except DATABASE_DOWN as release_failed:
-            if exc is None:
-                raise DatabaseUnavailable() from release_failed
-        if exc is not None and database_down(exc):
-            raise DatabaseUnavailable() from exc
+        except Exception as release_failed:
+            if body_down:
+                raise _unavailable(exc) from exc
+            if database_down(release_failed):
+                raise _unavailable(release_failed) from release_failed
+            raise
+        if body_down:
+            raise _unavailable(exc) from exc
 
 
 class Database:
