@@ -18,19 +18,23 @@ runs after a crash, and stopping the server ourselves meant disowning the hook).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import threading
+import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 log = logging.getLogger("lukhas.db.embedded")
 
 CHECK_INTERVAL_S = 0.5
 RETRY_MAX_S = 5.0
+ZOMBIE_WAIT_S = 10.0
 
 
 class EmbeddedPostgres:
@@ -78,17 +82,46 @@ class EmbeddedPostgres:
         if server is None:
             return False
         process = server.get_postmaster_info().process
-        return process is not None and bool(process.is_running())
+        if process is None:
+            return False
+        try:
+            # A killed postmaster lingers as a zombie until its new parent reaps it, and
+            # psutil counts a zombie as running.
+            return bool(process.is_running()) and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
 
     def restart(self) -> None:
         """Start the server again in place (after it died); a no-op while it runs."""
         with self._guard:
             if self._server is None or self._stopping.is_set() or self.alive():
                 return
+            self._await_reaped(self._server.get_postmaster_info().process)
             with self._exclusive():
                 self._server.ensure_postgres_running()
+            if not self.alive():
+                raise RuntimeError("the embedded postgres did not come back")
             self.restarts += 1
         log.warning("embedded postgres restarted", extra={"pgdata": str(self.pgdata)})
+
+    def _await_reaped(self, process: psutil.Process | None) -> None:
+        """Wait for the dead postmaster to be gone. pgserver (and PostgreSQL's own lock file
+        check) take a zombie for a running server and would not start a new one. Its new
+        parent, init, reaps it, usually within a second or two; an init that never reaps
+        leaves its pid file to be cleared, once its orphaned backends have long exited."""
+        if process is None:
+            return
+        deadline = time.monotonic() + ZOMBIE_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    return  # gone and replaced (pid reuse is caught by is_running)
+            except psutil.NoSuchProcess:
+                return
+            time.sleep(0.02)
+        log.warning("the dead postmaster was never reaped; clearing its pid file",
+                    extra={"pid": process.pid})
+        (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Stop the keeper, then the server (fast shutdown); safe to call twice."""
@@ -100,7 +133,9 @@ class EmbeddedPostgres:
             if self._server is None:
                 return
             server, self._server, self._url = self._server, None, None
-            server.stop()
+            # A server that died on its own while being stopped is stopped all the same.
+            with contextlib.suppress(psutil.NoSuchProcess):
+                server.stop()
         log.info("embedded postgres stopped")
 
     def _keep(self) -> None:
@@ -119,7 +154,7 @@ class EmbeddedPostgres:
                 log.exception("embedded postgres restart failed; retrying")
                 delay = min(RETRY_MAX_S, delay * 2)
 
-    @contextmanager
+    @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
         # One process at a time initialises or starts the server of this data dir.
         with self._lock_path.open("a") as handle:
