@@ -18,6 +18,7 @@ from app.db.pool import Database, open_pool
 from app.db.repositories import token_marks as repo
 from app.identity.marks import TokenMarks
 from app.kv.memory import MemoryStore
+from app.matriz.tick import PeriodicJob
 from tests.conftest import KEY_A
 from tests.utils.app import running_app
 from tests.utils.redis_server import OwnRedis
@@ -154,3 +155,18 @@ async def test_revocation_by_jti_lasts_as_long_as_the_longest_token(
             until = await repo.revoked_until(conn, issued["jti"])
         assert until is not None and until.timestamp() >= longer
         assert await code(client, issued["token"]) == "token_revoked"
+
+
+async def test_the_tick_sweeps_expired_marks_periodically(db: Database) -> None:
+    async with db.acquire() as conn:
+        await repo.revoke(conn, "9" * 32, datetime.now(UTC) - timedelta(seconds=1))
+    job = PeriodicJob("token marks sweep", TokenMarks(MemoryStore(), db).sweep, every=2)
+    job([])
+    await asyncio.sleep(0.05)
+    assert job.done == 0, "only every second tick"
+    job([])
+    for _ in range(200):
+        if job.done:
+            break
+        await asyncio.sleep(0.01)
+    assert job.done == 1
