@@ -5,7 +5,10 @@ Prints:
 - acknowledged responses found after `kill -9` of the service, and after `kill -9` of the
   embedded postmaster (target: all). Acknowledged: a 200 with a response id received before
   the kill (for the postmaster, any time: the service keeps running);
-- time to ready again after a postmaster kill: from the kill to the first 200 of `/readyz`.
+- time to ready again after a postmaster kill: from the kill to the first 200 of `/readyz`;
+- the cost of a ΛiD validation with the marks in PostgreSQL behind Redis: a token whose
+  revocation state is cached (the hot path: one Redis GET) and one seen for the first time
+  (a GET, a database read, a SET NX).
 
 Usage: python bench/durability.py [TOKENS] [POSTMASTER_KILLS]
 """
@@ -23,6 +26,14 @@ from pathlib import Path
 import httpx
 import psutil
 
+from app.db.embedded import EmbeddedPostgres
+from app.db.migrate import migrate
+from app.db.pool import open_pool
+from app.identity.alias import new_alias
+from app.identity.keyring import KeyRing
+from app.identity.tiers import load_tiers
+from app.identity.tokens import LidTokens
+from app.kv.redis_store import RedisStore
 from tests.utils.redis_server import OwnRedis
 from tests.utils.server import ServerProcess, generous_limits, start_lukhas_serve
 
@@ -167,11 +178,45 @@ async def ready_again(http: httpx.AsyncClient, since: float) -> float:
         await asyncio.sleep(0.01)
 
 
+async def validation_cost(tmp: Path, n: int) -> None:
+    redis = OwnRedis(tmp)
+    redis.start()
+    pg = EmbeddedPostgres(tmp / "data-validate")
+    url = pg.start(keep_alive=False)
+    store = RedisStore(redis.url)
+    try:
+        await migrate(url)
+        database = await open_pool(url, min_size=1, max_size=2)
+        tokens = LidTokens(KeyRing({"k1": b"k1-bench-secret-0123456789abcdef0123456789"}, "k1"),
+                           load_tiers(), store, database=database)
+        fresh = [tokens.issue(new_alias("BENCH", "eu"), "T2").token for _ in range(n)]
+        cached = fresh[0]
+        await tokens.validate(cached)
+
+        async def timed(token: str) -> float:
+            t0 = time.perf_counter()
+            await tokens.validate(token)
+            return (time.perf_counter() - t0) * 1e6
+
+        hits = [await timed(cached) for _ in range(n)]
+        misses = [await timed(t) for t in fresh[1:]]
+        await database.close()
+    finally:
+        await store.close()
+        pg.stop()
+        redis.kill()
+    for name, times in (("revocation state cached", hits), ("first sight", misses)):
+        times.sort()
+        print(f"ΛiD validation, {name}: p50 {times[len(times) // 2]:.0f} µs, "
+              f"p99 {times[int(len(times) * 0.99)]:.0f} µs")
+
+
 async def main(argv: list[str]) -> None:
     n = int(argv[1]) if len(argv) > 1 else 200
     rounds = int(argv[2]) if len(argv) > 2 else 3
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
+        await validation_cost(tmp, 2000)
         await revocations(tmp, n)
         await service_kill(tmp)
         await postmaster_kills(tmp, rounds)
