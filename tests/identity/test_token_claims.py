@@ -20,25 +20,15 @@ from app.identity.tiers import load_tiers
 from app.identity.tokens import LidTokens
 from app.kv.memory import MemoryStore
 from tests.identity.test_tokens import K1, code_of, forge, good_claims, tokens
+from tests.utils.jose import b64, hmac_signed
 
 NOW = int(time.time())
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def hand_signed(header: dict[str, Any] | str, payload: dict[str, Any] | str,
                 key: bytes = K1) -> str:
     """A token signed with `key` over exactly the JSON given (PyJWT would normalise it)."""
-    import hashlib
-    import hmac
-
-    head = header if isinstance(header, str) else json.dumps(header)
-    body = payload if isinstance(payload, str) else json.dumps(payload)
-    signing_input = f"{b64(head.encode())}.{b64(body.encode())}"
-    sig = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64(sig)}"
+    return hmac_signed(header, payload, key)
 
 
 HEADER = {"alg": "HS256", "kid": "k1", "typ": "JWT"}
