@@ -5,13 +5,14 @@ Each byte of a valid token (header, payload and signature) is changed in turn, a
 classic JWT attacks are tried by name: `alg: none`, other algorithms with the same secret,
 RS256 verified with the HMAC secret as a "public key", unknown and path-like kids, a payload
 swapped under another token's signature, expired, not-yet-valid, another issuer, stripped
-claims. The figures are printed (`pytest -s`) for the threat model.
+claims. The counts are logged (`pytest --log-cli-level=INFO`) for the threat model.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from tests.utils.app import running_app
 from tests.utils.jose import b64, hmac_signed, parts, segment, unsigned
 
 pytestmark = pytest.mark.security
+log = logging.getLogger("lukhas.tests.security")
 
 SECRET = b"k1-secret-0123456789abcdef0123456789abcdef"
 LID_KEYS = '{"k1": "k1-secret-0123456789abcdef0123456789abcdef"}'
@@ -83,8 +85,8 @@ async def test_every_byte_flipped_is_rejected(app: httpx.AsyncClient) -> None:
     elapsed = time.perf_counter() - started
     statuses = Counter(status for status, _ in results)
     codes = Counter(code for _, code in results)
-    print(f"\ntampered tokens presented: {len(variants)}; by status {dict(statuses)}; "
-          f"by code {dict(codes)}; {elapsed:.2f} s")
+    log.info("tampered tokens presented: %d; by status %s; by code %s; %.2f s",
+             len(variants), dict(statuses), dict(codes), elapsed)
     accepted = [v for v, (status, _) in zip(variants, results, strict=True) if status < 400]
     assert accepted == [], "a tampered token was accepted"
     assert statuses == {401: len(variants)}
@@ -146,7 +148,7 @@ async def test_named_attacks_are_rejected(app: httpx.AsyncClient) -> None:
         "signed with another key": hmac_signed(header, claims, b"x" * 43),
         "empty signature": f"{segment(header)}.{segment(claims)}.",
         "signature of another token": ".".join(
-            token.split(".")[:2] + [(await issue(app))["token"].split(".")[2]]),
+            [*token.split(".")[:2], (await issue(app))["token"].split(".")[2]]),
         "header only": f"{segment(header)}..",
         "four parts": token + ".e30",
         # PyJWT alone accepts a padded signature: a second spelling of the same token.
@@ -161,8 +163,8 @@ async def test_named_attacks_are_rejected(app: httpx.AsyncClient) -> None:
             f"{segment(header)}.{segment(stripped)}.{sig}"
     results = await present_all(app, list(attacks.values()))
     outcome = dict(zip(attacks, results, strict=True))
-    print(f"\nnamed attacks presented: {len(attacks)}; "
-          f"by status {dict(Counter(s for s, _ in results))}")
+    log.info("named attacks presented: %d; by status %s", len(attacks),
+             dict(Counter(s for s, _ in results)))
     wrong = {name: got for name, got in outcome.items() if got[0] != 401}
     assert wrong == {}, wrong
     assert outcome["expired"][1] == "token_expired"
@@ -177,7 +179,7 @@ async def test_named_attacks_are_rejected(app: httpx.AsyncClient) -> None:
 async def test_tampered_tokens_never_reach_a_route(app: httpx.AsyncClient) -> None:
     """Tampered tokens on routes that write: refused before anything is stored."""
     token = (await issue(app))["token"]
-    head, body, sig = token.split(".")
+    head, _, sig = token.split(".")
     forged = f"{head}.{segment({**claims_of(token), 'tier': 'T3'})}.{sig}"
     for method, path, payload in [
         ("POST", "/v1/responses", {"model": "lukhas-matriz", "input": "hi"}),
