@@ -104,13 +104,15 @@ class LidTokens:
         """The claims of a token signed with a known key, its time window unchecked (an
         expired token may still be revoked); ValueError saying why not."""
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            secret = self.keyring.get(str(kid))
+            check_segments(token)
+            kid = check_header(jwt.get_unverified_header(token))
+            secret = self.keyring.get(kid)
             if secret is None:
                 raise ValueError("The token's key is unknown.")
             claims: dict[str, Any] = jwt.decode(
                 token, secret, algorithms=["HS256"],
                 options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})
+            check_claims(claims)  # a MalformedToken is a ValueError
         except jwt.PyJWTError as exc:
             raise ValueError(f"Not a valid ΛiD token: {exc}.") from exc
         return claims

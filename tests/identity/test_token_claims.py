@@ -161,3 +161,12 @@ def test_a_keys_dir_file_is_its_kid(tmp_path: Path) -> None:
     (keys / "bad name").write_text(K1.decode())
     with pytest.raises(KeyRingError, match="key id"):
         load_keyring(None, keys, "k1", dev=True, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("over", [{"exp": "soon"}, {"jti": {"a": 1}}, {"exp": 1.5},
+                                  {"once": "yes"}, {"tier": ["T3"]}])
+def test_revocation_by_token_reads_the_same_strict_shape(over: dict[str, Any]) -> None:
+    """A signed token whose claims are mistyped is a ValueError (a 400), not a crash."""
+    with pytest.raises(ValueError, match=r"must be|ΛiD"):
+        tokens().signed_claims(hand_signed(HEADER, good_claims(**over)))
+    assert tokens().signed_claims(hand_signed(HEADER, good_claims()))["tier"] == "T2"

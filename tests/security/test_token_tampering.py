@@ -191,3 +191,16 @@ async def test_tampered_tokens_never_reach_a_route(app: httpx.AsyncClient) -> No
                                  headers={"Authorization": f"Bearer {forged}"})
         assert resp.status_code == 401, (path, resp.text)
         assert resp.json()["error"]["code"] == "token_bad_signature"
+
+
+async def test_revoking_a_tampered_token_is_a_400(app: httpx.AsyncClient) -> None:
+    """The admin's revoke-by-token reads the token as strictly as validation does."""
+    header, claims, _ = parts((await issue(app))["token"])
+    for bad in [hmac_signed(header, {**claims, "exp": "never"}, SECRET),
+                hmac_signed(header, {**claims, "jti": ["a"]}, SECRET),
+                hmac_signed({**header, "kid": "../../etc/passwd"}, claims, SECRET),
+                hmac_signed({**header, "alg": "HS512"}, claims, SECRET, hashlib.sha512),
+                unsigned({**header, "alg": "none"}, claims)]:
+        resp = await app.post("/v1/identity/revoke", json={"token": bad})
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["error"]["param"] == "token"
