@@ -1,0 +1,28 @@
+"""The embedded PostgreSQL is reachable only through a Unix socket in a private directory:
+no TCP listener, so its trust authentication is not an open door on the network."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+pytestmark = pytest.mark.security
+
+
+async def test_no_tcp_listener_and_a_private_socket_directory(pg_url: str) -> None:
+    conn = await asyncpg.connect(pg_url)
+    try:
+        listen = await conn.fetchval("SHOW listen_addresses")
+        sockets = await conn.fetchval("SHOW unix_socket_directories")
+        data_dir = await conn.fetchval("SHOW data_directory")
+    finally:
+        await conn.close()
+    assert listen == "", "the embedded server must not listen on any IP address"
+    socket_dir = Path(sockets.split(",")[0].strip())
+    # The socket lives in the data directory (or one only its owner can enter).
+    assert socket_dir.resolve() == Path(data_dir).resolve() or \
+        stat.S_IMODE(socket_dir.stat().st_mode) & 0o077 == 0, socket_dir
+    assert stat.S_IMODE(Path(data_dir).stat().st_mode) & 0o077 == 0, "PGDATA is private"
