@@ -3,6 +3,7 @@ no TCP listener, so its trust authentication is not an open door on the network.
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 
@@ -12,14 +13,17 @@ import pytest
 pytestmark = pytest.mark.security
 
 
-async def test_no_tcp_listener_and_a_private_socket_directory(pg_url: str) -> None:
-    conn = await asyncpg.connect(pg_url)
+async def settings(url: str, *names: str) -> list[str]:
+    conn = await asyncpg.connect(url)
     try:
-        listen = await conn.fetchval("SHOW listen_addresses")
-        sockets = await conn.fetchval("SHOW unix_socket_directories")
-        data_dir = await conn.fetchval("SHOW data_directory")
+        return [await conn.fetchval(f"SHOW {name}") for name in names]
     finally:
         await conn.close()
+
+
+def test_no_tcp_listener_and_a_private_socket_directory(pg_url: str) -> None:
+    listen, sockets, data_dir = asyncio.run(settings(
+        pg_url, "listen_addresses", "unix_socket_directories", "data_directory"))
     assert listen == "", "the embedded server must not listen on any IP address"
     socket_dir = Path(sockets.split(",")[0].strip())
     # The socket lives in the data directory (or one only its owner can enter).

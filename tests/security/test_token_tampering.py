@@ -155,6 +155,11 @@ async def test_named_attacks_are_rejected(app: httpx.AsyncClient) -> None:
         "padded signature": token + "=",
         "padded payload": f"{token.split('.')[0]}.{token.split('.')[1]}=.{sig}",
         "huge payload": hmac_signed(header, {**claims, "scope": "chat " * 5000}, SECRET),
+        "deeply nested header": hmac_signed("[" * 3000 + "]" * 3000, claims, SECRET),
+        "deeply nested payload": hmac_signed(header, '{"a":' * 3000 + "1" + "}" * 3000,
+                                             SECRET),
+        "a 5000-digit exp": hmac_signed(header, '{"exp": ' + "9" * 5000 + "}", SECRET),
+        "NaN exp": hmac_signed(header, '{"exp": NaN, "iat": 0, "nbf": 0}', SECRET),
     }
     for name in list(claims):
         stripped = {k: v for k, v in claims.items() if k != name}
