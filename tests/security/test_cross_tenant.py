@@ -130,6 +130,11 @@ async def test_b_cannot_touch_or_detect_what_a_owns(app_client: httpx.AsyncClien
     assert statuses[f"/v1/indexes/{mine['index']}/documents"] == 404
     assert statuses[f"/v1/indexes?after={mine['index']}"] == 200
 
+    # Index names are per caller: A's name is free for B, so creating one says nothing.
+    same_name = await app_client.post("/v1/indexes", headers=b, json={
+        "name": "idx-alpha", "model": "lukhas-hash-v1"})
+    assert same_name.status_code == 200, same_name.text
+
 
 async def test_cursor_pages_of_a_caller_are_unchanged_by_others_ids(
     app_client: httpx.AsyncClient,
