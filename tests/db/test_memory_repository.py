@@ -13,7 +13,7 @@ import pytest
 from app.db.migrate import migrate
 from app.db.pool import open_pool
 from app.db.repositories import memory as repo
-from app.ids import new_id
+from app.ids import new_id, ordered_ids
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ async def test_a_cursor_is_looked_up_among_the_callers_own_rows(pool: Any) -> No
         theirs = await make_index(conn, owner="mallory")
         added = await repo.add_many(conn, mine, [repo.NewDocument(f"d{i}", unit(i))
                                                  for i in range(3)],
-                                    [new_id("mem_") for _ in range(3)])
+                                    ordered_ids("mem_", 3))  # one created_at: ids order
         planted = await repo.add_many(conn, theirs, [repo.NewDocument("x", unit(9))],
                                       [new_id("mem_")])
         page, _ = await repo.list_documents(conn, "alice", mine.id, limit=10,
