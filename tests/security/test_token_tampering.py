@@ -5,7 +5,7 @@ Each byte of a valid token (header, payload and signature) is changed in turn, a
 classic JWT attacks are tried by name: `alg: none`, other algorithms with the same secret,
 RS256 verified with the HMAC secret as a "public key", unknown and path-like kids, a payload
 swapped under another token's signature, expired, not-yet-valid, another issuer, stripped
-claims. The counts are logged (`pytest --log-cli-level=INFO`) for the threat model.
+claims. The counts are logged (visible with `pytest -s`) for the threat model.
 """
 
 from __future__ import annotations
@@ -151,6 +151,8 @@ async def test_named_attacks_are_rejected(app: httpx.AsyncClient) -> None:
             [*token.split(".")[:2], (await issue(app))["token"].split(".")[2]]),
         "header only": f"{segment(header)}..",
         "four parts": token + ".e30",
+        "a 0xff byte": token[:10] + "\xff" + token[11:],
+        "UTF-8 bytes in the signature": token[:-2] + "\xc3\xa9",
         # PyJWT alone accepts a padded signature: a second spelling of the same token.
         "padded signature": token + "=",
         "padded payload": f"{token.split('.')[0]}.{token.split('.')[1]}=.{sig}",
