@@ -46,14 +46,14 @@ def crc_hex(body: str) -> str:
 def new_alias(realm: str, zone: str, major: int = 1) -> Alias:
     """A fresh alias in `realm`/`zone` with a random 128-bit id."""
     for name, value in (("realm", realm), ("zone", zone)):
-        if not _PART.match(value):
+        if not _PART.fullmatch(value):
             raise ValueError(f"{name} must match [A-Za-z0-9_-]{{1,32}}: {value!r}")
     return Alias(realm, zone, major, secrets.token_hex(16))
 
 
 def parse_alias(text: str) -> Alias:
     """Parse and CRC-check an alias."""
-    match = _ALIAS.match(text)
+    match = _ALIAS.fullmatch(text)
     if match is None:
         raise AliasError("The token's subject is not a well-formed ΛiD alias.", "token_malformed")
     body = text[: text.rfind("-")]

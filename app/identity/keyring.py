@@ -4,6 +4,10 @@ Rotation: add a key, make it active; tokens signed with the old one keep validat
 that key is removed (retired), which invalidates them. Keys come from `LUKHAS_LID_KEYS`
 (JSON `{"kid": "secret"}`) and from `LUKHAS_LID_KEYS_DIR` (one file per key, named by its
 kid). In the dev lane with no key configured, one is generated into the data dir.
+
+A kid is only ever a key in the ring's dict, never a path: a token's kid is looked up, not
+opened. Configured kids must still be short names of safe characters (`claims.KID`), the
+only kids a token may name, so a key that no token could select is refused at start-up.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.identity.claims import KID
 from app.identity.secret_file import kept_secret
 from app.settings import Lane, Settings
 
@@ -74,6 +79,10 @@ def load_keyring(
             raise KeyRingError("No ΛiD signing key: set LUKHAS_LID_KEYS or LUKHAS_LID_KEYS_DIR.")
         keys["dev"], _ = kept_secret(data_dir / DEV_KEY_FILE,
                                      lambda: secrets.token_urlsafe(48))
+    for kid in keys:
+        if not KID.fullmatch(kid):
+            raise KeyRingError(f"ΛiD key id {kid!r} must be 1-64 characters of [A-Za-z0-9._-], "
+                               "not starting with a dot.")
     if not dev:
         for kid, secret in keys.items():
             problem = _weak(secret)

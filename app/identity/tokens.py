@@ -19,6 +19,7 @@ from app.db.pool import Database
 from app.errors import AuthenticationFailed, ServiceUnavailable
 from app.identity.alias import Alias, AliasError, parse_alias
 from app.identity.base import Identity
+from app.identity.claims import MalformedToken, check_claims, check_header, check_segments
 from app.identity.keyring import KeyRing
 from app.identity.marks import TokenMarks
 from app.identity.tiers import Tiers
@@ -106,13 +107,15 @@ class LidTokens:
         """The claims of a token signed with a known key, its time window unchecked (an
         expired token may still be revoked); ValueError saying why not."""
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            secret = self.keyring.get(str(kid))
+            check_segments(token)
+            kid = check_header(jwt.get_unverified_header(token))
+            secret = self.keyring.get(kid)
             if secret is None:
                 raise ValueError("The token's key is unknown.")
             claims: dict[str, Any] = jwt.decode(
                 token, secret, algorithms=["HS256"],
                 options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})
+            check_claims(claims)  # a MalformedToken is a ValueError
         except jwt.PyJWTError as exc:
             raise ValueError(f"Not a valid ΛiD token: {exc}.") from exc
         return claims
@@ -127,23 +130,23 @@ class LidTokens:
 
     def _read(self, token: str) -> dict[str, Any]:
         try:
+            check_segments(token)
             unverified = jwt.decode_complete(token, options={"verify_signature": False})
-        except jwt.PyJWTError as exc:
-            raise _fail("token_malformed", "The token is not a well-formed ΛiD token.") from exc
-        header: dict[str, Any] = unverified["header"]
-        claims: dict[str, Any] = unverified["payload"]
-        if header.get("alg") != "HS256" or not isinstance(header.get("kid"), str):
-            raise _fail("token_malformed", "The token's header must name alg HS256 and a kid.")
-        if any(k not in claims for k in _REQUIRED) or claims.get("iss") != ISSUER:
-            raise _fail("token_malformed", "The token lacks required ΛiD claims.")
-        if not isinstance(claims["scope"], str) or claims["tier"] not in \
-                self._tiers.scopes_by_tier:
-            raise _fail("token_malformed", "The token's tier or scope is not valid.")
+            kid = check_header(unverified["header"])
+            claims: dict[str, Any] = unverified["payload"]
+            check_claims(claims)
+        except (jwt.PyJWTError, MalformedToken) as exc:
+            raise _fail("token_malformed",
+                        f"The token is not a well-formed ΛiD token: {exc}.") from exc
+        if claims["iss"] != ISSUER:
+            raise _fail("token_malformed", "The token was not issued by ΛiD.")
+        if claims["tier"] not in self._tiers.scopes_by_tier:
+            raise _fail("token_malformed", "The token's tier is not valid.")
         try:
-            parse_alias(str(claims["sub"]))  # the CRC, before any signature work
+            parse_alias(claims["sub"])  # the CRC, before any signature work
         except AliasError as exc:
             raise _fail(exc.code, str(exc)) from exc
-        claims["_kid"] = header["kid"]
+        claims["_kid"] = kid
         return claims
 
     def _verify(self, token: str, claims: dict[str, Any]) -> None:

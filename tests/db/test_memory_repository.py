@@ -14,7 +14,7 @@ import pytest
 from app.db.migrate import migrate
 from app.db.pool import open_pool
 from app.db.repositories import memory as repo
-from app.ids import new_id
+from app.ids import new_id, ordered_ids
 
 
 @pytest.fixture
@@ -75,8 +75,33 @@ async def test_owner_scope_expiry_and_delete(pool: Any) -> None:
         assert [h.content for h in await repo.search(conn, index, unit(2), k=5)] == ["live"]
         assert (await repo.stats(conn, "alice", index.id))["expired"] == 1
         assert await repo.get_index(conn, "mallory", index.id) is None
-        assert not await repo.delete(conn, "mallory", added[0].id)
-        assert await repo.delete(conn, "alice", added[0].id)
+        assert not await repo.delete(conn, "mallory", index.id, added[0].id)
+        assert not await repo.delete(conn, "alice", "idx_another", added[0].id), \
+            "a document is deleted only through its own index"
+        assert await repo.delete(conn, "alice", index.id, added[0].id)
+
+
+async def test_a_cursor_is_looked_up_among_the_callers_own_rows(pool: Any) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        mine = await make_index(conn)
+        theirs = await make_index(conn, owner="mallory")
+        added = await repo.add_many(conn, mine, [repo.NewDocument(f"d{i}", unit(i))
+                                                 for i in range(3)],
+                                    ordered_ids("mem_", 3))  # one created_at: ids order
+        planted = await repo.add_many(conn, theirs, [repo.NewDocument("x", unit(9))],
+                                      [new_id("mem_")])
+        page, _ = await repo.list_documents(conn, "alice", mine.id, limit=10,
+                                            after=added[2].id, before=None, descending=True)
+        assert [r["id"] for r in page] == [added[1].id, added[0].id]
+        for cursor in (planted[0].id, "mem_never_made", theirs.id):
+            for after, before in ((cursor, None), (None, cursor)):
+                for descending in (True, False):
+                    assert await repo.list_documents(
+                        conn, "alice", mine.id, limit=10, after=after, before=before,
+                        descending=descending) == ([], False)
+                    assert await repo.list_indexes(
+                        conn, "alice", limit=10, after=after, before=before,
+                        descending=descending) == ([], False)
 
 
 async def test_the_query_uses_the_index_hnsw(pool: Any) -> None:

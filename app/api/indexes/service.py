@@ -137,7 +137,7 @@ class IndexesService:
         """Delete one document."""
         async with self._pool.acquire() as conn:
             await self._index(conn, identity, index_id)
-            if not await repo.delete(conn, identity.subject, doc_id):
+            if not await repo.delete(conn, identity.subject, index_id, doc_id):
                 raise NotFound(f"No document with id '{doc_id}'.", param="document_id",
                                code="document_not_found")
         return {"id": doc_id, "object": "index.document.deleted", "deleted": True}

@@ -207,10 +207,11 @@ async def search(conn: Any, index: IndexRow, query: np.ndarray, k: int,
                 list(r["tags"]), r["metadata"]) for r in rows]
 
 
-async def delete(conn: Any, owner: str, doc_id: str) -> bool:
-    """Delete one document of `owner`."""
+async def delete(conn: Any, owner: str, index_id: str, doc_id: str) -> bool:
+    """Delete one document of `owner`'s index `index_id`."""
     status: str = await conn.execute(
-        "DELETE FROM memory_documents WHERE id = $1 AND owner = $2", doc_id, owner)
+        "DELETE FROM memory_documents WHERE id = $1 AND owner = $2 AND index_id = $3",
+        doc_id, owner, index_id)
     return status.endswith(" 1")
 
 
@@ -249,27 +250,30 @@ async def list_documents(conn: Any, owner: str, index_id: str, *, limit: int,
                          descending: bool) -> tuple[list[dict[str, Any]], bool]:
     """One page of an index's live documents by creation, and whether more follow."""
     rows, more = await _page(
-        conn, "memory_documents",
-        "owner = $1 AND index_id = $2 AND (expires_at IS NULL OR expires_at > now())",
-        [owner, index_id], limit=limit, after=after, before=before, descending=descending,
+        conn, "memory_documents", "owner = $1 AND index_id = $2", [owner, index_id],
+        live="(expires_at IS NULL OR expires_at > now())", limit=limit, after=after,
+        before=before, descending=descending,
         columns="id, content, lane, fold, tags, metadata, created_at, expires_at")
     return [dict(r) for r in rows], more
 
 
-async def _page(conn: Any, table: str, where: str, args: list[Any], *, limit: int,
+async def _page(conn: Any, table: str, owned: str, args: list[Any], *, limit: int,
                 after: str | None, before: str | None, descending: bool,
-                columns: str = "*") -> tuple[list[Any], bool]:
+                live: str = "TRUE", columns: str = "*") -> tuple[list[Any], bool]:
     # Keyset pagination on (created_at, id): `after` continues in the listing's order,
-    # `before` goes back towards its start.
+    # `before` goes back towards its start. The cursor row is looked up within `owned`
+    # (the caller's own rows, live or not): an id of someone else's is a cursor naming
+    # nothing, an empty page exactly as for an id that never existed, so a listing is
+    # no oracle for other callers' ids or creation times.
     forward = before is None
     newest_first = descending == forward
     cursor = after if forward else before
-    clause = where
+    clause = f"{owned} AND {live}"
     if cursor is not None:
         args = [*args, cursor]
         cmp = "<" if newest_first else ">"
         clause += (f" AND (created_at, id) {cmp} (SELECT created_at, id FROM {table}"
-                   f" WHERE id = ${len(args)})")
+                   f" WHERE {owned} AND id = ${len(args)})")
     order = "DESC" if newest_first else "ASC"
     rows = await conn.fetch(
         f"SELECT {columns} FROM {table} WHERE {clause}"
