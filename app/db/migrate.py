@@ -6,6 +6,7 @@ starting together serialise on `pg_advisory_lock`, so each file is applied exact
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         if match is None:
             raise RuntimeError(f"migration file name must be NNNN_name.sql: {path.name}")
         found.append(Migration(int(match.group(1)), match.group(2), path.read_text()))
-    for before, migration in zip(found, found[1:], strict=False):
+    for before, migration in itertools.pairwise(found):
         if migration.version == before.version:
             raise RuntimeError(f"two migrations share version {migration.version}: "
                                f"{before.name}, {migration.name}")
