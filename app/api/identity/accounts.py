@@ -123,6 +123,16 @@ class AccountsService:
                                {"reason": "admin", "was_locked": was_locked})
         return account_object(account)
 
+    async def reset_totp(self, actor: Identity, account_id: str) -> AccountObject:
+        """Remove an account's TOTP (a lost authenticator): its holder can enrol a new
+        secret, and no code of the old one counts again."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            account, was_on = await repo.reset_totp(conn, account_id)
+            account = _found(account)
+            await audit.append(conn, actor.subject, "account.totp_reset", account_id,
+                               {"was_enabled": was_on})
+        return account_object(account)
+
     async def enroll_totp(self, holder: Identity) -> TotpEnrollment:
         """A new TOTP secret for the caller's account, active once confirmed with a code."""
         account = await self._holder(holder)

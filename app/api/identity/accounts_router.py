@@ -49,6 +49,13 @@ async def unlock_account(account_id: str, admin: Admin, accounts: AccountsDep) -
     return await accounts.unlock(admin, account_id)
 
 
+@router.delete("/identity/accounts/{account_id}/totp")
+async def reset_account_totp(account_id: str, admin: Admin,
+                             accounts: AccountsDep) -> AccountObject:
+    """Remove an account's TOTP (a lost authenticator); its holder may enrol again."""
+    return await accounts.reset_totp(admin, account_id)
+
+
 @router.post("/identity/totp")
 async def enroll_totp(holder: Holder, accounts: AccountsDep) -> TotpEnrollment:
     """Start TOTP enrolment: a new secret and its `otpauth://` URI."""

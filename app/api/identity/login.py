@@ -85,7 +85,8 @@ class LoginService:
                             expires_in=ttl, account_id=account.id, factors=factors)
 
     def _checked_request(self, req: AuthenticateRequest) -> int:
-        ttl = req.ttl_seconds or self._policy.token_ttl_seconds
+        ttl = req.ttl_seconds or min(self._policy.token_ttl_seconds,
+                                     self._policy.max_ttl_seconds)
         if ttl > self._policy.max_ttl_seconds:
             raise InvalidRequest(f"ttl_seconds may be at most {self._policy.max_ttl_seconds}.",
                                  param="ttl_seconds")

@@ -121,3 +121,17 @@ async def confirm_totp(conn: Any, account_id: str, sealed: bytes, step: int) -> 
         " totp_last_step = $3, updated_at = now()"
         " WHERE id = $1 AND totp_pending = $2 AND totp_secret IS NULL RETURNING true",
         account_id, sealed, step) is not None
+
+
+async def reset_totp(conn: Any, account_id: str) -> tuple[Account | None, bool]:
+    """Remove TOTP (and any pending enrolment); (the account, whether TOTP was on)."""
+    cols = ", ".join(f"a.{c.strip()}" for c in _COLUMNS.split(","))
+    row = await conn.fetchrow(
+        "UPDATE accounts a SET totp_secret = NULL, totp_pending = NULL, updated_at = now()"
+        " FROM (SELECT totp_secret FROM accounts WHERE id = $1) old WHERE a.id = $1"
+        f" RETURNING {cols}, old.totp_secret IS NOT NULL AS was_on", account_id)
+    if row is None:
+        return None, False
+    fields = dict(row)
+    was_on = bool(fields.pop("was_on"))
+    return _account(fields), was_on

@@ -109,6 +109,7 @@ async def test_only_admins_manage_accounts(admin: httpx.AsyncClient) -> None:
         ("GET", f"/v1/identity/accounts/{account['id']}", None),
         ("POST", f"/v1/identity/accounts/{account['id']}/tier", {"tier": "T3"}),
         ("POST", f"/v1/identity/accounts/{account['id']}/unlock", None),
+        ("DELETE", f"/v1/identity/accounts/{account['id']}/totp", None),
     ):
         resp = await admin.request(method, path, json=body, headers=bearer(t1))
         assert resp.status_code == 403 and "'admin'" in resp.json()["error"]["message"]
@@ -206,6 +207,31 @@ async def test_totp_enrolment_and_t2_login(admin: httpx.AsyncClient, pg_url: str
     assert actions.count("account.totp_enabled") == 1
     assert [d["reason"] for a, d in await audit_actions(pg_url, account["id"])
             if a == "account.auth_failed"] == ["totp_replayed", "totp_replayed"]
+
+
+async def test_admin_resets_a_lost_authenticator(admin: httpx.AsyncClient,
+                                                pg_url: str) -> None:
+    account = await create_account(admin)
+    t1 = (await login(admin, account["username"])).json()["token"]
+    lost = await enrol_totp(admin, t1)
+    reset = await admin.delete(f"/v1/identity/accounts/{account['id']}/totp")
+    assert reset.status_code == 200 and reset.json()["totp_enabled"] is False
+    old = await login(admin, account["username"], totp_code=code_at(lost))
+    assert old.status_code == 400 and old.json()["error"]["code"] == "totp_not_enabled"
+    fresh = await enrol_totp(admin, t1)
+    assert fresh != lost
+    t2 = await login(admin, account["username"], totp_code=code_at(fresh))
+    assert t2.json()["tier"] == "T2"
+    assert (await login(admin, account["username"], totp_code=code_at(lost, 1))).status_code \
+        == 401
+    resets = [d for a, d in await audit_actions(pg_url, account["id"])
+              if a == "account.totp_reset"]
+    assert resets == [{"was_enabled": True}]
+
+
+def test_a_short_totp_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="32"):
+        TotpSeal.from_settings("changeme", tmp_path)
 
 
 async def test_totp_needs_an_account_holder(admin: httpx.AsyncClient) -> None:
