@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         # `LUKHAS_DATABASE_URL=` as copied from .env.example means "not set".
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("totp_key")
+    @classmethod
+    def _totp_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("LUKHAS_TOTP_KEY must be a random secret of 32 or more bytes")
+        return value
+
     @field_validator("stage_budget_ms")
     @classmethod
     def _known_stages(cls, budgets: dict[str, float]) -> dict[str, float]:

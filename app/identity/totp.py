@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from app.identity.secret_file import kept_secret
 
 KEY_FILE = "totp_key"
-MIN_KEY_BYTES = 32
 DIGITS = 6
 PERIOD = 30
 DRIFT_STEPS = 1
@@ -47,10 +46,7 @@ class TotpSeal:
     @classmethod
     def from_settings(cls, configured: str | None, data_dir: Path) -> TotpSeal:
         """The configured key, or the one kept in the data dir (made on first use)."""
-        if configured:
-            if len(configured.encode()) < MIN_KEY_BYTES:
-                raise ValueError(f"LUKHAS_TOTP_KEY must be a random secret of "
-                                 f"{MIN_KEY_BYTES}+ bytes.")
+        if configured:  # its length is checked with the other settings
             return cls(configured)
         material, _ = kept_secret(data_dir / KEY_FILE, lambda: secrets.token_urlsafe(32))
         return cls(material)
