@@ -3,6 +3,8 @@ TOTP enrolment and logins (T2), the admin's T3 grant, lockout, rehashing, and th
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,16 +33,19 @@ from tests.utils.app import running_app
 
 
 @pytest.fixture
-async def admin(pg_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A, **FAST_HASHING,
-                           auth_throttle=False) as client:
+async def admin(pg_url: str, redis_url: str,
+                tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the real PostgreSQL and Redis, with the failure throttle off (so that
+    lockouts, not the throttle, answer here; tests/security/test_auth_throttle.py has it on)."""
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A, redis_url=redis_url,
+                           **FAST_HASHING, auth_throttle=False) as client:
         yield client
 
 
 async def audit_actions(pg_url: str, account_id: str) -> list[tuple[str, dict[str, Any]]]:
     conn = await asyncpg.connect(pg_url)
     try:
-        await conn.set_type_codec("jsonb", encoder=str, decoder=__import__("json").loads,
+        await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads,
                                   schema="pg_catalog")
         return [(r["action"], r["details"]) for r in await audit.for_subject(conn, account_id)]
     finally:
@@ -236,6 +241,35 @@ def test_a_short_totp_key_is_refused() -> None:
     assert Settings(totp_key="").totp_key is None  # blank, as copied from .env.example
 
 
+async def test_one_code_presented_twice_at_once_logs_in_once(
+    admin: httpx.AsyncClient, pg_url: str,
+) -> None:
+    account = await create_account(admin)
+    t1 = (await login(admin, account["username"])).json()["token"]
+    secret = await enrol_totp(admin, t1)
+    code = code_at(secret)
+    both = await asyncio.gather(*(login(admin, account["username"], totp_code=code)
+                                  for _ in range(2)))
+    assert sorted(r.status_code for r in both) == [200, 401]
+
+
+async def test_wrong_codes_count_toward_the_lockout(admin: httpx.AsyncClient,
+                                                    pg_url: str) -> None:
+    account = await create_account(admin)
+    t1 = (await login(admin, account["username"])).json()["token"]
+    secret = await enrol_totp(admin, t1)
+    right = code_at(secret)
+    wrong = next(f"{n:06d}" for n in range(10**6) if f"{n:06d}" not in
+                 {code_at(secret, k) for k in (-1, 0, 1)})
+    for _ in range(5):  # LUKHAS_ACCOUNT_LOCKOUT_FAILURES, by default
+        assert (await login(admin, account["username"], totp_code=wrong)).status_code == 401
+    locked = await login(admin, account["username"], totp_code=right)
+    assert locked.status_code == 429
+    reasons = [d.get("reason") for a, d in await audit_actions(pg_url, account["id"])
+               if a in ("account.auth_failed", "account.locked")]
+    assert reasons == ["totp"] * 5 + [None]
+
+
 async def test_totp_needs_an_account_holder(admin: httpx.AsyncClient) -> None:
     resp = await admin.post("/v1/identity/totp")  # an API key is no account
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "account_required"
@@ -296,7 +330,7 @@ async def test_lockout_after_consecutive_failures(pg_url: str, tmp_path: Path) -
         for i in range(3):
             await login(admin, name, f"wrong password {i}")
         assert (await login(admin, name)).status_code == 429
-        await __import__("asyncio").sleep(1.6)
+        await asyncio.sleep(1.6)
         assert (await login(admin, name)).status_code == 200  # the lockout ran out
     actions = await audit_actions(pg_url, account["id"])
     assert [a for a, _ in actions] == [

@@ -42,3 +42,26 @@ def test_login_token_works_as_the_sdks_api_key(http: httpx.Client, base_url: str
         with pytest.raises(openai.PermissionDeniedError) as denied:
             c.responses.create(model="lukhas-matriz", input="hi")
         assert "responses.write" in denied.value.message
+
+
+def _throttled_logins(http: httpx.Client) -> float:
+    line = 'lukhas_auth_failures_total{outcome="throttled",surface="password"} '
+    for text in http.get("/metrics").text.splitlines():
+        if text.startswith(line):
+            return float(text.split()[-1])
+    return 0.0
+
+
+def test_the_sdk_does_not_retry_a_throttled_login(http: httpx.Client, base_url: str) -> None:
+    name = username("guessed")
+    body = {"username": name, "password": "one guess after another"}
+    with openai.OpenAI(api_key="unused", base_url=f"{base_url}/v1", max_retries=2) as sdk:
+        for _ in range(5):  # LUKHAS_AUTH_THROTTLE_KEY_FAILURES, by default
+            with pytest.raises(openai.AuthenticationError):
+                sdk.post("/identity/authenticate", cast_to=dict[str, Any], body=body)
+        before = _throttled_logins(http)
+        with pytest.raises(openai.RateLimitError) as limited:
+            sdk.post("/identity/authenticate", cast_to=dict[str, Any], body=body)
+    assert limited.value.code == "too_many_failed_attempts"
+    assert limited.value.response.headers["x-should-retry"] == "false"
+    assert _throttled_logins(http) == before + 1  # one request: the SDK did not retry it
