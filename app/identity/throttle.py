@@ -62,11 +62,14 @@ class FailureCounter(Protocol):
 
 
 class MemoryFailures:
-    """The in-process counter (one process only)."""
+    """The in-process counter (one process only). At most `max_keys` counts are kept: past
+    that, the oldest is forgotten, so failures from many addresses cannot grow it unbounded."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 100_000) -> None:
         self._counts: dict[str, tuple[int, float]] = {}
         self._clock = clock
+        self._max_keys = max_keys
 
     def _get(self, key: str, now: float) -> tuple[int, float]:
         n, deadline = self._counts.get(key, (0, now))
@@ -80,6 +83,9 @@ class MemoryFailures:
             n, deadline = self._get(key, now)
             if n == 0:
                 deadline = now + window_s
+                self._counts.pop(key, None)  # re-inserted last: insertion order is age
+                if len(self._counts) >= self._max_keys:
+                    del self._counts[next(iter(self._counts))]
             self._counts[key] = (n + 1, deadline)
             out.append(Count(n + 1, deadline - now))
         return out

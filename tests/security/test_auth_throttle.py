@@ -188,6 +188,13 @@ async def test_counts_expire_with_their_window() -> None:
     await throttle.check("password", "addr:a", "user:b")  # the window is over
 
 
+async def test_the_in_process_counter_is_bounded() -> None:
+    failures = MemoryFailures(max_keys=3)
+    for key in ("a", "b", "c", "d"):
+        await failures.add([key], 60)
+    assert [c.failures for c in await failures.peek(["a", "b", "c", "d"])] == [0, 1, 1, 1]
+
+
 def test_key_ids() -> None:
     assert address_key(("192.0.2.1", 5)) == "addr:192.0.2.1"
     assert address_key(("2001:db8:1:2:3:4:5:6", 5)) == address_key(("2001:db8:1:2::9", 5)) \
