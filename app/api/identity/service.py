@@ -12,6 +12,7 @@ from app.api.identity.protocol import (
     TokenVerification,
     VerifyRequest,
 )
+from app.db.repositories import audit
 from app.db.repositories import memory as memory_repo
 from app.db.repositories import responses as responses_repo
 from app.errors import AuthenticationFailed, InvalidRequest, ServiceUnavailable
@@ -52,7 +53,7 @@ class IdentityService:
         async with self._pool.acquire() as conn, conn.transaction():
             counts = await memory_repo.erase_subject(conn, subject)
             counts["responses"] = await responses_repo.delete_owner(conn, subject)
-            await memory_repo.audit(conn, actor.subject, "erase_subject", subject, counts)
+            await audit.append(conn, actor.subject, "erase_subject", subject, counts)
         if self._memory is not None:
             self._memory.forget(subject)
         sessions = 0
