@@ -406,3 +406,22 @@ async def test_verify_and_tier_check(admin: httpx.AsyncClient) -> None:
     unknown = await admin.get("/v1/identity/tier-check", params={"scope": "root"},
                               headers=as_t1)
     assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "scope"
+
+
+@pytest.mark.parametrize(("path", "body", "param"), [
+    ("/v1/identity/authenticate", {"password": PASSWORD}, "username"),
+    ("/v1/identity/authenticate", {"username": "someone"}, "password"),
+    ("/v1/identity/totp/confirm", {}, "code"),
+    ("/v1/identity/accounts/acct_x/tier", {}, "tier"),
+])
+async def test_missing_fields_are_400_naming_them(admin: httpx.AsyncClient, path: str,
+                                                  body: dict[str, Any], param: str) -> None:
+    resp = await admin.post(path, json=body)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "missing_required_parameter"
+    assert resp.json()["error"]["param"] == param
+
+
+async def test_tier_check_needs_a_scope(admin: httpx.AsyncClient) -> None:
+    resp = await admin.get("/v1/identity/tier-check")
+    assert resp.status_code == 400 and resp.json()["error"]["param"] == "scope"
