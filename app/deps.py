@@ -13,6 +13,8 @@ from fastapi.params import Depends as DependsParam
 
 from app.api.chat.service import ChatService
 from app.api.embeddings.service import EmbeddingsService
+from app.api.identity.accounts import AccountsService
+from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.responses.service import ResponsesService
@@ -64,6 +66,14 @@ async def get_identity_service(request: Request) -> IdentityService:
     return (await get_state(request)).identity
 
 
+async def get_accounts(request: Request) -> AccountsService:
+    return (await get_state(request)).accounts
+
+
+async def get_login(request: Request) -> LoginService:
+    return (await get_state(request)).login
+
+
 async def get_responses(request: Request) -> ResponsesService:
     return (await get_state(request)).responses
 
@@ -75,5 +85,7 @@ async def get_chat(request: Request) -> ChatService:
 EmbeddingsDep = Annotated[EmbeddingsService, Depends(get_embeddings)]
 IndexesDep = Annotated[IndexesService, Depends(get_indexes)]
 IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
+AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
+LoginDep = Annotated[LoginService, Depends(get_login)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]

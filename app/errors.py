@@ -77,6 +77,18 @@ class MethodNotAllowed(APIError):
     default_code = "method_not_allowed"
 
 
+class Conflict(APIError):
+    """409; `x-should-retry: false`, as the OpenAI SDKs otherwise retry a 409."""
+
+    status_code = 409
+    error_type = "invalid_request_error"
+    default_code = "conflict"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("x-should-retry", "false")
+
+
 class PayloadTooLarge(APIError):
     status_code = 413
     error_type = "invalid_request_error"

@@ -21,6 +21,9 @@ from app.api.chat.service import ChatService
 from app.api.embeddings.router import router as embeddings_router
 from app.api.embeddings.service import EmbeddingsService
 from app.api.health.router import router as health_router
+from app.api.identity.accounts import AccountPolicy, AccountsService
+from app.api.identity.accounts_router import router as accounts_router
+from app.api.identity.login import LoginService
 from app.api.identity.router import router as identity_router
 from app.api.identity.service import IdentityService
 from app.api.indexes.router import router as indexes_router
@@ -41,8 +44,12 @@ from app.guardian.output_policy import load_output_policy
 from app.identity.api_keys import ApiKeyResolver, load_or_create_key
 from app.identity.base import IdentityChain
 from app.identity.keyring import load_settings_keyring
+from app.identity.passwords import PasswordParams, Passwords
+from app.identity.redis_throttle import RedisFailures
+from app.identity.throttle import AuthThrottle, FailureCounter, MemoryFailures, ThrottleLimits
 from app.identity.tiers import load_tiers
 from app.identity.tokens import LidResolver, LidTokens
+from app.identity.totp import TotpSeal
 from app.json import JSONResponse
 from app.kv.base import KeyValueStore
 from app.kv.memory import MemoryStore
@@ -75,7 +82,7 @@ from app.state import AppState
 log = logging.getLogger("lukhas")
 
 API_ROUTERS = (responses_router, chat_router, embeddings_router, indexes_router,
-               models_router, identity_router)
+               models_router, identity_router, accounts_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -149,6 +156,23 @@ async def _open(
         key, _ = load_or_create_key(settings.data_dir)
         keys = [key]
     api_key_scopes = tiers.scopes(settings.api_key_tier)
+    failures: FailureCounter = (MemoryFailures() if settings.redis_url is None
+                                else RedisFailures(settings.redis_url.get_secret_value()))
+    stack.push_async_callback(failures.close)
+    auth_throttle = AuthThrottle(failures, ThrottleLimits(
+        settings.auth_throttle_window_seconds, settings.auth_throttle_address_failures,
+        settings.auth_throttle_key_failures), metrics.auth_failures,
+        enabled=settings.auth_throttle)
+    passwords = Passwords(PasswordParams(settings.password_time_cost,
+                                         settings.password_memory_kib,
+                                         settings.password_parallelism))
+    seal = TotpSeal.from_settings(
+        settings.totp_key.get_secret_value() if settings.totp_key else None, settings.data_dir)
+    policy = AccountPolicy(
+        settings.lid_realm, settings.lid_zone, settings.password_min_length,
+        settings.account_token_ttl_seconds, settings.lid_max_ttl_seconds,
+        settings.account_lockout_failures, settings.account_lockout_seconds,
+        settings.totp_issuer)
     identities = IdentityChain([
         LidResolver(tokens), ApiKeyResolver(keys, settings.api_key_tier, api_key_scopes),
     ])
@@ -168,7 +192,7 @@ async def _open(
     registry = ProviderRegistry([builtin])
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
                 engines=[AwarenessEngine(metrics, lane),
-                         InProcessSweepEngine([sessions, store, limiter]),
+                         InProcessSweepEngine([sessions, store, limiter, failures]),
                          ExpirySweepEngine(pool, metrics=metrics),
                          PeriodicJob("token marks sweep", tokens.marks.sweep)])
     orchestrator = Orchestrator(
@@ -184,12 +208,15 @@ async def _open(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
         responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane),
         chat=ChatService(orchestrator, registry, sessions, memory, lane),
-        identity=IdentityService(tokens, settings.lid_max_ttl_seconds, pool=pool,
+        identity=IdentityService(tokens, tiers, settings.lid_max_ttl_seconds, pool=pool,
                                  sessions=sessions, memory=memory), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,
         embeddings=EmbeddingsService(embedding_models),
         indexes=IndexesService(pool, embedding_models, retention),
+        accounts=AccountsService(pool, tiers, passwords, seal, policy),
+        login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
+        auth_throttle=auth_throttle,
     )
 
 

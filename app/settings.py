@@ -47,6 +47,21 @@ class Settings(BaseSettings):
     lid_active_kid: str | None = None
     lid_leeway_seconds: float = Field(default=30.0, ge=0, le=3600)
     lid_max_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    lid_realm: str = Field(default="LUKHAS", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    lid_zone: str = Field(default="eu", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    password_time_cost: int = Field(default=2, ge=1, le=64)
+    password_memory_kib: int = Field(default=19456, ge=8, le=4 * 1024 * 1024)
+    password_parallelism: int = Field(default=1, ge=1, le=64)
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    account_token_ttl_seconds: int = Field(default=3600, ge=60)
+    account_lockout_failures: int = Field(default=5, ge=1, le=1000)
+    account_lockout_seconds: float = Field(default=900.0, gt=0)
+    totp_key: SecretStr | None = None
+    totp_issuer: str = "LUKHAS"
+    auth_throttle: bool = True
+    auth_throttle_window_seconds: float = Field(default=900.0, gt=0)
+    auth_throttle_address_failures: int = Field(default=50, ge=1)
+    auth_throttle_key_failures: int = Field(default=5, ge=1)
     log_level: str = "info"
     access_log: bool = False
     cors_origins: list[str] = Field(default_factory=list)
@@ -71,11 +86,18 @@ class Settings(BaseSettings):
     context_window_tokens: int = Field(default=128_000, ge=256)
 
     @field_validator("database_url", "api_keys", "redis_url", "lid_keys", "lid_keys_dir",
-                     "lid_active_kid", "rate_limits_file", mode="before")
+                     "lid_active_kid", "rate_limits_file", "totp_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `LUKHAS_DATABASE_URL=` as copied from .env.example means "not set".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("totp_key")
+    @classmethod
+    def _totp_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("LUKHAS_TOTP_KEY must be a random secret of 32 or more bytes")
+        return value
 
     @field_validator("stage_budget_ms")
     @classmethod

@@ -6,12 +6,15 @@ from dataclasses import dataclass
 
 from app.api.chat.service import ChatService
 from app.api.embeddings.service import EmbeddingsService
+from app.api.identity.accounts import AccountsService
+from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.responses.service import ResponsesService
 from app.db.pool import Database
 from app.embeddings.registry import EmbeddingRegistry
 from app.identity.base import IdentityChain
+from app.identity.throttle import AuthThrottle
 from app.kv.base import KeyValueStore
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tick import Tick
@@ -39,3 +42,6 @@ class AppState:
     embedding_models: EmbeddingRegistry
     embeddings: EmbeddingsService
     indexes: IndexesService
+    accounts: AccountsService
+    login: LoginService
+    auth_throttle: AuthThrottle

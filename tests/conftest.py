@@ -60,7 +60,10 @@ def server(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     """The service as a real process on a free port, with two API keys."""
     data_dir = tmp_path_factory.mktemp("server-data")
     env = {"LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": f"{KEY_A},{KEY_B}",
-           "LUKHAS_DATA_DIR": str(data_dir), "LUKHAS_LOG_LEVEL": "warning"}
+           "LUKHAS_DATA_DIR": str(data_dir), "LUKHAS_LOG_LEVEL": "warning",
+           # Every test calls from 127.0.0.1: the failures of all of them would add up
+           # under one address. Per key id, the failure throttle stays as configured.
+           "LUKHAS_AUTH_THROTTLE_ADDRESS_FAILURES": "1000000"}
     proc = start_uvicorn(env, data_dir / "server.log")
     yield proc
     proc.stop()

@@ -1,7 +1,12 @@
 """Resolve the caller from `Authorization: Bearer <credential>`; 401 in the envelope if not.
 
-Probes, metrics and the OpenAPI document are public. The identity goes into
+Probes, metrics, the OpenAPI document and the login itself (`/v1/identity/authenticate`,
+which takes a username and password instead) are public. The identity goes into
 `request.state.identity`, where each route's `require(scope)` dependency reads it.
+
+A credential that fails is counted by the failure throttle (app/identity/throttle.py) per
+client address and per key id; past the limit the answer is 429 instead of 401. A valid
+credential never touches the throttle.
 """
 
 from __future__ import annotations
@@ -9,9 +14,11 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import APIError, AuthenticationFailed, error_response
-from app.identity.base import IdentityChain
+from app.identity.throttle import AuthThrottle, address_key, credential_key
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc",
+                          "/v1/identity/authenticate"})
+SURFACE = "credential"
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -41,15 +48,25 @@ class IdentityMiddleware:
             )
             await error_response(error)(scope, receive, send)
             return
-        identities: IdentityChain = scope["app"].state.lukhas.identities
+        state = scope["app"].state.lukhas
         try:
-            identity = await identities.resolve(credential)
-        except APIError as failed:  # a ΛiD check failed (401), or its store is down (503)
-            await error_response(failed)(scope, receive, send)
+            identity = await state.identities.resolve(credential)
+        except AuthenticationFailed as failed:  # a ΛiD check failed
+            await self._refuse(scope, receive, send, state.auth_throttle, credential, failed)
+            return
+        except APIError as unavailable:  # its store is down (503): not the caller's failure
+            await error_response(unavailable)(scope, receive, send)
             return
         if identity is None:
             error = AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
-            await error_response(error)(scope, receive, send)
+            await self._refuse(scope, receive, send, state.auth_throttle, credential, error)
             return
         scope.setdefault("state", {})["identity"] = identity
         await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, throttle: AuthThrottle,
+                      credential: str, failed: APIError) -> None:
+        refusal = await throttle.failed(SURFACE, address_key(scope.get("client")),
+                                        credential_key(credential))
+        await error_response(refusal or failed)(scope, receive, send)

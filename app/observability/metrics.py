@@ -59,6 +59,13 @@ class Metrics:
             "Requests admitted without a rate-limit check because the store was unreachable.",
             ["route"], registry=registry,
         )
+        self.auth_failures = Counter(
+            "lukhas_auth_failures_total",
+            "Failed authentications by surface (credential: API key or ΛiD token; password:"
+            " account login) and outcome (rejected: 401; throttled: 429; store_unavailable:"
+            " the throttle failed open).",
+            ["surface", "outcome"], registry=registry,
+        )
         self.embeddings_batch_size = Histogram(
             "lukhas_embeddings_batch_size", "Texts per embedding model call (micro-batched).",
             ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=registry,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.responses.protocol import OpenAIModel
 
@@ -20,3 +22,93 @@ class RevokeRequest(OpenAIModel):
     token: str | None = None
     jti: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     expires_at: int | None = None
+
+
+class AccountCreateRequest(OpenAIModel):
+    username: str = Field(max_length=256)
+    password: str = Field(max_length=4096)
+    realm: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    zone: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class AccountTierRequest(OpenAIModel):
+    tier: str
+
+
+class AuthenticateRequest(OpenAIModel):
+    username: str = Field(max_length=256)
+    password: str = Field(max_length=4096)
+    totp_code: str | None = Field(default=None, max_length=64)
+    scopes: list[str] | None = None
+    ttl_seconds: int | None = Field(default=None, ge=1)
+
+
+class TotpConfirmRequest(OpenAIModel):
+    code: str = Field(max_length=64)
+
+
+class VerifyRequest(OpenAIModel):
+    token: str = Field(max_length=16384)
+
+
+class WireObject(BaseModel):
+    """What goes out: every field always present (null when it does not apply)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountObject(WireObject):
+    object: Literal["identity.account"] = "identity.account"
+    id: str
+    username: str
+    alias: str
+    max_tier: str
+    totp_enabled: bool
+    locked_until: int | None
+    failed_attempts: int
+    created_at: int
+
+
+class AccountToken(WireObject):
+    object: Literal["identity.token"] = "identity.token"
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    alias: str
+    jti: str
+    tier: str
+    scopes: list[str]
+    expires_at: int
+    expires_in: int
+    account_id: str
+    factors: list[str]
+
+
+class TotpEnrollment(WireObject):
+    object: Literal["identity.totp_enrollment"] = "identity.totp_enrollment"
+    secret: str
+    provisioning_uri: str
+    issuer: str
+    algorithm: Literal["SHA1"] = "SHA1"
+    digits: int
+    period: int
+
+
+class TokenVerification(WireObject):
+    object: Literal["identity.token_verification"] = "identity.token_verification"
+    valid: bool
+    code: str | None
+    message: str | None
+    alias: str | None
+    tier: str | None
+    scopes: list[str]
+    jti: str | None
+    expires_at: int | None
+
+
+class TierCheck(WireObject):
+    object: Literal["identity.tier_check"] = "identity.tier_check"
+    scope: str
+    allowed: bool
+    tier: str
+    tier_allows: bool
+    lowest_tier: str | None

@@ -6,7 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from app.api.identity.protocol import RevokeRequest, TokenIssueRequest
+from app.api.identity.protocol import (
+    RevokeRequest,
+    TierCheck,
+    TokenIssueRequest,
+    TokenVerification,
+    VerifyRequest,
+)
 from app.api.identity.service import describe
 from app.deps import IdentityServiceDep, require
 from app.identity.base import Identity
@@ -36,6 +42,24 @@ async def revoke_token(
 ) -> dict[str, Any]:
     """Revoke a token until it would have expired."""
     return await service.revoke(body)
+
+
+@router.post("/identity/verify")
+async def verify_token(
+    body: VerifyRequest, _: Annotated[Identity, require("identity.read")],
+    service: IdentityServiceDep,
+) -> TokenVerification:
+    """Check a token: valid or the failing check's code, and what it carries."""
+    return await service.verify(body)
+
+
+@router.get("/identity/tier-check")
+async def tier_check(
+    scope: str, identity: Annotated[Identity, require("identity.read")],
+    service: IdentityServiceDep,
+) -> TierCheck:
+    """Whether your credential (and its tier) allows `scope`."""
+    return service.tier_check(identity, scope)
 
 
 @router.delete("/identity/me/memory")

@@ -5,12 +5,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from app.api.identity.protocol import RevokeRequest, TokenIssueRequest
+from app.api.identity.protocol import (
+    RevokeRequest,
+    TierCheck,
+    TokenIssueRequest,
+    TokenVerification,
+    VerifyRequest,
+)
+from app.db.repositories import audit
 from app.db.repositories import memory as memory_repo
 from app.db.repositories import responses as responses_repo
-from app.errors import InvalidRequest, ServiceUnavailable
+from app.errors import AuthenticationFailed, InvalidRequest, ServiceUnavailable
 from app.identity.alias import new_alias
 from app.identity.base import Identity
+from app.identity.tiers import Tiers
 from app.identity.tokens import LidTokens
 from app.kv.base import StoreUnavailable
 from app.memory.conversations import ConversationMemory
@@ -25,10 +33,11 @@ def describe(identity: Identity) -> dict[str, Any]:
 
 
 class IdentityService:
-    def __init__(self, tokens: LidTokens, max_ttl_seconds: int, *, pool: Any = None,
-                 sessions: SessionStore | None = None,
+    def __init__(self, tokens: LidTokens, tiers: Tiers, max_ttl_seconds: int, *,
+                 pool: Any = None, sessions: SessionStore | None = None,
                  memory: ConversationMemory | None = None) -> None:
         self._tokens = tokens
+        self._tiers = tiers
         self._max_ttl = max_ttl_seconds
         self._pool = pool
         self._sessions = sessions
@@ -44,7 +53,7 @@ class IdentityService:
         async with self._pool.acquire() as conn, conn.transaction():
             counts = await memory_repo.erase_subject(conn, subject)
             counts["responses"] = await responses_repo.delete_owner(conn, subject)
-            await memory_repo.audit(conn, actor.subject, "erase_subject", subject, counts)
+            await audit.append(conn, actor.subject, "erase_subject", subject, counts)
         if self._memory is not None:
             self._memory.forget(subject)
         sessions = 0
@@ -92,6 +101,29 @@ class IdentityService:
         await self._tokens.revoke(jti, expires_at)
         return {"object": "identity.revocation", "jti": jti, "revoked": True,
                 "until": expires_at}
+
+    async def verify(self, req: VerifyRequest) -> TokenVerification:
+        """What a token carries, or which check it fails (a single-use token is used up by
+        this, as by any presentation: it proves something once, to whoever checks it)."""
+        try:
+            who = await self._tokens.validate(req.token)
+        except AuthenticationFailed as failed:
+            return TokenVerification(valid=False, code=failed.code, message=failed.message,
+                                     alias=None, tier=None, scopes=[], jti=None,
+                                     expires_at=None)
+        return TokenVerification(valid=True, code=None, message=None, alias=who.subject,
+                                 tier=who.tier, scopes=sorted(who.scopes), jti=who.token_id,
+                                 expires_at=who.expires_at)
+
+    def tier_check(self, identity: Identity, scope: str) -> TierCheck:
+        """Whether the caller may use `scope`, and the lowest tier that grants it."""
+        granting = sorted(t for t, s in self._tiers.scopes_by_tier.items() if scope in s)
+        if not granting:
+            raise InvalidRequest(f"Unknown scope '{scope}'.", param="scope",
+                                 code="unknown_scope")
+        tier_scopes = self._tiers.scopes_by_tier.get(identity.tier, frozenset())
+        return TierCheck(scope=scope, allowed=identity.has_scope(scope), tier=identity.tier,
+                         tier_allows=scope in tier_scopes, lowest_tier=granting[0])
 
     def _claims_of(self, token: str) -> tuple[str, int]:
         try:

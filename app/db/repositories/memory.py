@@ -333,13 +333,6 @@ async def sweep_expired(conn: Any, limit: int = 10_000) -> int:
     return int(status.split()[-1])
 
 
-async def audit(conn: Any, actor: str, action: str, subject: str | None,
-                details: Mapping[str, Any]) -> None:
-    """Append one audit record."""
-    await conn.execute("INSERT INTO audit_log (actor, action, subject, details)"
-                       " VALUES ($1, $2, $3, $4)", actor, action, subject, dict(details))
-
-
 async def count_by_lane(conn: Any) -> dict[str, int]:
     """Live documents per lane, across all owners (for the metrics)."""
     rows = await conn.fetch("SELECT lane, count(*) AS n FROM memory_documents"
