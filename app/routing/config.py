@@ -132,23 +132,23 @@ class Backoff(_Strict):
 
 class Retries(_Strict):
     count: int = Field(default=2, ge=0, le=10)
-    on: tuple[FailureKind, ...] = ALL_FAILURES
+    on_failures: tuple[FailureKind, ...] = ALL_FAILURES
     backoff: Backoff = Backoff()
 
-    _kinds = field_validator("on", mode="before")(_failure_kinds)
+    _kinds = field_validator("on_failures", mode="before")(_failure_kinds)
 
     def retryable(self, kind: FailureKind | None) -> bool:
         """Whether a failure of `kind` moves on to the next attempt of the plan."""
-        return kind is not None and kind in self.on
+        return kind is not None and kind in self.on_failures
 
 
 class Cooldowns(_Strict):
     failures: int = Field(default=3, ge=1, le=1000)
     window_seconds: float = Field(default=60.0, gt=0, le=86_400)
     cooldown_seconds: float = Field(default=30.0, gt=0, le=86_400)
-    on: tuple[FailureKind, ...] = ALL_FAILURES
+    on_failures: tuple[FailureKind, ...] = ALL_FAILURES
 
-    _kinds = field_validator("on", mode="before")(_failure_kinds)
+    _kinds = field_validator("on_failures", mode="before")(_failure_kinds)
 
 
 class RoutingConfig(_Strict):

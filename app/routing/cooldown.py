@@ -45,7 +45,7 @@ class CooldownTracker:
         The policy is passed on each call so a reloaded file applies at once; failures that
         arrive while the deployment is already out (requests sent before) extend nothing.
         """
-        if kind not in policy.on:
+        if kind not in policy.on_failures:
             return False
         now = self._clock()
         if self._until.get(deployment, -math.inf) > now:

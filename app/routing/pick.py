@@ -73,13 +73,16 @@ def pick(config: RoutingConfig, model: str, caller: Caller, cooldowns: CooldownS
     group = config.groups[name]
     if not _allows(group, caller.tier):
         raise TierNotAllowed(model, caller.tier)
-    bucket, first = _first_choice(config, name, caller.subject)
+    bucket, first, replaced = _first_choice(config, name, caller.subject)
     plan: list[Attempt] = []
     cooling: list[str] = []
     retries: dict[str, int] = {}
-    for index, (label, deployments) in enumerate(_chain(config, name, first, caller.tier)):
+    chain = _chain(config, name, first, replaced, caller.tier)
+    for index, (label, deployments) in enumerate(chain):
         ready = [d for d in deployments if not cooldowns.is_cooling(d.id)]
         cooling += [d.id for d in deployments if cooldowns.is_cooling(d.id)]
+        # A deployment an earlier group already tried comes back only when nothing else can.
+        ready = [d for d in ready if d.id not in retries] or ready
         order = _ordered(ready, (caller.subject, request_id, label), tried)
         for i in range(1 + config.retries.count if order else 0):
             deployment = order[i % len(order)]
@@ -108,25 +111,28 @@ def _allows(group: Group, tier: str) -> bool:
 
 
 def _first_choice(config: RoutingConfig, name: str,
-                  subject: str) -> tuple[str | None, tuple[str, Sequence[Deployment]]]:
+                  subject: str) -> tuple[str | None, tuple[str, Sequence[Deployment]], bool]:
+    """The bucket, the first group (label, deployments) and whether a bucket replaced it."""
     experiment = config.ab.get(name)
     if experiment is None:
-        return None, (name, config.groups[name].deployments)
+        return None, (name, config.groups[name].deployments), False
     bucket_name = ab_bucket(experiment, subject)
     bucket = experiment.buckets[bucket_name]
     if bucket.group is not None:
-        return bucket_name, (bucket.group, config.groups[bucket.group].deployments)
+        return (bucket_name, (bucket.group, config.groups[bucket.group].deployments),
+                bucket.group != name)
     assert bucket.deployment is not None  # one of the two (checked on load)
     target = bucket.deployment
-    return bucket_name, (name, (Deployment(upstream=target.upstream, model=target.model),))
+    return bucket_name, (name, (Deployment(upstream=target.upstream, model=target.model),)), True
 
 
 def _chain(config: RoutingConfig, name: str, first: tuple[str, Sequence[Deployment]],
-           tier: str) -> Iterator[tuple[str, Sequence[Deployment]]]:
+           replaced: bool, tier: str) -> Iterator[tuple[str, Sequence[Deployment]]]:
     """The groups to try in order: the first choice, the split group, its fallbacks."""
     yield first
-    seen = {first[0]}
-    queue = [name] if first[0] != name else [*config.fallbacks.get(name, ())]
+    # A bucket that replaced the group falls back to the group itself, then to its fallbacks.
+    seen = set() if replaced and first[0] == name else {first[0]}
+    queue = [name] if replaced else [*config.fallbacks.get(name, ())]
     while queue:
         group_name = queue.pop(0)
         if group_name in seen:

@@ -70,6 +70,8 @@ def _unknown_key(model: type[BaseModel], loc: Sequence[str | int]) -> str:
     message = "unknown key"
     if isinstance(parent, type) and issubclass(parent, BaseModel):
         message += f" (known: {', '.join(parent.model_fields)})"
+    if loc and loc[-1] in ("true", "false"):
+        message += "; YAML reads on/off/yes/no as booleans: quote the key"
     if loc and loc[-1] == "api_key":
         message += "; a key never goes in this file: name its environment variable in api_key_env"
     return message
