@@ -15,9 +15,11 @@ from app.routing.checks import cross_check, secret_problems
 from app.routing.config import RoutingConfig
 from app.routing.problems import Problem, RoutingConfigError, from_validation, sorted_problems
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built in
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (plain YAML keeps the last one silently)."""
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc,valid-type]
+    """A safe loader that refuses a key given twice (plain YAML keeps the last one silently)."""
 
 
 def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -29,7 +31,8 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
-    return loader.construct_mapping(node, deep=True)
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
+    return mapping
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
