@@ -17,6 +17,7 @@ from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tick import Tick
 from app.observability.metrics import Metrics
 from app.reliability.ratelimit import Limiter, LimitsConfig
+from app.routing.reload import RoutingReloader
 from app.sessions.base import SessionStore
 from app.settings import Settings
 
@@ -39,3 +40,4 @@ class AppState:
     embedding_models: EmbeddingRegistry
     embeddings: EmbeddingsService
     indexes: IndexesService
+    routing: RoutingReloader | None = None  # the routing file in force, when one is set
