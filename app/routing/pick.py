@@ -12,7 +12,8 @@ request will do. Nothing here reads a clock, a global or a random source:
 
 The plan tries the chosen group (or bucket), then, if a bucket replaced it, the requested group
 itself, then its fallbacks breadth first (the listed ones in order, then theirs). Each group
-gets `1 + retries.count` attempts, cycling through its deployments, with cooling ones left out.
+gets `1 + retries.count` attempts, cycling through its deployments, with cooling ones left out
+and ones an earlier group already tried only when nothing else is left. Docs: docs/routing.md.
 """
 
 from __future__ import annotations

@@ -210,3 +210,8 @@ def test_the_config_cannot_be_changed_in_place() -> None:
     with pytest.raises(ValueError, match="frozen"):
         config.deadline_seconds = 1  # type: ignore[misc]
     assert isinstance(config, RoutingConfig)
+
+
+def test_the_docs_show_the_example_as_it_is() -> None:
+    docs = (EXAMPLE.parents[1] / "docs" / "routing.md").read_text()
+    assert f"```yaml\n{EXAMPLE.read_text()}```" in docs
