@@ -7,12 +7,13 @@ from collections.abc import Collection, Iterator
 from urllib.parse import urlsplit
 
 from app.embeddings.hashing import MODEL_ID as HASH_EMBEDDING_ID
+from app.embeddings.minilm import MODEL_ID as MINILM_ID
 from app.matriz.providers.builtin import MODEL_ID as BUILTIN_ID
 from app.routing.config import Group, RoutingConfig
 from app.routing.problems import Problem, key_path
 
 # Ids served without the routing file; the file may not redefine them.
-RESERVED_MODEL_IDS = frozenset({BUILTIN_ID, HASH_EMBEDDING_ID, "all-MiniLM-L6-v2"})
+RESERVED_MODEL_IDS = frozenset({BUILTIN_ID, HASH_EMBEDDING_ID, MINILM_ID})
 _UPSTREAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
@@ -62,10 +63,12 @@ def _upstreams(config: RoutingConfig) -> Iterator[Problem]:
         if upstream.pool.max_keepalive > upstream.pool.max_connections:
             yield Problem(key_path(*at, "pool", "max_keepalive"),
                           "may not exceed pool.max_connections")
-        for header in upstream.headers:
+        for header, value in upstream.headers.items():
             where = key_path(*at, "headers", header)
             if not _HEADER_NAME.match(header):
                 yield Problem(where, "not a valid HTTP header name")
+            elif any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+                yield Problem(where, "a header value may not hold control characters")
             elif header.lower() in _CREDENTIAL_HEADERS:
                 yield Problem(where, "credentials never go in this file: name the key's "
                                      "environment variable in api_key_env")

@@ -74,6 +74,15 @@ def parse_routing_text(text: str, tiers: Collection[str] | None = None) -> Routi
     return parse_routing(raw, tiers)
 
 
+def parse_routing_bytes(data: bytes, tiers: Collection[str] | None = None) -> RoutingConfig:
+    """Parse and validate the bytes of a routing file (UTF-8)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RoutingConfigError([Problem(f"byte {exc.start}", "not UTF-8")]) from None
+    return parse_routing_text(text, tiers)
+
+
 def load_routing(path: Path, tiers: Collection[str] | None = None) -> RoutingConfig:
     """Read and validate a routing file (OSError when it cannot be read)."""
-    return parse_routing_text(path.read_text(encoding="utf-8"), tiers)
+    return parse_routing_bytes(path.read_bytes(), tiers)

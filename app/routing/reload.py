@@ -21,7 +21,7 @@ from types import TracebackType
 from prometheus_client import CollectorRegistry, Counter
 
 from app.routing.config import RoutingConfig
-from app.routing.load import parse_routing_text
+from app.routing.load import parse_routing_bytes
 from app.routing.problems import Problem, RoutingConfigError
 
 log = logging.getLogger("lukhas.routing")
@@ -66,7 +66,7 @@ class RoutingReloader:
         except OSError as exc:
             raise RoutingConfigError([Problem("", f"cannot read {self.path}: "
                                                   f"{exc.strerror or exc}")]) from None
-        self._config = parse_routing_text(data.decode("utf-8", "replace"), self._tiers)
+        self._config = parse_routing_bytes(data, self._tiers)
         self._digest = hashlib.sha256(data).digest()
         return self._config
 
@@ -86,8 +86,7 @@ class RoutingReloader:
             return False
         self._digest = digest
         try:
-            config = await asyncio.to_thread(parse_routing_text,
-                                             data.decode("utf-8", "replace"), self._tiers)
+            config = await asyncio.to_thread(parse_routing_bytes, data, self._tiers)
         except RoutingConfigError as exc:
             self._metrics.reload_total.labels("invalid").inc()
             log.error("routing file %s not applied, the running routes stay: %s", self.path,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from app.routing.config import FailureKind, RoutingConfig
-from app.routing.load import load_routing, parse_routing, parse_routing_text
+from app.routing.config import FailureKind, RoutingConfig, failure_kind
+from app.routing.load import load_routing, parse_routing, parse_routing_bytes, parse_routing_text
 from app.routing.problems import RoutingConfigError
 from tests.routing.files import EXAMPLE, TIERS, base
 
@@ -61,6 +61,8 @@ CASES: list[tuple[str, Mutation, str]] = [
      "upstreams.a.base_url: holds credentials"),
     ("credential header", _set("upstreams.b.headers", {"Authorization": "x"}),
      "upstreams.b.headers.Authorization: credentials never go in this file"),
+    ("header injection", _set("upstreams.b.headers", {"X-Org": "a\r\nX-Evil: 1"}),
+     "upstreams.b.headers.X-Org: a header value may not hold control characters"),
     ("client header", _set("upstreams.b.headers", {"Host": "x"}),
      "upstreams.b.headers.Host: set by the HTTP client"),
     ("unknown api", _set("upstreams.a.api", "completions"), "upstreams.a.api: input should be"),
@@ -191,6 +193,20 @@ def test_yaml_booleans_as_keys_get_a_hint() -> None:
         parse_routing_text("retries:\n  on: [429]\n", TIERS)
     assert str(caught.value.problems[0]).startswith("retries.true: unknown key")
     assert "quote the key" in str(caught.value.problems[0])
+
+
+def test_a_file_that_is_not_utf8() -> None:
+    with pytest.raises(RoutingConfigError, match="byte 8: not UTF-8"):
+        parse_routing_bytes(b"groups: \xff\n", TIERS)
+
+
+def test_failure_kinds_of_statuses() -> None:
+    assert [failure_kind(s) for s in (429, 500, 503, 599, 400, 401, 404, 200)] == [
+        FailureKind.RATE_LIMITED, *[FailureKind.SERVER_ERROR] * 3, None, None, None, None]
+    retries = parse_routing({**base(), "retries": {"on_failures": ["timeout", 429]}},
+                            TIERS).retries
+    assert retries.retryable(FailureKind.RATE_LIMITED) and retries.retryable(FailureKind.TIMEOUT)
+    assert not retries.retryable(FailureKind.SERVER_ERROR) and not retries.retryable(None)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
