@@ -8,6 +8,7 @@ Docs: `docs/routing.md`.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -77,7 +78,7 @@ class Deployment(_Strict):
     model: str = Field(min_length=1, max_length=256)
     weight: float = Field(default=1.0, gt=0, le=1_000_000)
 
-    @property
+    @cached_property
     def id(self) -> str:
         """`upstream/model`: the key cooldowns are kept under."""
         return f"{self.upstream}/{self.model}"
