@@ -1,4 +1,4 @@
-"""`lukhas serve | migrate`: the service's command line."""
+"""`lukhas serve | migrate | token | routes`: the service's command line."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.settings import Settings
 
@@ -130,6 +131,78 @@ def token_issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def routes_lint(args: argparse.Namespace) -> int:
+    """Check a routing file: "ok", or one line per problem naming its key path."""
+    from app.routing.load import load_routing
+    from app.routing.problems import RoutingConfigError
+
+    try:
+        load_routing(args.file)
+    except OSError as exc:
+        sys.stderr.write(f"lukhas routes lint: cannot read {args.file}: {exc.strerror}\n")
+        return 2
+    except RoutingConfigError as exc:
+        for problem in exc.problems:
+            _say(f"{args.file}: {problem}")
+        return 1
+    _say("ok")
+    return 0
+
+
+def routes_preview(args: argparse.Namespace) -> int:
+    """Print the route a request would take, from the same pick function the service runs."""
+    import orjson
+
+    from app.errors import APIError
+    from app.routing.cooldown import CooldownSnapshot
+    from app.routing.load import load_routing
+    from app.routing.pick import Caller, pick
+    from app.routing.problems import RoutingConfigError
+
+    settings = Settings()
+    path = args.file or settings.routing_file
+    if path is None:
+        sys.stderr.write("lukhas routes preview: no routing file (give --file, or set "
+                         "LUKHAS_ROUTING_FILE, or create configs/routing.yml)\n")
+        return 2
+    tier = args.tier or settings.api_key_tier
+    try:
+        config = load_routing(path)
+        # From the command line no failures are known: nothing is cooling down.
+        route = pick(config, args.model, Caller(args.subject, tier), CooldownSnapshot(),
+                     request_id=args.request_id)
+    except OSError as exc:
+        sys.stderr.write(f"lukhas routes preview: cannot read {path}: {exc.strerror}\n")
+        return 2
+    except RoutingConfigError as exc:
+        sys.stderr.write(f"lukhas routes preview: {path} is invalid (lukhas routes lint)\n")
+        for problem in exc.problems:
+            sys.stderr.write(f"{path}: {problem}\n")
+        return 2
+    except APIError as exc:
+        reason = getattr(exc, "reason", exc.code)
+        if args.json:
+            _say(orjson.dumps({**exc.body(), "status": exc.status_code,
+                               "reason": reason}).decode())
+        else:
+            _say(f"{exc.status_code} {exc.code} ({reason}): {exc.message}")
+        return 1
+    if args.json:
+        _say(orjson.dumps(route.as_dict()).decode())
+        return 0
+    bucket = f", A/B bucket {route.bucket}" if route.bucket else ""
+    _say(f"model {route.model} → group {route.group}{bucket} (tier {tier})")
+    _say(f"deadline {route.deadline_seconds:g} s for the whole request")
+    for i, attempt in enumerate(route.plan, 1):
+        notes = [f"group {attempt.group}"]
+        if attempt.fallback:
+            notes.append(f"fallback {attempt.fallback}")
+        if attempt.retry:
+            notes.append(f"retry {attempt.retry}, after a backoff")
+        _say(f"  {i}. {attempt.deployment}  ({', '.join(notes)})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lukhas` command."""
     parser = argparse.ArgumentParser(prog="lukhas", description="LUKHAS façade")
@@ -152,6 +225,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_issue.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     p_issue.add_argument("--once", action="store_true", help="valid for one request only")
     p_issue.set_defaults(func=token_issue)
+    p_routes = commands.add_parser("routes", help="the routing file").add_subparsers(
+        dest="routes_command", required=True)
+    p_lint = p_routes.add_parser("lint", help="check a routing file")
+    p_lint.add_argument("file", type=Path)
+    p_lint.set_defaults(func=routes_lint)
+    p_preview = p_routes.add_parser("preview", help="the route one request would take")
+    p_preview.add_argument("--model", required=True, help="the model id a caller names")
+    p_preview.add_argument("--subject", required=True, help="the caller's subject (A/B bucket)")
+    p_preview.add_argument("--tier", default=None, help="the caller's tier "
+                                                         "(default: LUKHAS_API_KEY_TIER)")
+    p_preview.add_argument("--request-id", default="",
+                           help="the request id: its weighted order of deployments")
+    p_preview.add_argument("--file", type=Path, default=None,
+                           help="routing file (default: LUKHAS_ROUTING_FILE)")
+    p_preview.add_argument("--json", action="store_true", help="print the route as JSON")
+    p_preview.set_defaults(func=routes_preview)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

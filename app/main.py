@@ -1,8 +1,8 @@
 """`create_app(settings)` and its lifespan. Nothing happens at import time.
 
 The lifespan opens, in order: the database (embedded PostgreSQL unless a URL is given),
-migrations, the pool, the providers and the MATRIZ orchestrator, the tick; and closes them
-in reverse.
+migrations, the pool, the stores, the routing file (when set, watched for edits), the
+providers and the MATRIZ orchestrator, the tick; and closes them in reverse.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ from app.observability.tracing import make_tracer_provider
 from app.reliability.ratelimit import DEFAULT_PATH as DEFAULT_LIMITS
 from app.reliability.ratelimit import Limiter, MemoryLimiter, load_limits
 from app.reliability.redis_limiter import RedisLimiter
+from app.routing.reload import RoutingMetrics, RoutingReloader
 from app.sessions.base import SessionLimits, SessionStore
 from app.sessions.memory import MemorySessions
 from app.sessions.redis_sessions import RedisSessions
@@ -149,6 +150,13 @@ async def _open(
         else RedisSessions(settings.redis_url.get_secret_value(), session_limits))
     stack.push_async_callback(sessions.close)
     tiers = load_tiers()
+    # Upstream routing, when a file is set (an invalid one stops the start); not yet
+    # on the request path.
+    routing = None
+    if settings.routing_file is not None:
+        routing = await stack.enter_async_context(RoutingReloader(
+            settings.routing_file, RoutingMetrics(metrics.registry),
+            interval_s=settings.routing_reload_seconds, tiers=set(tiers.scopes_by_tier)))
     tokens = LidTokens(load_settings_keyring(settings), tiers, store,
                        settings.lid_leeway_seconds, database=pool)
     keys = settings.api_key_list()
@@ -213,7 +221,7 @@ async def _open(
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,
         embeddings=EmbeddingsService(embedding_models),
-        indexes=IndexesService(pool, embedding_models, retention),
+        indexes=IndexesService(pool, embedding_models, retention), routing=routing,
         accounts=AccountsService(pool, tiers, passwords, seal, policy),
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
         auth_throttle=auth_throttle,

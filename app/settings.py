@@ -9,6 +9,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STAGES = ("memory", "attention", "thought", "risk", "intent", "action")
+ROUTING_FILE = Path(__file__).resolve().parents[1] / "configs" / "routing.yml"
+
+
+def _default_routing_file() -> Path | None:
+    # No file, no routing: the built-in models alone.
+    return ROUTING_FILE if ROUTING_FILE.is_file() else None
 
 
 class Lane(StrEnum):
@@ -84,6 +90,8 @@ class Settings(BaseSettings):
     embeddings_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
     hash_embedding_dimensions: int = Field(default=384, ge=8, le=4096)
     context_window_tokens: int = Field(default=128_000, ge=256)
+    routing_file: Path | None = Field(default_factory=_default_routing_file)
+    routing_reload_seconds: float = Field(default=1.0, gt=0, le=3600)
 
     @field_validator("database_url", "api_keys", "redis_url", "lid_keys", "lid_keys_dir",
                      "lid_active_kid", "rate_limits_file", "totp_key", mode="before")
@@ -98,6 +106,12 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value().encode()) < 32:
             raise ValueError("LUKHAS_TOTP_KEY must be a random secret of 32 or more bytes")
         return value
+
+    @field_validator("routing_file", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        # Blank, as copied from .env.example, keeps the default: configs/routing.yml if present.
+        return _default_routing_file() if isinstance(value, str) and not value.strip() else value
 
     @field_validator("stage_budget_ms")
     @classmethod

@@ -20,6 +20,7 @@ from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tick import Tick
 from app.observability.metrics import Metrics
 from app.reliability.ratelimit import Limiter, LimitsConfig
+from app.routing.reload import RoutingReloader
 from app.sessions.base import SessionStore
 from app.settings import Settings
 
@@ -45,3 +46,4 @@ class AppState:
     accounts: AccountsService
     login: LoginService
     auth_throttle: AuthThrottle
+    routing: RoutingReloader | None = None  # the routing file in force, when one is set
