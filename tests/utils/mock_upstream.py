@@ -1,0 +1,112 @@
+"""A mock OpenAI-compatible upstream LLM server (chat completions, Responses, models, embeddings)
+that tests start on a free port and script to misbehave.
+
+In tests: the `mock_upstream` fixture (one shared server, reset before each test) or
+`mock_upstream_factory(**config)` (new servers, stopped after the test); outside pytest,
+`with running_mock_upstream(api_key="k") as upstream:`. Standalone, for benches:
+
+    python -m tests.utils.mock_upstream --port 8100 [--model m ...] [--api-key K] [--no-record]
+
+Control API (no key needed): `POST /__control/behaviours` (a behaviour object or a list),
+`DELETE /__control/behaviours`, `POST /__control/config`, `POST /__control/reset`,
+`GET /__control`, `GET /__requests`, `DELETE /__requests`; per request, the `x-mock-behaviour`
+header (`rate_limit; retry_after=0.5` or a JSON object).
+Behaviours and their fields: `tests/utils/upstream/state.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.utils.upstream.app import MockUpstreamApp
+from tests.utils.upstream.runner import (
+    MockUpstream,
+    ProcessMockUpstream,
+    ThreadedMockUpstream,
+    UpstreamServer,
+    uvicorn_config,
+)
+from tests.utils.upstream.state import DEFAULT_MODELS, Config
+
+__all__ = ["DEFAULT_MODELS", "Config", "MockUpstream", "MockUpstreamFactory",
+           "ProcessMockUpstream", "ThreadedMockUpstream", "running_mock_upstream"]
+
+
+@contextmanager
+def running_mock_upstream(**config: Any) -> Iterator[ThreadedMockUpstream]:
+    """A mock upstream in a background thread for the duration of the block."""
+    upstream = ThreadedMockUpstream(Config().updated(config)).start()
+    try:
+        yield upstream
+    finally:
+        upstream.stop()
+
+
+def _cli_args(config: Config) -> list[str]:
+    args = [a for m in config.models for a in ("--model", m)]
+    if config.api_key is not None:
+        args += ["--api-key", config.api_key]
+    args += ["--embedding-dims", str(config.embedding_dims), "--log-size", str(config.log_size)]
+    return args if config.record else [*args, "--no-record"]
+
+
+class MockUpstreamFactory:
+    """Starts mock upstreams on demand (threads, or processes with `process=True`); `close()`
+    stops them all."""
+
+    def __init__(self, log_dir: Path | None = None) -> None:
+        self._running: list[ThreadedMockUpstream | ProcessMockUpstream] = []
+        self._log_dir = log_dir
+
+    def start(self, *, process: bool = False, **config: Any) -> MockUpstream:
+        settings = Config().updated(config)
+        upstream: ThreadedMockUpstream | ProcessMockUpstream
+        if process:
+            probe = ThreadedMockUpstream(settings)  # a free port, released just before use
+            port = probe.port
+            probe._sock.close()
+            probe.close()
+            log = self._log_dir / f"mock-upstream-{port}.log" if self._log_dir else None
+            upstream = ProcessMockUpstream(port, _cli_args(settings), log).wait_ready()
+        else:
+            upstream = ThreadedMockUpstream(settings).start()
+        self._running.append(upstream)
+        return upstream
+
+    def close(self) -> None:
+        while self._running:
+            self._running.pop().stop()
+
+    def __enter__(self) -> Callable[..., MockUpstream]:
+        return self.start
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.utils.mock_upstream",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--model", action="append", dest="models",
+                        help=f"a model id (repeatable; default {', '.join(DEFAULT_MODELS)})")
+    parser.add_argument("--api-key", help="require `Authorization: Bearer <key>`")
+    parser.add_argument("--embedding-dims", type=int, default=32)
+    parser.add_argument("--log-size", type=int, default=200)
+    parser.add_argument("--no-record", action="store_true",
+                        help="keep counters only, not request bodies and headers")
+    args = parser.parse_args(argv)
+    app = MockUpstreamApp(Config(models=tuple(args.models or DEFAULT_MODELS),
+                                 api_key=args.api_key, log_size=args.log_size,
+                                 embedding_dims=args.embedding_dims, record=not args.no_record))
+    config = uvicorn_config(app, host=args.host, port=args.port, loop="uvloop", backlog=4096)
+    UpstreamServer(config, app).run()
+
+
+if __name__ == "__main__":
+    main()
