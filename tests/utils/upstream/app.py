@@ -94,47 +94,34 @@ class MockUpstreamApp:
         except RuleError as exc:
             await _json(send, 400, _error(f"x-mock-behaviour: {exc}", None))
             return
-        if rule is not None and not await self._before(rule, receive, send):
-            return
+        io = _Exchange(receive, send)
         try:
+            if rule is not None and not await self._before(rule, io):
+                return
             if bad_json:
                 raise BadRequest("We could not parse the JSON body of your request.")
-            await self._route(method, path, body, rule, send)
+            await self._route(method, path, body, rule, io)
         except BadRequest as exc:
             await _json(send, exc.status, exc.body())
         except (AttributeError, TypeError, KeyError, ValueError) as exc:
             await _json(send, 400, _error(f"Invalid request: {exc}", None))
+        finally:
+            io.close()
 
-    async def _before(self, rule: Rule, receive: Receive, send: Send) -> bool:
+    async def _before(self, rule: Rule, io: _Exchange) -> bool:
         """Hang, delay, or fail as `rule` says; False when the request is answered or dropped."""
-        if rule.hang and not await self._hang(rule.seconds, receive):
-            return False
+        if rule.hang and not await io.pause(rule.seconds, self.state.closing):
+            return False  # the client gave up first
         if rule.first_byte_delay_ms:
             await asyncio.sleep(rule.first_byte_delay_ms / 1000)
         if rule.status is not None:
-            await _json(send, rule.status, rule.error_body(), rule.error_headers())
+            await _json(io.send, rule.status, rule.error_body(), rule.error_headers())
             return False
         return True
 
-    async def _hang(self, seconds: float | None, receive: Receive) -> bool:
-        """Wait `seconds` (None: for ever); False if the client left first."""
-        async def disconnected() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-
-        tasks = {asyncio.ensure_future(disconnected()),
-                 asyncio.ensure_future(self.state.closing.wait())}
-        done, pending = await asyncio.wait(tasks, timeout=seconds,
-                                           return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        if self.state.closing.is_set():
-            raise Abort("server closing")
-        return not done
-
     async def _route(self, method: str, path: str, body: Any, rule: Rule | None,
-                     send: Send) -> None:
-        state = self.state
+                     io: _Exchange) -> None:
+        state, send = self.state, io.send
         if path == "/v1/models" and method == "GET":
             await _json(send, 200, {"object": "list", "data": [
                 _model(m) for m in state.config.models]})
@@ -165,17 +152,17 @@ class MockUpstreamApp:
                              "missing_required_parameter")
         if model not in state.config.models:
             raise _no_model(model)
-        await handlers[path](body, rule, send)
+        await handlers[path](body, rule, io)
 
-    async def _chat(self, body: dict[str, Any], rule: Rule | None, send: Send) -> None:
+    async def _chat(self, body: dict[str, Any], rule: Rule | None, io: _Exchange) -> None:
         prompt, options = chat.parse(body)
         answer = plan(prompt, rule, self.state.cached_tokens(prompt.parts, prompt.part_tokens))
         if options["stream"]:
-            await _stream(send, chat.chunks(answer, body["model"], options), rule, self.state)
+            await _stream(io, chat.chunks(answer, body["model"], options), rule, self.state)
         else:
-            await _json(send, 200, chat.completion(answer, body["model"], options), rule=rule)
+            await _json(io.send, 200, chat.completion(answer, body["model"], options), rule=rule)
 
-    async def _responses(self, body: dict[str, Any], rule: Rule | None, send: Send) -> None:
+    async def _responses(self, body: dict[str, Any], rule: Rule | None, io: _Exchange) -> None:
         previous_id = body.get("previous_response_id")
         previous = self.state.responses.get(previous_id) if previous_id else None
         if previous_id and previous is None:
@@ -191,11 +178,11 @@ class MockUpstreamApp:
             del stored[next(iter(stored))]
         stored[resp["id"]] = resp
         if body.get("stream") is True:
-            await _stream(send, responses.events(resp, answer), rule, self.state)
+            await _stream(io, responses.events(resp, answer), rule, self.state)
         else:
-            await _json(send, 200, responses.public(resp), rule=rule)
+            await _json(io.send, 200, responses.public(resp), rule=rule)
 
-    async def _embeddings(self, body: dict[str, Any], rule: Rule | None, send: Send) -> None:
+    async def _embeddings(self, body: dict[str, Any], rule: Rule | None, io: _Exchange) -> None:
         items = body.get("input")
         if isinstance(items, str) or (isinstance(items, list) and items and all(
                 isinstance(i, int) for i in items)):
@@ -221,7 +208,7 @@ class MockUpstreamApp:
             out: Any = vec if fmt == "float" else base64.b64encode(
                 struct.pack(f"<{len(vec)}f", *vec)).decode()
             data.append({"object": "embedding", "index": index, "embedding": out})
-        await _json(send, 200, {"object": "list", "data": data, "model": body["model"],
+        await _json(io.send, 200, {"object": "list", "data": data, "model": body["model"],
                                 "usage": {"prompt_tokens": used, "total_tokens": used}}, rule=rule)
 
     # -- the control routes --------------------------------------------------------------------
@@ -303,23 +290,51 @@ async def _json(send: Send, status: int, payload: Any, headers: dict[str, str] |
     await send({"type": "http.response.body", "body": body})
 
 
-async def _stream(send: Send, frames: Iterable[bytes], rule: Rule | None,
+async def _stream(io: _Exchange, frames: Iterable[bytes], rule: Rule | None,
                   state: UpstreamState) -> None:
     """Send SSE frames; `rule` may slow them down or cut the stream after some of them."""
     head = _headers(b"text/event-stream; charset=utf-8",
                     {"cache-control": "no-cache", **(rule.headers if rule else {})})
-    await send({"type": "http.response.start", "status": 200, "headers": head})
+    await io.send({"type": "http.response.start", "status": 200, "headers": head})
     delay = rule.chunk_delay_ms / 1000 if rule else 0.0
     cut = rule.die_after_chunks if rule else None
     for sent, frame in enumerate(frames):
         if cut is not None and sent >= cut:
             if rule is not None and rule.die_mode == "eof":
-                await send({"type": "http.response.body", "body": b""})
+                await io.send({"type": "http.response.body", "body": b""})
                 return
             raise Abort(f"scripted: stream dropped after {cut} chunks")
-        if delay and sent:
-            await asyncio.sleep(delay)
-            if state.closing.is_set():
-                raise Abort("server closing")
-        await send({"type": "http.response.body", "body": frame, "more_body": True})
-    await send({"type": "http.response.body", "body": b""})
+        if delay and sent and not await io.pause(delay, state.closing):
+            return
+        await io.send({"type": "http.response.body", "body": frame, "more_body": True})
+    await io.send({"type": "http.response.body", "body": b""})
+
+
+class _Exchange:
+    """One request's ASGI channels, and whether its client has gone (watched only if asked)."""
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self.receive, self.send = receive, send
+        self._gone: asyncio.Future[None] | None = None
+
+    async def _watch(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+
+    async def pause(self, seconds: float | None, closing: asyncio.Event) -> bool:
+        """Sleep `seconds` (None: until something happens); False if the client left meanwhile;
+        Abort if the server closes."""
+        if self._gone is None:
+            self._gone = asyncio.ensure_future(self._watch())
+        closed = asyncio.ensure_future(closing.wait())
+        await asyncio.wait({self._gone, closed}, timeout=seconds,
+                           return_when=asyncio.FIRST_COMPLETED)
+        closed.cancel()
+        if closing.is_set():
+            self._gone.cancel()
+            raise Abort("server closing")
+        return not self._gone.done()
+
+    def close(self) -> None:
+        if self._gone is not None:
+            self._gone.cancel()
