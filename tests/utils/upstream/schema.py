@@ -117,15 +117,16 @@ class SchemaSampler:
 
     def _number(self, schema: dict[str, Any], variant: int, depth: int,
                 integer: bool = False) -> float:
-        step = schema.get("multipleOf", 1)
+        multiple = schema.get("multipleOf")
+        step = multiple or 1
         low = schema.get("minimum", -math.inf)
         high = schema.get("maximum", math.inf)
         if "exclusiveMinimum" in schema:
-            low = max(low, schema["exclusiveMinimum"] + (step if integer else 1e-6))
+            low = max(low, schema["exclusiveMinimum"] + (1 if integer else 1e-6))
         if "exclusiveMaximum" in schema:
-            high = min(high, schema["exclusiveMaximum"] - (step if integer else 1e-6))
-        value = min(max(0 + variant * step, low), high)
-        if step:
+            high = min(high, schema["exclusiveMaximum"] - (1 if integer else 1e-6))
+        value = min(max(variant * step, low), high)
+        if multiple or integer:
             value = math.ceil(value / step) * step
             if value > high:
                 value -= step
