@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.utils.server import free_port
 from tests.utils.upstream.app import MockUpstreamApp
 from tests.utils.upstream.runner import (
     MockUpstream,
@@ -66,10 +67,7 @@ class MockUpstreamFactory:
         settings = Config().updated(config)
         upstream: ThreadedMockUpstream | ProcessMockUpstream
         if process:
-            probe = ThreadedMockUpstream(settings)  # a free port, released just before use
-            port = probe.port
-            probe._sock.close()
-            probe.close()
+            port = free_port()
             log = self._log_dir / f"mock-upstream-{port}.log" if self._log_dir else None
             upstream = ProcessMockUpstream(port, _cli_args(settings), log).wait_ready()
         else:

@@ -64,7 +64,7 @@ class MockUpstreamApp:
         if path.startswith("/__"):
             await self._control(scope["method"], path, bytes(raw), scope, send)
             return
-        if path.split("/")[1] != "v1" and "/" + path.split("/")[1] in API_PATHS:
+        if path in API_PATHS or path.startswith(("/models/", "/responses/")):
             path = "/v1" + path
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         await self._api(scope["method"], path, bytes(raw), headers, scope, receive, send)

@@ -135,6 +135,10 @@ class ThreadedMockUpstream(MockUpstream):
             time.sleep(0.005)
         return self
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(10)
