@@ -217,7 +217,7 @@ class MockUpstreamApp:
                        send: Send) -> None:
         state = self.state
         try:
-            body = orjson.loads(raw) if raw else None
+            body: Any = orjson.loads(raw) if raw else None
             if (method, path) == ("GET", "/__control"):
                 await _json(send, 200, state.snapshot())
             elif (method, path) == ("POST", "/__control/behaviours"):
@@ -327,7 +327,8 @@ class _Exchange:
         if self._gone is None:
             self._gone = asyncio.ensure_future(self._watch())
         closed = asyncio.ensure_future(closing.wait())
-        await asyncio.wait({self._gone, closed}, timeout=seconds,
+        waits: set[asyncio.Future[Any]] = {self._gone, closed}
+        await asyncio.wait(waits, timeout=seconds,
                            return_when=asyncio.FIRST_COMPLETED)
         closed.cancel()
         if closing.is_set():

@@ -114,7 +114,7 @@ def parse(body: dict[str, Any]) -> tuple[Prompt, dict[str, Any]]:
         counts = {"images": 0, "files": 0}
         text = _text_of(msg.get("content"), f"messages[{i}].content", counts)
         for call in msg.get("tool_calls") or []:
-            call_ids.add(call.get("id"))
+            call_ids.add(str(call.get("id")))
         if role == "tool" and msg.get("tool_call_id") not in call_ids:
             raise BadRequest("Invalid parameter: messages with role 'tool' must be a response to "
                              "a preceeding message with 'tool_calls'.", f"messages[{i}].role")

@@ -77,7 +77,7 @@ def parse(body: dict[str, Any], previous: dict[str, Any] | None) -> Prompt:
             if item["role"] == "user":
                 prompt.last_role, prompt.text = "user", text
         elif kind == "function_call":
-            call_ids.add(item.get("call_id"))
+            call_ids.add(str(item.get("call_id")))
         elif kind == "function_call_output":
             if item.get("call_id") not in call_ids:
                 raise BadRequest("No tool call found for function call output with call_id "

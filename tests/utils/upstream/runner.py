@@ -79,7 +79,9 @@ class MockUpstream:
         self._post("/__control/reset", None)
 
     def control(self) -> dict[str, Any]:
-        return self._get("/__control")
+        """The current configuration and queued behaviours."""
+        snapshot: dict[str, Any] = self._get("/__control")
+        return snapshot
 
     def requests(self, path: str | None = None) -> list[dict[str, Any]]:
         """The logged requests (method, path, query, headers, body, time), oldest first."""
