@@ -17,8 +17,9 @@ import httpx
 import uvicorn
 import uvloop
 
-from tests.utils.upstream.app import Abort, MockUpstreamApp
+from tests.utils.upstream.app import MockUpstreamApp
 from tests.utils.upstream.state import Config
+from tests.utils.upstream.wire import Abort
 
 ROOT = Path(__file__).resolve().parents[3]
 
