@@ -144,7 +144,7 @@ def test_per_request_header(sdk: openai.OpenAI, mock_upstream: MockUpstream) -> 
         ask(sdk, extra_headers={"x-mock-behaviour": "explode"})
 
 
-def test_behaviours_filtered_by_path_and_repeated(sdk: openai.OpenAI,
+def test_behaviours_filtered_by_path_or_model_and_repeated(sdk: openai.OpenAI,
                                                   mock_upstream: MockUpstream) -> None:
     mock_upstream.behave("server_error", paths=["/v1/responses"], times=None)
     assert ask(sdk) == "Echo: one two three four five six"
@@ -152,6 +152,11 @@ def test_behaviours_filtered_by_path_and_repeated(sdk: openai.OpenAI,
         with pytest.raises(openai.InternalServerError):
             sdk.responses.create(model=MODEL, input="hi")
     assert mock_upstream.control()["rules"][0]["times"] is None
+    mock_upstream.reset()
+    mock_upstream.behave("rate_limit", models=["mock-mini"])
+    assert ask(sdk) == "Echo: one two three four five six"  # mock-gpt: not this rule's model
+    with pytest.raises(openai.RateLimitError):
+        sdk.chat.completions.create(model="mock-mini", messages=HI)  # type: ignore[arg-type]
     mock_upstream.reset()
     assert sdk.responses.create(model=MODEL, input="hi").output_text == "Echo: hi"
 

@@ -2,16 +2,32 @@
 that tests start on a free port and script to misbehave.
 
 In tests: the `mock_upstream` fixture (one shared server, reset before each test) or
-`mock_upstream_factory(**config)` (new servers, stopped after the test); outside pytest,
-`with running_mock_upstream(api_key="k") as upstream:`. Standalone, for benches:
+`mock_upstream_factory(*, process=False, **config)` (new servers, stopped after the test);
+elsewhere `with running_mock_upstream(api_key="k") as upstream:`. Standalone, for benches:
 
     python -m tests.utils.mock_upstream --port 8100 [--model m ...] [--api-key K] [--no-record]
 
-Control API (no key needed): `POST /__control/behaviours` (a behaviour object or a list),
-`DELETE /__control/behaviours`, `POST /__control/config`, `POST /__control/reset`,
-`GET /__control`, `GET /__requests`, `DELETE /__requests`; per request, the `x-mock-behaviour`
-header (`rate_limit; retry_after=0.5` or a JSON object).
-Behaviours and their fields: `tests/utils/upstream/state.py`.
+By default it answers "Echo: <last user text>" ("Tool result: <output>" after a tool message).
+
+Control API (no key needed), also as `MockUpstream` methods:
+    POST   /__control/behaviours  a behaviour object or a list of them (`behave`, `script`)
+    DELETE /__control/behaviours  drop queued behaviours
+    POST   /__control/config      models, api_key, log_size, embedding_dims, record (`configure`)
+    POST   /__control/reset       start-up config; no behaviours, counters, log (`reset`)
+    GET    /__control             config and queued behaviours (`control`)
+    GET    /__requests            {"counts": {path: n}, "requests": [{method, path, query,
+                                  headers, body, time}]} (`requests`, `last`, `counts`)
+    DELETE /__requests            clear counters and log
+Per request, the `x-mock-behaviour` header: `rate_limit; retry_after=0.5` or a JSON object.
+
+A behaviour: {"behaviour": name, "times": 1 (null: until reset), "paths": [...], "models": [...],
+...fields}. Names: rate_limit (429, retry_after=1), server_error (500), bad_gateway (502),
+unavailable (503), bad_request (400), error (status=...), hang (seconds=null: for ever),
+delay (first_byte_delay_ms=200), slow (chunk_delay_ms=50), die (die_after_chunks=2,
+die_mode=abort|eof), refuse (refusal=...), content_filter, reply (reply=..., tool_calls=[{name,
+arguments}]). Any field combines with any name: status, message, type, code, param,
+retry_after (`retry-after` and `retry-after-ms`), should_retry (`x-should-retry`), headers,
+cached_tokens. See `tests/utils/upstream/state.py`.
 """
 
 from __future__ import annotations

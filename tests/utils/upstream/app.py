@@ -90,7 +90,7 @@ class MockUpstreamApp:
             return
         try:
             rule = parse_header(headers["x-mock-behaviour"]) if "x-mock-behaviour" in headers \
-                else state.take_rule(path)
+                else state.take_rule(path, body.get("model") if isinstance(body, dict) else None)
         except RuleError as exc:
             await send_json(send, 400, error_body(f"x-mock-behaviour: {exc}", None))
             return

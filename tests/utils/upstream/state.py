@@ -52,7 +52,8 @@ class Rule:
 
     behaviour: str = "reply"
     times: int | None = 1  # None: every matching request until reset
-    paths: tuple[str, ...] | None = None
+    paths: tuple[str, ...] | None = None  # only requests to these paths
+    models: tuple[str, ...] | None = None  # only requests for these models
     status: int | None = None  # answer this HTTP error instead of a completion
     message: str | None = None  # error message
     type: str | None = None  # error type
@@ -106,9 +107,10 @@ def parse_rule(spec: dict[str, Any]) -> Rule:
     values: dict[str, Any] = {**PRESETS[name], **spec}
     if name == "error" and not values.get("status"):
         raise RuleError("behaviour 'error' needs a 'status'")
-    if values.get("paths") is not None:
-        paths = values["paths"]
-        values["paths"] = (paths,) if isinstance(paths, str) else tuple(paths)
+    for key in ("paths", "models"):
+        if values.get(key) is not None:
+            given = values[key]
+            values[key] = (given,) if isinstance(given, str) else tuple(given)
     if values.get("tool_calls") is not None:
         values["tool_calls"] = tuple(values["tool_calls"])
     if values.get("die_mode", "abort") not in ("abort", "eof"):
@@ -189,10 +191,12 @@ class UpstreamState:
         if self.log.maxlen != self.config.log_size:
             self.log = deque(self.log, maxlen=self.config.log_size)
 
-    def take_rule(self, path: str) -> Rule | None:
-        """The first queued rule for `path`, spending one of its `times`."""
+    def take_rule(self, path: str, model: Any) -> Rule | None:
+        """The first queued rule for `path` and `model`, spending one of its `times`."""
         for i, rule in enumerate(self.rules):
             if rule.paths is not None and path not in rule.paths:
+                continue
+            if rule.models is not None and model not in rule.models:
                 continue
             if rule.times is not None:
                 if rule.times <= 1:
