@@ -105,6 +105,27 @@ def test_stream_ends_without_done(mock_upstream: MockUpstream) -> None:
     assert len(frames) == 2 and "data: [DONE]" not in frames
 
 
+def test_stream_reports_an_error_mid_way(sdk: openai.OpenAI, mock_upstream: MockUpstream) -> None:
+    mock_upstream.behave("die", die_after_chunks=2, die_mode="error", message="engine died")
+    received = []
+    with pytest.raises(openai.APIError) as err:
+        for chunk in sdk.chat.completions.create(model=MODEL, messages=HI,  # type: ignore[arg-type]
+                                                 stream=True):
+            received.append(chunk)
+    assert len(received) == 2 and err.value.message == "engine died"
+    mock_upstream.behave("die", die_after_chunks=4, die_mode="error", message="engine died")
+    with sdk.responses.stream(model=MODEL, input="one two three") as stream:
+        events = list(stream)
+        with pytest.raises(RuntimeError, match=r"response\.completed"):
+            stream.get_final_response()
+    assert [e.sequence_number for e in events] == [0, 1, 2, 3, 4]
+    failed = events[-1]
+    assert failed.type == "response.failed"
+    assert failed.response.status == "failed" and failed.response.error is not None
+    assert failed.response.error.code == "server_error"
+    assert failed.response.error.message == "engine died"
+
+
 def test_non_streamed_answer_dropped_mid_body(sdk: openai.OpenAI,
                                               mock_upstream: MockUpstream) -> None:
     mock_upstream.behave("die")

@@ -158,7 +158,9 @@ class MockUpstreamApp:
         prompt, options = chat.parse(body)
         answer = plan(prompt, rule, self.state.cached_tokens(prompt.parts, prompt.part_tokens))
         if options["stream"]:
-            await send_stream(io, chat.chunks(answer, body["model"], options), rule, self.state)
+            frames = chat.chunks(answer, body["model"], options)
+            failure = (rule or Rule()).error_body
+            await send_stream(io, frames, rule, self.state, lambda _: chat.error_frame(failure()))
         else:
             done = chat.completion(answer, body["model"], options)
             await send_json(io.send, 200, done, rule=rule)
@@ -179,7 +181,9 @@ class MockUpstreamApp:
             del stored[next(iter(stored))]
         stored[resp["id"]] = resp
         if body.get("stream") is True:
-            await send_stream(io, responses.events(resp, answer), rule, self.state)
+            message = (rule or Rule()).error_body()["error"]["message"]
+            await send_stream(io, responses.events(resp, answer), rule, self.state,
+                              lambda seq: responses.failed_event(resp, seq, message))
         else:
             await send_json(io.send, 200, responses.public(resp), rule=rule)
 

@@ -239,3 +239,8 @@ def chunks(plan: Plan, model: str, options: dict[str, Any]) -> Iterator[bytes]:
         yield b"data: " + orjson.dumps({**head, "choices": [],
                                         "usage": usage(plan, options["n"])}) + b"\n\n"
     yield b"data: [DONE]\n\n"
+
+
+def error_frame(body: dict[str, Any]) -> bytes:
+    """An error inside a stream, as OpenAI sends it (both SDKs raise `APIError` on it)."""
+    return b"data: " + orjson.dumps(body) + b"\n\n"

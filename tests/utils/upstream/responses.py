@@ -229,3 +229,12 @@ def events(resp: dict[str, Any], plan: Plan) -> Iterator[bytes]:
         yield event("response.output_item.done", output_index=index, item=item)
     terminal = "response.completed" if final["status"] == "completed" else "response.incomplete"
     yield event(terminal, response=final)
+
+
+def failed_event(resp: dict[str, Any], seq: int, message: str) -> bytes:
+    """The terminal `response.failed` event, numbered after the `seq` events already sent."""
+    failed = {**public(resp), "status": "failed", "completed_at": None, "output": [],
+              "usage": None, "incomplete_details": None,
+              "error": {"code": "server_error", "message": message}}
+    payload = {"type": "response.failed", "sequence_number": seq, "response": failed}
+    return b"event: response.failed\ndata: " + orjson.dumps(payload) + b"\n\n"

@@ -67,7 +67,8 @@ class Rule:
     first_byte_delay_ms: float = 0.0
     chunk_delay_ms: float = 0.0
     die_after_chunks: int | None = None  # stream this many chunks, then drop the connection
-    die_mode: str = "abort"  # abort: reset mid-body; eof: end the body cleanly, no [DONE]
+    die_mode: str = "abort"  # abort: reset mid-body; eof: end cleanly, no [DONE]; error: in-stream
+    # error (chat: `data: {"error": ...}`; Responses: `response.failed`)
     reply: str | None = None  # the assistant text, instead of the echo
     refusal: str | None = None
     content_filter: bool = False
@@ -113,8 +114,8 @@ def parse_rule(spec: dict[str, Any]) -> Rule:
             values[key] = (given,) if isinstance(given, str) else tuple(given)
     if values.get("tool_calls") is not None:
         values["tool_calls"] = tuple(values["tool_calls"])
-    if values.get("die_mode", "abort") not in ("abort", "eof"):
-        raise RuleError("die_mode is 'abort' or 'eof'")
+    if values.get("die_mode", "abort") not in ("abort", "eof", "error"):
+        raise RuleError("die_mode is 'abort', 'eof' or 'error'")
     try:
         return Rule(**values)
     except TypeError as exc:  # pragma: no cover - dataclass field mismatch

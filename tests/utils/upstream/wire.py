@@ -49,8 +49,12 @@ async def send_json(send: Send, status: int, payload: Any, headers: dict[str, st
 
 
 async def send_stream(io: Exchange, frames: Iterable[bytes], rule: Rule | None,
-                      state: UpstreamState) -> None:
-    """Send SSE frames; `rule` may slow them down or cut the stream after some of them."""
+                      state: UpstreamState, failure: Callable[[int], bytes]) -> None:
+    """Send SSE frames; `rule` may slow them down or cut the stream after some of them.
+
+    Cut with `die_mode` "abort" drops the connection, "eof" ends the body cleanly without the
+    last frames, "error" sends `failure(frames sent)` (the family's in-stream error) and ends.
+    """
     head = response_headers(b"text/event-stream; charset=utf-8",
                              {"cache-control": "no-cache", **(rule.headers if rule else {})})
     await io.send({"type": "http.response.start", "status": 200, "headers": head})
@@ -58,8 +62,9 @@ async def send_stream(io: Exchange, frames: Iterable[bytes], rule: Rule | None,
     cut = rule.die_after_chunks if rule else None
     for sent, frame in enumerate(frames):
         if cut is not None and sent >= cut:
-            if rule is not None and rule.die_mode == "eof":
-                await io.send({"type": "http.response.body", "body": b""})
+            if rule is not None and rule.die_mode in ("eof", "error"):
+                last = failure(sent) if rule.die_mode == "error" else b""
+                await io.send({"type": "http.response.body", "body": last})
                 return
             raise Abort(f"scripted: stream dropped after {cut} chunks")
         if delay and sent and not await io.pause(delay, state.closing):
