@@ -20,14 +20,16 @@ Control API (no key needed), also as `MockUpstream` methods:
     DELETE /__requests            clear counters and log
 Per request, the `x-mock-behaviour` header: `rate_limit; retry_after=0.5` or a JSON object.
 
-A behaviour: {"behaviour": name, "times": 1 (null: until reset), "paths": [...], "models": [...],
-...fields}. Names: rate_limit (429, retry_after=1), server_error (500), bad_gateway (502),
-unavailable (503), bad_request (400), error (status=...), hang (seconds=null: for ever),
-delay (first_byte_delay_ms=200), slow (chunk_delay_ms=50), die (die_after_chunks=2,
-die_mode=abort|eof|error), refuse (refusal=...), content_filter, reply (reply=..., tool_calls=[{name,
-arguments}]). Any field combines with any name: status, message, type, code, param,
-retry_after (`retry-after` and `retry-after-ms`), should_retry (`x-should-retry`), headers,
-cached_tokens. See `tests/utils/upstream/state.py`.
+A behaviour: {"behaviour": name, "times": 1 (null: until reset), "paths": [...],
+"models": [...], ...fields}. Names and what they preset:
+    rate_limit (429, retry_after=1)   server_error (500)   bad_gateway (502)
+    unavailable (503)   bad_request (400)   error (status=...)
+    hang (seconds=null: for ever)   delay (first_byte_delay_ms=200)   slow (chunk_delay_ms=50)
+    die (die_after_chunks=2, die_mode=abort|eof|error)   refuse (refusal=...)
+    content_filter   reply (reply=..., tool_calls=[{name, arguments}])
+Any field combines with any name: status, message, type, code, param, retry_after (sends
+`retry-after` and `retry-after-ms`), should_retry (`x-should-retry`), headers, cached_tokens.
+See `tests/utils/upstream/state.py`.
 """
 
 from __future__ import annotations
