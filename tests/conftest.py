@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,7 @@ import pytest
 
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrate import migrate
+from tests.utils.mock_upstream import MockUpstream, MockUpstreamFactory, running_mock_upstream
 from tests.utils.server import ServerProcess, start_uvicorn
 
 KEY_A = "lk-test-alice-0123456789abcdef"
@@ -112,3 +113,23 @@ async def redis_url() -> AsyncIterator[str]:
     yield REDIS_TEST_URL
     await client.flushdb()
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def _mock_upstream_server() -> Iterator[MockUpstream]:
+    with running_mock_upstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def mock_upstream(_mock_upstream_server: MockUpstream) -> MockUpstream:
+    """A real OpenAI-compatible upstream (`.url` for a client), reset for this test."""
+    _mock_upstream_server.reset()
+    return _mock_upstream_server
+
+
+@pytest.fixture
+def mock_upstream_factory(tmp_path: Path) -> Iterator[Callable[..., MockUpstream]]:
+    """`start(*, process=False, **config)`: more mock upstreams, stopped after the test."""
+    with MockUpstreamFactory(tmp_path) as start:
+        yield start
