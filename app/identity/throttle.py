@@ -19,13 +19,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import ipaddress
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import orjson
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
@@ -130,7 +130,9 @@ def credential_key(credential: str) -> str:
         head, body, _ = credential.split(".")
         for part, field, kind in ((body, "sub", "lid"), (head, "kid", "kid")):
             try:
-                value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+                # orjson refuses nesting past 1024 levels with a ValueError, where the json
+                # module would recurse until RecursionError.
+                value = orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
             except (ValueError, TypeError):
                 continue
             if isinstance(value, dict) and isinstance(value.get(field), str):
