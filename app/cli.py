@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from app.settings import Settings
 
@@ -24,6 +25,15 @@ class _Stopped(Exception):
 
 def _raise_stopped(signum: int, _frame: object) -> None:
     raise _Stopped(signum)
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's HTTP options: the h11 protocol with a bounded header size and a deadline
+    for headers (see app/http_protocol.py); bodies are bounded by the app's middleware."""
+    from app.http_protocol import IMPORT_PATH
+
+    return {"http": IMPORT_PATH, "h11_max_incomplete_event_size": settings.max_header_bytes,
+            "timeout_keep_alive": settings.keep_alive_timeout_seconds}
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -79,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
             uvicorn.run(
                 "app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False, timeout_graceful_shutdown=10,
+                **transport_options(settings),
             )
     finally:
         if embedded is not None:

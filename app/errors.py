@@ -27,6 +27,9 @@ class APIError(Exception):
     status_code = 500
     error_type = "server_error"
     default_code: str | None = "server_error"
+    # Whether the same request may succeed if sent again (told to the SDKs as
+    # `x-should-retry` on a 5xx; without it they retry every 5xx).
+    retryable = False
 
     def __init__(
         self,
@@ -83,6 +86,12 @@ class PayloadTooLarge(APIError):
     default_code = "request_too_large"
 
 
+class HeadersTooLarge(APIError):
+    status_code = 431
+    error_type = "invalid_request_error"
+    default_code = "request_headers_too_large"
+
+
 class RateLimited(APIError):
     status_code = 429
     error_type = "rate_limit_error"
@@ -94,13 +103,29 @@ class RateLimited(APIError):
         self.headers.setdefault("retry-after-ms", str(max(1, round(retry_after_s * 1000))))
 
 
+class RequestTimeout(APIError):
+    status_code = 408
+    error_type = "invalid_request_error"
+    default_code = "request_timeout"
+
+
 class ServerError(APIError):
+    """A fault of ours: the same request would fail again, and the connection is not reused
+    (what the failed handler left of its request, e.g. an unread body, is unknown)."""
+
     status_code = 500
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("connection", "close")
 
 
 class ServiceUnavailable(APIError):
+    """A store or dependency is down for now: a retry after a pause can succeed."""
+
     status_code = 503
     default_code = "service_unavailable"
+    retryable = True
 
 
 def error_body(
@@ -113,8 +138,8 @@ def error_body(
 def error_response(error: APIError) -> Response:
     """Render an APIError as a JSON response with its status and headers."""
     headers = dict(error.headers)
-    if error.status_code >= 500 and error.status_code != 503:
-        headers.setdefault("x-should-retry", "true")
+    if error.status_code >= 500:
+        headers.setdefault("x-should-retry", "true" if error.retryable else "false")
     return Response(
         orjson.dumps(error.body()),
         status_code=error.status_code,
@@ -142,11 +167,7 @@ def validation_error(exc: RequestValidationError) -> APIError:
         return InvalidRequest("Invalid request.")
     first = errors[0]
     if first.get("type") == "json_invalid":
-        return InvalidRequest(
-            "We could not parse the JSON body of your request. Send valid JSON with "
-            "Content-Type: application/json.",
-            code="invalid_json",
-        )
+        return unparsable_body(None)
     loc = first.get("loc", ())
     param = _loc_to_param(loc)
     if first.get("type") == "missing" and param:
@@ -155,6 +176,20 @@ def validation_error(exc: RequestValidationError) -> APIError:
     msg = first.get("msg", "Invalid value")
     where = f" for '{param}'" if param else ""
     return InvalidRequest(f"Invalid value{where}: {msg}.", param=param, code="invalid_value")
+
+
+def unparsable_body(cause: BaseException | None) -> APIError:
+    """The 400 for a request body the JSON parser gave up on."""
+    if isinstance(cause, RecursionError):
+        return InvalidRequest(
+            "The JSON body of your request is nested too deeply to parse.",
+            code="json_too_deep",
+        )
+    return InvalidRequest(
+        "We could not parse the JSON body of your request. Send valid JSON (UTF-8) with "
+        "Content-Type: application/json.",
+        code="invalid_json",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -178,10 +213,15 @@ def install_error_handlers(app: FastAPI) -> None:
             err = MethodNotAllowed(
                 f"Method {request.method} is not allowed on {request.url.path}."
             )
+        elif exc.status_code == 400:
+            # FastAPI's own 400: the body could not be decoded (not UTF-8, or nested past
+            # the parser's recursion limit); a plain JSON syntax error arrives as validation.
+            err = unparsable_body(exc.__cause__)
         else:
             err = APIError(str(exc.detail))
             err.status_code = exc.status_code
-            err.error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
+            if exc.status_code < 500:
+                err.error_type, err.code = "invalid_request_error", None
         err.headers.update(exc.headers or {})
         return error_response(err)
 
