@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.observability.logging import request_id_var
+
 log = logging.getLogger("lukhas.errors")
 
 
@@ -225,9 +227,18 @@ def install_error_handlers(app: FastAPI) -> None:
         err.headers.update(exc.headers or {})
         return error_response(err)
 
-    async def on_unexpected(_: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(ServerError("The server had an error while processing your request."))
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # Runs in Starlette's outermost layer, outside the request id middleware.
+        request_id: str | None = request.scope.get("state", {}).get("request_id")
+        token = request_id_var.set(request_id)
+        try:
+            log.exception("unhandled error", exc_info=exc)
+        finally:
+            request_id_var.reset(token)
+        error = ServerError("The server had an error while processing your request.")
+        if request_id is not None:
+            error.headers["x-request-id"] = request_id
+        return error_response(error)
 
     app.add_exception_handler(APIError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -27,7 +27,9 @@ POST_ROUTES = ["/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/i
 
 
 @pytest.fixture(scope="module")
-def limited_server(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def limited_server(
+    pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("transport")
     env = {"LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": KEY_A,
            "LUKHAS_DATA_DIR": str(data_dir), "LUKHAS_LOG_LEVEL": "warning",
