@@ -15,12 +15,28 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.observability.logging import request_id_var
 
 log = logging.getLogger("lukhas.errors")
+
+
+class ErrorObject(BaseModel):
+    """The inside of the envelope; all four keys are always present."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorEnvelope(BaseModel):
+    """`{"error": {...}}`, the body of every error answer (documented in the OpenAPI)."""
+
+    error: ErrorObject
 
 
 class APIError(Exception):

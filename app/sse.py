@@ -13,9 +13,17 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
 DONE = b"data: [DONE]\n\n"
+
+
+def stream_documented(model: type[BaseModel], stream: str) -> dict[str, Any]:
+    """An OpenAPI 200 answer: `model` as JSON, or `text/event-stream` when streamed."""
+    return {"model": model, "description": "The object; or, streamed, its events.",
+            "content": {"text/event-stream": {"schema": {"type": "string",
+                                                         "description": stream}}}}
 
 
 def named_frames(payloads: Iterable[Mapping[str, Any]]) -> bytes:
