@@ -17,8 +17,8 @@ router = APIRouter(tags=["chat"])
 
 
 @router.post("/chat/completions", response_model=None, responses={200: stream_documented(
-    ChatCompletion, "With `stream: true`: `data:` frames of `chat.completion.chunk` objects, "
-    "then `data: [DONE]`.")})
+    ChatCompletion, named=False, data="With `stream: true`: each `data` a JSON "
+    "`chat.completion.chunk`, the last one `[DONE]`.")})
 async def create_chat_completion(
     body: ChatCompletionRequest, identity: Annotated[Identity, require("chat")],
     service: ChatDep,

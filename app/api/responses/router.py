@@ -25,8 +25,9 @@ SESSION_HEADER_DOC = ("Working memory to read and extend; without it, the sessio
 
 
 @router.post("/responses", response_model=None, responses={200: stream_documented(
-    ResponseObject, "With `stream: true`: events named by their `type` (`response.created` "
-    "... `response.completed`), each `data:` a JSON object with a `sequence_number`.")})
+    ResponseObject, named=True, data="With `stream: true`: each event named by its `type` "
+    "(`response.created` ... `response.completed`), `data` the JSON event with its "
+    "`sequence_number`.")})
 async def create_response(
     body: ResponseCreateRequest, identity: Annotated[Identity, require("responses.write")],
     service: ResponsesDep,
@@ -45,8 +46,8 @@ async def create_response(
 
 
 @router.get("/responses/{response_id}", response_model=None, responses={200: stream_documented(
-    ResponseObject, "With `stream=true`: the stored response's events replayed, after "
-    "`starting_after` when given.")})
+    ResponseObject, named=True, data="With `stream=true`: the stored response's events "
+    "replayed (after `starting_after` when given).")})
 async def retrieve_response(
     response_id: str, identity: Annotated[Identity, require("responses.read")],
     service: ResponsesDep, stream: bool = False, starting_after: int | None = None,
