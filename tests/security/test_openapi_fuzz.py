@@ -32,7 +32,7 @@ from tests.utils.server import ServerProcess, start_lukhas_serve
 pytestmark = pytest.mark.security
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "lukhas-openai.yaml"
-EXAMPLES_PER_MODE = 25  # per operation: 23 operations, two modes → at most ~1,150 requests
+EXAMPLES_PER_MODE = 40  # per operation: 23 operations, two modes → at most ~1,800 requests
 CHECK_NAMES = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
                "response_headers_conformance", "response_schema_conformance")
 # Generous limits: the run is about answers, not about being throttled.
