@@ -28,12 +28,12 @@ def _raise_stopped(signum: int, _frame: object) -> None:
 
 
 def transport_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's HTTP options: the h11 protocol with a bounded header size and a deadline
-    for headers (see app/http_protocol.py); bodies are bounded by the app's middleware."""
+    """uvicorn's HTTP options: httptools with a header deadline and bounded header bytes
+    (app/http_protocol.py, which reads the settings itself); bodies are bounded by the
+    app's middleware."""
     from app.http_protocol import IMPORT_PATH
 
-    return {"http": IMPORT_PATH, "h11_max_incomplete_event_size": settings.max_header_bytes,
-            "timeout_keep_alive": settings.keep_alive_timeout_seconds}
+    return {"http": IMPORT_PATH, "timeout_keep_alive": settings.keep_alive_timeout_seconds}
 
 
 def serve(args: argparse.Namespace) -> int:

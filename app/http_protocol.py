@@ -1,39 +1,62 @@
-"""The HTTP/1.1 protocol `lukhas serve` runs: uvicorn's h11 one, with a deadline for headers.
+"""The HTTP/1.1 protocol `lukhas serve` runs: uvicorn's httptools one, with a header deadline
+and a bound on header bytes.
 
-h11 rather than httptools (uvicorn's default when it is installed) because h11 bounds what it
-buffers of a request line and headers still incomplete (`h11_max_incomplete_event_size`; past
-it the request is refused with a 400 and the connection closed); under httptools a client may
-send headers without end. Neither of uvicorn's protocols has a header timeout: its keep-alive
-timer stops at the first byte received, so a client trickling one header byte at a time holds
-a connection for ever. This subclass gives every request, on a new connection or a kept-alive
-one, the keep-alive timeout to complete its headers, then closes the connection.
+httptools because it is the fast parser (bench/http_protocol.sh: h11, the one uvicorn bounds
+headers with, serves about half the requests per second on the minimal endpoint), and uvicorn
+under httptools has neither guard, so this subclass adds them:
+
+- a deadline: after a connection opens, and after each response, the client has the
+  keep-alive timeout to finish what it was sending and complete the next request's headers;
+  otherwise the connection is closed. (uvicorn's keep-alive timer stops at the first byte, so
+  one header byte at a time would hold a connection for ever, as would the endless rest of a
+  body refused with a 413.)
+- a bound: at most `LUKHAS_MAX_HEADER_BYTES` received before a request's headers are complete
+  (else 400 and closed), so headers without end are not buffered without end. Headers that
+  complete are measured exactly by app/middleware/header_limit.py (431).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+from typing import Any
 
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-IMPORT_PATH = "app.http_protocol:H11WithHeaderDeadline"
+from app.settings import Settings
+
+IMPORT_PATH = "app.http_protocol:GuardedHttpToolsProtocol"
 
 
-class H11WithHeaderDeadline(H11Protocol):
-    header_deadline: asyncio.TimerHandle | None = None
+@functools.cache
+def max_header_bytes() -> int:
+    """The bound, from the settings `lukhas serve` puts in its (and its workers') environment;
+    uvicorn builds the protocol itself, with nothing of ours but the import path."""
+    return Settings().max_header_bytes
 
-    def _arm_header_deadline(self) -> None:
-        self._cancel_header_deadline()
-        self.header_deadline = self.loop.call_later(self.timeout_keep_alive, self._headers_late)
 
-    def _cancel_header_deadline(self) -> None:
-        if self.header_deadline is not None:
-            self.header_deadline.cancel()
-            self.header_deadline = None
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_header_bytes = max_header_bytes()
+        self.deadline: asyncio.TimerHandle | None = None
+        self.waiting_on: RequestResponseCycle | None = None  # the cycle before the awaited one
+        self.received_since = 0  # bytes received while waiting for the next headers
 
-    def _headers_late(self) -> None:
-        self.header_deadline = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+    def _arm(self) -> None:
+        self._disarm()
+        self.waiting_on = self.cycle
+        self.received_since = 0
+        self.deadline = self.loop.call_later(self.timeout_keep_alive, self._late)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _late(self) -> None:
+        self.deadline = None
+        if self.cycle is self.waiting_on and not self.transport.is_closing():
             self.transport.close()
 
     def connection_made(  # type: ignore[override]
@@ -41,21 +64,29 @@ class H11WithHeaderDeadline(H11Protocol):
     ) -> None:
         """Start the clock for the first request's headers."""
         super().connection_made(transport)
-        self._arm_header_deadline()
+        self._arm()
 
     def data_received(self, data: bytes) -> None:
-        """Feed h11; once a request's headers are complete, its clock stops."""
+        """Parse; stop the clock once new headers are complete, and bound the bytes before."""
         super().data_received(data)
-        if self.conn.their_state is not h11.IDLE:
-            self._cancel_header_deadline()
+        if self.deadline is None or self.transport.is_closing():
+            return
+        if self.cycle is not self.waiting_on:  # a new request's headers are complete
+            self._disarm()
+            return
+        if self.cycle is not None and self.cycle.more_body:
+            return  # the rest of a body already answered (a 413): only the clock bounds it
+        self.received_since += len(data)
+        if self.received_since > self.max_header_bytes:
+            self.send_400_response("Request headers are too large.")
 
     def on_response_complete(self) -> None:
-        """Start the clock for the next request's headers on this connection."""
+        """Start the clock for the next request, unless one is already under way."""
         super().on_response_complete()
-        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
-            self._arm_header_deadline()
+        if not self.transport.is_closing() and self.cycle.response_complete:
+            self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Stop the clock."""
-        self._cancel_header_deadline()
+        self._disarm()
         super().connection_lost(exc)

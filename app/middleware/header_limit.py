@@ -1,9 +1,8 @@
 """Refuse a request whose target and headers exceed `LUKHAS_MAX_HEADER_BYTES` with a 431.
 
-The HTTP server bounds what it buffers of headers still arriving (h11, see
-app/http_protocol.py), but a header block that arrives in one read is parsed whole whatever
-its size; this counts it exactly, as it would be on the wire (`name: value\\r\\n`), under any
-server.
+`lukhas serve` bounds what it buffers of headers still arriving (app/http_protocol.py), but
+a header block that arrives in one read is parsed whole whatever its size; this counts it
+exactly, as it would be on the wire (`name: value\\r\\n`), under any server.
 """
 
 from __future__ import annotations

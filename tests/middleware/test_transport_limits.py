@@ -197,13 +197,39 @@ def test_headers_under_the_limit_are_served(limited_server: ServerProcess) -> No
     assert resp.status_code == 200
 
 
-def test_server_runs_h11_with_the_configured_limits() -> None:
+def test_server_runs_the_guarded_protocol_with_the_configured_timeout() -> None:
     from app.cli import transport_options
     from app.settings import Settings
 
-    options = transport_options(Settings(max_header_bytes=4096, keep_alive_timeout_seconds=7))
-    assert options == {"http": "app.http_protocol:H11WithHeaderDeadline",
-                       "h11_max_incomplete_event_size": 4096, "timeout_keep_alive": 7}
+    options = transport_options(Settings(keep_alive_timeout_seconds=7))
+    assert options == {"http": "app.http_protocol:GuardedHttpToolsProtocol",
+                       "timeout_keep_alive": 7}
+
+
+def test_the_rest_of_a_refused_body_is_not_drained_for_ever(
+    limited_server: ServerProcess,
+) -> None:
+    """A client that goes on sending after its 413 is cut off once the keep-alive time is up."""
+    sock = raw(limited_server, b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Length: 100000000\r\n\r\n")
+    answer, closed = b"", False
+    try:
+        for _ in range(3000):  # 30 s at most; the server's limit is 1 s
+            sock.sendall(b"x" * 1000)
+            time.sleep(0.01)
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    closed = True
+                    break
+                answer += chunk
+            sock.setblocking(True)
+    except OSError:  # reset by the server: it closed while we were still sending
+        closed = True
+    sock.close()
+    assert closed
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
 
 
 def test_server_log_has_no_unhandled_errors(limited_server: ServerProcess) -> None:
