@@ -196,13 +196,17 @@ def validation_error(exc: RequestValidationError) -> APIError:
     return InvalidRequest(f"Invalid value{where}: {msg}.", param=param, code="invalid_value")
 
 
+def json_too_deep(limit: int | None = None) -> InvalidRequest:
+    """The 400 for a request body nested deeper than the service takes."""
+    most = f" (at most {limit} levels of arrays and objects)" if limit else ""
+    return InvalidRequest(f"The JSON body of your request is nested too deeply{most}.",
+                          code="json_too_deep")
+
+
 def unparsable_body(cause: BaseException | None) -> APIError:
     """The 400 for a request body the JSON parser gave up on."""
     if isinstance(cause, RecursionError):
-        return InvalidRequest(
-            "The JSON body of your request is nested too deeply to parse.",
-            code="json_too_deep",
-        )
+        return json_too_deep()
     return InvalidRequest(
         "We could not parse the JSON body of your request. Send valid JSON (UTF-8) with "
         "Content-Type: application/json.",

@@ -1,6 +1,6 @@
 """Read each request body here, whole, before anything else sees it: at most
 `LUKHAS_MAX_REQUEST_BYTES` (413 `request_too_large`) within `LUKHAS_BODY_TIMEOUT_SECONDS`
-(408 `request_timeout`).
+(408 `request_timeout`), nested at most `MAX_JSON_DEPTH` deep (400 `json_too_deep`).
 
 The size is checked as the bytes arrive, so a `Transfer-Encoding: chunked` body is held to the
 same limit as one that declares its `Content-Length`; a declared length over the limit is
@@ -16,14 +16,35 @@ left of a refused body (413) for at most its keep-alive timeout, then closes.
 from __future__ import annotations
 
 import asyncio
+import re
 
+import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, RequestTimeout, error_response
+from app.errors import PayloadTooLarge, RequestTimeout, error_response, json_too_deep
+
+# Deeper bodies are refused (400 `json_too_deep`): what a request carries is stored and echoed
+# through orjson, which stops at 254 levels, and no OpenAI request needs a tenth of this.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 class _TooLarge(Exception):
     pass
+
+
+def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `body`, read as JSON, nests arrays and objects more than `limit` deep.
+
+    Brackets are counted at C speed: a body with fewer of them than the limit (nearly every
+    request) costs two `bytes.count`; otherwise strings are cut out and the running depth
+    taken with NumPy."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    chars = np.frombuffer(_JSON_STRING.sub(b"", body), dtype=np.uint8)
+    steps = ((chars == ord("[")) | (chars == ord("{"))).astype(np.int32)
+    steps -= (chars == ord("]")) | (chars == ord("}"))
+    return bool(np.cumsum(steps).max() > limit)
 
 
 def _framing(scope: Scope) -> tuple[int | None, bool]:
@@ -88,6 +109,9 @@ class BodyLimitMiddleware:
             await error_response(timeout)(scope, receive, send)
             return
         if body is None:
+            return
+        if too_deep(body["body"]):
+            await error_response(json_too_deep(MAX_JSON_DEPTH))(scope, receive, send)
             return
         replayed = False
 
