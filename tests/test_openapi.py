@@ -14,6 +14,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "openapi" / "lukhas-openai.
 
 def test_openapi_file_matches_the_app() -> None:
     assert DOC.read_text() == render(openapi_document()), "run `make openapi` and commit it"
+    assert "&id0" not in DOC.read_text(), "no YAML anchors: each part written where it is"
 
 
 def test_openapi_lists_the_openai_surfaces() -> None:
@@ -61,6 +62,10 @@ def test_the_errors_the_service_gives_are_documented() -> None:
     create = openapi_document()["paths"]["/v1/responses"]["post"]["responses"]
     assert {"400", "404"} <= set(create)
     assert "retry-after" in create["429"]["headers"]
+    assert "x-ratelimit-remaining-requests" in create["200"]["headers"]
+    for path, method, op in operations():
+        for status, answer in op["responses"].items():
+            assert "x-request-id" in answer["headers"], (method, path, status)
     assert "x-should-retry" in create["503"]["headers"]
 
 
