@@ -80,9 +80,12 @@ class BodyLimitMiddleware:
             size += len(chunk)
             if size > self.max_bytes:
                 raise _TooLarge
-            chunks.append(chunk)
             if not message.get("more_body", False):
+                if not chunks:  # the usual case: the whole body in one message
+                    return message
+                chunks.append(chunk)
                 return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            chunks.append(chunk)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,7 +113,7 @@ class BodyLimitMiddleware:
             return
         if body is None:
             return
-        if too_deep(body["body"]):
+        if too_deep(body.get("body", b"")):
             await error_response(json_too_deep(MAX_JSON_DEPTH))(scope, receive, send)
             return
         replayed = False
