@@ -26,6 +26,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from app.settings import Settings
 
 IMPORT_PATH = "app.http_protocol:GuardedHttpToolsProtocol"
+HEADERS_TOO_LARGE = "Request headers are too large."
 
 
 @functools.cache
@@ -78,7 +79,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return  # the rest of a body already answered (a 413): only the clock bounds it
         self.received_since += len(data)
         if self.received_since > self.max_header_bytes:
-            self.send_400_response("Request headers are too large.")
+            self.logger.warning(HEADERS_TOO_LARGE)
+            self.send_400_response(HEADERS_TOO_LARGE)
 
     def on_response_complete(self) -> None:
         """Start the clock for the next request, unless one is already under way."""
