@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from app.settings import Settings
 
@@ -25,6 +26,15 @@ class _Stopped(Exception):
 
 def _raise_stopped(signum: int, _frame: object) -> None:
     raise _Stopped(signum)
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's HTTP options: httptools with a header deadline and bounded header bytes
+    (app/http_protocol.py, which reads the settings itself); bodies are bounded by the
+    app's middleware."""
+    from app.http_protocol import IMPORT_PATH
+
+    return {"http": IMPORT_PATH, "timeout_keep_alive": settings.keep_alive_timeout_seconds}
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -80,6 +90,7 @@ def serve(args: argparse.Namespace) -> int:
             uvicorn.run(
                 "app.main:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, access_log=False, timeout_graceful_shutdown=10,
+                **transport_options(settings),
             )
     finally:
         if embedded is not None:

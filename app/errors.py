@@ -15,10 +15,28 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.observability.logging import request_id_var
+
 log = logging.getLogger("lukhas.errors")
+
+
+class ErrorObject(BaseModel):
+    """The inside of the envelope; all four keys are always present."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorEnvelope(BaseModel):
+    """`{"error": {...}}`, the body of every error answer (documented in the OpenAPI)."""
+
+    error: ErrorObject
 
 
 class APIError(Exception):
@@ -27,6 +45,9 @@ class APIError(Exception):
     status_code = 500
     error_type = "server_error"
     default_code: str | None = "server_error"
+    # Whether the same request may succeed if sent again (told to the SDKs as
+    # `x-should-retry` on a 5xx; without it they retry every 5xx).
+    retryable = False
 
     def __init__(
         self,
@@ -95,6 +116,12 @@ class PayloadTooLarge(APIError):
     default_code = "request_too_large"
 
 
+class HeadersTooLarge(APIError):
+    status_code = 431
+    error_type = "invalid_request_error"
+    default_code = "request_headers_too_large"
+
+
 class RateLimited(APIError):
     status_code = 429
     error_type = "rate_limit_error"
@@ -106,13 +133,29 @@ class RateLimited(APIError):
         self.headers.setdefault("retry-after-ms", str(max(1, round(retry_after_s * 1000))))
 
 
+class RequestTimeout(APIError):
+    status_code = 408
+    error_type = "invalid_request_error"
+    default_code = "request_timeout"
+
+
 class ServerError(APIError):
+    """A fault of ours: the same request would fail again, and the connection is not reused
+    (what the failed handler left of its request, e.g. an unread body, is unknown)."""
+
     status_code = 500
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("connection", "close")
 
 
 class ServiceUnavailable(APIError):
+    """A store or dependency is down for now: a retry after a pause can succeed."""
+
     status_code = 503
     default_code = "service_unavailable"
+    retryable = True
 
 
 def error_body(
@@ -125,8 +168,8 @@ def error_body(
 def error_response(error: APIError) -> Response:
     """Render an APIError as a JSON response with its status and headers."""
     headers = dict(error.headers)
-    if error.status_code >= 500 and error.status_code != 503:
-        headers.setdefault("x-should-retry", "true")
+    if error.status_code >= 500:
+        headers.setdefault("x-should-retry", "true" if error.retryable else "false")
     return Response(
         orjson.dumps(error.body()),
         status_code=error.status_code,
@@ -154,11 +197,7 @@ def validation_error(exc: RequestValidationError) -> APIError:
         return InvalidRequest("Invalid request.")
     first = errors[0]
     if first.get("type") == "json_invalid":
-        return InvalidRequest(
-            "We could not parse the JSON body of your request. Send valid JSON with "
-            "Content-Type: application/json.",
-            code="invalid_json",
-        )
+        return unparsable_body(None)
     loc = first.get("loc", ())
     param = _loc_to_param(loc)
     if first.get("type") == "missing" and param:
@@ -167,6 +206,24 @@ def validation_error(exc: RequestValidationError) -> APIError:
     msg = first.get("msg", "Invalid value")
     where = f" for '{param}'" if param else ""
     return InvalidRequest(f"Invalid value{where}: {msg}.", param=param, code="invalid_value")
+
+
+def json_too_deep(limit: int | None = None) -> InvalidRequest:
+    """The 400 for a request body nested deeper than the service takes."""
+    most = f" (at most {limit} levels of arrays and objects)" if limit else ""
+    return InvalidRequest(f"The JSON body of your request is nested too deeply{most}.",
+                          code="json_too_deep")
+
+
+def unparsable_body(cause: BaseException | None) -> APIError:
+    """The 400 for a request body the JSON parser gave up on."""
+    if isinstance(cause, RecursionError):
+        return json_too_deep()
+    return InvalidRequest(
+        "We could not parse the JSON body of your request. Send valid JSON (UTF-8) with "
+        "Content-Type: application/json.",
+        code="invalid_json",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -190,16 +247,30 @@ def install_error_handlers(app: FastAPI) -> None:
             err = MethodNotAllowed(
                 f"Method {request.method} is not allowed on {request.url.path}."
             )
+        elif exc.status_code == 400:
+            # FastAPI's own 400: the body could not be decoded (not UTF-8, or nested past
+            # the parser's recursion limit); a plain JSON syntax error arrives as validation.
+            err = unparsable_body(exc.__cause__)
         else:
             err = APIError(str(exc.detail))
             err.status_code = exc.status_code
-            err.error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
+            if exc.status_code < 500:
+                err.error_type, err.code = "invalid_request_error", None
         err.headers.update(exc.headers or {})
         return error_response(err)
 
-    async def on_unexpected(_: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(ServerError("The server had an error while processing your request."))
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # Runs in Starlette's outermost layer, outside the request id middleware.
+        request_id: str | None = request.scope.get("state", {}).get("request_id")
+        token = request_id_var.set(request_id)
+        try:
+            log.exception("unhandled error", exc_info=exc)
+        finally:
+            request_id_var.reset(token)
+        error = ServerError("The server had an error while processing your request.")
+        if request_id is not None:
+            error.headers["x-request-id"] = request_id
+        return error_response(error)
 
     app.add_exception_handler(APIError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -70,6 +70,7 @@ from app.middleware.register import register_middleware
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
 from app.observability.tracing import make_tracer_provider
+from app.openapi import install as install_openapi
 from app.reliability.ratelimit import DEFAULT_PATH as DEFAULT_LIMITS
 from app.reliability.ratelimit import Limiter, MemoryLimiter, load_limits
 from app.reliability.redis_limiter import RedisLimiter
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, prefix="/v1")
     register_middleware(app, settings, registry, tracer_provider)
+    install_openapi(app)
     return app
 
 

@@ -13,9 +13,26 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
 DONE = b"data: [DONE]\n\n"
+
+
+def stream_documented(model: type[BaseModel], *, named: bool, data: str) -> dict[str, Any]:
+    """An OpenAPI 200 answer: `model` as JSON, or `text/event-stream` when streamed.
+
+    The stream's `schema` describes one event, `{event, data, id?, retry?}`, as OpenAPI 3.2
+    has it (https://spec.openapis.org/oas/v3.2.0.html#server-sent-event-streams): `event` is
+    the frame's name (`message` when unnamed), `data` its text.
+    """
+    event: dict[str, Any] = (
+        {"type": "string", "pattern": "^response\\.", "description": "The `type` in `data`."}
+        if named else {"const": "message", "description": "Frames are not named."})
+    frame = {"type": "object", "required": ["event", "data"], "description": data,
+             "properties": {"event": event, "data": {"type": "string"}}}
+    return {"model": model, "description": "The object; or, streamed, its events.",
+            "content": {"text/event-stream": {"schema": frame}}}
 
 
 def named_frames(payloads: Iterable[Mapping[str, Any]]) -> bytes:

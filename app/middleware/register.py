@@ -1,8 +1,8 @@
 """The middleware stack, in one place. Outermost first:
 
 OpenTelemetry (when tracing is on; wraps everything, added by its instrumentor) →
-request id → CORS → body limit → `/v1` alias → Prometheus HTTP metrics → identity →
-rate limit → routes. The Guardian's request check slots in after the rate limit.
+request id → CORS → header limit → body limit → `/v1` alias → Prometheus HTTP metrics →
+identity → rate limit → routes. The Guardian's request check slots in after the rate limit.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from starlette.middleware.cors import CORSMiddleware
 
 from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.header_limit import HeaderLimitMiddleware
 from app.middleware.http_metrics import HttpMetricsMiddleware
 from app.middleware.identity import IdentityMiddleware
 from app.middleware.rate_limit import RateLimitMiddleware
@@ -51,7 +52,9 @@ def register_middleware(
     )
     instrumentator.expose(app, endpoint="/metrics", include_in_schema=False)
     app.add_middleware(V1AliasMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes,
+                       timeout_s=settings.body_timeout_seconds)
+    app.add_middleware(HeaderLimitMiddleware, max_bytes=settings.max_header_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],

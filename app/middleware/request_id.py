@@ -39,6 +39,9 @@ class RequestIdMiddleware:
                 traceparent = value.decode("latin-1")
         request_id = incoming if _VALID.match(incoming) else "req_" + secrets.token_hex(16)
         token = request_id_var.set(request_id)
+        # Also kept in the request's state: an unhandled error is rendered outside this
+        # middleware (Starlette's outermost layer), after the context above is reset.
+        scope.setdefault("state", {})["request_id"] = request_id
         trace = _TRACEPARENT.match(traceparent)
         trace_token = trace_id_var.set(trace.group(1) if trace else None)
         started = time.perf_counter()

@@ -38,3 +38,39 @@ class ChatCompletionRequest(OpenAIModel):
     user: str | None = None
     seed: int | None = None
     store: bool | None = None
+
+
+# What goes out: documented in the OpenAPI document (`responses=`), not validated per request.
+
+
+class AssistantMessage(OpenAIModel):
+    role: Literal["assistant"]
+    content: str | None
+    refusal: str | None
+
+
+class ChatChoice(OpenAIModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: str | None
+    logprobs: dict[str, Any] | None
+
+
+class ChatUsage(OpenAIModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: dict[str, int]
+    completion_tokens_details: dict[str, int]
+
+
+class ChatCompletion(OpenAIModel):
+    """A `chat.completion` (https://platform.openai.com/docs/api-reference/chat/object)."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    system_fingerprint: str | None
+    choices: list[ChatChoice]
+    usage: ChatUsage

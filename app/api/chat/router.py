@@ -7,16 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 from starlette.responses import Response
 
-from app.api.chat.protocol import ChatCompletionRequest
+from app.api.chat.protocol import ChatCompletion, ChatCompletionRequest
 from app.deps import ChatDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
-from app.sse import sse_response
+from app.sse import sse_response, stream_documented
 
 router = APIRouter(tags=["chat"])
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses={200: stream_documented(
+    ChatCompletion, named=False, data="With `stream: true`: each `data` a JSON "
+    "`chat.completion.chunk`, the last one `[DONE]`.")})
 async def create_chat_completion(
     body: ChatCompletionRequest, identity: Annotated[Identity, require("chat")],
     service: ChatDep,

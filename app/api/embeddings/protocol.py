@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from app.api.responses.protocol import OpenAIModel
@@ -13,3 +15,25 @@ class EmbeddingRequest(OpenAIModel):
     encoding_format: str | None = None
     dimensions: int | None = Field(default=None, ge=1)
     user: str | None = None
+
+
+# What goes out: documented in the OpenAPI document (`responses=`), not validated per request.
+
+
+class Embedding(OpenAIModel):
+    object: Literal["embedding"]
+    index: int
+    embedding: list[float] | str = Field(
+        description="Floats, or base64 of little-endian float32 with encoding_format=base64.")
+
+
+class EmbeddingUsage(OpenAIModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(OpenAIModel):
+    object: Literal["list"]
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.api.embeddings.protocol import EmbeddingRequest
+from app.api.embeddings.protocol import EmbeddingList, EmbeddingRequest
 from app.deps import EmbeddingsDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
@@ -15,7 +15,7 @@ from app.json import JSONResponse
 router = APIRouter(tags=["embeddings"])
 
 
-@router.post("/embeddings", response_model=None)
+@router.post("/embeddings", response_model=None, responses={200: {"model": EmbeddingList}})
 async def create_embeddings(
     body: EmbeddingRequest, _: Annotated[Identity, require("embeddings")],
     service: EmbeddingsDep,

@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from app.api.health.protocol import Alive, NotReady, Ready
 from app.db.migrate import load_migrations, pending
 from app.deps import StateDep
 from app.errors import error_body
@@ -16,13 +17,13 @@ from app.kv.base import StoreUnavailable
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={200: {"model": Alive}})
 async def healthz() -> Response:
     """The process is up; touches nothing else."""
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={200: {"model": Ready}, 503: {"model": NotReady}})
 async def readyz(state: StateDep) -> Response:
     """Database reachable, migrations applied, tick alive, Redis (when configured) answering;
     else 503 naming what failed."""

@@ -112,3 +112,44 @@ class TierCheck(WireObject):
     tier: str
     tier_allows: bool
     lowest_tier: str | None
+
+
+# What goes out: documented in the OpenAPI document (`responses=`), not validated per request.
+
+
+class IdentityObject(OpenAIModel):
+    object: Literal["identity"]
+    subject: str
+    kind: str
+    tier: str
+    scopes: list[str]
+    token_id: str | None
+    expires_at: int | None
+
+
+class IssuedToken(OpenAIModel):
+    object: Literal["identity.token"]
+    token: str
+    alias: str
+    jti: str
+    tier: str
+    scopes: list[str]
+    expires_at: int
+    once: bool
+
+
+class Revocation(OpenAIModel):
+    object: Literal["identity.revocation"]
+    jti: str
+    revoked: bool
+    until: int
+
+
+class Erasure(OpenAIModel):
+    object: Literal["identity.erasure"]
+    subject: str
+    erased: bool
+    documents: int
+    indexes: int
+    responses: int
+    sessions: int

@@ -7,6 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from app.api.identity.protocol import (
+    Erasure,
+    IdentityObject,
+    IssuedToken,
+    Revocation,
     RevokeRequest,
     TierCheck,
     TokenIssueRequest,
@@ -20,13 +24,14 @@ from app.identity.base import Identity
 router = APIRouter(tags=["identity"])
 
 
-@router.get("/identity/me")
+@router.get("/identity/me", response_model=None, responses={200: {"model": IdentityObject}})
 async def me(identity: Annotated[Identity, require("identity.read")]) -> dict[str, Any]:
     """Who the credential in this request says you are."""
     return describe(identity)
 
 
-@router.post("/identity/tokens")
+@router.post("/identity/tokens", response_model=None,
+             responses={200: {"model": IssuedToken}})
 async def issue_token(
     body: TokenIssueRequest, _: Annotated[Identity, require("admin")],
     service: IdentityServiceDep,
@@ -35,7 +40,8 @@ async def issue_token(
     return service.issue(body)
 
 
-@router.post("/identity/revoke")
+@router.post("/identity/revoke", response_model=None,
+             responses={200: {"model": Revocation}})
 async def revoke_token(
     body: RevokeRequest, _: Annotated[Identity, require("admin")],
     service: IdentityServiceDep,
@@ -62,7 +68,8 @@ async def tier_check(
     return service.tier_check(identity, scope)
 
 
-@router.delete("/identity/me/memory")
+@router.delete("/identity/me/memory", response_model=None,
+               responses={200: {"model": Erasure}})
 async def erase_my_memory(
     identity: Annotated[Identity, require("identity.read")], service: IdentityServiceDep,
 ) -> dict[str, Any]:
@@ -70,7 +77,8 @@ async def erase_my_memory(
     return await service.erase(identity, identity.subject)
 
 
-@router.delete("/identity/memory")
+@router.delete("/identity/memory", response_model=None,
+               responses={200: {"model": Erasure}})
 async def erase_subject_memory(
     subject: str, admin: Annotated[Identity, require("admin")], service: IdentityServiceDep,
 ) -> dict[str, Any]:

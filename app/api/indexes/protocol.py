@@ -51,3 +51,75 @@ class ListQuery(OpenAIModel):
     before: str | None = None
     limit: int = Field(default=20, ge=1, le=100)
     order: Literal["asc", "desc"] = "desc"
+
+
+# What goes out: documented in the OpenAPI document (`responses=`), not validated per request.
+
+
+class Index(OpenAIModel):
+    id: str
+    object: Literal["index"]
+    name: str
+    model: str
+    dimensions: int
+    metric: Literal["cosine", "l2", "inner_product"]
+    created_at: int
+
+
+class IndexWithCounts(Index):
+    documents: int = Field(description="Live documents (not expired).")
+    by_lane: dict[str, int]
+
+
+class IndexList(OpenAIModel):
+    object: Literal["list"]
+    data: list[Index]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class DocumentAdded(OpenAIModel):
+    id: str
+    object: Literal["index.document"]
+    deduplicated: bool
+
+
+class DocumentsAdded(OpenAIModel):
+    object: Literal["list"]
+    data: list[DocumentAdded]
+
+
+class Document(OpenAIModel):
+    id: str
+    object: Literal["index.document"]
+    text: str
+    lane: str
+    fold: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+    created_at: int
+
+
+class DocumentList(OpenAIModel):
+    object: Literal["list"]
+    data: list[Document]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class SearchResult(OpenAIModel):
+    id: str
+    object: Literal["index.search_result"]
+    score: float
+    text: str
+    lane: str
+    fold: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+
+
+class SearchResults(OpenAIModel):
+    object: Literal["list"]
+    data: list[SearchResult]

@@ -6,7 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.api.indexes.protocol import DocumentsAdd, IndexCreate, IndexSearch, ListQuery
+from app.api.indexes.protocol import (
+    DocumentList,
+    DocumentsAdd,
+    DocumentsAdded,
+    Index,
+    IndexCreate,
+    IndexList,
+    IndexSearch,
+    IndexWithCounts,
+    ListQuery,
+    SearchResults,
+)
+from app.api.responses.protocol import Deleted
 from app.deps import IndexesDep, require
 from app.identity.base import Identity
 
@@ -15,13 +27,13 @@ Reader = Annotated[Identity, require("indexes.read")]
 Writer = Annotated[Identity, require("indexes.write")]
 
 
-@router.post("/indexes")
+@router.post("/indexes", response_model=None, responses={200: {"model": Index}})
 async def create_index(body: IndexCreate, who: Writer, svc: IndexesDep) -> dict[str, Any]:
     """Create an index; its dimension follows its embedding model."""
     return await svc.create(who, body)
 
 
-@router.get("/indexes")
+@router.get("/indexes", response_model=None, responses={200: {"model": IndexList}})
 async def list_indexes(
     who: Reader, svc: IndexesDep, q: Annotated[ListQuery, Query()]
 ) -> dict[str, Any]:
@@ -29,19 +41,22 @@ async def list_indexes(
     return await svc.list(who, q)
 
 
-@router.get("/indexes/{index_id}")
+@router.get("/indexes/{index_id}", response_model=None,
+            responses={200: {"model": IndexWithCounts}})
 async def retrieve_index(index_id: str, who: Reader, svc: IndexesDep) -> dict[str, Any]:
     """One index with its document counts."""
     return await svc.get(who, index_id)
 
 
-@router.delete("/indexes/{index_id}")
+@router.delete("/indexes/{index_id}", response_model=None,
+               responses={200: {"model": Deleted}})
 async def delete_index(index_id: str, who: Writer, svc: IndexesDep) -> dict[str, Any]:
     """Delete an index and its documents."""
     return await svc.delete(who, index_id)
 
 
-@router.post("/indexes/{index_id}/documents")
+@router.post("/indexes/{index_id}/documents", response_model=None,
+             responses={200: {"model": DocumentsAdded}})
 async def add_documents(
     index_id: str, body: DocumentsAdd, who: Writer, svc: IndexesDep
 ) -> dict[str, Any]:
@@ -49,7 +64,8 @@ async def add_documents(
     return await svc.add(who, index_id, body)
 
 
-@router.get("/indexes/{index_id}/documents")
+@router.get("/indexes/{index_id}/documents", response_model=None,
+            responses={200: {"model": DocumentList}})
 async def list_documents(
     index_id: str, who: Reader, svc: IndexesDep, q: Annotated[ListQuery, Query()]
 ) -> dict[str, Any]:
@@ -57,7 +73,8 @@ async def list_documents(
     return await svc.documents(who, index_id, q)
 
 
-@router.delete("/indexes/{index_id}/documents/{document_id}")
+@router.delete("/indexes/{index_id}/documents/{document_id}", response_model=None,
+               responses={200: {"model": Deleted}})
 async def delete_document(
     index_id: str, document_id: str, who: Writer, svc: IndexesDep
 ) -> dict[str, Any]:
@@ -65,7 +82,8 @@ async def delete_document(
     return await svc.delete_document(who, index_id, document_id)
 
 
-@router.post("/indexes/{index_id}/search")
+@router.post("/indexes/{index_id}/search", response_model=None,
+             responses={200: {"model": SearchResults}})
 async def search_index(
     index_id: str, body: IndexSearch, who: Reader, svc: IndexesDep
 ) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
+from app.api.models.protocol import Model, ModelList
 from app.deps import StateDep, require
 from app.identity.base import Identity
 from app.matriz.providers.base import ModelCard
@@ -22,7 +23,7 @@ def _cards(state: StateDep) -> list[ModelCard]:
     return [*state.registry.cards(), *state.embedding_models.cards()]
 
 
-@router.get("/models")
+@router.get("/models", response_model=None, responses={200: {"model": ModelList}})
 async def list_models(
     state: StateDep, _: Annotated[Identity, require("models.read")]
 ) -> dict[str, Any]:
@@ -30,7 +31,8 @@ async def list_models(
     return {"object": "list", "data": [_model(c) for c in _cards(state)]}
 
 
-@router.get("/models/{model_id:path}")
+@router.get("/models/{model_id:path}", response_model=None,
+            responses={200: {"model": Model}})
 async def retrieve_model(
     model_id: str, state: StateDep, _: Annotated[Identity, require("models.read")]
 ) -> dict[str, Any]:

@@ -144,3 +144,90 @@ class InputItemsQuery(OpenAIModel):
     after: str | None = None
     limit: int = Field(default=20, ge=1, le=100)
     order: Literal["asc", "desc"] = "desc"
+
+
+# What goes out: documented in the OpenAPI document (`responses=`), not validated per request.
+
+
+class Deleted(OpenAIModel):
+    """`{"id", "object": "<kind>.deleted", "deleted": true}`."""
+
+    id: str
+    object: str
+    deleted: bool
+
+
+class OutputTextPart(OpenAIModel):
+    type: Literal["output_text"]
+    text: str
+    annotations: list[Any]
+    logprobs: list[Any] | None = None
+
+
+class OutputMessage(OpenAIModel):
+    id: str
+    type: Literal["message"]
+    role: Literal["assistant"]
+    status: Literal["in_progress", "completed", "incomplete"]
+    content: list[OutputTextPart]
+
+
+class SummaryText(OpenAIModel):
+    type: Literal["summary_text"]
+    text: str
+
+
+class OutputReasoning(OpenAIModel):
+    id: str
+    type: Literal["reasoning"]
+    summary: list[SummaryText]
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+
+
+class ResponseUsage(OpenAIModel):
+    input_tokens: int
+    input_tokens_details: dict[str, int]
+    output_tokens: int
+    output_tokens_details: dict[str, int]
+    total_tokens: int
+
+
+class ResponseObject(OpenAIModel):
+    """The Response object (https://platform.openai.com/docs/api-reference/responses/object)."""
+
+    id: str
+    object: Literal["response"]
+    created_at: int
+    status: Literal["completed", "incomplete", "failed", "in_progress"]
+    completed_at: int | None
+    background: bool
+    error: dict[str, Any] | None
+    incomplete_details: dict[str, Any] | None
+    instructions: str | None
+    max_output_tokens: int | None
+    model: str
+    metadata: dict[str, str]
+    output: list[OutputReasoning | OutputMessage]
+    parallel_tool_calls: bool
+    previous_response_id: str | None
+    reasoning: dict[str, Any]
+    service_tier: str
+    store: bool
+    temperature: float
+    text: dict[str, Any]
+    tool_choice: str | dict[str, Any]
+    tools: list[dict[str, Any]]
+    top_p: float
+    truncation: Literal["auto", "disabled"]
+    user: str | None
+    usage: ResponseUsage | None
+
+
+class InputItemList(OpenAIModel):
+    """A page of a stored response's input items (messages, as given, each with an id)."""
+
+    object: Literal["list"]
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool

@@ -7,18 +7,27 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
-from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
+from app.api.responses.protocol import (
+    Deleted,
+    InputItemList,
+    InputItemsQuery,
+    ResponseCreateRequest,
+    ResponseObject,
+)
 from app.deps import ResponsesDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
-from app.sse import sse_response
+from app.sse import sse_response, stream_documented
 
 router = APIRouter(tags=["responses"])
 SESSION_HEADER_DOC = ("Working memory to read and extend; without it, the session of the "
                       "previous response, or a new one named after this response.")
 
 
-@router.post("/responses", response_model=None)
+@router.post("/responses", response_model=None, responses={200: stream_documented(
+    ResponseObject, named=True, data="With `stream: true`: each event named by its `type` "
+    "(`response.created` ... `response.completed`), `data` the JSON event with its "
+    "`sequence_number`.")})
 async def create_response(
     body: ResponseCreateRequest, identity: Annotated[Identity, require("responses.write")],
     service: ResponsesDep,
@@ -36,7 +45,9 @@ async def create_response(
     return response
 
 
-@router.get("/responses/{response_id}", response_model=None)
+@router.get("/responses/{response_id}", response_model=None, responses={200: stream_documented(
+    ResponseObject, named=True, data="With `stream=true`: the stored response's events "
+    "replayed (after `starting_after` when given).")})
 async def retrieve_response(
     response_id: str, identity: Annotated[Identity, require("responses.read")],
     service: ResponsesDep, stream: bool = False, starting_after: int | None = None,
@@ -48,7 +59,8 @@ async def retrieve_response(
     return JSONResponse(await service.get(identity, response_id))
 
 
-@router.delete("/responses/{response_id}")
+@router.delete("/responses/{response_id}", response_model=None,
+               responses={200: {"model": Deleted}})
 async def delete_response(
     response_id: str, identity: Annotated[Identity, require("responses.write")],
     service: ResponsesDep,
@@ -57,7 +69,8 @@ async def delete_response(
     return await service.delete(identity, response_id)
 
 
-@router.get("/responses/{response_id}/input_items")
+@router.get("/responses/{response_id}/input_items", response_model=None,
+            responses={200: {"model": InputItemList}})
 async def list_input_items(
     response_id: str, identity: Annotated[Identity, require("responses.read")],
     service: ResponsesDep, query: Annotated[InputItemsQuery, Query()],

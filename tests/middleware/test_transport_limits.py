@@ -1,0 +1,238 @@
+"""Transport limits of `lukhas serve`, over real sockets: body size whatever the framing, body
+and header deadlines, header size, malformed and too-deep JSON.
+
+One server with small limits for the module; every check is an answer or a closed connection,
+with socket timeouts only as a bound on a test that would otherwise hang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.http_protocol import HEADERS_TOO_LARGE
+from tests.conftest import KEY_A
+from tests.utils.server import ServerProcess, start_lukhas_serve
+
+MAX_BODY = 64 * 1024
+AUTH = {"Authorization": f"Bearer {KEY_A}"}
+POST_ROUTES = ["/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/indexes",
+               "/v1/identity/tokens", "/v1/no-such-route", "/responses"]
+
+
+@pytest.fixture(scope="module")
+def limited_server(
+    pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    data_dir = tmp_path_factory.mktemp("transport")
+    env = {"LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": KEY_A,
+           "LUKHAS_DATA_DIR": str(data_dir), "LUKHAS_LOG_LEVEL": "warning",
+           "LUKHAS_MAX_REQUEST_BYTES": str(MAX_BODY), "LUKHAS_BODY_TIMEOUT_SECONDS": "1",
+           "LUKHAS_MAX_HEADER_BYTES": "4096", "LUKHAS_KEEP_ALIVE_TIMEOUT_SECONDS": "1"}
+    server = start_lukhas_serve(env, data_dir / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http(limited_server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=limited_server.base_url, headers=AUTH, timeout=30) as client:
+        yield client
+
+
+def chunks(total: int, size: int = 8192) -> Iterator[bytes]:
+    """A JSON body of `total` bytes, sent chunked (a generator has no length to declare)."""
+    head, tail = b'{"model": "lukhas-matriz", "input": "', b'"}'
+    body = head + b"x" * (total - len(head) - len(tail)) + tail
+    for i in range(0, len(body), size):
+        yield body[i:i + size]
+
+
+def assert_error(resp: httpx.Response, status: int, code: str) -> None:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    error = resp.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["code"] == code
+
+
+@pytest.mark.parametrize("path", POST_ROUTES)
+def test_chunked_body_over_the_limit_is_413_on_every_route(http: httpx.Client, path: str) -> None:
+    resp = http.post(path, content=chunks(MAX_BODY * 2),
+                     headers={"content-type": "application/json"})
+    assert "content-length" not in resp.request.headers
+    assert resp.request.headers["transfer-encoding"] == "chunked"
+    assert_error(resp, 413, "request_too_large")
+
+
+@pytest.mark.parametrize("path", POST_ROUTES)
+def test_declared_length_over_the_limit_is_413_on_every_route(
+    http: httpx.Client, path: str
+) -> None:
+    resp = http.post(path, content=b"".join(chunks(MAX_BODY + 1)),
+                     headers={"content-type": "application/json"})
+    assert resp.request.headers["content-length"] == str(MAX_BODY + 1)
+    assert_error(resp, 413, "request_too_large")
+
+
+def test_413_without_credentials_too(limited_server: ServerProcess) -> None:
+    resp = httpx.post(f"{limited_server.base_url}/v1/responses", content=chunks(MAX_BODY * 2))
+    assert_error(resp, 413, "request_too_large")
+
+
+def test_chunked_body_under_the_limit_is_served(http: httpx.Client) -> None:
+    body = json.dumps({"model": "lukhas-matriz", "input": "What is 2+2?"}).encode()
+    resp = http.post("/v1/responses", content=iter([body[:10], body[10:20], body[20:]]),
+                     headers={"content-type": "application/json"})
+    assert resp.request.headers["transfer-encoding"] == "chunked"
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["object"] == "response" and "4" in resp.text
+
+
+def test_connection_is_reused_after_a_413(http: httpx.Client) -> None:
+    """The refused rest of the body is drained, so the same connection serves the next call."""
+    assert_error(http.post("/v1/embeddings", content=chunks(MAX_BODY * 2)), 413,
+                 "request_too_large")
+    assert http.get("/v1/models").status_code == 200
+
+
+def test_too_deep_json_is_400(http: httpx.Client) -> None:
+    resp = http.post("/v1/responses", content=b"[" * 50_000,
+                     headers={"content-type": "application/json"})
+    assert_error(resp, 400, "json_too_deep")
+
+
+@pytest.mark.parametrize("body", [b'{"model": "lukhas-matriz", "input": ', b"{'a': 1}",
+                                  b'{"model": "\xff\xfe"}', b"\x00\x01"])
+def test_malformed_json_is_400(http: httpx.Client, body: bytes) -> None:
+    resp = http.post("/v1/chat/completions", content=body,
+                     headers={"content-type": "application/json"})
+    assert_error(resp, 400, "invalid_json")
+
+
+def raw(server: ServerProcess, data: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.sendall(data)
+    return sock
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    sock.close()
+    return received
+
+
+def test_body_shorter_than_its_content_length_is_408_and_closed(
+    limited_server: ServerProcess,
+) -> None:
+    sock = raw(limited_server, b"POST /v1/responses HTTP/1.1\r\nHost: x\r\n"
+               b"Authorization: Bearer " + KEY_A.encode() + b"\r\n"
+               b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"model\":")
+    answer = read_until_closed(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), answer
+    assert b"connection: close" in head.lower()
+    assert json.loads(body)["error"]["code"] == "request_timeout"
+
+
+def test_chunked_body_that_stops_is_408_and_closed(limited_server: ServerProcess) -> None:
+    sock = raw(limited_server, b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\n"
+               b"Authorization: Bearer " + KEY_A.encode() + b"\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"in\"\r\n")
+    assert read_until_closed(sock).startswith(b"HTTP/1.1 408 ")
+
+
+def test_headers_that_never_end_are_cut_off(limited_server: ServerProcess) -> None:
+    """A new connection that trickles its headers is closed, answered or not."""
+    sock = raw(limited_server, b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    assert b"200 OK" not in read_until_closed(sock)
+
+
+def test_idle_connection_is_closed_after_keep_alive(limited_server: ServerProcess) -> None:
+    sock = raw(limited_server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert b"connection: close" not in answer.lower()  # kept alive, then closed when idle
+
+
+def test_headers_over_the_limit_are_431(limited_server: ServerProcess) -> None:
+    sock = raw(limited_server, b"GET /v1/models HTTP/1.1\r\nHost: x\r\n"
+               b"Authorization: Bearer " + KEY_A.encode() + b"\r\n"
+               b"X-Big: " + b"a" * 8192 + b"\r\n\r\n")
+    head, _, body = read_until_closed(sock).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 "), head
+    assert b"connection: close" in head.lower()
+    assert json.loads(body)["error"]["code"] == "request_headers_too_large"
+
+
+def test_headers_growing_past_the_limit_are_refused_before_they_end(
+    limited_server: ServerProcess,
+) -> None:
+    """Headers still arriving are not buffered past the limit: refused, connection closed."""
+    sock = raw(limited_server, b"GET /v1/models HTTP/1.1\r\nHost: x\r\n")
+    with contextlib.suppress(OSError):  # the server may close while we still send
+        for i in range(64):
+            sock.sendall(b"X-Part-%d: " % i + b"a" * 1000 + b"\r\n")
+            time.sleep(0.01)  # separate reads, so no one read holds the whole block
+    try:
+        answer = read_until_closed(sock)
+    except ConnectionResetError:  # our unread sends reset the connection the server closed
+        answer = b""
+    assert answer.startswith(b"HTTP/1.1 400 ") or (
+        not answer and HEADERS_TOO_LARGE in limited_server.output()), answer[:200]
+
+
+def test_headers_under_the_limit_are_served(limited_server: ServerProcess) -> None:
+    resp = httpx.get(f"{limited_server.base_url}/v1/models",
+                     headers={**AUTH, "X-Big": "a" * 2048})
+    assert resp.status_code == 200
+
+
+def test_server_runs_the_guarded_protocol_with_the_configured_timeout() -> None:
+    from app.cli import transport_options
+    from app.settings import Settings
+
+    options = transport_options(Settings(keep_alive_timeout_seconds=7))
+    assert options == {"http": "app.http_protocol:GuardedHttpToolsProtocol",
+                       "timeout_keep_alive": 7}
+
+
+def test_the_rest_of_a_refused_body_is_not_drained_for_ever(
+    limited_server: ServerProcess,
+) -> None:
+    """A client that goes on sending after its 413 is cut off once the keep-alive time is up."""
+    sock = raw(limited_server, b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Length: 100000000\r\n\r\n")
+    answer, closed = b"", False
+    try:
+        for _ in range(3000):  # 30 s at most; the server's limit is 1 s
+            sock.sendall(b"x" * 1000)
+            time.sleep(0.01)
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    closed = True
+                    break
+                answer += chunk
+            sock.setblocking(True)
+    except OSError:  # reset by the server: it closed while we were still sending
+        closed = True
+    sock.close()
+    assert closed
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+
+
+def test_server_log_has_no_unhandled_errors(limited_server: ServerProcess) -> None:
+    assert "Exception in ASGI application" not in limited_server.output()
+    assert "unhandled error" not in Path(limited_server.log_path).read_text()
