@@ -8,12 +8,13 @@ from fastapi import APIRouter, Header
 from starlette.responses import Response
 
 from app.api.chat.protocol import ChatCompletionRequest
+from app.api.protocol import CheckedRoute
 from app.deps import ChatDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], route_class=CheckedRoute)
 
 
 @router.post("/chat/completions", response_model=None)

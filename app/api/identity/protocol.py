@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from app.api.responses.protocol import OpenAIModel
+from app.api.protocol import OpenAIModel
 
 
 class TokenIssueRequest(OpenAIModel):
@@ -19,4 +19,4 @@ class TokenIssueRequest(OpenAIModel):
 class RevokeRequest(OpenAIModel):
     token: str | None = None
     jti: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
-    expires_at: int | None = None
+    expires_at: int | None = Field(default=None, ge=1)  # Unix time

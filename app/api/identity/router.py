@@ -8,10 +8,11 @@ from fastapi import APIRouter
 
 from app.api.identity.protocol import RevokeRequest, TokenIssueRequest
 from app.api.identity.service import describe
+from app.api.protocol import CheckedRoute
 from app.deps import IdentityServiceDep, require
 from app.identity.base import Identity
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(tags=["identity"], route_class=CheckedRoute)
 
 
 @router.get("/identity/me")

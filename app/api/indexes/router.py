@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from app.api.indexes.protocol import DocumentsAdd, IndexCreate, IndexSearch, ListQuery
+from app.api.protocol import CheckedRoute
 from app.deps import IndexesDep, require
 from app.identity.base import Identity
 
-router = APIRouter(tags=["indexes"])
+router = APIRouter(tags=["indexes"], route_class=CheckedRoute)
 Reader = Annotated[Identity, require("indexes.read")]
 Writer = Annotated[Identity, require("indexes.write")]
 

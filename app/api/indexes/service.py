@@ -109,6 +109,10 @@ class IndexesService:
         if texts:
             embedded = await self._embeddings.get(index.model).embed([t for _, t in texts])
             vectors.update({i: row for (i, _), row in zip(texts, embedded, strict=True)})
+        for i, vector in sorted(vectors.items()):
+            given = req.documents[i].vector is not None
+            _check_direction(index, vector, f"documents[{i}].{'vector' if given else 'text'}",
+                             given)
         docs = [repo.NewDocument(d.text or "", vectors[i], d.lane, d.fold, d.tags, d.metadata,
                                  d.expires_at or self._retention.expires_at(d.lane))
                 for i, d in enumerate(req.documents)]
@@ -158,6 +162,7 @@ class IndexesService:
                                      f"index has {index.dimensions}.", param="query",
                                      code="dimension_mismatch")
             query = np.asarray(req.query, dtype=np.float32)
+        _check_direction(index, query, "query", not isinstance(req.query, str))
         f = req.filters
         async with self._pool.acquire() as conn:
             hits = await repo.search(conn, index, query, req.top_k,
@@ -167,3 +172,13 @@ class IndexesService:
             {"id": h.id, "object": "index.search_result", "score": h.score, "text": h.content,
              "lane": h.lane, "fold": h.fold, "tags": h.tags, "metadata": h.metadata}
             for h in hits]}
+
+
+def _check_direction(index: repo.IndexRow, vector: np.ndarray, param: str, given: bool) -> None:
+    """Cosine similarity with a zero vector is undefined (NaN, which JSON cannot carry):
+    refuse it rather than store or search with it. Components too small for float32 round
+    to zero too, and text without a word embeds to zero with the hashing model."""
+    if index.metric == "cosine" and not np.any(vector):
+        what = f"'{param}' is" if given else f"The embedding of '{param}' is"
+        raise InvalidRequest(f"{what} the zero vector, which has no direction; the index "
+                             "compares by cosine similarity.", param=param, code="zero_vector")

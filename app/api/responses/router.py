@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
+from app.api.protocol import CheckedRoute
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
 from app.deps import ResponsesDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response
 
-router = APIRouter(tags=["responses"])
+router = APIRouter(tags=["responses"], route_class=CheckedRoute)
 SESSION_HEADER_DOC = ("Working memory to read and extend; without it, the session of the "
                       "previous response, or a new one named after this response.")
 
