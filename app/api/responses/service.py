@@ -49,7 +49,9 @@ class ResponsesService:
         if req.conversation is not None:
             raise InvalidRequest("'conversation' is not supported; use previous_response_id.",
                                  param="conversation")
-        fmt = (req.text or {}).get("format") or {"type": "text"}
+        fmt = (req.text or {}).get("format")
+        if fmt is None:
+            fmt = {"type": "text"}
         if not isinstance(fmt, dict):
             raise InvalidRequest("'text.format' must be an object such as {\"type\": \"text\"}.",
                                  param="text.format")
