@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -92,31 +93,51 @@ def check_text(value: str, param: str | None) -> None:
 
 
 def check_value(value: Any, param: str | None = None) -> None:
-    """Raise BadValue for the first value in `value` that a request may not carry."""
-    stack: list[tuple[Any, str | None, int]] = [(value, param, 0)]
+    """Raise BadValue for a value in `value` that a request may not carry (scalars of one
+    container are checked before the containers nested in it)."""
+    _check_scalar(value, param)
+    stack: list[tuple[dict[str, Any] | list[Any], str | None, int]] = []
+    if isinstance(value, dict | list):
+        stack.append((value, param, 0))
     while stack:
         item, where, depth = stack.pop()
-        if isinstance(item, str):
-            check_text(item, where)
-        elif isinstance(item, bool) or item is None:
-            continue
-        elif isinstance(item, int | _LongInteger):
-            if isinstance(item, _LongInteger) or abs(item) > MAX_SAFE_INTEGER:
-                raise BadValue(where, f"{_named(where)} is outside the integers JSON carries "
-                                      f"exactly (±{MAX_SAFE_INTEGER}).")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise BadValue(where, f"{_named(where)} must be a finite number.")
-        elif isinstance(item, dict | list):
-            if depth >= MAX_DEPTH:
-                raise BadValue(where,
-                               f"{_named(where)} is nested deeper than {MAX_DEPTH} levels.")
-            children: list[tuple[str | int, Any]] = (
-                list(enumerate(item)) if isinstance(item, list) else list(item.items()))
-            for key, _ in children:
-                problem = text_problem(key) if isinstance(key, str) else None
-                if problem is not None:
+        if depth >= MAX_DEPTH:
+            raise BadValue(where, f"{_named(where)} is nested deeper than {MAX_DEPTH} levels.")
+        children: Iterable[tuple[str | int, Any]]
+        if isinstance(item, list):
+            children = enumerate(item)
+        else:
+            for name in item:
+                if (problem := text_problem(name)) is not None:
                     raise BadValue(
                         where, f"A key in {_named(where) if where else 'the body'} {problem}.")
-            stack.extend((child, param_path(where, key), depth + 1)
-                         for key, child in reversed(children))
+            children = item.items()
+        nested = []
+        for key, child in children:
+            # Inline and without building the child's name unless needed: a body may hold
+            # a million vector components.
+            kind = type(child)
+            if kind is float:
+                if not math.isfinite(child):
+                    _check_scalar(child, param_path(where, key))
+            elif kind is str:
+                if "\x00" in child or not child.isascii():
+                    _check_scalar(child, param_path(where, key))
+            elif kind is dict or kind is list:
+                nested.append((child, param_path(where, key), depth + 1))
+            elif not (kind is int and -MAX_SAFE_INTEGER <= child <= MAX_SAFE_INTEGER):
+                _check_scalar(child, param_path(where, key))
+        stack.extend(reversed(nested))
+
+
+def _check_scalar(item: Any, where: str | None) -> None:
+    if isinstance(item, str):
+        check_text(item, where)
+    elif isinstance(item, bool) or item is None:
+        return
+    elif isinstance(item, int | _LongInteger):
+        if isinstance(item, _LongInteger) or abs(item) > MAX_SAFE_INTEGER:
+            raise BadValue(where, f"{_named(where)} is outside the integers JSON carries "
+                                  f"exactly (±{MAX_SAFE_INTEGER}).")
+    elif isinstance(item, float) and not math.isfinite(item):
+        raise BadValue(where, f"{_named(where)} must be a finite number.")
