@@ -132,7 +132,8 @@ def routes(ids: dict[str, str]) -> list[Route]:
         {"role": "system", "content": "s"},
         {"role": "user", "content": [{"type": "text", "text": "hi"}], "name": "n"}],
         "max_tokens": 10, "temperature": 1.0, "top_p": 1.0, "stop": ["x"], "user": "u",
-        "seed": 1, "store": True, "n": 1, "response_format": {"type": "text"}}
+        "seed": 1, "store": True, "n": 1, "response_format": {"type": "text"}, "stream": False,
+        "stream_options": {"include_usage": True}}
     return [
         Route("POST", "/v1/responses", {
             "model": "lukhas-matriz", "input": [
@@ -142,7 +143,8 @@ def routes(ids: dict[str, str]) -> list[Route]:
             "instructions": "be brief", "previous_response_id": rid, "max_output_tokens": 50,
             "temperature": 1.0, "top_p": 1.0, "metadata": {"k": "v"}, "user": "u",
             "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
-            "text": {"format": {"type": "text"}}, "truncation": "auto", "store": True}),
+            "text": {"format": {"type": "text"}}, "truncation": "auto", "store": True,
+            "stream": False}),
         Route("POST", "/v1/chat/completions", chat),
         Route("POST", "/v1/embeddings", {"model": "lukhas-hash-v1", "input": ["a", "b"],
                                          "dimensions": 8, "encoding_format": "float"}),
@@ -166,6 +168,8 @@ def routes(ids: dict[str, str]) -> list[Route]:
         Route("GET", "/v1/indexes/{x}/documents", query=("after", "before", "limit", "order")),
         Route("DELETE", f"/v1/indexes/{idx}/documents/{{x}}"),
         Route("DELETE", f"/v1/indexes/{{x}}/documents/{doc}"),
+        Route("GET", "/v1/indexes/{x}"),
+        Route("DELETE", "/v1/indexes/{x}"),
         Route("GET", "/v1/models/{x}"),
         Route("DELETE", "/v1/identity/memory", query=("subject",)),
     ]
@@ -254,7 +258,9 @@ def test_no_value_gives_a_5xx(http: httpx.Client, ids: dict[str, str], n: int,
     # The route's own query parameters, and unknown ones.
     names = st.sampled_from(route.query) | path_value() if route.query else path_value()
     params = data.draw(st.dictionaries(names, path_value(), max_size=3), label="query")
-    ident = ids["rid"] if "responses" in route.path else ids["idx"]
+    # An empty id stands for a real one (never for one a DELETE would remove).
+    ident = ("missing" if route.method == "DELETE"
+             else ids["rid"] if "responses" in route.path else ids["idx"])
     path = route.path.replace("{x}", quote(x, safe="", errors="surrogatepass") or ident)
     query = "&".join(f"{quote(k, errors='surrogatepass')}="
                      f"{quote(v, safe='', errors='surrogatepass')}" for k, v in params.items())
