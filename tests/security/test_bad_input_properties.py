@@ -265,3 +265,29 @@ def test_no_value_gives_a_5xx(http: httpx.Client, ids: dict[str, str], n: int,
     query = "&".join(f"{quote(k, errors='surrogatepass')}="
                      f"{quote(v, safe='', errors='surrogatepass')}" for k, v in params.items())
     check(http.request(route.method, path + (f"?{query}" if query else "")))
+
+
+def vectors() -> st.SearchStrategy[list[Any]]:
+    """A vector of the index's dimension: one component anything (huge, tiny, non-finite,
+    not a number at all), or every component the same float (zero included)."""
+    extremes = st.sampled_from([3.5e38, -3.5e38, 1.7976931348623157e308, 5e-324, 1e-46, 0.0])
+    component = st.one_of(st.floats(), extremes, values())
+    one = st.builds(lambda i, v: [*[0.25] * i, v, *[0.25] * (DIMENSIONS - i - 1)],
+                    st.integers(0, DIMENSIONS - 1), component)
+    same = st.builds(lambda v: [v] * DIMENSIONS, st.one_of(st.floats(), extremes))
+    return st.one_of(one, same)
+
+
+@pytest.mark.parametrize("where", ["documents", "search"])
+@SETTINGS
+@given(vector=vectors())
+def test_no_vector_gives_a_5xx(http: httpx.Client, ids: dict[str, str], where: str,
+                               vector: list[Any]) -> None:
+    body = ({"documents": [{"text": "a vector", "vector": vector}]} if where == "documents"
+            else {"query": vector})
+    resp = http.post(f"/v1/indexes/{ids['idx']}/{where}", content=dumps(body),
+                     headers={"content-type": "application/json"})
+    check(resp)
+    if where == "search" and resp.status_code == 200:
+        # A NaN score (a zero vector under cosine) would be written as null.
+        assert all(isinstance(hit["score"], float) for hit in resp.json()["data"])
