@@ -136,3 +136,14 @@ def test_embeddings_bad_text(http: httpx.Client, template: str, param: str,
 def test_embeddings_bad_token_ids(http: httpx.Client) -> None:
     bad_value(http, "/v1/embeddings", '{"model": "lukhas-hash-v1", "input": [[1, 2], '
               '[3, 18446744073709551616]]}', "input[1][1]")
+
+
+def test_every_api_route_checks_its_values() -> None:
+    from fastapi.routing import APIRoute
+
+    from app.api.protocol import CheckedRoute
+    from app.main import API_ROUTERS
+
+    routes = [r for router in API_ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    assert len(routes) >= 18
+    assert [r.path for r in routes if not isinstance(r, CheckedRoute)] == []
