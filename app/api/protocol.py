@@ -22,7 +22,10 @@ from starlette.responses import Response
 from app.errors import InvalidRequest
 from app.json import BadValue, check_text, check_value, loads, text_problem
 
-FLOAT32_MAX = 3.4028234663852886e38
+# pgvector stores float32 and sums squares and products in float32: with every component
+# within ±1e16, a distance over up to 2,000 dimensions (the most an index has) stays finite
+# ((2·1e16)²·2000 = 8e35 < 3.4e38), so no score is NaN or infinite, which JSON cannot carry.
+MAX_VECTOR_COMPONENT = 1e16
 
 
 class OpenAIModel(BaseModel):
@@ -31,8 +34,7 @@ class OpenAIModel(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
 
-# A vector component must survive the cast to float32 that pgvector stores.
-Float32 = Annotated[float, Field(ge=-FLOAT32_MAX, le=FLOAT32_MAX)]
+VectorComponent = Annotated[float, Field(ge=-MAX_VECTOR_COMPONENT, le=MAX_VECTOR_COMPONENT)]
 
 
 def _is_json(content_type: str | None) -> bool:

@@ -121,8 +121,10 @@ def test_vectors_and_metadata_numbers(http: httpx.Client, ids: dict[str, str],
               "expires_at")
 
 
-def test_vector_components_must_fit_float32(http: httpx.Client, ids: dict[str, str]) -> None:
-    vector = [0.5] * 383 + [1e300]
+@pytest.mark.parametrize("big", [1e300, 3e38, -1e17])
+def test_vector_components_keep_distances_finite(http: httpx.Client, ids: dict[str, str],
+                                                 big: float) -> None:
+    vector = [0.5] * 383 + [big]
     resp = http.post(f"/v1/indexes/{ids['idx']}/documents",
                      json={"documents": [{"text": "t", "vector": vector}]})
     assert_envelope(resp, 400, "documents[0].vector[383]")
@@ -131,7 +133,8 @@ def test_vector_components_must_fit_float32(http: httpx.Client, ids: dict[str, s
 
 
 def test_zero_vectors_are_refused_under_cosine(http: httpx.Client, ids: dict[str, str]) -> None:
-    for zero in ([0.0] * 384, [1e-46] * 384):  # the second rounds to zero as float32
+    # The second rounds to zero as float32; the third squares to zero there.
+    for zero in ([0.0] * 384, [1e-46] * 384, [1e-20] * 384):
         resp = http.post(f"/v1/indexes/{ids['idx']}/search", json={"query": zero})
         assert assert_envelope(resp, 400, "query")["code"] == "zero_vector"
         resp = http.post(f"/v1/indexes/{ids['idx']}/documents",

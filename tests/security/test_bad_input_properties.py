@@ -205,7 +205,11 @@ def ids(http: httpx.Client) -> dict[str, str]:
     idx = http.post("/v1/indexes", json={"name": "bad-input-properties",
                                          "model": "lukhas-hash-v1"}).json()["id"]
     added = http.post(f"/v1/indexes/{idx}/documents", json={"documents": [{"text": "kept"}]})
-    return {"rid": rid, "idx": idx, "doc": added.json()["data"][0]["id"]}
+    by_metric = {metric: http.post("/v1/indexes", json={
+        "name": f"bad-input-{metric}", "model": "lukhas-hash-v1", "metric": metric}).json()["id"]
+        for metric in ("l2", "inner_product")}
+    return {"rid": rid, "idx": idx, "doc": added.json()["data"][0]["id"], "cosine": idx,
+            **by_metric}
 
 
 def check(resp: httpx.Response) -> None:
@@ -270,7 +274,8 @@ def test_no_value_gives_a_5xx(http: httpx.Client, ids: dict[str, str], n: int,
 def vectors() -> st.SearchStrategy[list[Any]]:
     """A vector of the index's dimension: one component anything (huge, tiny, non-finite,
     not a number at all), or every component the same float (zero included)."""
-    extremes = st.sampled_from([3.5e38, -3.5e38, 1.7976931348623157e308, 5e-324, 1e-46, 0.0])
+    extremes = st.sampled_from([1e16, -1e16, 1.0000001e16, 1e19, 3e38, 3.5e38, -3.5e38,
+                                1.7976931348623157e308, 5e-324, 1e-46, 0.0])
     component = st.one_of(st.floats(), extremes, values())
     one = st.builds(lambda i, v: [*[0.25] * i, v, *[0.25] * (DIMENSIONS - i - 1)],
                     st.integers(0, DIMENSIONS - 1), component)
@@ -278,16 +283,18 @@ def vectors() -> st.SearchStrategy[list[Any]]:
     return st.one_of(one, same)
 
 
+@pytest.mark.parametrize("metric", ["cosine", "l2", "inner_product"])
 @pytest.mark.parametrize("where", ["documents", "search"])
 @SETTINGS
 @given(vector=vectors())
-def test_no_vector_gives_a_5xx(http: httpx.Client, ids: dict[str, str], where: str,
-                               vector: list[Any]) -> None:
+def test_no_vector_gives_a_5xx(http: httpx.Client, ids: dict[str, str], metric: str,
+                               where: str, vector: list[Any]) -> None:
     body = ({"documents": [{"text": "a vector", "vector": vector}]} if where == "documents"
             else {"query": vector})
-    resp = http.post(f"/v1/indexes/{ids['idx']}/{where}", content=dumps(body),
+    resp = http.post(f"/v1/indexes/{ids[metric]}/{where}", content=dumps(body),
                      headers={"content-type": "application/json"})
     check(resp)
     if where == "search" and resp.status_code == 200:
-        # A NaN score (a zero vector under cosine) would be written as null.
+        # A NaN or infinite score (a zero vector under cosine, a distance past float32)
+        # would be written as null.
         assert all(isinstance(hit["score"], float) for hit in resp.json()["data"])

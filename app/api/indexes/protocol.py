@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from app.api.protocol import Float32, OpenAIModel
+from app.api.protocol import OpenAIModel, VectorComponent
 
 MAX_DOCUMENTS_PER_CALL = 1000
 # A tag is a key in a GIN index, whose entries must fit in a third of a page.
@@ -22,7 +22,7 @@ class IndexCreate(OpenAIModel):
 
 class DocumentIn(OpenAIModel):
     text: str | None = None
-    vector: list[Float32] | None = None
+    vector: list[VectorComponent] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     tags: list[Tag] = Field(default_factory=list, max_length=64)
     lane: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,32}$")
@@ -42,7 +42,7 @@ class SearchFilters(OpenAIModel):
 
 
 class IndexSearch(OpenAIModel):
-    query: str | list[Float32]
+    query: str | list[VectorComponent]
     top_k: int = Field(default=10, ge=1, le=100)
     filters: SearchFilters = Field(default_factory=SearchFilters)
     ef_search: int | None = Field(default=None, ge=1, le=1000)

@@ -29,6 +29,9 @@ def index_object(index: repo.IndexRow) -> dict[str, Any]:
             "dimensions": index.dimensions, "metric": index.metric,
             "created_at": int(index.created_at.timestamp())}
 
+# The smallest component whose square is a normal float32 (about 1.08e-19).
+_SMALLEST_DIRECTION = float(np.sqrt(np.finfo(np.float32).tiny))
+
 
 class IndexesService:
     def __init__(self, pool: Any, embeddings: EmbeddingRegistry,
@@ -175,10 +178,12 @@ class IndexesService:
 
 
 def _check_direction(index: repo.IndexRow, vector: np.ndarray, param: str, given: bool) -> None:
-    """Cosine similarity with a zero vector is undefined (NaN, which JSON cannot carry):
-    refuse it rather than store or search with it. Components too small for float32 round
-    to zero too, and text without a word embeds to zero with the hashing model."""
-    if index.metric == "cosine" and not np.any(vector):
+    """Cosine similarity needs a direction: pgvector sums squares in float32, so a vector
+    whose largest component squares to less than float32's smallest normal number has a
+    norm of zero there, and every score against it would be NaN, which JSON cannot carry.
+    The zero vector is the common case (text without a word, with the hashing model)."""
+    if index.metric == "cosine" and not float(np.max(np.abs(vector))) >= _SMALLEST_DIRECTION:
         what = f"'{param}' is" if given else f"The embedding of '{param}' is"
-        raise InvalidRequest(f"{what} the zero vector, which has no direction; the index "
-                             "compares by cosine similarity.", param=param, code="zero_vector")
+        raise InvalidRequest(f"{what} the zero vector (or too close to it for float32), which "
+                             "has no direction; the index compares by cosine similarity.",
+                             param=param, code="zero_vector")
