@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.api.test_bad_input import assert_envelope
+from tests.conftest import KEY_A
 from tests.utils.bad_input import BAD_NUMBERS, BAD_TEXT, bad_value, post_raw
 
 # -- path ids, cursors, query parameters ---------------------------------------------------
@@ -18,8 +19,6 @@ from tests.utils.bad_input import BAD_NUMBERS, BAD_TEXT, bad_value, post_raw
 
 @pytest.fixture(scope="module")
 def ids(base_url: str) -> Iterator[dict[str, str]]:
-    from tests.conftest import KEY_A
-
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {KEY_A}"},
                       timeout=30) as http:
         rid = http.post("/v1/responses", json={"model": "lukhas-matriz", "input": "hi"}).json()
