@@ -179,7 +179,10 @@ def error_response(error: APIError) -> Response:
 
 
 def _loc_to_param(loc: Sequence[int | str]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # The first element says where (body, query, path, header); a field may share its name.
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    parts = [str(p) for p in loc]
     # Pydantic names union branches in the location ("str", "list[...]"); clients want the field.
     parts = [p for p in parts if not (p.startswith(("list[", "dict[", "function-")) or p == "str")]
     if not parts:
@@ -196,6 +199,10 @@ def validation_error(exc: RequestValidationError) -> APIError:
     if not errors:
         return InvalidRequest("Invalid request.")
     first = errors[0]
+    # For a union (`str | list[float]`), the branch the value did not even match comes
+    # first; an error from a branch it did match says more.
+    first = next((e for e in errors if tuple(e.get("loc", ()))[:2] == tuple(
+        first.get("loc", ()))[:2] and not str(e.get("type", "")).endswith("_type")), first)
     if first.get("type") == "json_invalid":
         return unparsable_body(None)
     loc = first.get("loc", ())

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from app.api.responses.protocol import OpenAIModel
+from app.api.protocol import OpenAIModel
 
 
 class ChatMessage(OpenAIModel):

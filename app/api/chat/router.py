@@ -8,12 +8,13 @@ from fastapi import APIRouter, Header
 from starlette.responses import Response
 
 from app.api.chat.protocol import ChatCompletion, ChatCompletionRequest
+from app.api.protocol import CheckedRoute
 from app.deps import ChatDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response, stream_documented
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], route_class=CheckedRoute)
 
 
 @router.post("/chat/completions", response_model=None, responses={200: stream_documented(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
+from app.api.protocol import check_output_limit
 from app.errors import InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
@@ -61,7 +62,10 @@ class ChatService:
     def _context(self, identity: Identity, req: ChatCompletionRequest,
                  session_id: str | None, completion_id: str,
                  answer: Callable[[], str]) -> RunContext:
-        self._registry.card(req.model)
+        card = self._registry.card(req.model)
+        check_output_limit(req.max_tokens, card.context_window, "max_tokens")
+        check_output_limit(req.max_completion_tokens, card.context_window,
+                           "max_completion_tokens")
         if (req.n or 1) != 1:
             raise InvalidRequest("Only n=1 is supported.", param="n")
         fmt = (req.response_format or {}).get("type", "text")

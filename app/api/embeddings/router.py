@@ -8,11 +8,12 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.api.embeddings.protocol import EmbeddingList, EmbeddingRequest
+from app.api.protocol import CheckedRoute
 from app.deps import EmbeddingsDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
 
-router = APIRouter(tags=["embeddings"])
+router = APIRouter(tags=["embeddings"], route_class=CheckedRoute)
 
 
 @router.post("/embeddings", response_model=None, responses={200: {"model": EmbeddingList}})

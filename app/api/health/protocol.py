@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from app.api.responses.protocol import OpenAIModel
+from app.api.protocol import OpenAIModel
 from app.errors import ErrorObject
 
 

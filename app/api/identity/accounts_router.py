@@ -15,10 +15,11 @@ from app.api.identity.protocol import (
     TotpConfirmRequest,
     TotpEnrollment,
 )
+from app.api.protocol import CheckedRoute
 from app.deps import AccountsDep, LoginDep, require
 from app.identity.base import Identity
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(tags=["identity"], route_class=CheckedRoute)
 Admin = Annotated[Identity, require("admin")]
 Holder = Annotated[Identity, require("identity.read")]
 

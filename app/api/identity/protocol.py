@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.responses.protocol import OpenAIModel
+from app.api.protocol import OpenAIModel
 
 
 class TokenIssueRequest(OpenAIModel):
@@ -21,7 +21,7 @@ class TokenIssueRequest(OpenAIModel):
 class RevokeRequest(OpenAIModel):
     token: str | None = None
     jti: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
-    expires_at: int | None = None
+    expires_at: int | None = Field(default=None, ge=1)  # Unix time
 
 
 class AccountCreateRequest(OpenAIModel):

@@ -18,10 +18,11 @@ from app.api.identity.protocol import (
     VerifyRequest,
 )
 from app.api.identity.service import describe
+from app.api.protocol import CheckedRoute
 from app.deps import IdentityServiceDep, require
 from app.identity.base import Identity
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(tags=["identity"], route_class=CheckedRoute)
 
 
 @router.get("/identity/me", response_model=None, responses={200: {"model": IdentityObject}})

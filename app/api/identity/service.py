@@ -24,6 +24,8 @@ from app.kv.base import StoreUnavailable
 from app.memory.conversations import ConversationMemory
 from app.sessions.base import SessionStore
 
+MAX_SUBJECT_LENGTH = 256
+
 
 def describe(identity: Identity) -> dict[str, Any]:
     """The caller as `GET /v1/identity/me` shows it."""
@@ -50,6 +52,11 @@ class IdentityService:
         then the sessions; a session store that is down fails the call (503) after the
         database part, and a retry finishes the job.
         """
+        if not 1 <= len(subject) <= MAX_SUBJECT_LENGTH:
+            # Every subject we issue is far shorter (an alias is under 100 characters); the
+            # audit record indexes the subject, and a B-tree key must fit in a third of a page.
+            raise InvalidRequest(f"'subject' must be 1 to {MAX_SUBJECT_LENGTH} characters.",
+                                 param="subject", code="invalid_value")
         async with self._pool.acquire() as conn, conn.transaction():
             counts = await memory_repo.erase_subject(conn, subject)
             counts["responses"] = await responses_repo.delete_owner(conn, subject)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from app.api.responses.protocol import OpenAIModel
+from app.api.protocol import OpenAIModel, VectorComponent
 
 MAX_DOCUMENTS_PER_CALL = 1000
+# A tag is a key in a GIN index, whose entries must fit in a third of a page.
+Tag = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class IndexCreate(OpenAIModel):
@@ -20,9 +22,9 @@ class IndexCreate(OpenAIModel):
 
 class DocumentIn(OpenAIModel):
     text: str | None = None
-    vector: list[float] | None = None
+    vector: list[VectorComponent] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list, max_length=64)
+    tags: list[Tag] = Field(default_factory=list, max_length=64)
     lane: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     fold: str | None = Field(default=None, max_length=64)
     expires_at: datetime | None = None
@@ -40,7 +42,7 @@ class SearchFilters(OpenAIModel):
 
 
 class IndexSearch(OpenAIModel):
-    query: str | list[float]
+    query: str | list[VectorComponent]
     top_k: int = Field(default=10, ge=1, le=100)
     filters: SearchFilters = Field(default_factory=SearchFilters)
     ef_search: int | None = Field(default=None, ge=1, le=1000)

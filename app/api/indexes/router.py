@@ -18,11 +18,12 @@ from app.api.indexes.protocol import (
     ListQuery,
     SearchResults,
 )
+from app.api.protocol import CheckedRoute
 from app.api.responses.protocol import Deleted
 from app.deps import IndexesDep, require
 from app.identity.base import Identity
 
-router = APIRouter(tags=["indexes"])
+router = APIRouter(tags=["indexes"], route_class=CheckedRoute)
 Reader = Annotated[Identity, require("indexes.read")]
 Writer = Annotated[Identity, require("indexes.write")]
 

@@ -29,6 +29,9 @@ def index_object(index: repo.IndexRow) -> dict[str, Any]:
             "dimensions": index.dimensions, "metric": index.metric,
             "created_at": int(index.created_at.timestamp())}
 
+# The smallest component whose square is a normal float32 (about 1.08e-19).
+_SMALLEST_DIRECTION = float(np.sqrt(np.finfo(np.float32).tiny))
+
 
 class IndexesService:
     def __init__(self, pool: Any, embeddings: EmbeddingRegistry,
@@ -109,6 +112,10 @@ class IndexesService:
         if texts:
             embedded = await self._embeddings.get(index.model).embed([t for _, t in texts])
             vectors.update({i: row for (i, _), row in zip(texts, embedded, strict=True)})
+        for i, vector in sorted(vectors.items()):
+            given = req.documents[i].vector is not None
+            _check_direction(index, vector, f"documents[{i}].{'vector' if given else 'text'}",
+                             given)
         docs = [repo.NewDocument(d.text or "", vectors[i], d.lane, d.fold, d.tags, d.metadata,
                                  d.expires_at or self._retention.expires_at(d.lane))
                 for i, d in enumerate(req.documents)]
@@ -158,6 +165,7 @@ class IndexesService:
                                      f"index has {index.dimensions}.", param="query",
                                      code="dimension_mismatch")
             query = np.asarray(req.query, dtype=np.float32)
+        _check_direction(index, query, "query", not isinstance(req.query, str))
         f = req.filters
         async with self._pool.acquire() as conn:
             hits = await repo.search(conn, index, query, req.top_k,
@@ -167,3 +175,15 @@ class IndexesService:
             {"id": h.id, "object": "index.search_result", "score": h.score, "text": h.content,
              "lane": h.lane, "fold": h.fold, "tags": h.tags, "metadata": h.metadata}
             for h in hits]}
+
+
+def _check_direction(index: repo.IndexRow, vector: np.ndarray, param: str, given: bool) -> None:
+    """Cosine similarity needs a direction: pgvector sums squares in float32, so a vector
+    whose largest component squares to less than float32's smallest normal number has a
+    norm of zero there, and every score against it would be NaN, which JSON cannot carry.
+    The zero vector is the common case (text without a word, with the hashing model)."""
+    if index.metric == "cosine" and not float(np.max(np.abs(vector))) >= _SMALLEST_DIRECTION:
+        what = f"'{param}' is" if given else f"The embedding of '{param}' is"
+        raise InvalidRequest(f"{what} the zero vector (or too close to it for float32), which "
+                             "has no direction; the index compares by cosine similarity.",
+                             param=param, code="zero_vector")

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from app.api.models.protocol import Model, ModelList
+from app.api.protocol import CheckedRoute
 from app.deps import StateDep, require
 from app.identity.base import Identity
 from app.matriz.providers.base import ModelCard
 
-router = APIRouter(tags=["models"])
+router = APIRouter(tags=["models"], route_class=CheckedRoute)
 
 
 def _model(card: ModelCard) -> dict[str, Any]:

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import Discriminator, Field, Tag, field_validator
 
-
-class OpenAIModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
+from app.api.protocol import OpenAIModel
 
 
 class InputText(OpenAIModel):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
+from app.api.protocol import CheckedRoute
 from app.api.responses.protocol import (
     Deleted,
     InputItemList,
@@ -19,7 +20,7 @@ from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response, stream_documented
 
-router = APIRouter(tags=["responses"])
+router = APIRouter(tags=["responses"], route_class=CheckedRoute)
 SESSION_HEADER_DOC = ("Working memory to read and extend; without it, the session of the "
                       "previous response, or a new one named after this response.")
 

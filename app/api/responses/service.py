@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from app.api.listing import list_page
+from app.api.protocol import check_output_limit
 from app.api.responses.convert import ConvertedInput, convert_input
 from app.api.responses.events import OutputBuilder, StreamEncoder, usage_object
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
@@ -55,7 +56,12 @@ class ResponsesService:
         if req.conversation is not None:
             raise InvalidRequest("'conversation' is not supported; use previous_response_id.",
                                  param="conversation")
-        fmt = (req.text or {}).get("format") or {"type": "text"}
+        fmt = (req.text or {}).get("format")
+        if fmt is None:
+            fmt = {"type": "text"}
+        if not isinstance(fmt, dict):
+            raise InvalidRequest("'text.format' must be an object such as {\"type\": \"text\"}.",
+                                 param="text.format")
         if fmt.get("type") != "text":
             raise InvalidRequest(
                 f"The model '{req.model}' produces plain text; text.format "
@@ -65,7 +71,8 @@ class ResponsesService:
     def _prepare(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
     ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
-        self._registry.card(req.model)
+        card = self._registry.card(req.model)
+        check_output_limit(req.max_output_tokens, card.context_window, "max_output_tokens")
         self._check_supported(req)
         converted = convert_input(req)
         response_id = new_id("resp_")
