@@ -22,10 +22,11 @@ import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge, RequestTimeout, error_response, json_too_deep
+from app.json import MAX_DEPTH
 
-# Deeper bodies are refused (400 `json_too_deep`): what a request carries is stored and echoed
-# through orjson, which stops at 254 levels, and no OpenAI request needs a tenth of this.
-MAX_JSON_DEPTH = 64
+# Deeper bodies are refused (400 `json_too_deep`): the same bound as the value check's
+# (app/json.py: orjson stops at 254 levels, and no OpenAI request needs a tenth of it).
+MAX_JSON_DEPTH = MAX_DEPTH
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
