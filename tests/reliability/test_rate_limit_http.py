@@ -67,7 +67,21 @@ async def test_headers_then_429(limited: httpx.AsyncClient) -> None:
     assert 'lukhas_ratelimit_decisions_total{route="models",status="limited"} 1.0' in text
 
 
-async def test_tokens_are_estimated_then_settled(limited: httpx.AsyncClient) -> None:
+async def test_tokens_are_estimated_then_settled(pg_url: str, tmp_path: Path) -> None:
+    # A day's window: capacity refills at 0.06 tokens a second, so however slowly the
+    # machine runs the two calls, what the second sees is the settled count alone.
+    path = limits_file(tmp_path, """
+window_seconds: 86400
+default: {requests: 100, tokens: 100000}
+routes:
+  responses: {requests: 100, tokens: 5000}
+""")
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A,
+                           rate_limits_file=path) as limited:
+        await _estimate_then_settle(limited)
+
+
+async def _estimate_then_settle(limited: httpx.AsyncClient) -> None:
     body = {"model": "lukhas-matriz", "input": "What is 2+2?", "store": False}
     first = await limited.post("/v1/responses", json=body)
     assert first.headers["x-ratelimit-limit-tokens"] == "5000"
