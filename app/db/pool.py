@@ -93,6 +93,7 @@ class Database:
 
     def __init__(self, pool: Any) -> None:
         self._pool = pool
+        self.closed = False  # closed for good: at shutdown, never by a database outage
 
     def acquire(self) -> _Acquire:
         """A pooled connection for an `async with` block."""
@@ -100,6 +101,7 @@ class Database:
 
     async def close(self) -> None:
         """Close every connection."""
+        self.closed = True
         await self._pool.close()
 
 

@@ -151,6 +151,10 @@ class Tick:
         now = time.monotonic() if now is None else now
         return now - self.last_tick_at < max(1.0, 5.0 / self.hz)
 
+    def crashed(self) -> bool:
+        """True when the loop ended on its own (stop() forgets the task it ends)."""
+        return self._task is not None and self._task.done()
+
     def start(self) -> None:
         """Start the loop on the running event loop."""
         self.last_tick_at = time.monotonic()

@@ -23,3 +23,11 @@ class NotReady(OpenAIModel):
     status: Literal["not_ready"]
     checks: dict[str, str]
     error: ErrorObject
+
+
+class Broken(OpenAIModel):
+    """Why the process cannot serve at all (a restart is what mends it)."""
+
+    status: Literal["broken"]
+    checks: dict[str, str]
+    error: ErrorObject

@@ -1,4 +1,5 @@
-"""Kubernetes probes: `/healthz` (alive, no dependency calls) and `/readyz` (can serve)."""
+"""Kubernetes probes: `/healthz` (the process can serve at all; no dependency calls, so a
+database or Redis outage never gets the process restarted) and `/readyz` (can serve now)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from app.api.health.protocol import Alive, NotReady, Ready
+from app.api.health.protocol import Alive, Broken, NotReady, Ready
 from app.db.migrate import load_migrations, pending
 from app.deps import StateDep
 from app.errors import error_body
@@ -17,10 +18,19 @@ from app.kv.base import StoreUnavailable
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", responses={200: {"model": Alive}})
-async def healthz() -> Response:
-    """The process is up; touches nothing else."""
-    return JSONResponse({"status": "ok"})
+@router.get("/healthz", responses={200: {"model": Alive}, 503: {"model": Broken}})
+async def healthz(state: StateDep) -> Response:
+    """The process can serve: its pool is open and its tick has not died. Only a restart
+    mends either, so this is what a liveness probe asks; nothing outside is touched."""
+    broken = {}
+    if state.pool.closed:
+        broken["pool"] = "closed"
+    if state.tick.crashed():
+        broken["tick"] = "crashed"
+    if not broken:
+        return JSONResponse({"status": "ok"})
+    body = error_body(f"Cannot serve: {', '.join(broken)}.", "server_error", None, "broken")
+    return JSONResponse({"status": "broken", "checks": broken, **body}, status_code=503)
 
 
 @router.get("/readyz", responses={200: {"model": Ready}, 503: {"model": NotReady}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import httpx
@@ -11,6 +12,41 @@ async def test_healthz_needs_no_key_and_touches_nothing(app_client: httpx.AsyncC
     resp = await app_client.get("/healthz", headers={"Authorization": ""})
     assert resp.status_code == 200 and resp.json() == {"status": "ok"}
     assert resp.headers["x-request-id"]
+
+
+class _Fatal(BaseException):
+    """What no engine guard catches."""
+
+
+async def test_healthz_fails_when_the_tick_has_died(app_client: httpx.AsyncClient) -> None:
+    state = app_client.app.state.lukhas  # type: ignore[attr-defined]
+    tick = state.tick
+    loop_task = tick._task
+
+    def explode(_events: object) -> None:
+        raise _Fatal  # not an Exception: it escapes the engine guard and ends the loop
+
+    tick._engines.append(explode)
+    try:
+        with contextlib.suppress(_Fatal):
+            await loop_task
+        resp = await app_client.get("/healthz")
+        assert resp.status_code == 503
+        assert resp.json()["checks"] == {"tick": "crashed"}
+        assert resp.json()["error"]["code"] == "broken"
+    finally:
+        tick._engines.remove(explode)
+        tick._task = None
+        tick.start()
+    assert (await app_client.get("/healthz")).status_code == 200
+
+
+async def test_healthz_fails_once_the_pool_is_closed(app_client: httpx.AsyncClient) -> None:
+    state = app_client.app.state.lukhas  # type: ignore[attr-defined]
+    await state.pool.close()
+    resp = await app_client.get("/healthz")
+    assert resp.status_code == 503
+    assert resp.json()["checks"] == {"pool": "closed"}
 
 
 async def test_readyz_reports_each_check(app_client: httpx.AsyncClient) -> None:
