@@ -65,7 +65,7 @@ from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
 from app.matriz.tick import AwarenessEngine, InProcessSweepEngine, PeriodicJob, Tick
 from app.memory.conversations import ConversationMemory
-from app.memory.retention import ExpirySweepEngine, load_retention
+from app.memory.retention import ExpirySweeper, load_retention
 from app.middleware.register import register_middleware
 from app.observability.logging import configure_logging
 from app.observability.metrics import Metrics
@@ -203,7 +203,8 @@ async def _open(
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
                 engines=[AwarenessEngine(metrics, lane),
                          InProcessSweepEngine([sessions, store, limiter, failures]),
-                         ExpirySweepEngine(pool, metrics=metrics),
+                         PeriodicJob("memory expiry sweep",
+                                     ExpirySweeper(pool, metrics=metrics).sweep),
                          PeriodicJob("token marks sweep", tokens.marks.sweep)])
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory),

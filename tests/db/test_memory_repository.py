@@ -132,7 +132,7 @@ async def test_other_metrics(pool: Any, metric: str) -> None:
 
 
 async def test_sweep_leaves_tombstones_and_retention_sets_expiry(pool: Any) -> None:
-    from app.memory.retention import ExpirySweepEngine, Retention
+    from app.memory.retention import ExpirySweeper, Retention
 
     async with pool.acquire() as conn, conn.transaction():
         index = await make_index(conn)
@@ -146,7 +146,7 @@ async def test_sweep_leaves_tombstones_and_retention_sets_expiry(pool: Any) -> N
     from app.observability.metrics import Metrics
 
     registry = CollectorRegistry()
-    engine = ExpirySweepEngine(pool, every=1, metrics=Metrics(registry))
+    engine = ExpirySweeper(pool, metrics=Metrics(registry))
     assert await engine.sweep() == 1
     assert registry.get_sample_value("lukhas_memory_documents", {"lane": "default"}) == 1
     async with pool.acquire() as conn:
