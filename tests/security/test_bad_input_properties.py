@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from tests.utils.server import start_uvicorn
 
 pytestmark = pytest.mark.security
 
-EXAMPLES_PER_ROUTE = 40
+EXAMPLES_PER_ROUTE = int(os.environ.get("LUKHAS_PROPERTY_EXAMPLES", "40"))
 DIMENSIONS = 384  # lukhas-hash-v1's default
 
 # Literals json.dumps cannot write (or will not: 5,000 digits exceed Python's int limit).
