@@ -17,6 +17,7 @@ from app.api.identity.accounts import AccountsService
 from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
+from app.api.models.service import ModelsService
 from app.api.responses.service import ResponsesService
 from app.errors import AuthenticationFailed, PermissionDenied
 from app.identity.base import Identity
@@ -82,6 +83,10 @@ async def get_chat(request: Request) -> ChatService:
     return (await get_state(request)).chat
 
 
+async def get_models(request: Request) -> ModelsService:
+    return (await get_state(request)).models
+
+
 EmbeddingsDep = Annotated[EmbeddingsService, Depends(get_embeddings)]
 IndexesDep = Annotated[IndexesService, Depends(get_indexes)]
 IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
@@ -89,3 +94,4 @@ AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
 LoginDep = Annotated[LoginService, Depends(get_login)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
+ModelsDep = Annotated[ModelsService, Depends(get_models)]

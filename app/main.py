@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
+from app.api.admin.router import router as admin_router
+from app.api.admin.service import RoutingPreviewService
 from app.api.chat.router import router as chat_router
 from app.api.chat.service import ChatService
 from app.api.embeddings.router import router as embeddings_router
@@ -29,6 +31,7 @@ from app.api.identity.service import IdentityService
 from app.api.indexes.router import router as indexes_router
 from app.api.indexes.service import IndexesService
 from app.api.models.router import router as models_router
+from app.api.models.service import ModelsService
 from app.api.responses.router import router as responses_router
 from app.api.responses.service import ResponsesService
 from app.db.embedded import EmbeddedPostgres
@@ -84,7 +87,7 @@ from app.state import AppState
 log = logging.getLogger("lukhas")
 
 API_ROUTERS = (responses_router, chat_router, embeddings_router, indexes_router,
-               models_router, identity_router, accounts_router)
+               models_router, identity_router, accounts_router, admin_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -215,6 +218,7 @@ async def _open(
     )
     tick.start()
     stack.push_async_callback(tick.stop)
+    cards = [*registry.cards(), *embedding_models.cards()]
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
         responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane),
@@ -227,7 +231,8 @@ async def _open(
         indexes=IndexesService(pool, embedding_models, retention), routing=routing,
         accounts=AccountsService(pool, tiers, passwords, seal, policy),
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
-        auth_throttle=auth_throttle,
+        auth_throttle=auth_throttle, models=ModelsService(cards, routing),
+        routing_preview=RoutingPreviewService(routing, cards, set(tiers.scopes_by_tier)),
     )
 
 

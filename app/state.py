@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.api.admin.service import RoutingPreviewService
 from app.api.chat.service import ChatService
 from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.accounts import AccountsService
 from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
+from app.api.models.service import ModelsService
 from app.api.responses.service import ResponsesService
 from app.db.pool import Database
 from app.embeddings.registry import EmbeddingRegistry
@@ -20,6 +22,7 @@ from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tick import Tick
 from app.observability.metrics import Metrics
 from app.reliability.ratelimit import Limiter, LimitsConfig
+from app.routing.cooldown import CooldownTracker
 from app.routing.reload import RoutingReloader
 from app.sessions.base import SessionStore
 from app.settings import Settings
@@ -46,4 +49,8 @@ class AppState:
     accounts: AccountsService
     login: LoginService
     auth_throttle: AuthThrottle
+    models: ModelsService
+    routing_preview: RoutingPreviewService
     routing: RoutingReloader | None = None  # the routing file in force, when one is set
+    # Upstream failures per deployment, when upstream calls report them (the preview reads it).
+    cooldowns: CooldownTracker | None = None

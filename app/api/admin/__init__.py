@@ -1,0 +1,1 @@
+"""`/v1/admin`: operator views of the running service (admin scope)."""
