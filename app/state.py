@@ -17,6 +17,7 @@ from app.identity.base import IdentityChain
 from app.identity.throttle import AuthThrottle
 from app.kv.base import KeyValueStore
 from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.tick import Tick
 from app.observability.metrics import Metrics
 from app.reliability.ratelimit import Limiter, LimitsConfig
@@ -47,3 +48,4 @@ class AppState:
     login: LoginService
     auth_throttle: AuthThrottle
     routing: RoutingReloader | None = None  # the routing file in force, when one is set
+    upstream: UpstreamProvider | None = None  # serves the routing file's groups

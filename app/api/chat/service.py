@@ -8,14 +8,18 @@ from typing import Any
 
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
 from app.api.protocol import check_output_limit
-from app.errors import InvalidRequest
+from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
 from app.matriz.contract import ReasoningDelta, RunContext, TextDelta
 from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.providers.upstream.call import UpstreamCall
+from app.matriz.providers.upstream.provider import UpstreamProvider
+from app.matriz.providers.upstream.translate import chat_params
 from app.memory.conversations import ConversationMemory, memory_writer
+from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import check_session_id, session_writer
 from app.sse import DONE, data_frame
@@ -44,7 +48,7 @@ def _usage(ctx: RunContext) -> dict[str, Any]:
     return {
         "prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
         "total_tokens": u.input_tokens + u.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": u.cached_tokens},
         "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
     }
 
@@ -62,19 +66,20 @@ class ChatService:
     def _context(self, identity: Identity, req: ChatCompletionRequest,
                  session_id: str | None, completion_id: str,
                  answer: Callable[[], str]) -> RunContext:
-        card = self._registry.card(req.model)
-        check_output_limit(req.max_tokens, card.context_window, "max_tokens")
-        check_output_limit(req.max_completion_tokens, card.context_window,
-                           "max_completion_tokens")
-        if (req.n or 1) != 1:
-            raise InvalidRequest("Only n=1 is supported.", param="n")
-        fmt = (req.response_format or {}).get("type", "text")
-        if fmt != "text":
-            raise InvalidRequest(f"response_format '{fmt}' is not supported; the model "
-                                 "produces plain text.", param="response_format")
+        card, provider = self._registry.resolve(req.model)
+        call: UpstreamCall | None = None
+        if isinstance(provider, UpstreamProvider):
+            call = provider.begin(identity, req.model, request_id_var.get() or completion_id)
+            call.params = chat_params(req, call.group)
+        else:
+            self._check_builtin(req, card.context_window)
         system: list[str] = []
         turns: list[Turn] = []
         for i, message in enumerate(req.messages):
+            if call is not None and (message.role in ("tool", "function") or message.tool_calls):
+                raise InvalidRequest(f"Tool messages are not supported for the model "
+                                     f"'{req.model}' yet.", param=f"messages[{i}]",
+                                     code="unsupported_parameter")
             text = _text(message, i)
             if message.role in ("system", "developer"):
                 system.append(text)
@@ -88,8 +93,11 @@ class ChatService:
             identity=identity, model=req.model, question=question, history=turns,
             instructions="\n\n".join(system) or None,
             max_output_tokens=req.max_completion_tokens or req.max_tokens,
-            session_id=check_session_id(session_id),
+            session_id=check_session_id(session_id), upstream=call,
         )
+        if call is not None:
+            ctx.recall = call.group.memory.recall
+            ctx.recall_max_tokens = call.group.memory.max_tokens
         # Chat keeps the caller's words only when asked to (`store: true`; OpenAI's default
         # for chat completions is not to store).
         if self._memory is not None and req.store:
@@ -99,6 +107,18 @@ class ChatService:
             ctx.requested_effects["write_session"] = session_writer(
                 self._sessions, ctx, answer, completion_id, lambda: ctx.session_id)
         return ctx
+
+    @staticmethod
+    def _check_builtin(req: ChatCompletionRequest, context_window: int) -> None:
+        check_output_limit(req.max_tokens, context_window, "max_tokens")
+        check_output_limit(req.max_completion_tokens, context_window,
+                           "max_completion_tokens")
+        if (req.n or 1) != 1:
+            raise InvalidRequest("Only n=1 is supported.", param="n")
+        fmt = (req.response_format or {}).get("type", "text")
+        if fmt != "text":
+            raise InvalidRequest(f"response_format '{fmt}' is not supported; the model "
+                                 "produces plain text.", param="response_format")
 
     async def create(self, identity: Identity, req: ChatCompletionRequest,
                      session_id: str | None = None) -> dict[str, Any]:
@@ -114,7 +134,9 @@ class ChatService:
             "id": completion_id, "object": "chat.completion", "created": int(time.time()),
             "model": req.model, "system_fingerprint": None,
             "choices": [{
-                "index": 0, "logprobs": None, "finish_reason": ctx.finish_reason,
+                "index": 0, "finish_reason": ctx.finish_reason,
+                "logprobs": None if ctx.logprobs is None else {"content": ctx.logprobs,
+                                                               "refusal": None},
                 "message": {"role": "assistant", "content": text, "refusal": None},
             }],
             "usage": _usage(ctx),
@@ -151,10 +173,11 @@ class ChatService:
                 yield chunk({}, ctx.finish_reason)
                 if include_usage:
                     yield data_frame({**base, "choices": [], "usage": _usage(ctx)})
-            except Exception:
-                yield data_frame({"error": {"message": "The server had an error.",
-                                            "type": "server_error", "param": None,
-                                            "code": "server_error"}})
+            except Exception as exc:
+                # After the first chunk an error can only be the stream's last frame.
+                error = exc if isinstance(exc, APIError) else APIError(
+                    "The server had an error.")
+                yield data_frame(error.body())
             finally:
                 await events.aclose()
             yield DONE

@@ -21,6 +21,7 @@ class OutputBuilder:
         self.reasoning_id, self.message_id = new_ids("rs_", "msg_")
         self.reasoning: str | None = None
         self.text: str | None = None
+        self.logprobs: list[Any] | None = None  # the answer's, when asked for and given
 
     def add_reasoning(self, delta: str) -> None:
         self.reasoning = (self.reasoning or "") + delta
@@ -34,7 +35,8 @@ class OutputBuilder:
                 "status": "completed" if done else "in_progress"}
 
     def message_item(self, status: str) -> dict[str, Any]:
-        content = [] if status == "in_progress" else [text_part(self.text or "")]
+        content = [] if status == "in_progress" else [text_part(self.text or "",
+                                                                 self.logprobs)]
         return {"id": self.message_id, "type": "message", "status": status,
                 "role": "assistant", "content": content}
 
@@ -47,19 +49,20 @@ class OutputBuilder:
         return out
 
 
-def text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def text_part(text: str, logprobs: list[Any] | None = None) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
 
 
 def summary_part(text: str) -> dict[str, Any]:
     return {"type": "summary_text", "text": text}
 
 
-def usage_object(input_tokens: int, output_tokens: int, reasoning_tokens: int) -> dict[str, Any]:
+def usage_object(input_tokens: int, output_tokens: int, reasoning_tokens: int,
+                 cached_tokens: int = 0) -> dict[str, Any]:
     """Responses usage; detail fields always present, as strict clients validate them."""
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": cached_tokens},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
         "total_tokens": input_tokens + output_tokens,
@@ -151,9 +154,11 @@ class StreamEncoder:
         elif self._open == "message":
             text = b.text or ""
             events.append(self._event("response.output_text.done", item_id=b.message_id,
-                                      output_index=i, content_index=0, text=text, logprobs=[]))
+                                      output_index=i, content_index=0, text=text,
+                                      logprobs=b.logprobs or []))
             events.append(self._event("response.content_part.done", item_id=b.message_id,
-                                      output_index=i, content_index=0, part=text_part(text)))
+                                      output_index=i, content_index=0,
+                                      part=text_part(text, b.logprobs)))
             events.append(self._event("response.output_item.done", output_index=i,
                                       item=b.message_item(message_status)))
         self._open = None

@@ -22,7 +22,11 @@ from app.ids import new_id
 from app.matriz.contract import Event, ReasoningDelta, RunContext
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.providers.upstream.call import UpstreamCall
+from app.matriz.providers.upstream.provider import UpstreamProvider
+from app.matriz.providers.upstream.translate import responses_params
 from app.memory.conversations import ConversationMemory, memory_writer
+from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import check_session_id, session_writer
 from app.sse import named_frames
@@ -71,10 +75,18 @@ class ResponsesService:
     def _prepare(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
     ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
-        card = self._registry.card(req.model)
-        check_output_limit(req.max_output_tokens, card.context_window, "max_output_tokens")
-        self._check_supported(req)
+        card, provider = self._registry.resolve(req.model)
+        call: UpstreamCall | None = None
+        if isinstance(provider, UpstreamProvider):
+            call = provider.begin(identity, req.model, request_id_var.get() or new_id("req_"))
+            call.params = responses_params(req, call.group)
+        else:
+            check_output_limit(req.max_output_tokens, card.context_window,
+                               "max_output_tokens")
+            self._check_supported(req)
         converted = convert_input(req)
+        if call is not None:
+            _check_upstream_items(converted, req.model)
         response_id = new_id("resp_")
         base = _base_object(response_id, req)
         instructions = "\n\n".join([*([req.instructions] if req.instructions else []),
@@ -84,8 +96,11 @@ class ResponsesService:
             history=list(converted.history), instructions=instructions,
             previous_response_id=req.previous_response_id,
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
-            session_id=check_session_id(session_id),
+            session_id=check_session_id(session_id), upstream=call,
         )
+        if call is not None:
+            ctx.recall = call.group.memory.recall
+            ctx.recall_max_tokens = call.group.memory.max_tokens
         builder = OutputBuilder()
         stored = req.store is not False
         store_final: StoreFinal | None = None
@@ -114,12 +129,21 @@ class ResponsesService:
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """Run the pipeline to the end; the Response object and the session it joined."""
-        ctx, base, builder, _ = self._prepare(identity, req, session_id)
-        async for event in self._orchestrator.run(ctx):
-            if isinstance(event, ReasoningDelta):
-                builder.add_reasoning(event.text)
-            else:
-                builder.add_text(event.text)
+        ctx, base, builder, store_final = self._prepare(identity, req, session_id)
+        try:
+            async for event in self._orchestrator.run(ctx):
+                if isinstance(event, ReasoningDelta):
+                    builder.add_reasoning(event.text)
+                else:
+                    builder.add_text(event.text)
+        except APIError as exc:
+            # An answer that broke off once started is kept as failed, as a stream's is.
+            started = builder.text is not None or builder.reasoning is not None
+            if started and store_final is not None:
+                await _store_abandoned(store_final, _final(
+                    base, ctx, builder, error={"code": exc.code or "server_error",
+                                               "message": exc.message}))
+            raise
         return _final(base, ctx, builder), _session_of(ctx, base, req.store is not False)
 
     async def stream(
@@ -160,9 +184,11 @@ class ResponsesService:
                 ended = True
                 log.exception("response stream failed", extra={"response_id": base["id"]})
                 message = exc.message if isinstance(exc, APIError) else "The server had an error."
-                failed = _final(base, ctx, builder,
-                                error={"code": "server_error", "message": message})
+                code = (exc.code if isinstance(exc, APIError) else None) or "server_error"
+                failed = _final(base, ctx, builder, error={"code": code, "message": message})
                 payloads = encoder.fail(failed)
+                if store_final is not None:  # the partial answer is kept, as failed
+                    await _store_abandoned(store_final, failed)
             finally:
                 if ended:
                     await events.aclose()
@@ -309,10 +335,21 @@ def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,
     status = "failed" if error else _STATUS[ctx.finish_reason]
     reason = _INCOMPLETE_REASON.get(ctx.finish_reason)
     u = ctx.usage
+    builder.logprobs = ctx.logprobs
     return {
         **base, "status": status, "error": error,
         "completed_at": int(time.time()) if status == "completed" else None,
         "incomplete_details": {"reason": reason} if status == "incomplete" and reason else None,
-        "output": builder.items("incomplete" if status == "incomplete" else "completed"),
-        "usage": usage_object(u.input_tokens, u.output_tokens, u.reasoning_tokens),
+        "output": builder.items("completed" if status == "completed" else "incomplete"),
+        "usage": usage_object(u.input_tokens, u.output_tokens, u.reasoning_tokens,
+                              u.cached_tokens),
     }
+
+
+def _check_upstream_items(converted: ConvertedInput, model: str) -> None:
+    """Tool items reach no routed model yet: a 400 naming the first, never dropped."""
+    for i, item in enumerate(converted.items):
+        if item["type"] in ("function_call", "function_call_output"):
+            raise InvalidRequest(f"'{item['type']}' input items are not supported for the "
+                                 f"model '{model}' yet.", param=f"input[{i}]",
+                                 code="unsupported_parameter")

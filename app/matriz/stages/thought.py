@@ -1,4 +1,8 @@
-"""Thought: the provider streams the answer; `max_output_tokens` is enforced here."""
+"""Thought: the provider streams the answer; `max_output_tokens` is enforced here.
+
+A routed model's upstream enforces the limit itself (it gets `max_tokens`) and counts its own
+tokens: its usage and finish reason replace ours once its answer is complete.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +25,10 @@ class ThoughtStage(Stage):
     ) -> AsyncIterator[Event]:
         """Stream the provider's deltas, counting output tokens against the limit."""
         _, provider = self._registry.resolve(ctx.model)
-        inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question)
-        outcome = ThoughtOutcome()
-        limit = ctx.max_output_tokens
+        inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question,
+                           ctx.upstream)
+        outcome = ThoughtOutcome(spans=ctx.spans)
+        limit = None if ctx.upstream is not None else ctx.max_output_tokens
         usage = ctx.usage
         stream = provider.stream(inp, outcome)
         try:
@@ -43,3 +48,12 @@ class ThoughtStage(Stage):
         finally:
             await stream.aclose()
         ctx.answer_node = outcome.node
+        if outcome.finish_reason is not None:
+            ctx.finish_reason = outcome.finish_reason
+        ctx.logprobs = outcome.logprobs
+        counted = outcome.usage
+        if counted is not None:
+            usage.input_tokens = counted.input_tokens
+            usage.output_tokens = counted.output_tokens
+            usage.reasoning_tokens = counted.reasoning_tokens
+            usage.cached_tokens = counted.cached_tokens

@@ -1,0 +1,30 @@
+"""What a service prepares for one upstream request, and what the provider reports back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.routing.config import Group, RoutingConfig
+from app.routing.pick import Route
+
+
+@dataclass(slots=True)
+class UpstreamCall:
+    """One request to a routed group: its route and the chat-completions parameters."""
+
+    config: RoutingConfig  # the file in force when the request started, kept to its end
+    route: Route
+    group: Group
+    # Everything the upstream's body carries except `model`, `messages` and `stream`.
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class UpstreamUsage:
+    """Tokens as the upstream counted them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
