@@ -1,0 +1,150 @@
+"""`/v1/responses` with a routed model: through the pipeline to a real mock upstream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from pydantic import BaseModel
+
+from tests.utils.mock_upstream import MockUpstream
+from tests.utils.routed import UPSTREAM_KEY_ENV, routed_app, routing
+
+UPSTREAM_KEY = "sk-upstream-test-key-123"
+
+
+@pytest.fixture(autouse=True)
+def _upstream_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(UPSTREAM_KEY_ENV, UPSTREAM_KEY)
+    yield
+
+
+async def test_a_response_comes_from_the_upstream(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory(api_key=UPSTREAM_KEY)
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        resp = await app.sdk.responses.create(
+            model="gpt-test", input="hello there", instructions="Be brief.",
+            temperature=0.5, top_p=0.9, max_output_tokens=50,
+            extra_body={"stop": ["\n\n"], "seed": 7})
+        assert resp.status == "completed"
+        assert resp.output_text == "Echo: hello there"
+        assert resp.model == "gpt-test"
+        sent = a.last()
+        assert sent["headers"]["authorization"] == f"Bearer {UPSTREAM_KEY}"
+        body = sent["body"]
+        assert body["model"] == "mock-gpt"
+        assert body["messages"] == [{"role": "system", "content": "Be brief."},
+                                    {"role": "user", "content": "hello there"}]
+        assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.5, 0.9, 50)
+        assert (body["stop"], body["seed"], body["stream"]) == (["\n\n"], 7, True)
+        # Usage as the upstream counted it (the mock: 3 pieces out, 13 tokens in).
+        assert resp.usage is not None
+        assert (resp.usage.input_tokens, resp.usage.output_tokens) == (13, 3)
+        stored = await app.sdk.responses.retrieve(resp.id)
+        assert stored.output_text == "Echo: hello there"
+        metrics = (await app.http.get("/metrics")).text
+        assert 'lukhas_upstream_requests_total{group="gpt-test",outcome="ok",upstream="a"} 1.0' \
+            in metrics
+
+
+async def test_a_streamed_response_arrives_as_deltas(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        async with app.sdk.responses.stream(model="gpt-test",
+                                            input="stream these words please") as stream:
+            deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
+            final = await stream.get_final_response()
+        assert "".join(deltas) == "Echo: stream these words please"
+        assert len(deltas) > 1
+        assert final.status == "completed"
+
+
+async def test_the_upstream_gets_the_session_and_long_term_memory(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        first = await app.sdk.responses.create(model="gpt-test",
+                                               input="My favourite colour is teal.")
+        await app.sdk.responses.create(model="gpt-test", input="And my dog is Rex.",
+                                       previous_response_id=first.id)
+        chain = a.last()["body"]["messages"]
+        assert chain[-3:] == [
+            {"role": "user", "content": "My favourite colour is teal."},
+            {"role": "assistant", "content": "Echo: My favourite colour is teal."},
+            {"role": "user", "content": "And my dog is Rex."}]
+        # A new conversation: what the caller said before comes back as a system message.
+        await app.sdk.responses.create(model="gpt-test", input="What is my favourite colour?")
+        fresh = a.last()["body"]["messages"]
+        assert fresh[-1] == {"role": "user", "content": "What is my favourite colour?"}
+        system = [m["content"] for m in fresh if m["role"] == "system"]
+        assert len(system) == 1 and "My favourite colour is teal." in system[0]
+
+
+async def test_recall_off_for_the_group_sends_no_memory(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    config = routing(a.url)
+    config["groups"]["gpt-test"]["memory"] = {"recall": False}
+    async with routed_app(pg_url, tmp_path, config) as app:
+        await app.sdk.responses.create(model="gpt-test", input="My favourite colour is teal.")
+        await app.sdk.responses.create(model="gpt-test", input="What is my favourite colour?")
+        assert [m["role"] for m in a.last()["body"]["messages"]] == ["user"]
+
+
+class Colour(BaseModel):
+    name: str
+    hex: str
+
+
+async def test_structured_output_goes_as_response_format(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        parsed = await app.sdk.responses.parse(model="gpt-test", input="a colour",
+                                               text_format=Colour)
+        assert isinstance(parsed.output_parsed, Colour)
+        fmt = a.last()["body"]["response_format"]
+        assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "Colour"
+        assert fmt["json_schema"]["schema"]["required"] == ["name", "hex"]
+
+
+async def test_logprobs_are_asked_for_and_returned(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        resp = await app.sdk.responses.create(
+            model="gpt-test", input="two words", top_logprobs=2,
+            include=["message.output_text.logprobs"])
+        body = a.last()["body"]
+        assert (body["logprobs"], body["top_logprobs"]) == (True, 2)
+        part = resp.output[0].content[0]  # type: ignore[union-attr]
+        assert part.type == "output_text" and part.logprobs
+        assert "".join(lp.token for lp in part.logprobs) == resp.output_text
+
+
+async def test_a_field_the_upstream_cannot_honour_is_a_400_naming_it(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await app.sdk.responses.create(model="gpt-test", input="hi",
+                                           extra_body={"prompt_cache_key": "k"})
+        assert caught.value.param == "prompt_cache_key"
+        with pytest.raises(openai.BadRequestError) as caught:
+            await app.sdk.responses.create(model="gpt-test", input="hi", tools=[
+                {"type": "function", "name": "f", "parameters": {"type": "object"}}])
+        assert caught.value.param == "tools"
+        with pytest.raises(openai.BadRequestError) as caught:
+            await app.sdk.responses.create(model="gpt-test", input="hi",
+                                           max_output_tokens=5000)
+        assert caught.value.param == "max_output_tokens"
+        assert a.counts().get("/v1/chat/completions", 0) == 0
+        # The built-in model still refuses what it cannot do, as before.
+        with pytest.raises(openai.BadRequestError) as caught:
+            await app.sdk.responses.create(model="lukhas-matriz", input="hi", text={
+                "format": {"type": "json_object"}})
+        assert caught.value.param == "text.format"
