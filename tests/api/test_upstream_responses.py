@@ -148,3 +148,18 @@ async def test_a_field_the_upstream_cannot_honour_is_a_400_naming_it(
             await app.sdk.responses.create(model="lukhas-matriz", input="hi", text={
                 "format": {"type": "json_object"}})
         assert caught.value.param == "text.format"
+
+
+async def test_upstream_finish_reasons_make_incomplete_responses(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        cut = await app.sdk.responses.create(model="gpt-test", max_output_tokens=2,
+                                             input="a much longer question than two words")
+        assert cut.status == "incomplete" and cut.incomplete_details is not None
+        assert cut.incomplete_details.reason == "max_output_tokens"
+        assert cut.output_text == "Echo: a"
+        a.behave("content_filter")
+        filtered = await app.sdk.responses.create(model="gpt-test", input="something")
+        assert filtered.status == "incomplete" and filtered.incomplete_details is not None
+        assert filtered.incomplete_details.reason == "content_filter"
