@@ -163,3 +163,15 @@ async def test_upstream_finish_reasons_make_incomplete_responses(
         filtered = await app.sdk.responses.create(model="gpt-test", input="something")
         assert filtered.status == "incomplete" and filtered.incomplete_details is not None
         assert filtered.incomplete_details.reason == "content_filter"
+
+
+async def test_an_upstream_speaking_the_responses_api_is_a_400_for_now(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    config = routing(a.url)
+    config["upstreams"]["a"]["api"] = "responses"
+    async with routed_app(pg_url, tmp_path, config) as app:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await app.sdk.responses.create(model="gpt-test", input="hi")
+        assert caught.value.param == "model" and "not supported yet" in caught.value.message
+        assert a.counts() == {}

@@ -53,7 +53,7 @@ class UpstreamClients:
         self._config: RoutingConfig | None = None
         self._clients: dict[str, tuple[Upstream, httpx.AsyncClient]] = {}
         self._view: dict[str, httpx.AsyncClient] = {}
-        self._closing: set[asyncio.Task[None]] = set()
+        self._retired: dict[httpx.AsyncClient, asyncio.Task[None]] = {}
 
     def for_config(self, config: RoutingConfig) -> Mapping[str, httpx.AsyncClient]:
         """Upstream name → client for `config` (the same mapping until the file changes)."""
@@ -77,23 +77,22 @@ class UpstreamClients:
         self._config, self._clients = config, clients
         self._view = {name: client for name, (_, client) in clients.items()}
         for client in retired:
-            task = asyncio.get_running_loop().create_task(_close_later(client, grace))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            task = asyncio.get_running_loop().create_task(self._close_later(client, grace))
+            self._retired[client] = task
 
     async def aclose(self) -> None:
         """Close every client (the lifespan's end)."""
-        for task in list(self._closing):
+        for client, task in list(self._retired.items()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await client.aclose()
+        self._retired.clear()
         for _, client in self._clients.values():
             await client.aclose()
         self._clients, self._view, self._config = {}, {}, None
 
-
-async def _close_later(client: httpx.AsyncClient, delay: float) -> None:
-    try:
+    async def _close_later(self, client: httpx.AsyncClient, delay: float) -> None:
         await asyncio.sleep(delay)
-    finally:
+        self._retired.pop(client, None)
         await client.aclose()

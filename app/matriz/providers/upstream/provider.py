@@ -16,13 +16,13 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 import orjson
 
-from app.errors import APIError, RateLimited
+from app.errors import APIError, InvalidRequest, RateLimited
 from app.identity.base import Identity
 from app.matriz.contract import ChildSpan, Event
 from app.matriz.providers.base import ModelCard, ThoughtInput, ThoughtOutcome
@@ -139,6 +139,15 @@ class UpstreamProvider:
             self._gauge(snapshot)
         route = pick(config, model, Caller(identity.subject, identity.tier), snapshot,
                      request_id=request_id)
+        plan = tuple(a for a in route.plan
+                     if config.upstreams[a.upstream].api == "chat_completions")
+        if not plan:
+            raise InvalidRequest(
+                f"The model '{model}' is served by an upstream speaking the Responses API "
+                "(`api: responses`), which is not supported yet.", param="model",
+                code="unsupported_model")
+        if len(plan) != len(route.plan):  # `api: responses` fallbacks are passed over for now
+            route = replace(route, plan=plan)
         self.clients.for_config(config)
         return UpstreamCall(config, route, config.groups[route.group])
 
