@@ -21,7 +21,7 @@ from app.matriz.nodes import Turn
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
 
-FinishReason = Literal["stop", "length", "content_filter"]
+FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
 Effect = Callable[[], Awaitable[None]]
 
 
@@ -39,7 +39,17 @@ class TextDelta:
     text: str
 
 
-Event = ReasoningDelta | TextDelta
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A piece of a function call: its id and name with the first piece, then arguments."""
+
+    index: int  # which call of the answer
+    call_id: str | None
+    name: str | None
+    arguments: str
+
+
+Event = ReasoningDelta | TextDelta | ToolCallDelta
 
 
 @dataclass(slots=True)

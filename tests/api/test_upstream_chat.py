@@ -95,8 +95,8 @@ async def test_chat_fields_the_upstream_cannot_get_are_400s(
         with pytest.raises(openai.BadRequestError) as caught:
             await app.sdk.chat.completions.create(
                 model="gpt-test", messages=[{"role": "user", "content": "hi"}],
-                tools=[{"type": "function", "function": {"name": "f"}}])
-        assert caught.value.param == "tools"
+                functions=[{"name": "f"}])
+        assert caught.value.param == "functions"
         with pytest.raises(openai.BadRequestError) as caught:
             await app.sdk.chat.completions.create(
                 model="gpt-test", messages=[{"role": "user", "content": "hi"}], n=2)
@@ -133,3 +133,37 @@ async def test_the_output_policy_sees_every_upstream_delta(
         assert blocked.incomplete_details is not None
         assert blocked.incomplete_details.reason == "content_filter"
         assert "PRIVATE KEY" not in blocked.output_text
+
+
+TOOL = {"type": "function", "function": {
+    "name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}},
+                                     "required": ["q"]}}}
+
+
+async def test_a_chat_tool_call_round_trip(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    a.behave("reply", tool_calls=[{"name": "lookup", "arguments": '{"q": "tides"}'}], times=2)
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        asked = [{"role": "user", "content": "When is high tide?"}]
+        done = await app.sdk.chat.completions.create(
+            model="gpt-test", messages=asked, tools=[TOOL])  # type: ignore[list-item]
+        assert a.last()["body"]["tools"] == [TOOL]
+        call = done.choices[0].message.tool_calls[0]  # type: ignore[index]
+        assert done.choices[0].finish_reason == "tool_calls"
+        assert call.function.name == "lookup"  # type: ignore[union-attr]
+        assert call.function.arguments == '{"q": "tides"}'  # type: ignore[union-attr]
+        stream = await app.sdk.chat.completions.create(
+            model="gpt-test", messages=asked, tools=[TOOL], stream=True)  # type: ignore[list-item]
+        chunks = [c async for c in stream]
+        pieces = [tc.function.arguments for c in chunks if c.choices and c.choices[0].delta
+                  .tool_calls for tc in c.choices[0].delta.tool_calls if tc.function]
+        assert "".join(p or "" for p in pieces) == '{"q": "tides"}'
+        assert chunks[-1].choices[0].finish_reason == "tool_calls"
+        answer = await app.sdk.chat.completions.create(
+            model="gpt-test", tools=[TOOL], messages=[  # type: ignore[list-item]
+                *asked, done.choices[0].message.model_dump(exclude_none=True),  # type: ignore[list-item]
+                {"role": "tool", "tool_call_id": call.id, "content": "at 14:05"}])
+        assert answer.choices[0].message.content == "Tool result: at 14:05"
+        assert a.last()["body"]["messages"][-1] == {"role": "tool", "tool_call_id": call.id,
+                                                    "content": "at 14:05"}

@@ -136,8 +136,8 @@ async def test_a_field_the_upstream_cannot_honour_is_a_400_naming_it(
         assert caught.value.param == "prompt_cache_key"
         with pytest.raises(openai.BadRequestError) as caught:
             await app.sdk.responses.create(model="gpt-test", input="hi", tools=[
-                {"type": "function", "name": "f", "parameters": {"type": "object"}}])
-        assert caught.value.param == "tools"
+                {"type": "web_search"}])
+        assert caught.value.param == "tools[0]"
         with pytest.raises(openai.BadRequestError) as caught:
             await app.sdk.responses.create(model="gpt-test", input="hi",
                                            max_output_tokens=5000)
@@ -175,3 +175,55 @@ async def test_an_upstream_speaking_the_responses_api_is_a_400_for_now(
             await app.sdk.responses.create(model="gpt-test", input="hi")
         assert caught.value.param == "model" and "not supported yet" in caught.value.message
         assert a.counts() == {}
+
+
+WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city.",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                          "required": ["city"], "additionalProperties": False}}
+
+
+async def test_a_function_tool_round_trip(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    a.behave("reply", tool_calls=[{"name": "get_weather", "arguments": '{"city": "Paris"}'}])
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        first = await app.sdk.responses.create(
+            model="gpt-test", input="Weather in Paris?", tools=[WEATHER],  # type: ignore[list-item]
+            tool_choice="required")
+        body = a.last()["body"]
+        assert body["tools"] == [{"type": "function", "function": {
+            k: WEATHER[k] for k in ("name", "description", "parameters")}}]
+        assert body["tool_choice"] == "required"
+        calls = [item for item in first.output if item.type == "function_call"]
+        assert len(calls) == 1 and calls[0].name == "get_weather"
+        assert calls[0].arguments == '{"city": "Paris"}'
+        second = await app.sdk.responses.create(
+            model="gpt-test", previous_response_id=first.id,
+            tools=[WEATHER],  # type: ignore[list-item]
+            input=[{"type": "function_call_output", "call_id": calls[0].call_id,
+                    "output": "18 C and sunny"}])
+        assert second.output_text == "Tool result: 18 C and sunny"
+        sent = a.last()["body"]["messages"]
+        assert sent[-2]["role"] == "assistant"
+        assert sent[-2]["tool_calls"][0]["id"] == calls[0].call_id
+        assert sent[-1] == {"role": "tool", "tool_call_id": calls[0].call_id,
+                            "content": "18 C and sunny"}
+
+
+async def test_streamed_function_call_events(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    a.behave("reply", tool_calls=[{"name": "get_weather", "arguments": '{"city": "Oslo"}'}])
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        async with app.sdk.responses.stream(model="gpt-test", input="Weather in Oslo?",
+                                            tools=[WEATHER]) as stream:  # type: ignore[list-item]
+            events = [event async for event in stream]
+            final = await stream.get_final_response()
+        kinds = [e.type for e in events]
+        assert "response.function_call_arguments.delta" in kinds
+        done = next(e for e in events if e.type == "response.function_call_arguments.done")
+        assert done.arguments == '{"city": "Oslo"}'  # type: ignore[union-attr]
+        assert final.output[-1].type == "function_call"
+        assert final.output[-1].arguments == '{"city": "Oslo"}'  # type: ignore[union-attr]
+        replayed = await app.http.get(f"/v1/responses/{final.id}", params={"stream": "true"})
+        assert "response.function_call_arguments.done" in replayed.text

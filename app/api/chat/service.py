@@ -11,13 +11,14 @@ from app.api.protocol import check_output_limit
 from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.contract import ReasoningDelta, RunContext, TextDelta
+from app.matriz.contract import ReasoningDelta, RunContext, TextDelta, ToolCallDelta
 from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.providers.upstream.translate import chat_params
+from app.matriz.toolturns import call_turn, output_turn
 from app.memory.conversations import ConversationMemory, memory_writer
 from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
@@ -53,6 +54,41 @@ def _usage(ctx: RunContext) -> dict[str, Any]:
     }
 
 
+def _tool_turns(message: ChatMessage, index: int) -> list[Turn]:
+    """An assistant message's calls, or a tool message's output, as turns."""
+    source = f"message {index + 1}"
+    if message.role == "function":
+        raise InvalidRequest("'function' messages are not supported; use 'tool' messages.",
+                             param=f"messages[{index}].role", code="unsupported_parameter")
+    if message.role == "tool":
+        if not message.tool_call_id:
+            raise InvalidRequest("A 'tool' message needs its 'tool_call_id'.",
+                                 param=f"messages[{index}].tool_call_id",
+                                 code="missing_required_parameter")
+        return [output_turn(message.tool_call_id, _text(message, index), source)]
+    turns = [Turn("assistant", _text(message, index), source)] if message.content else []
+    for j, tool_call in enumerate(message.tool_calls or []):
+        function = tool_call.get("function") or {}
+        if not tool_call.get("id") or not function.get("name"):
+            raise InvalidRequest("A tool call needs its 'id' and 'function.name'.",
+                                 param=f"messages[{index}].tool_calls[{j}]",
+                                 code="invalid_value")
+        turns.append(call_turn(str(tool_call["id"]), str(function["name"]),
+                               str(function.get("arguments") or ""), source))
+    return turns
+
+
+def _call_delta(delta: ToolCallDelta) -> dict[str, Any]:
+    """A tool-call delta in a chunk: id, type and name with its first piece."""
+    function: dict[str, Any] = {"arguments": delta.arguments}
+    entry: dict[str, Any] = {"index": delta.index, "function": function}
+    if delta.call_id is not None:
+        entry["id"], entry["type"] = delta.call_id, "function"
+    if delta.name is not None:
+        function["name"] = delta.name
+    return {"tool_calls": [entry]}
+
+
 class ChatService:
     def __init__(self, orchestrator: Orchestrator, registry: ProviderRegistry,
                  sessions: SessionStore, memory: ConversationMemory | None = None,
@@ -77,9 +113,8 @@ class ChatService:
         turns: list[Turn] = []
         for i, message in enumerate(req.messages):
             if call is not None and (message.role in ("tool", "function") or message.tool_calls):
-                raise InvalidRequest(f"Tool messages are not supported for the model "
-                                     f"'{req.model}' yet.", param=f"messages[{i}]",
-                                     code="unsupported_parameter")
+                turns += _tool_turns(message, i)
+                continue
             text = _text(message, i)
             if message.role in ("system", "developer"):
                 system.append(text)
@@ -125,11 +160,22 @@ class ChatService:
         """Run the pipeline and return a `chat.completion`."""
         completion_id = new_id("chatcmpl-")
         parts: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
         ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts))
         async for event in self._orchestrator.run(ctx):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
+            elif isinstance(event, ToolCallDelta):
+                found = calls.setdefault(event.index, {
+                    "id": event.call_id or new_id("call_"), "type": "function",
+                    "function": {"name": event.name or "", "arguments": ""}})
+                found["function"]["arguments"] += event.arguments
         text = "".join(parts)
+        message: dict[str, Any] = {"role": "assistant",
+                                   "content": text if text or not calls else None,
+                                   "refusal": None}
+        if calls:
+            message["tool_calls"] = list(calls.values())
         return {
             "id": completion_id, "object": "chat.completion", "created": int(time.time()),
             "model": req.model, "system_fingerprint": None,
@@ -137,7 +183,7 @@ class ChatService:
                 "index": 0, "finish_reason": ctx.finish_reason,
                 "logprobs": None if ctx.logprobs is None else {"content": ctx.logprobs,
                                                                "refusal": None},
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "message": message,
             }],
             "usage": _usage(ctx),
         }
@@ -166,7 +212,9 @@ class ChatService:
                 yield chunk({"role": "assistant", "content": ""})
                 pending = first
                 while pending is not None:
-                    if not isinstance(pending, ReasoningDelta):
+                    if isinstance(pending, ToolCallDelta):
+                        yield chunk(_call_delta(pending))
+                    elif not isinstance(pending, ReasoningDelta):
                         parts.append(pending.text)
                         yield chunk({"content": pending.text})
                     pending = await anext(events, None)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.responses.protocol import (
+    FunctionCallItem,
+    FunctionCallOutputItem,
     InputFile,
     InputImage,
     InputText,
@@ -18,12 +20,13 @@ from app.api.responses.protocol import (
 from app.errors import InvalidRequest
 from app.ids import new_id
 from app.matriz.nodes import Turn
+from app.matriz.toolturns import call_turn, output_turn
 
 
 @dataclass(slots=True)
 class ConvertedInput:
     items: list[dict[str, Any]]  # as stored and listed by input_items, each with an id
-    history: list[Turn]  # earlier turns given in this input, oldest first
+    history: list[Turn]  # earlier turns given in this input (calls included), oldest first
     question: str  # the text of the last user message
     system: list[str]  # system/developer messages, joined into the instructions
 
@@ -85,8 +88,15 @@ def convert_input(req: ResponseCreateRequest) -> ConvertedInput:
             stored = entry.model_dump(exclude_none=True)
             stored.setdefault("id", new_id("fc_" if entry.type == "function_call" else "item_"))
             items.append(stored)
+            # Calls and their outputs are turns too: a routed model reads them.
+            if isinstance(entry, FunctionCallItem):
+                turns.append(call_turn(entry.call_id, entry.name, entry.arguments,
+                                       f"input {i + 1}"))
+            elif isinstance(entry, FunctionCallOutputItem):
+                turns.append(output_turn(entry.call_id, entry.output, f"input {i + 1}"))
     question = turns.pop().text if turns and turns[-1].role == "user" else ""
-    if not question.strip() and not turns:
+    if not question.strip() and not any(t.role in ("user", "assistant") for t in turns) and \
+            not any(isinstance(e, FunctionCallOutputItem) for e in req.input):
         raise InvalidRequest("'input' must contain a non-empty user message.", param="input",
                              code="empty_input")
     return ConvertedInput(items, turns, question, system)

@@ -19,12 +19,13 @@ from app.db.repositories import responses as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.contract import Event, ReasoningDelta, RunContext
+from app.matriz.contract import Event, ReasoningDelta, RunContext, ToolCallDelta
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.providers.upstream.translate import responses_params
+from app.matriz.toolturns import call_turn
 from app.memory.conversations import ConversationMemory, memory_writer
 from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
@@ -33,7 +34,8 @@ from app.sse import named_frames
 
 log = logging.getLogger("lukhas.responses")
 
-_STATUS = {"stop": "completed", "length": "incomplete", "content_filter": "incomplete"}
+_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "incomplete",
+           "content_filter": "incomplete"}
 _INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_filter"}
 # How long an abandoned stream may take to store what it had (and to close its run).
 _ABANDON_CLEANUP_S = 10.0
@@ -85,8 +87,6 @@ class ResponsesService:
                                "max_output_tokens")
             self._check_supported(req)
         converted = convert_input(req)
-        if call is not None:
-            _check_upstream_items(converted, req.model)
         response_id = new_id("resp_")
         base = _base_object(response_id, req)
         instructions = "\n\n".join([*([req.instructions] if req.instructions else []),
@@ -134,11 +134,14 @@ class ResponsesService:
             async for event in self._orchestrator.run(ctx):
                 if isinstance(event, ReasoningDelta):
                     builder.add_reasoning(event.text)
+                elif isinstance(event, ToolCallDelta):
+                    builder.add_tool_call(event)
                 else:
                     builder.add_text(event.text)
         except APIError as exc:
             # An answer that broke off once started is kept as failed, as a stream's is.
-            started = builder.text is not None or builder.reasoning is not None
+            started = (builder.text is not None or builder.reasoning is not None
+                       or bool(builder.calls))
             if started and store_final is not None:
                 await _store_abandoned(store_final, _final(
                     base, ctx, builder, error={"code": exc.code or "server_error",
@@ -173,10 +176,13 @@ class ResponsesService:
             try:
                 pending = first
                 while pending is not None:
-                    yield named_frames(
-                        encoder.reasoning(pending.text) if isinstance(pending, ReasoningDelta)
-                        else encoder.text(pending.text)
-                    )
+                    if isinstance(pending, ReasoningDelta):
+                        payloads = encoder.reasoning(pending.text)
+                    elif isinstance(pending, ToolCallDelta):
+                        payloads = encoder.tool_call(pending)
+                    else:
+                        payloads = encoder.text(pending.text)
+                    yield named_frames(payloads)
                     pending = await anext(events, None)
                 ended = True
                 payloads = encoder.finish(_final(base, ctx, builder))
@@ -214,6 +220,11 @@ class ResponsesService:
         answer = "".join(p["text"] for item in final["output"] if item["type"] == "message"
                          for p in item["content"] if p["type"] == "output_text")
         turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
+        for item in final["output"]:
+            if item["type"] == "function_call":
+                turn = call_turn(item["call_id"], item["name"], item["arguments"],
+                                 f"{rid} output")
+                turns.append({"role": turn.role, "text": turn.text, "source": turn.source})
         async with self._pool.acquire() as conn:
             await repo.insert(
                 conn, id=rid, owner=identity.subject,
@@ -251,6 +262,10 @@ class ResponsesService:
             elif item["type"] == "message":
                 for part in item["content"]:
                     payloads += encoder.text(part.get("text", ""))
+            elif item["type"] == "function_call":
+                payloads += encoder.tool_call(ToolCallDelta(
+                    len(builder.calls), item["call_id"], item["name"], item["arguments"]),
+                    item["id"])
         payloads += encoder.finish(body)
 
         async def frames() -> AsyncIterator[bytes]:
@@ -345,11 +360,3 @@ def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,
                               u.cached_tokens),
     }
 
-
-def _check_upstream_items(converted: ConvertedInput, model: str) -> None:
-    """Tool items reach no routed model yet: a 400 naming the first, never dropped."""
-    for i, item in enumerate(converted.items):
-        if item["type"] in ("function_call", "function_call_output"):
-            raise InvalidRequest(f"'{item['type']}' input items are not supported for the "
-                                 f"model '{model}' yet.", param=f"input[{i}]",
-                                 code="unsupported_parameter")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage
+from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage, ToolCallDelta
 from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tokenizer import count_tokens, truncate_to_tokens
@@ -33,6 +33,10 @@ class ThoughtStage(Stage):
         stream = provider.stream(inp, outcome)
         try:
             async for event in stream:
+                if isinstance(event, ToolCallDelta):
+                    usage.output_tokens += count_tokens(event.arguments)
+                    yield event
+                    continue
                 tokens = count_tokens(event.text)
                 if limit is not None and usage.output_tokens + tokens > limit:
                     event.text = truncate_to_tokens(event.text, limit - usage.output_tokens)

@@ -205,7 +205,7 @@ class UpstreamProvider:
             self._count(attempt, outcome_label)
             self._span(outcome, attempt, opened.start_ns, outcome_label, error)
         outcome.usage = reader.usage
-        if reader.finish in ("length", "content_filter"):
+        if reader.finish in ("length", "content_filter", "tool_calls"):
             outcome.finish_reason = reader.finish  # type: ignore[assignment]
         outcome.logprobs = reader.logprobs if "logprobs" in call.params else None
         if reader.usage is not None:

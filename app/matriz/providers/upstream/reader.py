@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from app.matriz.contract import Event, ReasoningDelta, TextDelta
+from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
 from app.matriz.providers.upstream.call import UpstreamUsage
 from app.matriz.providers.upstream.sse import SSEDecoder
 from app.matriz.providers.upstream.translate import usage_of
@@ -75,6 +75,10 @@ class ChunkReader:
             refusal = delta.get("refusal")
             if refusal:
                 out.append(TextDelta(refusal))
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") or {}
+                out.append(ToolCallDelta(int(call.get("index") or 0), call.get("id"),
+                                         function.get("name"), function.get("arguments") or ""))
             logprobs = choice.get("logprobs")
             if logprobs:
                 self.logprobs += logprobs.get("content") or logprobs.get("refusal") or ()

@@ -3,7 +3,7 @@
 Responses fields are translated one by one; a field with no translation is a 400 naming
 it (never dropped). Chat requests pass through: the caller's parameters go to the upstream
 as given, except those the pipeline owns (`model`, `messages`, `stream`, `stream_options`,
-`store`, `n`) and tools, which are not forwarded yet.
+`store`, `n`); tools go through as given.
 https://platform.openai.com/docs/api-reference/responses/create,
 https://platform.openai.com/docs/api-reference/chat/create
 """
@@ -18,6 +18,7 @@ from app.api.responses.protocol import ResponseCreateRequest
 from app.errors import InvalidRequest
 from app.matriz.nodes import Turn
 from app.matriz.providers.upstream.call import UpstreamUsage
+from app.matriz.toolturns import CALL, OUTPUT, fields
 from app.memory.conversations import is_recalled
 from app.routing.config import Group
 
@@ -27,7 +28,7 @@ _RESPONSES_EXTRAS = ("stop", "seed")
 _RESPONSES_HANDLED = ("include", "top_logprobs")
 _LOGPROBS_INCLUDE = "message.output_text.logprobs"
 _CHAT_OWN = ("model", "messages", "stream", "stream_options", "store", "n")
-_CHAT_TOOLS = ("tools", "tool_choice", "functions", "function_call", "parallel_tool_calls")
+_CHAT_LEGACY = ("functions", "function_call")  # replaced by tools; not forwarded
 
 
 def _unsupported(model: str, param: str, what: str = "") -> InvalidRequest:
@@ -65,6 +66,31 @@ def _text_format(req: ResponseCreateRequest) -> dict[str, Any] | None:
                          param="text.format.type", code="invalid_value")
 
 
+def _tools(req: ResponseCreateRequest) -> dict[str, Any]:
+    """Function tools, `tool_choice` and `parallel_tool_calls` in the chat shape."""
+    params: dict[str, Any] = {}
+    tools = []
+    for i, tool in enumerate(req.tools or []):
+        if tool.get("type") != "function" or not tool.get("name"):
+            raise _unsupported(req.model, f"tools[{i}]",
+                               f" (tools of type '{tool.get('type')}')")
+        function = {k: tool[k] for k in ("name", "description", "parameters", "strict")
+                    if tool.get(k) is not None}
+        tools.append({"type": "function", "function": function})
+    if tools:
+        params["tools"] = tools
+    choice = req.tool_choice
+    if isinstance(choice, dict):
+        if choice.get("type") != "function" or not choice.get("name"):
+            raise _unsupported(req.model, "tool_choice", f" (type '{choice.get('type')}')")
+        params["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
+    elif choice is not None and (tools or choice != "auto"):
+        params["tool_choice"] = choice
+    if req.parallel_tool_calls is not None and tools:
+        params["parallel_tool_calls"] = req.parallel_tool_calls
+    return params
+
+
 def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]:
     """The upstream parameters of a Responses request, or a 400 naming what cannot go."""
     model = req.model
@@ -73,11 +99,7 @@ def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]
     if req.conversation is not None:
         raise InvalidRequest("'conversation' is not supported; use previous_response_id.",
                              param="conversation")
-    if req.tools:
-        raise _unsupported(model, "tools", " yet")
-    if req.tool_choice not in (None, "auto", "none"):
-        raise _unsupported(model, "tool_choice", " yet")
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = _tools(req)
     extra = req.model_extra or {}
     for name, value in extra.items():
         if name in _RESPONSES_EXTRAS:
@@ -118,9 +140,9 @@ def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]
 
 def chat_params(req: ChatCompletionRequest, group: Group) -> dict[str, Any]:
     """The caller's chat parameters as the upstream gets them, or a 400 naming one it can't."""
-    for name in _CHAT_TOOLS:
+    for name in _CHAT_LEGACY:
         if getattr(req, name, None) is not None:
-            raise _unsupported(req.model, name, " yet")
+            raise _unsupported(req.model, name, "; use 'tools'")
     if (req.n or 1) != 1:
         raise InvalidRequest("Only n=1 is supported.", param="n")
     _check_output(req.max_tokens, group, "max_tokens")
@@ -149,10 +171,40 @@ def messages(instructions: str | None, history: Sequence[Turn],
     recalled = [t for t in history if is_recalled(t)]
     if recalled:
         out.append({"role": "system", "content": recalled_message(recalled)})
-    out += [{"role": t.role, "content": t.text} for t in history if not is_recalled(t)]
+    for turn in history:
+        if turn.role == CALL:
+            call = fields(turn)
+            entry = {"id": call["call_id"], "type": "function",
+                     "function": {"name": call["name"], "arguments": call["arguments"]}}
+            if out and out[-1]["role"] == "assistant":
+                out[-1].setdefault("tool_calls", []).append(entry)
+            else:
+                out.append({"role": "assistant", "content": None, "tool_calls": [entry]})
+        elif turn.role == OUTPUT:
+            result = fields(turn)
+            output = result["output"]
+            out.append({"role": "tool", "tool_call_id": result["call_id"],
+                        "content": output if isinstance(output, str)
+                        else _output_parts(output)})
+        elif not is_recalled(turn):
+            out.append({"role": turn.role, "content": turn.text})
     if question:
         out.append({"role": "user", "content": question})
     return out
+
+
+def _output_parts(output: list[Any]) -> str:
+    """A function output given as content parts: its text parts, joined (other parts are
+    a 400: a chat `tool` message carries text only)."""
+    texts = []
+    for part in output:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind not in ("input_text", "output_text", "text"):
+            raise InvalidRequest(f"A function_call_output may hold only text parts for this "
+                                 f"model, not '{kind}'.", param="input",
+                                 code="unsupported_content")
+        texts.append(str(part.get("text", "")))
+    return "".join(texts)
 
 
 def usage_of(raw: dict[str, Any]) -> UpstreamUsage:
