@@ -190,8 +190,7 @@ class UpstreamProvider:
                 yield event
         except (httpx.HTTPError, StreamBroken) as exc:
             outcome_label, error = "died", str(exc) or type(exc).__name__
-            self.cooldowns.record_failure(attempt.deployment, FailureKind.SERVER_ERROR,
-                                          call.config.cooldowns)
+            self._failed(attempt, FailureKind.SERVER_ERROR, call.config)
             log.warning("upstream broke off mid-answer",
                         extra={"upstream": attempt.upstream, "error": error})
             raise UpstreamDied(f"The upstream serving '{call.route.model}' broke off "
@@ -242,12 +241,11 @@ class UpstreamProvider:
                         return result
                     last = result
                     if result.kind is not None:
-                        self.cooldowns.record_failure(attempt.deployment, result.kind,
-                                                      config.cooldowns)
+                        self._failed(attempt, result.kind, config)
                     if not config.retries.retryable(result.kind):
                         raise result.error
-                    if result.kind is FailureKind.RATE_LIMITED:
-                        waits[attempt.deployment] = result.retry_after or 0.0
+                    if result.kind is FailureKind.RATE_LIMITED and result.retry_after:
+                        waits[attempt.deployment] = min(result.retry_after, MAX_RETRY_AFTER_S)
         except TimeoutError:
             raise UpstreamTimeout(
                 f"No upstream serving '{route.model}' answered within the request's deadline "
@@ -318,6 +316,14 @@ class UpstreamProvider:
         log.warning("upstream answered %d", status, extra={"upstream": attempt.upstream})
         return _Failure(kind, UpstreamError(
             f"The upstream serving '{attempt.group}' answered {status}: {message}"))
+
+    def _failed(self, attempt: Attempt, kind: FailureKind, config: RoutingConfig) -> None:
+        """Count a failure toward the deployment's cooldown; the gauge follows at once."""
+        if self.cooldowns.record_failure(attempt.deployment, kind, config.cooldowns):
+            log.warning("upstream deployment cooling down",
+                        extra={"upstream": attempt.upstream,
+                               "seconds": config.cooldowns.cooldown_seconds})
+            self._gauge(self.cooldowns.snapshot())
 
     # -- metrics and spans -------------------------------------------------------------
 
