@@ -165,16 +165,56 @@ async def test_upstream_finish_reasons_make_incomplete_responses(
         assert filtered.incomplete_details.reason == "content_filter"
 
 
-async def test_an_upstream_speaking_the_responses_api_is_a_400_for_now(
+async def test_an_upstream_speaking_the_responses_api_is_called_natively(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     a = mock_upstream_factory()
     config = routing(a.url)
     config["upstreams"]["a"]["api"] = "responses"
     async with routed_app(pg_url, tmp_path, config) as app:
+        first = await app.sdk.responses.create(model="gpt-test", input="native please",
+                                               instructions="Be brief.", max_output_tokens=30)
+        assert first.output_text == "Echo: native please"
+        body = a.last("/v1/responses")["body"]
+        assert body["model"] == "mock-gpt" and body["store"] is False
+        assert body["instructions"] == "Be brief." and body["max_output_tokens"] == 30
+        assert body["input"] == [{"role": "user", "content": "native please"}]
+        async with app.sdk.responses.stream(model="gpt-test", input="and streamed",
+                                            previous_response_id=first.id) as stream:
+            deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
+            final = await stream.get_final_response()
+        assert "".join(deltas) == "Echo: and streamed" and final.status == "completed"
+        assert a.last("/v1/responses")["body"]["input"][-3:] == [
+            {"role": "user", "content": "native please"},
+            {"role": "assistant", "content": "Echo: native please"},
+            {"role": "user", "content": "and streamed"}]
+        chat = await app.sdk.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "via chat"}])
+        assert chat.choices[0].message.content == "Echo: via chat"
         with pytest.raises(openai.BadRequestError) as caught:
-            await app.sdk.responses.create(model="gpt-test", input="hi")
-        assert caught.value.param == "model" and "not supported yet" in caught.value.message
-        assert a.counts() == {}
+            await app.sdk.chat.completions.create(
+                model="gpt-test", seed=1, messages=[{"role": "user", "content": "x"}])
+        assert caught.value.param == "seed"
+        assert a.counts().get("/v1/chat/completions", 0) == 0
+
+
+async def test_a_native_responses_tool_round_trip(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    a.behave("reply", tool_calls=[{"name": "get_weather", "arguments": '{"city": "Rome"}'}])
+    config = routing(a.url)
+    config["upstreams"]["a"]["api"] = "responses"
+    async with routed_app(pg_url, tmp_path, config) as app:
+        first = await app.sdk.responses.create(model="gpt-test", input="Weather in Rome?",
+                                               tools=[WEATHER])  # type: ignore[list-item]
+        call = first.output[-1]
+        assert call.type == "function_call" and call.arguments == '{"city": "Rome"}'
+        assert a.last("/v1/responses")["body"]["tools"] == [WEATHER]
+        second = await app.sdk.responses.create(
+            model="gpt-test", previous_response_id=first.id,
+            tools=[WEATHER],  # type: ignore[list-item]
+            input=[{"type": "function_call_output", "call_id": call.call_id,
+                    "output": "25 C"}])
+        assert second.output_text == "Tool result: 25 C"
 
 
 WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city.",

@@ -16,13 +16,13 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 
-from app.errors import APIError, InvalidRequest, RateLimited
+from app.errors import APIError, RateLimited
 from app.identity.base import Identity
 from app.matriz.contract import ChildSpan, Event
 from app.matriz.providers.base import ModelCard, ThoughtInput, ThoughtOutcome
@@ -34,7 +34,12 @@ from app.matriz.providers.upstream.errors import (
     UpstreamTimeout,
     upstream_bad_request,
 )
-from app.matriz.providers.upstream.reader import ChunkReader, StreamBroken
+from app.matriz.providers.upstream.reader import ChunkReader, Reader, StreamBroken
+from app.matriz.providers.upstream.responses_api import (
+    ResponsesReader,
+    responses_input,
+    responses_params,
+)
 from app.matriz.providers.upstream.translate import messages
 from app.observability.metrics import Metrics
 from app.reliability.backoff import MAX_RETRY_AFTER_S, backoff_delay
@@ -62,7 +67,8 @@ class _Opened:
     attempt: Attempt
     response: httpx.Response
     chunks: AsyncIterator[bytes]
-    reader: ChunkReader
+    api: str
+    reader: Reader
     first: list[Event]
     sent: float  # perf_counter when the call was sent
     start_ns: int
@@ -139,15 +145,6 @@ class UpstreamProvider:
             self._gauge(snapshot)
         route = pick(config, model, Caller(identity.subject, identity.tier), snapshot,
                      request_id=request_id)
-        plan = tuple(a for a in route.plan
-                     if config.upstreams[a.upstream].api == "chat_completions")
-        if not plan:
-            raise InvalidRequest(
-                f"The model '{model}' is served by an upstream speaking the Responses API "
-                "(`api: responses`), which is not supported yet.", param="model",
-                code="unsupported_model")
-        if len(plan) != len(route.plan):  # `api: responses` fallbacks are passed over for now
-            route = replace(route, plan=plan)
         self.clients.for_config(config)
         return UpstreamCall(config, route, config.groups[route.group])
 
@@ -157,13 +154,19 @@ class UpstreamProvider:
         call = inp.call
         if call is None:
             raise RuntimeError("a routed model needs its UpstreamCall")
-        body: dict[str, Any] = {**call.params,
-                                "messages": messages(inp.instructions, inp.history,
-                                                     inp.question),
-                                "stream": True, "stream_options": {"include_usage": True}}
+        said = messages(inp.instructions, inp.history, inp.question)
+        bodies: dict[str, dict[str, Any]] = {"chat_completions": {
+            **call.params, "messages": said, "stream": True,
+            "stream_options": {"include_usage": True}}}
+        upstreams = call.config.upstreams
+        if any(upstreams[a.upstream].api == "responses" for a in call.route.plan):
+            instructions, items = responses_input(said)
+            bodies["responses"] = {**responses_params(call.params, call.route.model),
+                                   "instructions": instructions, "input": items,
+                                   "stream": True, "store": False}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + call.route.deadline_seconds
-        opened = await self._open(call, body, deadline, outcome)
+        opened = await self._open(call, bodies, deadline, outcome)
         attempt, reader = opened.attempt, opened.reader
         latency, ttft = self._call_metrics(attempt)
         ttft.observe(time.perf_counter() - opened.sent)
@@ -202,7 +205,7 @@ class UpstreamProvider:
             await opened.response.aclose()
             latency.observe(time.perf_counter() - opened.sent)
             self._count(attempt, outcome_label)
-            self._span(outcome, attempt, opened.start_ns, outcome_label, error)
+            self._span(outcome, attempt, opened.api, opened.start_ns, outcome_label, error)
         outcome.usage = reader.usage
         if reader.finish in ("length", "content_filter", "tool_calls"):
             outcome.finish_reason = reader.finish  # type: ignore[assignment]
@@ -212,8 +215,8 @@ class UpstreamProvider:
 
     # -- the plan -------------------------------------------------------------------------
 
-    async def _open(self, call: UpstreamCall, body: dict[str, Any], deadline: float,
-                    outcome: ThoughtOutcome) -> _Opened:
+    async def _open(self, call: UpstreamCall, bodies: dict[str, dict[str, Any]],
+                    deadline: float, outcome: ThoughtOutcome) -> _Opened:
         config, route = call.config, call.route
         loop = asyncio.get_running_loop()
         clients = self.clients.for_config(config)
@@ -236,7 +239,9 @@ class UpstreamProvider:
                         if loop.time() + delay >= deadline:
                             continue  # no time to wait for this one: on to the next
                         await self._sleep(delay)
-                    result = await self._try(clients[attempt.upstream], attempt, body, outcome)
+                    api = config.upstreams[attempt.upstream].api
+                    result = await self._try(clients[attempt.upstream], attempt, api,
+                                             bodies[api], outcome)
                     if isinstance(result, _Opened):
                         return result
                     last = result
@@ -254,10 +259,11 @@ class UpstreamProvider:
             raise UpstreamTimeout(f"No upstream serving '{route.model}' could be called.")
         raise last.error
 
-    async def _try(self, client: httpx.AsyncClient, attempt: Attempt, body: dict[str, Any],
-                   outcome: ThoughtOutcome) -> _Opened | _Failure:
+    async def _try(self, client: httpx.AsyncClient, attempt: Attempt, api: str,
+                   body: dict[str, Any], outcome: ThoughtOutcome) -> _Opened | _Failure:
         body["model"] = attempt.model
-        request = client.build_request("POST", "chat/completions", content=orjson.dumps(body),
+        path = "chat/completions" if api == "chat_completions" else "responses"
+        request = client.build_request("POST", path, content=orjson.dumps(body),
                                        headers=_HEADERS)
         start_ns, sent = time.time_ns(), time.perf_counter()
         response: httpx.Response | None = None
@@ -269,10 +275,10 @@ class UpstreamProvider:
                 failure = self._http_failure(attempt, response.status_code, raw,
                                              _retry_after(response))
                 self._count(attempt, _outcome(response.status_code))
-                self._span(outcome, attempt, start_ns, _outcome(response.status_code),
+                self._span(outcome, attempt, api, start_ns, _outcome(response.status_code),
                            failure.error.message)
                 return failure
-            reader = ChunkReader()
+            reader: Reader = ChunkReader() if api == "chat_completions" else ResponsesReader()
             chunks = response.aiter_bytes()
             first: list[Event] = []
             while not first and not reader.done:
@@ -283,7 +289,7 @@ class UpstreamProvider:
                         raise StreamBroken("the upstream ended its answer before it started")
                     break
                 reader.feed(chunk, first)
-            return _Opened(attempt, response, chunks, reader, first, sent, start_ns)
+            return _Opened(attempt, response, chunks, api, reader, first, sent, start_ns)
         except BaseException as exc:
             if response is not None:
                 await response.aclose()
@@ -291,11 +297,11 @@ class UpstreamProvider:
             if kind is None:
                 if isinstance(exc, asyncio.CancelledError):  # the deadline, or the caller left
                     self._count(attempt, "deadline")
-                    self._span(outcome, attempt, start_ns, "deadline", "cancelled")
+                    self._span(outcome, attempt, api, start_ns, "deadline", "cancelled")
                 raise
             label = "died" if kind is FailureKind.SERVER_ERROR else kind.value
             self._count(attempt, label)
-            self._span(outcome, attempt, start_ns, label, str(exc) or type(exc).__name__)
+            self._span(outcome, attempt, api, start_ns, label, str(exc) or type(exc).__name__)
             log.warning("upstream call failed", extra={"upstream": attempt.upstream,
                                                        "failure": kind.value})
             return _Failure(kind, UpstreamError(
@@ -339,7 +345,7 @@ class UpstreamProvider:
     def _count(self, attempt: Attempt, outcome: str) -> None:
         self._metrics.upstream_requests.labels(attempt.upstream, attempt.group, outcome).inc()
 
-    def _count_tokens(self, group: str, reader: ChunkReader) -> None:
+    def _count_tokens(self, group: str, reader: Reader) -> None:
         usage = reader.usage
         assert usage is not None
         tokens = self._metrics.upstream_tokens
@@ -359,10 +365,10 @@ class UpstreamProvider:
             self._metrics.upstream_cooldowns.labels(upstream).set(counts.get(upstream, 0))
         self._cooling_gauged = set(counts)
 
-    def _span(self, outcome: ThoughtOutcome, attempt: Attempt, start_ns: int, result: str,
-              error: str | None) -> None:
+    def _span(self, outcome: ThoughtOutcome, attempt: Attempt, api: str, start_ns: int,
+              result: str, error: str | None) -> None:
         outcome.spans.append(ChildSpan(
-            "thought", "upstream.chat_completions", start_ns, time.time_ns(),
+            "thought", f"upstream.{api}", start_ns, time.time_ns(),
             {"lukhas.upstream": attempt.upstream, "lukhas.group": attempt.group,
              "lukhas.upstream_model": attempt.model, "lukhas.outcome": result,
              "lukhas.retry": attempt.retry, "lukhas.fallback": attempt.fallback}, error))

@@ -6,7 +6,7 @@ only the fields we pass on are read.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -18,6 +18,22 @@ from app.matriz.providers.upstream.translate import usage_of
 
 class StreamBroken(Exception):
     """The upstream's stream carried an error, or something that is not a chunk."""
+
+
+class Reader(Protocol):
+    """What the provider reads an upstream stream with (chat chunks or Responses events)."""
+
+    done: bool
+    finish: str | None
+    usage: UpstreamUsage | None
+    logprobs: list[Any]
+
+    @property
+    def complete(self) -> bool: ...
+
+    def feed(self, chunk: bytes, out: list[Event]) -> None: ...
+
+    def end(self, out: list[Event]) -> None: ...
 
 
 class ChunkReader:
