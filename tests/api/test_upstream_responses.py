@@ -267,3 +267,34 @@ async def test_streamed_function_call_events(
         assert final.output[-1].arguments == '{"city": "Oslo"}'  # type: ignore[union-attr]
         replayed = await app.http.get(f"/v1/responses/{final.id}", params={"stream": "true"})
         assert "response.function_call_arguments.done" in replayed.text
+
+
+PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNk"
+         "YAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+
+
+@pytest.mark.parametrize("api", ["chat_completions", "responses"])
+async def test_an_image_part_reaches_the_upstream(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream],
+        api: str) -> None:
+    a = mock_upstream_factory()
+    config = routing(a.url)
+    config["upstreams"]["a"]["api"] = api
+    async with routed_app(pg_url, tmp_path, config) as app:
+        resp = await app.sdk.responses.create(model="gpt-test", input=[{
+            "role": "user", "content": [
+                {"type": "input_text", "text": "What is this?"},
+                {"type": "input_image", "image_url": PIXEL, "detail": "low"}]}])
+        assert resp.output_text == "I see 1 image. Echo: What is this?"
+        items = await app.sdk.responses.input_items.list(resp.id)
+        assert [p.type for p in items.data[0].content] == [  # type: ignore[union-attr]
+            "input_text", "input_image"]
+        chat = await app.sdk.chat.completions.create(model="gpt-test", messages=[{
+            "role": "user", "content": [
+                {"type": "text", "text": "And this?"},
+                {"type": "image_url", "image_url": {"url": PIXEL}}]}])
+        assert chat.choices[0].message.content == "I see 1 image. Echo: And this?"
+        with pytest.raises(openai.BadRequestError) as caught:
+            await app.sdk.responses.create(model="lukhas-matriz", input=[{
+                "role": "user", "content": [{"type": "input_image", "image_url": PIXEL}]}])
+        assert caught.value.code == "unsupported_content"

@@ -28,14 +28,15 @@ from app.sse import DONE, data_frame
 _TEXT_PARTS = ("text", "input_text")
 
 
-def _text(message: ChatMessage, index: int) -> str:
+def _text(message: ChatMessage, index: int, media: bool = False) -> str:
+    """The message's text; with `media` (a routed model), other parts pass unread."""
     if message.content is None or isinstance(message.content, str):
         return message.content or ""
     texts = []
     for j, part in enumerate(message.content):
         if part.get("type") in _TEXT_PARTS:
             texts.append(str(part.get("text", "")))
-        else:
+        elif not media:
             raise InvalidRequest(
                 f"The model accepts text only; content part '{part.get('type')}' is not "
                 "supported.", param=f"messages[{index}].content[{j}]",
@@ -115,13 +116,20 @@ class ChatService:
             if call is not None and (message.role in ("tool", "function") or message.tool_calls):
                 turns += _tool_turns(message, i)
                 continue
-            text = _text(message, i)
+            text = _text(message, i, media=call is not None)
             if message.role in ("system", "developer"):
                 system.append(text)
             elif message.role in ("user", "assistant"):
                 turns.append(Turn(message.role, text, f"message {i + 1}"))
-        question = turns.pop().text if turns and turns[-1].role == "user" else ""
-        if not question.strip() and not turns:
+        asked = bool(turns) and turns[-1].role == "user"
+        question = turns.pop().text if asked else ""
+        last = req.messages[-1].content
+        if call is not None and asked and isinstance(last, list) and any(
+                p.get("type") not in _TEXT_PARTS for p in last):
+            # Images and files reach the upstream as the caller sent them.
+            call.question_parts = [{"type": "text", "text": str(p.get("text", ""))}
+                                   if p.get("type") in _TEXT_PARTS else p for p in last]
+        elif not question.strip() and not turns:
             raise InvalidRequest("'messages' must contain a non-empty user message.",
                                  param="messages", code="empty_input")
         ctx = RunContext(

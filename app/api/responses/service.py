@@ -86,7 +86,9 @@ class ResponsesService:
             check_output_limit(req.max_output_tokens, card.context_window,
                                "max_output_tokens")
             self._check_supported(req)
-        converted = convert_input(req)
+        converted = convert_input(req, media=call is not None)
+        if call is not None:
+            call.question_parts = converted.question_parts
         response_id = new_id("resp_")
         base = _base_object(response_id, req)
         instructions = "\n\n".join([*([req.instructions] if req.instructions else []),

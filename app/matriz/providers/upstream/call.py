@@ -18,6 +18,8 @@ class UpstreamCall:
     group: Group
     # Everything the upstream's body carries except `model`, `messages` and `stream`.
     params: dict[str, Any] = field(default_factory=dict)
+    # The question's content parts (chat shape) when it carries images or files.
+    question_parts: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)

@@ -154,7 +154,7 @@ class UpstreamProvider:
         call = inp.call
         if call is None:
             raise RuntimeError("a routed model needs its UpstreamCall")
-        said = messages(inp.instructions, inp.history, inp.question)
+        said = messages(inp.instructions, inp.history, inp.question, call.question_parts)
         bodies: dict[str, dict[str, Any]] = {"chat_completions": {
             **call.params, "messages": said, "stream": True,
             "stream_options": {"include_usage": True}}}

@@ -84,13 +84,31 @@ def responses_input(messages: list[dict[str, Any]]) -> tuple[str | None, list[di
             items.append({"type": "function_call_output", "call_id": message["tool_call_id"],
                           "output": message["content"]})
         else:
-            if message.get("content"):
-                items.append({"role": role, "content": message["content"]})
+            content = message.get("content")
+            if isinstance(content, list):
+                items.append({"role": role, "content": [_part(p) for p in content]})
+            elif content:
+                items.append({"role": role, "content": content})
             for call in message.get("tool_calls") or ():
                 function = call["function"]
                 items.append({"type": "function_call", "call_id": call["id"],
                               "name": function["name"], "arguments": function["arguments"]})
     return ("\n\n".join(system) or None), items
+
+
+def _part(part: dict[str, Any]) -> dict[str, Any]:
+    """A chat content part as a Responses input part."""
+    kind = part.get("type")
+    if kind == "text":
+        return {"type": "input_text", "text": part.get("text", "")}
+    if kind == "image_url":
+        image = part.get("image_url") or {}
+        return {"type": "input_image", "image_url": image.get("url"),
+                "detail": image.get("detail", "auto")}
+    if kind == "file":
+        return {"type": "input_file", **(part.get("file") or {})}
+    raise InvalidRequest(f"A '{kind}' content part cannot be sent to an upstream speaking the "
+                         "Responses API.", param="messages", code="unsupported_content")
 
 
 class ResponsesReader:

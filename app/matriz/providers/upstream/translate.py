@@ -162,8 +162,8 @@ def recalled_message(turns: Sequence[Turn]) -> str:
             f"where it helps):\n{lines}")
 
 
-def messages(instructions: str | None, history: Sequence[Turn],
-             question: str) -> list[dict[str, Any]]:
+def messages(instructions: str | None, history: Sequence[Turn], question: str,
+             question_parts: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The conversation as chat messages: instructions, recalled memory, turns, question."""
     out: list[dict[str, Any]] = []
     if instructions:
@@ -188,7 +188,9 @@ def messages(instructions: str | None, history: Sequence[Turn],
                         else _output_parts(output)})
         elif not is_recalled(turn):
             out.append({"role": turn.role, "content": turn.text})
-    if question:
+    if question_parts:
+        out.append({"role": "user", "content": question_parts})
+    elif question:
         out.append({"role": "user", "content": question})
     return out
 
