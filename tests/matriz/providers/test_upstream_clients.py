@@ -25,13 +25,13 @@ async def test_a_reload_replaces_only_the_clients_whose_upstream_changed(
     monkeypatch.setenv("LUKHAS_TEST_CLIENT_KEY", "sk-from-env")
     clients = UpstreamClients()
     try:
-        first = dict(clients.for_config(_config(10)))
-        assert clients.for_config(_config(10)) is not None
+        endpoints = clients.for_config(_config(10))
+        assert str(endpoints["a"].url) == "http://127.0.0.1:1/v1/chat/completions"
+        first = {name: e.client for name, e in endpoints.items()}
         assert first["a"].headers["authorization"] == "Bearer sk-from-env"
         assert "authorization" not in first["b"].headers
         assert first["b"].timeout.read == 10
-        assert str(first["a"].base_url) == "http://127.0.0.1:1/v1/"
-        second = clients.for_config(_config(20))
+        second = {name: e.client for name, e in clients.for_config(_config(20)).items()}
         assert second["a"] is first["a"], "an unchanged upstream keeps its warm pool"
         assert second["b"] is not first["b"] and second["b"].timeout.read == 20
         assert not first["b"].is_closed, "a replaced client lives on for requests in flight"

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import httpx
 
@@ -46,17 +47,31 @@ def make_client(name: str, upstream: Upstream) -> httpx.AsyncClient:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """An upstream's client and the absolute URL it is called at (parsed once, not per call)."""
+
+    client: httpx.AsyncClient
+    url: httpx.URL  # `{base_url}/chat/completions`, or `/responses` for `api: responses`
+
+
+def _endpoint(upstream: Upstream, client: httpx.AsyncClient) -> Endpoint:
+    path = "chat/completions" if upstream.api == "chat_completions" else "responses"
+    return Endpoint(client, client.base_url.join(path))
+
+
 class UpstreamClients:
     """The clients of the configuration in force; `for_config` follows reloads."""
 
     def __init__(self) -> None:
         self._config: RoutingConfig | None = None
         self._clients: dict[str, tuple[Upstream, httpx.AsyncClient]] = {}
-        self._view: dict[str, httpx.AsyncClient] = {}
+        self._view: dict[str, Endpoint] = {}
         self._retired: dict[httpx.AsyncClient, asyncio.Task[None]] = {}
 
-    def for_config(self, config: RoutingConfig) -> Mapping[str, httpx.AsyncClient]:
-        """Upstream name → client for `config` (the same mapping until the file changes)."""
+    def for_config(self, config: RoutingConfig) -> Mapping[str, Endpoint]:
+        """Upstream name → its endpoint for `config` (the same mapping until the file
+        changes)."""
         if config is not self._config:
             self._sync(config)
         return self._view
@@ -75,7 +90,8 @@ class UpstreamClients:
         retired += [c for n, (_, c) in self._clients.items() if n not in clients]
         grace = 2 * (self._config.deadline_seconds if self._config else 0) + 5
         self._config, self._clients = config, clients
-        self._view = {name: client for name, (_, client) in clients.items()}
+        self._view = {name: _endpoint(upstream, client)
+                      for name, (upstream, client) in clients.items()}
         for client in retired:
             task = asyncio.get_running_loop().create_task(self._close_later(client, grace))
             self._retired[client] = task

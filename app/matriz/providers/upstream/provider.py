@@ -27,7 +27,7 @@ from app.identity.base import Identity
 from app.matriz.contract import ChildSpan, Event
 from app.matriz.providers.base import ModelCard, ThoughtInput, ThoughtOutcome
 from app.matriz.providers.upstream.call import UpstreamCall
-from app.matriz.providers.upstream.clients import UpstreamClients
+from app.matriz.providers.upstream.clients import Endpoint, UpstreamClients
 from app.matriz.providers.upstream.errors import (
     UpstreamDied,
     UpstreamError,
@@ -191,6 +191,10 @@ class UpstreamProvider:
                     raise StreamBroken("the request's deadline ran out mid-answer")
             for event in out:
                 yield event
+            # Read the body to its end (after `[DONE]` only the chunked terminator is left):
+            # a response closed before that takes its connection out of the keep-alive pool.
+            async for _ in opened.chunks:
+                pass
         except (httpx.HTTPError, StreamBroken) as exc:
             outcome_label, error = "died", str(exc) or type(exc).__name__
             self._failed(attempt, FailureKind.SERVER_ERROR, call.config)
@@ -219,7 +223,7 @@ class UpstreamProvider:
                     deadline: float, outcome: ThoughtOutcome) -> _Opened:
         config, route = call.config, call.route
         loop = asyncio.get_running_loop()
-        clients = self.clients.for_config(config)
+        endpoints = self.clients.for_config(config)
         waits: dict[str, float] = {}  # deployment → the retry-after it asked for
         last: _Failure | None = None
         try:
@@ -240,7 +244,7 @@ class UpstreamProvider:
                             continue  # no time to wait for this one: on to the next
                         await self._sleep(delay)
                     api = config.upstreams[attempt.upstream].api
-                    result = await self._try(clients[attempt.upstream], attempt, api,
+                    result = await self._try(endpoints[attempt.upstream], attempt, api,
                                              bodies[api], outcome)
                     if isinstance(result, _Opened):
                         return result
@@ -259,11 +263,11 @@ class UpstreamProvider:
             raise UpstreamTimeout(f"No upstream serving '{route.model}' could be called.")
         raise last.error
 
-    async def _try(self, client: httpx.AsyncClient, attempt: Attempt, api: str,
+    async def _try(self, endpoint: Endpoint, attempt: Attempt, api: str,
                    body: dict[str, Any], outcome: ThoughtOutcome) -> _Opened | _Failure:
         body["model"] = attempt.model
-        path = "chat/completions" if api == "chat_completions" else "responses"
-        request = client.build_request("POST", path, content=orjson.dumps(body),
+        client = endpoint.client
+        request = client.build_request("POST", endpoint.url, content=orjson.dumps(body),
                                        headers=_HEADERS)
         start_ns, sent = time.time_ns(), time.perf_counter()
         response: httpx.Response | None = None
@@ -279,7 +283,9 @@ class UpstreamProvider:
                            failure.error.message)
                 return failure
             reader: Reader = ChunkReader() if api == "chat_completions" else ResponsesReader()
-            chunks = response.aiter_bytes()
+            # Raw bytes unless the body is compressed: no decoder pass per chunk.
+            chunks = (response.aiter_bytes() if "content-encoding" in response.headers
+                      else response.aiter_raw())
             first: list[Event] = []
             while not first and not reader.done:
                 chunk = await anext(chunks, None)
