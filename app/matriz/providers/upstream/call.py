@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.matriz.providers.upstream.clients import Endpoint
 from app.routing.config import Group, RoutingConfig
 from app.routing.pick import Route
 
@@ -16,6 +18,8 @@ class UpstreamCall:
     config: RoutingConfig  # the file in force when the request started, kept to its end
     route: Route
     group: Group
+    endpoints: Mapping[str, Endpoint]  # the clients of `config`'s upstreams, by name
+    started: float  # the event loop's clock when the request began: the deadline counts from it
     # Everything the upstream's body carries except `model`, `messages` and `stream`.
     params: dict[str, Any] = field(default_factory=dict)
     # The question's content parts (chat shape) when it carries images or files.

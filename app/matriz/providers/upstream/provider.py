@@ -145,8 +145,9 @@ class UpstreamProvider:
             self._gauge(snapshot)
         route = pick(config, model, Caller(identity.subject, identity.tier), snapshot,
                      request_id=request_id)
-        self.clients.for_config(config)
-        return UpstreamCall(config, route, config.groups[route.group])
+        return UpstreamCall(config, route, config.groups[route.group],
+                            self.clients.for_config(config),
+                            asyncio.get_running_loop().time())
 
     async def stream(self, inp: ThoughtInput,
                      outcome: ThoughtOutcome) -> AsyncGenerator[Event, None]:
@@ -165,7 +166,7 @@ class UpstreamProvider:
                                    "instructions": instructions, "input": items,
                                    "stream": True, "store": False}
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + call.route.deadline_seconds
+        deadline = call.started + call.route.deadline_seconds
         opened = await self._open(call, bodies, deadline, outcome)
         attempt, reader = opened.attempt, opened.reader
         latency, ttft = self._call_metrics(attempt)
@@ -223,7 +224,7 @@ class UpstreamProvider:
                     deadline: float, outcome: ThoughtOutcome) -> _Opened:
         config, route = call.config, call.route
         loop = asyncio.get_running_loop()
-        endpoints = self.clients.for_config(config)
+        endpoints = call.endpoints
         waits: dict[str, float] = {}  # deployment → the retry-after it asked for
         last: _Failure | None = None
         try:
