@@ -177,3 +177,32 @@ async def test_a_connection_refused_counts_and_falls_back(
         metrics = (await app.http.get("/metrics")).text
         assert _metric(metrics, 'lukhas_upstream_requests_total{group="gpt-test",'
                                 'outcome="connect",upstream="a"}') == 2
+
+
+async def test_read_timeouts_move_through_the_plan_then_give_504(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a, b = mock_upstream_factory(), mock_upstream_factory()
+    a.behave("hang", times=None)
+    b.behave("hang", times=None)
+    config = routing(a.url, b.url, deadline_seconds=30)
+    for name in ("a", "b"):
+        config["upstreams"][name]["timeouts"]["read_seconds"] = 0.2
+    async with routed_app(pg_url, tmp_path, config) as app:
+        answer = await app.http.post("/v1/responses", json={"model": "gpt-test",
+                                                             "input": "hi"})
+        assert answer.status_code == 504
+        assert answer.json()["error"]["code"] == "upstream_timeout"
+        assert (_calls(a), _calls(b)) == (2, 2), "every attempt of the plan was made"
+        metrics = (await app.http.get("/metrics")).text
+        assert _metric(metrics, 'lukhas_upstream_requests_total{group="backup",'
+                                'outcome="timeout",upstream="b"}') == 2
+
+
+async def test_a_retry_after_past_the_deadline_falls_back_at_once(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a, b = mock_upstream_factory(), mock_upstream_factory()
+    a.behave("rate_limit", retry_after=30)
+    async with routed_app(pg_url, tmp_path, routing(a.url, b.url, deadline_seconds=5)) as app:
+        resp = await app.sdk.responses.create(model="gpt-test", input="hi")
+        assert resp.output_text == "Echo: hi"
+        assert (_calls(a), _calls(b)) == (1, 1), "a's retry was passed over, not waited for"

@@ -5,9 +5,10 @@
 - Every attempt failed otherwise, or the upstream answered something we cannot pass on (401,
   404: a configuration problem of ours, not the caller's): 502 `upstream_error`,
   `x-should-retry: true` (the failures may pass).
-- The route's deadline ran out: 504 `upstream_timeout`, `x-should-retry: false`: the deadline
-  was the caller's whole budget and the gateway already spent it on retries and fallbacks; an
-  SDK retry on top would multiply the wait and the load on hanging servers.
+- The route's deadline ran out, or the last attempt timed out reading: 504 `upstream_timeout`,
+  `x-should-retry: false`: the deadline was the caller's whole budget and the gateway already
+  spent it on retries and fallbacks; an SDK retry on top would multiply the wait and the load
+  on hanging servers.
 - The upstream broke off after the answer had started: 502 `upstream_error`, sent as the
   stream's terminal event (`response.failed`, or a chat error chunk).
 """

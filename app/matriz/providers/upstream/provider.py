@@ -311,7 +311,8 @@ class UpstreamProvider:
             self._span(outcome, attempt, api, start_ns, label, str(exc) or type(exc).__name__)
             log.warning("upstream call failed", extra={"upstream": attempt.upstream,
                                                        "failure": kind.value})
-            return _Failure(kind, UpstreamError(
+            error = UpstreamTimeout if kind is FailureKind.TIMEOUT else UpstreamError
+            return _Failure(kind, error(
                 f"The upstream serving '{attempt.group}' failed ({kind.value})."))
 
     def _http_failure(self, attempt: Attempt, status: int, raw: bytes,
