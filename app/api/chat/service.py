@@ -116,7 +116,8 @@ class ChatService:
             if call is not None and (message.role in ("tool", "function") or message.tool_calls):
                 turns += _tool_turns(message, i)
                 continue
-            text = _text(message, i, media=call is not None)
+            # Images and files go in the last message only: an earlier turn keeps its text.
+            text = _text(message, i, media=call is not None and i == len(req.messages) - 1)
             if message.role in ("system", "developer"):
                 system.append(text)
             elif message.role in ("user", "assistant"):

@@ -99,6 +99,8 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
     turns: list[Turn] = []
     system: list[str] = []
     last_media: list[dict[str, Any]] = []
+    media_at: list[int] = []  # the messages that carry images or files
+    last_user_at = -1
     for i, entry in enumerate(req.input):
         if isinstance(entry, ItemReference):
             raise InvalidRequest("Item references are not supported; send the item itself.",
@@ -112,8 +114,10 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
                 stored_message["content"] = [p.model_dump(exclude_none=True)
                                              for p in entry.content]
             items.append(stored_message)
+            if found:
+                media_at.append(i)
             if entry.role == "user":
-                last_media = found or []
+                last_media, last_user_at = found or [], i
             if entry.role in ("system", "developer"):
                 system.append(text_)
             else:
@@ -129,6 +133,11 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
             elif isinstance(entry, FunctionCallOutputItem):
                 turns.append(output_turn(entry.call_id, entry.output, f"input {i + 1}"))
     asked = bool(turns) and turns[-1].role == "user"
+    question_at = last_user_at if asked else -1
+    for i in media_at:
+        if i != question_at:  # a turn keeps its text only: its images would be lost
+            raise InvalidRequest("Images and files may be sent in the last user message only.",
+                                 param=f"input[{i}].content", code="unsupported_content")
     question = turns.pop().text if asked else ""
     parts = None
     if asked and last_media:
