@@ -48,6 +48,11 @@ async def test_a_response_comes_from_the_upstream(
         metrics = (await app.http.get("/metrics")).text
         assert 'lukhas_upstream_requests_total{group="gpt-test",outcome="ok",upstream="a"} 1.0' \
             in metrics
+        for line in ('lukhas_upstream_tokens_total{group="gpt-test",kind="input"} 13.0',
+                     'lukhas_upstream_tokens_total{group="gpt-test",kind="output"} 3.0',
+                     'lukhas_upstream_ttft_seconds_count{group="gpt-test",upstream="a"} 1.0',
+                     'lukhas_upstream_latency_seconds_count{group="gpt-test",upstream="a"} 1.0'):
+            assert line in metrics
 
 
 async def test_a_streamed_response_arrives_as_deltas(
