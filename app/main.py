@@ -1,8 +1,8 @@
 """`create_app(settings)` and its lifespan. Nothing happens at import time.
 
 The lifespan opens, in order: the database (embedded PostgreSQL unless a URL is given),
-migrations, the pool, the stores, the routing file (when set, watched for edits), the
-providers and the MATRIZ orchestrator, the tick; and closes them in reverse.
+migrations, the pool, the stores, the routing file (when set, watched for edits) and its
+upstream clients, the providers and the MATRIZ orchestrator, the tick; and closes them in reverse.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from app.kv.redis_store import RedisStore
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.builtin import BuiltinProvider
 from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.stages.action import ActionStage
 from app.matriz.stages.attention import AttentionStage
 from app.matriz.stages.intent import IntentStage
@@ -155,8 +156,7 @@ async def _open(
         else RedisSessions(settings.redis_url.get_secret_value(), session_limits))
     stack.push_async_callback(sessions.close)
     tiers = load_tiers()
-    # Upstream routing, when a file is set (an invalid one stops the start); not yet
-    # on the request path.
+    # Upstream routing, when a file is set (an invalid one stops the start).
     routing = None
     if settings.routing_file is not None:
         routing = await stack.enter_async_context(RoutingReloader(
@@ -202,7 +202,13 @@ async def _open(
                                  metrics, retention=retention)
               if settings.long_term_memory else None)
     builtin = BuiltinProvider(settings.context_window_tokens)
-    registry = ProviderRegistry([builtin])
+    upstream = None
+    if routing is not None:
+        # One pooled client per upstream, opened now and closed when the service stops.
+        upstream = UpstreamProvider(routing, metrics)
+        upstream.clients.for_config(routing.config)
+        stack.push_async_callback(upstream.clients.aclose)
+    registry = ProviderRegistry([builtin], routed=upstream)
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
                 engines=[AwarenessEngine(metrics, lane),
                          InProcessSweepEngine([sessions, store, limiter, failures]),
@@ -229,6 +235,7 @@ async def _open(
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,
         embeddings=EmbeddingsService(embedding_models),
         indexes=IndexesService(pool, embedding_models, retention), routing=routing,
+        upstream=upstream, cooldowns=None if upstream is None else upstream.cooldowns,
         accounts=AccountsService(pool, tiers, passwords, seal, policy),
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
         auth_throttle=auth_throttle, models=ModelsService(cards, routing),

@@ -19,6 +19,7 @@ from app.identity.base import IdentityChain
 from app.identity.throttle import AuthThrottle
 from app.kv.base import KeyValueStore
 from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.tick import Tick
 from app.observability.metrics import Metrics
 from app.reliability.ratelimit import Limiter, LimitsConfig
@@ -52,5 +53,6 @@ class AppState:
     models: ModelsService
     routing_preview: RoutingPreviewService
     routing: RoutingReloader | None = None  # the routing file in force, when one is set
+    upstream: UpstreamProvider | None = None  # serves the routing file's groups
     # Upstream failures per deployment, when upstream calls report them (the preview reads it).
     cooldowns: CooldownTracker | None = None

@@ -13,12 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.identity.base import Identity
 from app.matriz.nodes import Turn
 
-FinishReason = Literal["stop", "length", "content_filter"]
+if TYPE_CHECKING:
+    from app.matriz.providers.upstream.call import UpstreamCall
+
+FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
 Effect = Callable[[], Awaitable[None]]
 
 
@@ -36,7 +39,17 @@ class TextDelta:
     text: str
 
 
-Event = ReasoningDelta | TextDelta
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A piece of a function call: its id and name with the first piece, then arguments."""
+
+    index: int  # which call of the answer
+    call_id: str | None
+    name: str | None
+    arguments: str
+
+
+Event = ReasoningDelta | TextDelta | ToolCallDelta
 
 
 @dataclass(slots=True)
@@ -44,6 +57,19 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    cached_tokens: int = 0
+
+
+@dataclass(slots=True)
+class ChildSpan:
+    """A span inside a stage (an upstream call in Thought), recorded once the run ends."""
+
+    stage: str
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, str | int | float | bool]
+    error: str | None = None
 
 
 @dataclass(slots=True)
@@ -70,6 +96,13 @@ class RunContext:
     answer_node: str | None = None
     redactions: int = 0
     started: float = field(default_factory=time.perf_counter)
+    # A routed model: the route and the upstream's parameters (None: a built-in model).
+    upstream: UpstreamCall | None = None
+    # Long-term recall: whether the Memory stage adds it, and its token budget (None: all).
+    recall: bool = True
+    recall_max_tokens: int | None = None
+    logprobs: list[Any] | None = None  # the answer's token logprobs, when asked for and given
+    spans: list[ChildSpan] = field(default_factory=list)
 
 
 class Stage:

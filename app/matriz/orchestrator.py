@@ -4,7 +4,8 @@ Memory → Attention → Thought → Risk → Intent → Action (see `contract.p
 Each stage's own time goes to `lukhas_matriz_stage_seconds{stage,lane}`: its `before` and
 `after`, plus the time inside its `stream` less the time inside the stream it wraps. A stage
 over its budget is counted. When the request's span is recorded, each stage gets a span
-`matriz.<stage>` over its wall-clock extent.
+`matriz.<stage>` over its wall-clock extent, with the spans a stage noted inside it
+(`ctx.spans`: each upstream call under `matriz.thought`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import Status, StatusCode, Tracer, get_current_span
+from opentelemetry.trace import (
+    Status,
+    StatusCode,
+    Tracer,
+    get_current_span,
+    set_span_in_context,
+)
 
-from app.matriz.contract import Event, RunContext, Stage
+from app.matriz.contract import ChildSpan, Event, RunContext, Stage
 from app.observability.metrics import Metrics
 from app.reliability.meter import request_meter
 
@@ -144,10 +151,11 @@ class Orchestrator:
             meter = request_meter.get()
             if meter is not None:
                 meter.add(ctx.usage.input_tokens + ctx.usage.output_tokens)
-            self._record(run, parent if traced else None, error)
+            self._record(run, parent if traced else None, error, ctx.spans)
 
     def _record(
-        self, run: _Run, parent: otel_context.Context | None, error: BaseException | None
+        self, run: _Run, parent: otel_context.Context | None, error: BaseException | None,
+        children: list[ChildSpan],
     ) -> None:
         for i, stage in enumerate(self.stages):
             own = run.own[i]
@@ -163,5 +171,13 @@ class Orchestrator:
             )
             if error is not None and run.failed == i:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+            for child in children:
+                if child.stage == stage.name:
+                    inner = self._tracer.start_span(
+                        child.name, context=set_span_in_context(span),
+                        start_time=child.start_ns, attributes=child.attributes)
+                    if child.error is not None:
+                        inner.set_status(Status(StatusCode.ERROR, child.error))
+                    inner.end(end_time=child.end_ns)
             span.end(end_time=run.ended[i] or time.time_ns())
         (self._runs_failed if error is not None else self._runs_ok).inc()

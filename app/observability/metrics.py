@@ -1,6 +1,7 @@
 """The `lukhas_*` metrics, bound to one registry per app (no module-level globals).
 
-Labels come from a small fixed set (stage, lane, status); never an id.
+Labels come from a small fixed set (stage, lane, status, and the routing file's upstream
+and group names); never an id.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                   0.25, 0.5, 1.0, 2.5, 5.0)
+_UPSTREAM_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                     10.0, 30.0, 60.0, 120.0)
 
 
 class Metrics:
@@ -105,4 +108,40 @@ class Metrics:
             "lukhas_matriz_awareness_unknown_ratio_ema",
             "Moving average of the share of turns the reasoner could not answer (drift signal).",
             ["lane"], registry=registry,
+        )
+        self.upstream_requests = Counter(
+            "lukhas_upstream_requests_total",
+            "Calls to upstream LLM servers by upstream, group and outcome (ok, 429, 5xx, 4xx,"
+            " connect, timeout, deadline, died).",
+            ["upstream", "group", "outcome"], registry=registry,
+        )
+        self.upstream_latency = Histogram(
+            "lukhas_upstream_latency_seconds",
+            "Time of one upstream call, from sending it to its last byte.",
+            ["upstream", "group"], buckets=_UPSTREAM_BUCKETS, registry=registry,
+        )
+        self.upstream_ttft = Histogram(
+            "lukhas_upstream_ttft_seconds",
+            "Time from sending an upstream call to its first answer delta.",
+            ["upstream", "group"], buckets=_UPSTREAM_BUCKETS, registry=registry,
+        )
+        self.upstream_tokens = Counter(
+            "lukhas_upstream_tokens_total",
+            "Tokens reported by upstreams, by group and kind (input, output, reasoning,"
+            " cached).", ["group", "kind"], registry=registry,
+        )
+        self.upstream_fallbacks = Counter(
+            "lukhas_upstream_fallbacks_total",
+            "Requests moved on to a fallback group after the group they asked for failed.",
+            ["group"], registry=registry,
+        )
+        self.upstream_retries = Counter(
+            "lukhas_upstream_retries_total",
+            "Attempts after the first within one group of a request's plan.",
+            ["group"], registry=registry,
+        )
+        self.upstream_cooldowns = Gauge(
+            "lukhas_upstream_cooldowns",
+            "Deployments out of every pick after failures, per upstream.",
+            ["upstream"], registry=registry,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry
 
 from app.identity.base import Identity
-from app.matriz.contract import Event, RunContext, Stage, TextDelta
+from app.matriz.contract import ChildSpan, Event, RunContext, Stage, TextDelta
 from app.matriz.orchestrator import Orchestrator
 from app.observability.metrics import Metrics
 
@@ -125,3 +126,21 @@ async def test_a_failing_stage_is_counted_and_propagates() -> None:
                    status="failed") == 1
     failed = [s.name for s in exporter.get_finished_spans() if not s.status.is_ok]
     assert failed == ["matriz.intent"]
+
+
+async def test_spans_a_stage_notes_are_its_children() -> None:
+    class Calling(Producer):
+        def stream(self, ctx: RunContext, upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+            now = time.time_ns()
+            ctx.spans.append(ChildSpan("thought", "upstream.chat_completions", now, now + 1000,
+                                       {"lukhas.upstream": "a"}, "5xx"))
+            return super().stream(ctx, upstream)
+
+    orch, _, exporter, provider = _orchestrator([], replace=Calling("thought", []))
+    with provider.get_tracer("t").start_as_current_span("request"):
+        [e async for e in orch.run(_ctx())]
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    call = spans["upstream.chat_completions"]
+    assert call.parent is not None
+    assert call.parent.span_id == spans["matriz.thought"].context.span_id
+    assert call.attributes == {"lukhas.upstream": "a"} and not call.status.is_ok

@@ -8,14 +8,19 @@ from typing import Any
 
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
 from app.api.protocol import check_output_limit
-from app.errors import InvalidRequest
+from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.contract import ReasoningDelta, RunContext, TextDelta
+from app.matriz.contract import ReasoningDelta, RunContext, TextDelta, ToolCallDelta
 from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.providers.upstream.call import UpstreamCall
+from app.matriz.providers.upstream.provider import UpstreamProvider
+from app.matriz.providers.upstream.translate import chat_params
+from app.matriz.toolturns import call_turn, output_turn
 from app.memory.conversations import ConversationMemory, memory_writer
+from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import check_session_id, session_writer
 from app.sse import DONE, data_frame
@@ -23,14 +28,15 @@ from app.sse import DONE, data_frame
 _TEXT_PARTS = ("text", "input_text")
 
 
-def _text(message: ChatMessage, index: int) -> str:
+def _text(message: ChatMessage, index: int, media: bool = False) -> str:
+    """The message's text; with `media` (a routed model), other parts pass unread."""
     if message.content is None or isinstance(message.content, str):
         return message.content or ""
     texts = []
     for j, part in enumerate(message.content):
         if part.get("type") in _TEXT_PARTS:
             texts.append(str(part.get("text", "")))
-        else:
+        elif not media:
             raise InvalidRequest(
                 f"The model accepts text only; content part '{part.get('type')}' is not "
                 "supported.", param=f"messages[{index}].content[{j}]",
@@ -44,9 +50,44 @@ def _usage(ctx: RunContext) -> dict[str, Any]:
     return {
         "prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
         "total_tokens": u.input_tokens + u.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": u.cached_tokens},
         "completion_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
     }
+
+
+def _tool_turns(message: ChatMessage, index: int) -> list[Turn]:
+    """An assistant message's calls, or a tool message's output, as turns."""
+    source = f"message {index + 1}"
+    if message.role == "function":
+        raise InvalidRequest("'function' messages are not supported; use 'tool' messages.",
+                             param=f"messages[{index}].role", code="unsupported_parameter")
+    if message.role == "tool":
+        if not message.tool_call_id:
+            raise InvalidRequest("A 'tool' message needs its 'tool_call_id'.",
+                                 param=f"messages[{index}].tool_call_id",
+                                 code="missing_required_parameter")
+        return [output_turn(message.tool_call_id, _text(message, index), source)]
+    turns = [Turn("assistant", _text(message, index), source)] if message.content else []
+    for j, tool_call in enumerate(message.tool_calls or []):
+        function = tool_call.get("function") or {}
+        if not tool_call.get("id") or not function.get("name"):
+            raise InvalidRequest("A tool call needs its 'id' and 'function.name'.",
+                                 param=f"messages[{index}].tool_calls[{j}]",
+                                 code="invalid_value")
+        turns.append(call_turn(str(tool_call["id"]), str(function["name"]),
+                               str(function.get("arguments") or ""), source))
+    return turns
+
+
+def _call_delta(delta: ToolCallDelta) -> dict[str, Any]:
+    """A tool-call delta in a chunk: id, type and name with its first piece."""
+    function: dict[str, Any] = {"arguments": delta.arguments}
+    entry: dict[str, Any] = {"index": delta.index, "function": function}
+    if delta.call_id is not None:
+        entry["id"], entry["type"] = delta.call_id, "function"
+    if delta.name is not None:
+        function["name"] = delta.name
+    return {"tool_calls": [entry]}
 
 
 class ChatService:
@@ -62,34 +103,45 @@ class ChatService:
     def _context(self, identity: Identity, req: ChatCompletionRequest,
                  session_id: str | None, completion_id: str,
                  answer: Callable[[], str]) -> RunContext:
-        card = self._registry.card(req.model)
-        check_output_limit(req.max_tokens, card.context_window, "max_tokens")
-        check_output_limit(req.max_completion_tokens, card.context_window,
-                           "max_completion_tokens")
-        if (req.n or 1) != 1:
-            raise InvalidRequest("Only n=1 is supported.", param="n")
-        fmt = (req.response_format or {}).get("type", "text")
-        if fmt != "text":
-            raise InvalidRequest(f"response_format '{fmt}' is not supported; the model "
-                                 "produces plain text.", param="response_format")
+        card, provider = self._registry.resolve(req.model)
+        call: UpstreamCall | None = None
+        if isinstance(provider, UpstreamProvider):
+            call = provider.begin(identity, req.model, request_id_var.get() or completion_id)
+            call.params = chat_params(req, call.group)
+        else:
+            self._check_builtin(req, card.context_window)
         system: list[str] = []
         turns: list[Turn] = []
         for i, message in enumerate(req.messages):
-            text = _text(message, i)
+            if call is not None and (message.role in ("tool", "function") or message.tool_calls):
+                turns += _tool_turns(message, i)
+                continue
+            # Images and files go in the last message only: an earlier turn keeps its text.
+            text = _text(message, i, media=call is not None and i == len(req.messages) - 1)
             if message.role in ("system", "developer"):
                 system.append(text)
             elif message.role in ("user", "assistant"):
                 turns.append(Turn(message.role, text, f"message {i + 1}"))
-        question = turns.pop().text if turns and turns[-1].role == "user" else ""
-        if not question.strip() and not turns:
+        asked = bool(turns) and turns[-1].role == "user"
+        question = turns.pop().text if asked else ""
+        last = req.messages[-1].content
+        if call is not None and asked and isinstance(last, list) and any(
+                p.get("type") not in _TEXT_PARTS for p in last):
+            # Images and files reach the upstream as the caller sent them.
+            call.question_parts = [{"type": "text", "text": str(p.get("text", ""))}
+                                   if p.get("type") in _TEXT_PARTS else p for p in last]
+        elif not question.strip() and not turns:
             raise InvalidRequest("'messages' must contain a non-empty user message.",
                                  param="messages", code="empty_input")
         ctx = RunContext(
             identity=identity, model=req.model, question=question, history=turns,
             instructions="\n\n".join(system) or None,
             max_output_tokens=req.max_completion_tokens or req.max_tokens,
-            session_id=check_session_id(session_id),
+            session_id=check_session_id(session_id), upstream=call,
         )
+        if call is not None:
+            ctx.recall = call.group.memory.recall
+            ctx.recall_max_tokens = call.group.memory.max_tokens
         # Chat keeps the caller's words only when asked to (`store: true`; OpenAI's default
         # for chat completions is not to store).
         if self._memory is not None and req.store:
@@ -100,22 +152,47 @@ class ChatService:
                 self._sessions, ctx, answer, completion_id, lambda: ctx.session_id)
         return ctx
 
+    @staticmethod
+    def _check_builtin(req: ChatCompletionRequest, context_window: int) -> None:
+        check_output_limit(req.max_tokens, context_window, "max_tokens")
+        check_output_limit(req.max_completion_tokens, context_window,
+                           "max_completion_tokens")
+        if (req.n or 1) != 1:
+            raise InvalidRequest("Only n=1 is supported.", param="n")
+        fmt = (req.response_format or {}).get("type", "text")
+        if fmt != "text":
+            raise InvalidRequest(f"response_format '{fmt}' is not supported; the model "
+                                 "produces plain text.", param="response_format")
+
     async def create(self, identity: Identity, req: ChatCompletionRequest,
                      session_id: str | None = None) -> dict[str, Any]:
         """Run the pipeline and return a `chat.completion`."""
         completion_id = new_id("chatcmpl-")
         parts: list[str] = []
+        calls: dict[int, dict[str, Any]] = {}
         ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts))
         async for event in self._orchestrator.run(ctx):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
+            elif isinstance(event, ToolCallDelta):
+                found = calls.setdefault(event.index, {
+                    "id": event.call_id or new_id("call_"), "type": "function",
+                    "function": {"name": event.name or "", "arguments": ""}})
+                found["function"]["arguments"] += event.arguments
         text = "".join(parts)
+        message: dict[str, Any] = {"role": "assistant",
+                                   "content": text if text or not calls else None,
+                                   "refusal": None}
+        if calls:
+            message["tool_calls"] = list(calls.values())
         return {
             "id": completion_id, "object": "chat.completion", "created": int(time.time()),
             "model": req.model, "system_fingerprint": None,
             "choices": [{
-                "index": 0, "logprobs": None, "finish_reason": ctx.finish_reason,
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "index": 0, "finish_reason": ctx.finish_reason,
+                "logprobs": None if ctx.logprobs is None else {"content": ctx.logprobs,
+                                                               "refusal": None},
+                "message": message,
             }],
             "usage": _usage(ctx),
         }
@@ -144,17 +221,20 @@ class ChatService:
                 yield chunk({"role": "assistant", "content": ""})
                 pending = first
                 while pending is not None:
-                    if not isinstance(pending, ReasoningDelta):
+                    if isinstance(pending, ToolCallDelta):
+                        yield chunk(_call_delta(pending))
+                    elif not isinstance(pending, ReasoningDelta):
                         parts.append(pending.text)
                         yield chunk({"content": pending.text})
                     pending = await anext(events, None)
                 yield chunk({}, ctx.finish_reason)
                 if include_usage:
                     yield data_frame({**base, "choices": [], "usage": _usage(ctx)})
-            except Exception:
-                yield data_frame({"error": {"message": "The server had an error.",
-                                            "type": "server_error", "param": None,
-                                            "code": "server_error"}})
+            except Exception as exc:
+                # After the first chunk an error can only be the stream's last frame.
+                error = exc if isinstance(exc, APIError) else APIError(
+                    "The server had an error.")
+                yield data_frame(error.body())
             finally:
                 await events.aclose()
             yield DONE

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.ids import new_ids
+from app.ids import new_id, new_ids
+from app.matriz.contract import ToolCallDelta
 
 
 class OutputBuilder:
@@ -21,6 +22,9 @@ class OutputBuilder:
         self.reasoning_id, self.message_id = new_ids("rs_", "msg_")
         self.reasoning: str | None = None
         self.text: str | None = None
+        self.logprobs: list[Any] | None = None  # the answer's, when asked for and given
+        self.calls: list[dict[str, Any]] = []  # function_call items, in the order begun
+        self._call_at: dict[int, int] = {}  # the provider's call index → position in calls
 
     def add_reasoning(self, delta: str) -> None:
         self.reasoning = (self.reasoning or "") + delta
@@ -28,13 +32,31 @@ class OutputBuilder:
     def add_text(self, delta: str) -> None:
         self.text = (self.text or "") + delta
 
+    def add_tool_call(self, delta: ToolCallDelta,
+                      item_id: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Fold one call delta in; the call's item and whether it began with this delta."""
+        at = self._call_at.get(delta.index)
+        if at is None:
+            self._call_at[delta.index] = len(self.calls)
+            item = {"id": item_id or new_id("fc_"), "type": "function_call",
+                    "status": "in_progress", "call_id": delta.call_id or new_id("call_"),
+                    "name": delta.name or "", "arguments": delta.arguments}
+            self.calls.append(item)
+            return item, True
+        item = self.calls[at]
+        item["arguments"] += delta.arguments
+        if delta.name and not item["name"]:
+            item["name"] = delta.name
+        return item, False
+
     def reasoning_item(self, *, done: bool) -> dict[str, Any]:
         summary = [summary_part(self.reasoning or "")] if done else []
         return {"id": self.reasoning_id, "type": "reasoning", "summary": summary,
                 "status": "completed" if done else "in_progress"}
 
     def message_item(self, status: str) -> dict[str, Any]:
-        content = [] if status == "in_progress" else [text_part(self.text or "")]
+        content = [] if status == "in_progress" else [text_part(self.text or "",
+                                                                 self.logprobs)]
         return {"id": self.message_id, "type": "message", "status": status,
                 "role": "assistant", "content": content}
 
@@ -43,23 +65,26 @@ class OutputBuilder:
         out = []
         if self.reasoning is not None:
             out.append(self.reasoning_item(done=True))
-        out.append(self.message_item(message_status))
+        if self.text is not None or not self.calls:  # an answer of calls only has no message
+            out.append(self.message_item(message_status))
+        out += [{**call, "status": "completed"} for call in self.calls]
         return out
 
 
-def text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def text_part(text: str, logprobs: list[Any] | None = None) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
 
 
 def summary_part(text: str) -> dict[str, Any]:
     return {"type": "summary_text", "text": text}
 
 
-def usage_object(input_tokens: int, output_tokens: int, reasoning_tokens: int) -> dict[str, Any]:
+def usage_object(input_tokens: int, output_tokens: int, reasoning_tokens: int,
+                 cached_tokens: int = 0) -> dict[str, Any]:
     """Responses usage; detail fields always present, as strict clients validate them."""
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": cached_tokens},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
         "total_tokens": input_tokens + output_tokens,
@@ -72,8 +97,9 @@ class StreamEncoder:
     def __init__(self, builder: OutputBuilder) -> None:
         self.builder = builder
         self._seq = 0
-        self._open: str | None = None  # "reasoning" | "message"
+        self._open: str | None = None  # "reasoning" | "message" | "call"
         self._index = -1
+        self._call: dict[str, Any] | None = None  # the function call open, if one is
 
     def _event(self, type_: str, **fields: Any) -> dict[str, Any]:
         event = {"type": type_, "sequence_number": self._seq, **fields}
@@ -110,9 +136,27 @@ class StreamEncoder:
                                   logprobs=[]))
         return events
 
+    def tool_call(self, delta: ToolCallDelta,
+                  item_id: str | None = None) -> list[dict[str, Any]]:
+        """A function call's item when it begins, then its arguments as they come."""
+        item, began = self.builder.add_tool_call(delta, item_id)
+        events = []
+        if began:
+            events += self._close()
+            self._open, self._index = "call", self._index + 1
+            self._call = item
+            events.append(self._event("response.output_item.added", output_index=self._index,
+                                      item={**item, "arguments": ""}))
+        if delta.arguments:
+            events.append(self._event("response.function_call_arguments.delta",
+                                      item_id=item["id"], output_index=self._index,
+                                      delta=delta.arguments))
+        return events
+
     def finish(self, final: dict[str, Any]) -> list[dict[str, Any]]:
         """Close what is open and end with the terminal event matching `final["status"]`."""
-        events = self._open_message()  # an answer with no text still has its message item
+        # An answer with no text still has its message item, unless it is calls only.
+        events = [] if self.builder.calls else self._open_message()
         status = final["status"]
         events += self._close("incomplete" if status == "incomplete" else "completed")
         terminal = {"completed": "response.completed", "incomplete": "response.incomplete",
@@ -151,10 +195,19 @@ class StreamEncoder:
         elif self._open == "message":
             text = b.text or ""
             events.append(self._event("response.output_text.done", item_id=b.message_id,
-                                      output_index=i, content_index=0, text=text, logprobs=[]))
+                                      output_index=i, content_index=0, text=text,
+                                      logprobs=b.logprobs or []))
             events.append(self._event("response.content_part.done", item_id=b.message_id,
-                                      output_index=i, content_index=0, part=text_part(text)))
+                                      output_index=i, content_index=0,
+                                      part=text_part(text, b.logprobs)))
             events.append(self._event("response.output_item.done", output_index=i,
                                       item=b.message_item(message_status)))
+        elif self._open == "call" and self._call is not None:
+            call = self._call
+            events.append(self._event("response.function_call_arguments.done",
+                                      item_id=call["id"], output_index=i, name=call["name"],
+                                      arguments=call["arguments"]))
+            events.append(self._event("response.output_item.done", output_index=i,
+                                      item={**call, "status": "completed"}))
         self._open = None
         return events

@@ -19,17 +19,23 @@ from app.db.repositories import responses as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.contract import Event, ReasoningDelta, RunContext
+from app.matriz.contract import Event, ReasoningDelta, RunContext, ToolCallDelta
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
+from app.matriz.providers.upstream.call import UpstreamCall
+from app.matriz.providers.upstream.provider import UpstreamProvider
+from app.matriz.providers.upstream.translate import responses_params
+from app.matriz.toolturns import call_turn
 from app.memory.conversations import ConversationMemory, memory_writer
+from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import check_session_id, session_writer
 from app.sse import named_frames
 
 log = logging.getLogger("lukhas.responses")
 
-_STATUS = {"stop": "completed", "length": "incomplete", "content_filter": "incomplete"}
+_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "incomplete",
+           "content_filter": "incomplete"}
 _INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_filter"}
 # How long an abandoned stream may take to store what it had (and to close its run).
 _ABANDON_CLEANUP_S = 10.0
@@ -71,10 +77,18 @@ class ResponsesService:
     def _prepare(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
     ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
-        card = self._registry.card(req.model)
-        check_output_limit(req.max_output_tokens, card.context_window, "max_output_tokens")
-        self._check_supported(req)
-        converted = convert_input(req)
+        card, provider = self._registry.resolve(req.model)
+        call: UpstreamCall | None = None
+        if isinstance(provider, UpstreamProvider):
+            call = provider.begin(identity, req.model, request_id_var.get() or new_id("req_"))
+            call.params = responses_params(req, call.group)
+        else:
+            check_output_limit(req.max_output_tokens, card.context_window,
+                               "max_output_tokens")
+            self._check_supported(req)
+        converted = convert_input(req, media=call is not None)
+        if call is not None:
+            call.question_parts = converted.question_parts
         response_id = new_id("resp_")
         base = _base_object(response_id, req)
         instructions = "\n\n".join([*([req.instructions] if req.instructions else []),
@@ -84,8 +98,11 @@ class ResponsesService:
             history=list(converted.history), instructions=instructions,
             previous_response_id=req.previous_response_id,
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
-            session_id=check_session_id(session_id),
+            session_id=check_session_id(session_id), upstream=call,
         )
+        if call is not None:
+            ctx.recall = call.group.memory.recall
+            ctx.recall_max_tokens = call.group.memory.max_tokens
         builder = OutputBuilder()
         stored = req.store is not False
         store_final: StoreFinal | None = None
@@ -114,12 +131,24 @@ class ResponsesService:
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """Run the pipeline to the end; the Response object and the session it joined."""
-        ctx, base, builder, _ = self._prepare(identity, req, session_id)
-        async for event in self._orchestrator.run(ctx):
-            if isinstance(event, ReasoningDelta):
-                builder.add_reasoning(event.text)
-            else:
-                builder.add_text(event.text)
+        ctx, base, builder, store_final = self._prepare(identity, req, session_id)
+        try:
+            async for event in self._orchestrator.run(ctx):
+                if isinstance(event, ReasoningDelta):
+                    builder.add_reasoning(event.text)
+                elif isinstance(event, ToolCallDelta):
+                    builder.add_tool_call(event)
+                else:
+                    builder.add_text(event.text)
+        except APIError as exc:
+            # An answer that broke off once started is kept as failed, as a stream's is.
+            started = (builder.text is not None or builder.reasoning is not None
+                       or bool(builder.calls))
+            if started and store_final is not None:
+                await _store_abandoned(store_final, _final(
+                    base, ctx, builder, error={"code": exc.code or "server_error",
+                                               "message": exc.message}))
+            raise
         return _final(base, ctx, builder), _session_of(ctx, base, req.store is not False)
 
     async def stream(
@@ -149,10 +178,13 @@ class ResponsesService:
             try:
                 pending = first
                 while pending is not None:
-                    yield named_frames(
-                        encoder.reasoning(pending.text) if isinstance(pending, ReasoningDelta)
-                        else encoder.text(pending.text)
-                    )
+                    if isinstance(pending, ReasoningDelta):
+                        payloads = encoder.reasoning(pending.text)
+                    elif isinstance(pending, ToolCallDelta):
+                        payloads = encoder.tool_call(pending)
+                    else:
+                        payloads = encoder.text(pending.text)
+                    yield named_frames(payloads)
                     pending = await anext(events, None)
                 ended = True
                 payloads = encoder.finish(_final(base, ctx, builder))
@@ -160,9 +192,11 @@ class ResponsesService:
                 ended = True
                 log.exception("response stream failed", extra={"response_id": base["id"]})
                 message = exc.message if isinstance(exc, APIError) else "The server had an error."
-                failed = _final(base, ctx, builder,
-                                error={"code": "server_error", "message": message})
+                code = (exc.code if isinstance(exc, APIError) else None) or "server_error"
+                failed = _final(base, ctx, builder, error={"code": code, "message": message})
                 payloads = encoder.fail(failed)
+                if store_final is not None:  # the partial answer is kept, as failed
+                    await _store_abandoned(store_final, failed)
             finally:
                 if ended:
                     await events.aclose()
@@ -188,6 +222,11 @@ class ResponsesService:
         answer = "".join(p["text"] for item in final["output"] if item["type"] == "message"
                          for p in item["content"] if p["type"] == "output_text")
         turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
+        for item in final["output"]:
+            if item["type"] == "function_call":
+                turn = call_turn(item["call_id"], item["name"], item["arguments"],
+                                 f"{rid} output")
+                turns.append({"role": turn.role, "text": turn.text, "source": turn.source})
         async with self._pool.acquire() as conn:
             await repo.insert(
                 conn, id=rid, owner=identity.subject,
@@ -225,6 +264,10 @@ class ResponsesService:
             elif item["type"] == "message":
                 for part in item["content"]:
                     payloads += encoder.text(part.get("text", ""))
+            elif item["type"] == "function_call":
+                payloads += encoder.tool_call(ToolCallDelta(
+                    len(builder.calls), item["call_id"], item["name"], item["arguments"]),
+                    item["id"])
         payloads += encoder.finish(body)
 
         async def frames() -> AsyncIterator[bytes]:
@@ -309,10 +352,13 @@ def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,
     status = "failed" if error else _STATUS[ctx.finish_reason]
     reason = _INCOMPLETE_REASON.get(ctx.finish_reason)
     u = ctx.usage
+    builder.logprobs = ctx.logprobs
     return {
         **base, "status": status, "error": error,
         "completed_at": int(time.time()) if status == "completed" else None,
         "incomplete_details": {"reason": reason} if status == "incomplete" and reason else None,
-        "output": builder.items("incomplete" if status == "incomplete" else "completed"),
-        "usage": usage_object(u.input_tokens, u.output_tokens, u.reasoning_tokens),
+        "output": builder.items("completed" if status == "completed" else "incomplete"),
+        "usage": usage_object(u.input_tokens, u.output_tokens, u.reasoning_tokens,
+                              u.cached_tokens),
     }
+

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from app.matriz.contract import Event
+from app.matriz.contract import ChildSpan, Event, FinishReason
 from app.matriz.nodes import Turn
+
+if TYPE_CHECKING:
+    from app.matriz.providers.upstream.call import UpstreamCall, UpstreamUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,7 @@ class ThoughtInput:
     instructions: str | None
     history: Sequence[Turn]
     question: str
+    call: UpstreamCall | None = None  # a routed model's route and parameters
 
 
 @dataclass(slots=True)
@@ -33,6 +37,10 @@ class ThoughtOutcome:
     """What the provider tells the pipeline about its answer (read after the stream)."""
 
     node: str | None = None
+    usage: UpstreamUsage | None = None  # tokens as the provider counted them, if it did
+    finish_reason: FinishReason | None = None  # when the provider, not the limit, ended it
+    logprobs: list[Any] | None = None
+    spans: list[ChildSpan] = field(default_factory=list)
 
 
 class Provider(Protocol):

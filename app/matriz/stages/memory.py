@@ -4,7 +4,9 @@ Working memory first: the session's recent turns (Redis or in-process), when the
 names a session or continues a chain that has one. Otherwise the turns of the
 `previous_response_id` chain from PostgreSQL, which also proves the chain is the caller's
 (another's is a 404). Then long-term memory: what the caller said in other conversations
-that is close to the question (pgvector). Everything is scoped to the caller's subject.
+that is close to the question (pgvector), when the model wants it (`ctx.recall`; a routed
+group's `memory.recall`), best first within its token budget (`memory.max_tokens`).
+Everything is scoped to the caller's subject.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from app.errors import NotFound
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import RunContext, Stage
 from app.matriz.nodes import Turn
+from app.matriz.tokenizer import count_tokens
 from app.memory.conversations import ConversationMemory
 from app.sessions.base import SessionStore
 
@@ -51,7 +54,7 @@ class MemoryStage(Stage):
         if remembered is None and ctx.previous_response_id is not None:
             ctx.session_seed = chain
         ctx.history[:0] = remembered if remembered is not None else chain
-        if self._long_term is not None and ctx.question.strip():
+        if self._long_term is not None and ctx.recall and ctx.question.strip():
             ctx.history[:0] = await self._recall(self._long_term, ctx)
 
     async def _recall(self, long_term: ConversationMemory, ctx: RunContext) -> list[Turn]:
@@ -63,7 +66,17 @@ class MemoryStage(Stage):
             log.exception("long-term memory unavailable")
             return []
         seen = {t.text for t in ctx.history} | {ctx.question}
-        return [t for t in reversed(recalled) if t.text not in seen]
+        kept = [t for t in recalled if t.text not in seen]  # best first
+        budget = ctx.recall_max_tokens
+        if budget is not None:
+            fitting: list[Turn] = []
+            for turn in kept:
+                budget -= count_tokens(turn.text)
+                if budget < 0:
+                    break
+                fitting.append(turn)
+            kept = fitting
+        return kept[::-1]
 
     async def _session_turns(self, ctx: RunContext) -> list[Turn] | None:
         if ctx.session_id is None:

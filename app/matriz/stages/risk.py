@@ -2,6 +2,8 @@
 
 Text is held back to the last white space so a secret split across deltas is still seen
 whole before it is redacted; a block rule ends the answer with `content_filter`.
+Function-call arguments pass unchanged: they are JSON for the caller's code, and a
+redaction inside them would break it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from app.guardian.output_policy import OutputPolicy
-from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage, TextDelta
+from app.matriz.contract import (
+    Event,
+    ReasoningDelta,
+    RunContext,
+    Stage,
+    TextDelta,
+    ToolCallDelta,
+)
 
 _WINDOW = 256  # characters of already-sent text a block rule may look back over
 
@@ -30,6 +39,15 @@ class RiskStage(Stage):
             if isinstance(event, ReasoningDelta):
                 event.text, n = self._policy.apply(event.text)
                 ctx.redactions += n
+                yield event
+                continue
+            if isinstance(event, ToolCallDelta):
+                if pending:  # the text before a call goes first, checked
+                    checked = self._check(ctx, sent, pending)
+                    if checked is None:
+                        return
+                    sent, pending = (sent + checked)[-_WINDOW:], ""
+                    yield TextDelta(checked)
                 yield event
                 continue
             pending += event.text

@@ -1,10 +1,14 @@
-"""Thought: the provider streams the answer; `max_output_tokens` is enforced here."""
+"""Thought: the provider streams the answer; `max_output_tokens` is enforced here.
+
+A routed model's upstream enforces the limit itself (it gets `max_tokens`) and counts its own
+tokens: its usage and finish reason replace ours once its answer is complete.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage
+from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage, ToolCallDelta
 from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tokenizer import count_tokens, truncate_to_tokens
@@ -21,13 +25,18 @@ class ThoughtStage(Stage):
     ) -> AsyncIterator[Event]:
         """Stream the provider's deltas, counting output tokens against the limit."""
         _, provider = self._registry.resolve(ctx.model)
-        inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question)
-        outcome = ThoughtOutcome()
-        limit = ctx.max_output_tokens
+        inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question,
+                           ctx.upstream)
+        outcome = ThoughtOutcome(spans=ctx.spans)
+        limit = None if ctx.upstream is not None else ctx.max_output_tokens
         usage = ctx.usage
         stream = provider.stream(inp, outcome)
         try:
             async for event in stream:
+                if isinstance(event, ToolCallDelta):
+                    usage.output_tokens += count_tokens(event.arguments)
+                    yield event
+                    continue
                 tokens = count_tokens(event.text)
                 if limit is not None and usage.output_tokens + tokens > limit:
                     event.text = truncate_to_tokens(event.text, limit - usage.output_tokens)
@@ -43,3 +52,12 @@ class ThoughtStage(Stage):
         finally:
             await stream.aclose()
         ctx.answer_node = outcome.node
+        if outcome.finish_reason is not None:
+            ctx.finish_reason = outcome.finish_reason
+        ctx.logprobs = outcome.logprobs
+        counted = outcome.usage
+        if counted is not None:
+            usage.input_tokens = counted.input_tokens
+            usage.output_tokens = counted.output_tokens
+            usage.reasoning_tokens = counted.reasoning_tokens
+            usage.cached_tokens = counted.cached_tokens

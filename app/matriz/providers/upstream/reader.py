@@ -1,0 +1,103 @@
+"""Reading one upstream chat-completions stream: chunks → our deltas, usage, finish reason.
+
+The chunks are parsed with orjson as plain dicts (no model per chunk: this is the hot path);
+only the fields we pass on are read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import orjson
+
+from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
+from app.matriz.providers.upstream.call import UpstreamUsage
+from app.matriz.providers.upstream.sse import SSEDecoder
+from app.matriz.providers.upstream.translate import usage_of
+
+
+class StreamBroken(Exception):
+    """The upstream's stream carried an error, or something that is not a chunk."""
+
+
+class Reader(Protocol):
+    """What the provider reads an upstream stream with (chat chunks or Responses events)."""
+
+    done: bool
+    finish: str | None
+    usage: UpstreamUsage | None
+    logprobs: list[Any]
+
+    @property
+    def complete(self) -> bool: ...
+
+    def feed(self, chunk: bytes, out: list[Event]) -> None: ...
+
+    def end(self, out: list[Event]) -> None: ...
+
+
+class ChunkReader:
+    """The state of one upstream stream as its chunks arrive."""
+
+    __slots__ = ("decoder", "done", "finish", "logprobs", "usage")
+
+    def __init__(self) -> None:
+        self.decoder = SSEDecoder()
+        self.done = False  # `data: [DONE]` seen
+        self.finish: str | None = None
+        self.usage: UpstreamUsage | None = None
+        self.logprobs: list[Any] = []
+
+    def feed(self, chunk: bytes, out: list[Event]) -> None:
+        """Append the deltas that `chunk` completes to `out`."""
+        for data in self.decoder.feed(chunk):
+            self._event(data, out)
+
+    def end(self, out: list[Event]) -> None:
+        """The body ended: an event left without its blank line still counts."""
+        for data in self.decoder.close():
+            self._event(data, out)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the stream ended as a finished answer (not cut off)."""
+        return self.done or self.finish is not None
+
+    def _event(self, data: bytes, out: list[Event]) -> None:
+        if data == b"[DONE]":
+            self.done = True
+            return
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise StreamBroken("the upstream sent an event that is not JSON") from None
+        if not isinstance(obj, dict):
+            raise StreamBroken("the upstream sent an event that is not a chunk")
+        error = obj.get("error")
+        if error is not None:
+            message = error.get("message") if isinstance(error, dict) else str(error)
+            raise StreamBroken(f"the upstream failed mid-answer: {message}")
+        usage = obj.get("usage")
+        if usage:
+            self.usage = usage_of(usage)
+        for choice in obj.get("choices") or ():
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                out.append(ReasoningDelta(reasoning))
+            content = delta.get("content")
+            if content:
+                out.append(TextDelta(content))
+            refusal = delta.get("refusal")
+            if refusal:
+                out.append(TextDelta(refusal))
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") or {}
+                out.append(ToolCallDelta(int(call.get("index") or 0), call.get("id"),
+                                         function.get("name"), function.get("arguments") or ""))
+            logprobs = choice.get("logprobs")
+            if logprobs:
+                self.logprobs += logprobs.get("content") or logprobs.get("refusal") or ()
+            finish = choice.get("finish_reason")
+            if finish:
+                self.finish = finish
