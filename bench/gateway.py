@@ -427,7 +427,9 @@ def start_facade(procs: Processes, work: Path, upstream: int) -> Peer:
     status, answer = wait_answering(f"http://{HOST}:{port}{peer.path}", peer.body, key, proc, 180)
     code = (answer.get("error") or {}).get("code")
     if status == 404 and code == "model_not_found":
-        peer.body = {**BODY, "model": "lukhas-matriz"}
+        # The built-in model reasons before it answers: 32 tokens would end in reasoning,
+        # with no content delta to time; 256 lets it answer in full.
+        peer.body = {**BODY, "model": "lukhas-matriz", "max_tokens": 256}
         peer.label = "LUKHAS façade, built-in lukhas-matriz (reference: no upstream)"
         peer.note = ("not available: routing not wired (bench-gpt answers 404 "
                      "model_not_found); the built-in model is measured for reference only")
@@ -533,15 +535,17 @@ def report(results: dict[str, Any], connections: int) -> str:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def _signals_as_interrupt() -> Iterator[None]:
     def raise_interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signum)
 
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    # SIGINT too: a shell starting us in the background leaves SIGINT ignored.
+    previous = {sig: signal.signal(sig, raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -570,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = Processes(work)
     started = time.monotonic()
     try:
-        with _terminate_as_interrupt():
+        with _signals_as_interrupt():
             upstream = start_mock(procs)
             print(f"mock upstream on {HOST}:{upstream}", flush=True)
             for name in wanted:
@@ -608,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: stopping every process started", file=sys.stderr)
         return 130
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         procs.stop_all()
         if not args.keep_logs:
             shutil.rmtree(work, ignore_errors=True)
