@@ -20,38 +20,44 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-UPSTREAM = os.environ.get("PASSTHROUGH_UPSTREAM", "http://127.0.0.1:8100/v1").rstrip("/")
+UPSTREAM = os.environ.get("PASSTHROUGH_UPSTREAM", "http://127.0.0.1:8100/v1")
 POOL = int(os.environ.get("PASSTHROUGH_POOL", "100"))
 _FORWARDED = ("authorization", "content-type", "accept")
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL,
-                          keepalive_expiry=30)
-    async with httpx.AsyncClient(base_url=UPSTREAM, limits=limits,
-                                 timeout=httpx.Timeout(60, connect=5)) as client:
-        app.state.client = client
-        yield
+def create_app(upstream: str = UPSTREAM, pool: int = POOL) -> FastAPI:
+    """The pass-through in front of `upstream` (an OpenAI base URL, `.../v1`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool,
+                              keepalive_expiry=30)
+        async with httpx.AsyncClient(base_url=upstream.rstrip("/"), limits=limits,
+                                     timeout=httpx.Timeout(60, connect=5)) as client:
+            app.state.client = client
+            yield
+
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        client: httpx.AsyncClient = request.app.state.client
+        headers = {k: v for k, v in request.headers.items() if k in _FORWARDED}
+        sent = await client.send(
+            client.build_request("POST", "/chat/completions", content=await request.body(),
+                                 headers=headers),
+            stream=True)
+        kind = sent.headers.get("content-type", "application/json")
+        if kind.startswith("text/event-stream"):
+            return StreamingResponse(sent.aiter_raw(), status_code=sent.status_code,
+                                     media_type=kind, background=BackgroundTask(sent.aclose))
+        try:
+            body = await sent.aread()
+        finally:
+            await sent.aclose()
+        return Response(body, status_code=sent.status_code, media_type=kind)
+
+    return app
 
 
-app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
-
-
-@app.post("/v1/chat/completions")
-async def chat_completions(request: Request) -> Response:
-    client: httpx.AsyncClient = request.app.state.client
-    headers = {k: v for k, v in request.headers.items() if k in _FORWARDED}
-    upstream = await client.send(
-        client.build_request("POST", "/chat/completions", content=await request.body(),
-                             headers=headers),
-        stream=True)
-    kind = upstream.headers.get("content-type", "application/json")
-    if kind.startswith("text/event-stream"):
-        return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                 media_type=kind, background=BackgroundTask(upstream.aclose))
-    try:
-        body = await upstream.aread()
-    finally:
-        await upstream.aclose()
-    return Response(body, status_code=upstream.status_code, media_type=kind)
+app = create_app()
