@@ -165,11 +165,12 @@ def wait_answering(url: str, body: dict[str, Any], key: str | None, proc: subpro
 # ---------------------------------------------------------------------------------------------
 # Load: k6 for plain requests, a small HTTP/1.1 client for streams.
 
-def k6_run(procs: Processes, work: Path, name: str, url: str, key: str, body: dict[str, Any],
-           vus: int, seconds: float) -> dict[str, Any]:
+def k6_run(procs: Processes, work: Path, name: str, url: str, peer: Peer, vus: int,
+           seconds: float) -> dict[str, Any]:
     out = work / f"{name}.json"
-    env = {**os.environ, "URL": url, "KEY": key, "BODY": json.dumps(body), "VUS": str(vus),
-           "DURATION": f"{seconds:g}s", "OUT": str(out), "EXPECT": '"choices"'}
+    env = {**os.environ, "URL": url, "KEY": peer.key, "BODY": json.dumps(peer.body),
+           "VUS": str(vus), "DURATION": f"{seconds:g}s", "OUT": str(out),
+           "EXPECT": peer.expect}
     proc = procs.start(f"k6-{name}", [str(BIN / "k6"), "run", "--quiet", "--no-usage-report",
                                       str(ROOT / "load" / "gateway.js")], env=env)
     try:
@@ -321,6 +322,7 @@ class Peer:
     body: dict[str, Any] = field(default_factory=lambda: dict(BODY))
     label: str = ""
     note: str = ""
+    expect: str = "Echo: Name three prime numbers"  # what the mock upstream answers this body
 
 
 def start_mock(procs: Processes) -> int:
@@ -431,6 +433,7 @@ def start_facade(procs: Processes, work: Path, upstream: int) -> Peer:
         # with no content delta to time; 256 lets it answer in full.
         peer.body = {**BODY, "model": "lukhas-matriz", "max_tokens": 256}
         peer.label = "LUKHAS façade, built-in lukhas-matriz (reference: no upstream)"
+        peer.expect = '"choices"'
         peer.note = ("not available: routing not wired (bench-gpt answers 404 "
                      "model_not_found); the built-in model is measured for reference only")
     _check_answer(peer, proc, 30)
@@ -440,7 +443,7 @@ def start_facade(procs: Processes, work: Path, upstream: int) -> Peer:
 def _check_answer(peer: Peer, proc: subprocess.Popen[bytes], timeout: float) -> None:
     status, answer = wait_answering(f"http://{HOST}:{peer.port}{peer.path}", peer.body,
                                     peer.key, proc, timeout)
-    if status != 200 or not answer.get("choices"):
+    if status != 200 or peer.expect not in json.dumps(answer, ensure_ascii=False):
         raise RuntimeError(f"answered {status}: {json.dumps(answer)[:300]}")
 
 
@@ -450,14 +453,13 @@ def measure(procs: Processes, work: Path, peer: Peer, seconds: float,
             connections: int) -> dict[str, Any]:
     url = f"http://{HOST}:{peer.port}{peer.path}"
     # Warm-up, discarded: connections, caches, the first JIT-less paths of every library.
-    k6_run(procs, work, f"{peer.name}-warm", url, peer.key, peer.body, connections, 2)
+    k6_run(procs, work, f"{peer.name}-warm", url, peer, connections, 2)
     stream_run(peer.port, peer.path, peer.key, peer.body, connections, 1)
     out: dict[str, Any] = {"label": peer.label or peer.name, "note": peer.note,
                            "model": peer.body["model"]}
-    out["plain_1"] = k6_run(procs, work, f"{peer.name}-plain-1", url, peer.key, peer.body,
-                            1, seconds)
-    out["plain_n"] = k6_run(procs, work, f"{peer.name}-plain-n", url, peer.key, peer.body,
-                            connections, seconds)
+    out["plain_1"] = k6_run(procs, work, f"{peer.name}-plain-1", url, peer, 1, seconds)
+    out["plain_n"] = k6_run(procs, work, f"{peer.name}-plain-n", url, peer, connections,
+                            seconds)
     out["stream_1"] = stream_run(peer.port, peer.path, peer.key, peer.body, 1, seconds)
     out["stream_n"] = stream_run(peer.port, peer.path, peer.key, peer.body, connections,
                                  seconds)
@@ -548,6 +550,12 @@ def _signals_as_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _as_typed(path: str) -> str:
+    """A path under the current folder as one would type it (`.venv/bin/python`)."""
+    here = os.getcwd() + os.sep
+    return path[len(here):] if path.startswith(here) else path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=8,
@@ -567,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"k6 not found at {BIN / 'k6'}")
     results: dict[str, Any] = {
         "bench": "gateway", "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
+        "command": shlex.join([_as_typed(sys.executable), *sys.argv]),
         "machine": machine(), "duration_s": args.duration, "connections": args.concurrency,
         "body": BODY, "litellm_settings": LITELLM_SETTINGS, "peers": {}}
     work = Path(tempfile.mkdtemp(prefix="lukhas-gateway-bench-"))
