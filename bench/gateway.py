@@ -7,7 +7,7 @@ on free ports of 127.0.0.1, each peer in front of it:
   passthrough  a bare FastAPI + httpx pass-through (`load/passthrough_proxy.py`): the floor
                for a Python gateway;
   litellm      LiteLLM proxy, installed into `bench/.venvs/litellm` on first use, one worker,
-               its logging and callbacks at their documented quietest (see LITELLM_CONFIG);
+               its logging and callbacks at their documented quietest (see LITELLM_SETTINGS);
   facade       `lukhas serve` with a routing file whose group `bench-gpt` is the mock
                upstream, an API key, rate limits (generous, still checked on every request),
                memory recall and the output policy on (the defaults). When this build does not
@@ -22,7 +22,8 @@ its time to first byte would count headers a proxy sends before the upstream's f
 Prints one table with ratios inside the run, and writes JSON to `bench/results/`.
 
 Usage: python bench/gateway.py [--duration 8] [--peers direct,passthrough,litellm,facade]
-                               [--no-install] [--concurrency 32]
+                               [--concurrency 32] [--no-install] [--keep-logs]
+Every process it starts is stopped at the end, on Ctrl-C and on SIGTERM. Only 127.0.0.1.
 """
 
 from __future__ import annotations
