@@ -21,8 +21,8 @@ p99, failures); streamed with this script's own HTTP/1.1 client at 1 and 32 conn
 its time to first byte would count headers a proxy sends before the upstream's first token).
 Prints one table with ratios inside the run, and writes JSON to `bench/results/`.
 
-Usage: python bench/gateway.py [--duration 8] [--peers direct,passthrough,litellm,facade]
-                               [--concurrency 32] [--no-install] [--keep-logs]
+Usage: .venv/bin/python bench/gateway.py [--duration 8] [--concurrency 32] [--no-install]
+           [--peers direct,passthrough,litellm,facade] [--keep-logs]
 Every process it starts is stopped at the end, on Ctrl-C and on SIGTERM. Only 127.0.0.1.
 """
 
