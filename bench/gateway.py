@@ -69,6 +69,7 @@ BODY: dict[str, Any] = {
     "max_tokens": 32,
 }
 PEERS = ("direct", "passthrough", "litellm", "facade")
+STREAM_TIMEOUT_S = 30.0
 # LiteLLM at its quietest, per its docs (proxy/prod, proxy/debugging, proxy/cli): no database
 # (so no spend or error logs written), no callbacks, verbose and JSON logs off, message
 # logging off, LITELLM_LOG=ERROR, LITELLM_MODE=PRODUCTION (no .env loading), one worker.
@@ -268,13 +269,17 @@ async def _stream_worker(port: int, request: bytes, until: float, stats: StreamS
     conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     while time.perf_counter() < until:
         try:
-            if conn is None:
-                conn = await asyncio.open_connection(HOST, port)
-            if not await _one_stream(*conn, request, stats):
+            async with asyncio.timeout(STREAM_TIMEOUT_S):  # a stalled peer fails, never hangs
+                if conn is None:
+                    conn = await asyncio.open_connection(HOST, port)
+                keep = await _one_stream(*conn, request, stats)
+            if not keep:
                 conn[1].close()
                 conn = None
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
-            stats.error(f"{type(exc).__name__}: {exc}")
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError,
+                TimeoutError) as exc:
+            stats.error(f"no complete answer within {STREAM_TIMEOUT_S:g} s"
+                        if isinstance(exc, TimeoutError) else f"{type(exc).__name__}: {exc}")
             if conn is not None:
                 conn[1].close()
             conn = None
