@@ -108,6 +108,7 @@ class ChatService:
         if isinstance(provider, UpstreamProvider):
             call = provider.begin(identity, req.model, request_id_var.get() or completion_id)
             call.params = chat_params(req, call.group)
+            call.stream = bool(req.stream)
         else:
             self._check_builtin(req, card.context_window)
         system: list[str] = []

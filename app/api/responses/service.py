@@ -82,6 +82,7 @@ class ResponsesService:
         if isinstance(provider, UpstreamProvider):
             call = provider.begin(identity, req.model, request_id_var.get() or new_id("req_"))
             call.params = responses_params(req, call.group)
+            call.stream = bool(req.stream)
         else:
             check_output_limit(req.max_output_tokens, card.context_window,
                                "max_output_tokens")
