@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
+from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta
 from app.matriz.providers.upstream.call import UpstreamUsage
 from app.matriz.providers.upstream.sse import SSEDecoder
 from app.matriz.providers.upstream.translate import usage_of
@@ -77,9 +77,10 @@ class ChunkReader:
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if reasoning:
             out.append(ReasoningDelta(reasoning))
-        for key in ("content", "refusal"):
-            if message.get(key):
-                out.append(TextDelta(message[key]))
+        if message.get("content"):
+            out.append(TextDelta(message["content"]))
+        if message.get("refusal"):
+            out.append(RefusalDelta(message["refusal"]))
         for i, call in enumerate(message.get("tool_calls") or ()):
             function = call.get("function") or {}
             out.append(ToolCallDelta(i, call.get("id"), function.get("name"),
@@ -119,7 +120,7 @@ class ChunkReader:
                 out.append(TextDelta(content))
             refusal = delta.get("refusal")
             if refusal:
-                out.append(TextDelta(refusal))
+                out.append(RefusalDelta(refusal))
             for call in delta.get("tool_calls") or ():
                 function = call.get("function") or {}
                 out.append(ToolCallDelta(int(call.get("index") or 0), call.get("id"),
