@@ -40,6 +40,13 @@ class TextDelta:
 
 
 @dataclass(slots=True)
+class RefusalDelta:
+    """A piece of the model's refusal (shown instead of an answer)."""
+
+    text: str
+
+
+@dataclass(slots=True)
 class ToolCallDelta:
     """A piece of a function call: its id and name with the first piece, then arguments."""
 
@@ -49,7 +56,7 @@ class ToolCallDelta:
     arguments: str
 
 
-Event = ReasoningDelta | TextDelta | ToolCallDelta
+Event = ReasoningDelta | TextDelta | RefusalDelta | ToolCallDelta
 
 
 @dataclass(slots=True)

@@ -36,7 +36,8 @@ async def test_a_chat_completion_comes_from_the_upstream(
             0.2, 40, 3, ["END"])
         assert body["messages"] == [{"role": "system", "content": "Be kind."},
                                     {"role": "user", "content": "hello upstream"}]
-        assert "store" not in body and body["stream"] is True
+        # A caller who does not stream gets the upstream's whole answer, asked for as such.
+        assert "store" not in body and "stream" not in body
         assert done.usage is not None and done.usage.completion_tokens == 3
 
 
@@ -167,3 +168,28 @@ async def test_a_chat_tool_call_round_trip(
         assert answer.choices[0].message.content == "Tool result: at 14:05"
         assert a.last()["body"]["messages"][-1] == {"role": "tool", "tool_call_id": call.id,
                                                     "content": "at 14:05"}
+
+
+async def test_a_refusal_is_a_refusal_not_text(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory()
+    a.behave("refuse", refusal="I can't help with that.", times=4)
+    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
+        asked = [{"role": "user", "content": "something bad"}]
+        done = await app.sdk.chat.completions.create(model="gpt-test", messages=asked)  # type: ignore[arg-type]
+        assert done.choices[0].message.refusal == "I can't help with that."
+        assert done.choices[0].message.content is None
+        stream = await app.sdk.chat.completions.create(model="gpt-test", messages=asked,  # type: ignore[arg-type]
+                                                       stream=True)
+        pieces = [c.choices[0].delta.refusal async for c in stream if c.choices]
+        assert "".join(p or "" for p in pieces) == "I can't help with that."
+        resp = await app.sdk.responses.create(model="gpt-test", input="something bad")
+        part = resp.output[0].content[0]  # type: ignore[union-attr]
+        assert part.type == "refusal" and part.refusal == "I can't help with that."
+        async with app.sdk.responses.stream(model="gpt-test", input="bad again") as events:
+            kinds = [e.type async for e in events]
+            final = await events.get_final_response()
+        assert "response.refusal.delta" in kinds and "response.refusal.done" in kinds
+        assert final.output[0].content[0].type == "refusal"  # type: ignore[union-attr]
+        replayed = await app.http.get(f"/v1/responses/{final.id}", params={"stream": "true"})
+        assert "response.refusal.done" in replayed.text

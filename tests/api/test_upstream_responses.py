@@ -39,7 +39,8 @@ async def test_a_response_comes_from_the_upstream(
         assert body["messages"] == [{"role": "system", "content": "Be brief."},
                                     {"role": "user", "content": "hello there"}]
         assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.5, 0.9, 50)
-        assert (body["stop"], body["seed"], body["stream"]) == (["\n\n"], 7, True)
+        assert (body["stop"], body["seed"]) == (["\n\n"], 7)
+        assert "stream" not in body  # not streamed to the caller: one whole answer
         # Usage as the upstream counted it (the mock: 3 pieces out, 13 tokens in).
         assert resp.usage is not None
         assert (resp.usage.input_tokens, resp.usage.output_tokens) == (13, 3)
@@ -65,6 +66,8 @@ async def test_a_streamed_response_arrives_as_deltas(
             final = await stream.get_final_response()
         assert "".join(deltas) == "Echo: stream these words please"
         assert len(deltas) > 1
+        body = a.last()["body"]
+        assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
         assert final.status == "completed"
 
 

@@ -11,7 +11,13 @@ from app.api.protocol import check_output_limit
 from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.contract import ReasoningDelta, RunContext, TextDelta, ToolCallDelta
+from app.matriz.contract import (
+    ReasoningDelta,
+    RefusalDelta,
+    RunContext,
+    TextDelta,
+    ToolCallDelta,
+)
 from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
@@ -108,6 +114,7 @@ class ChatService:
         if isinstance(provider, UpstreamProvider):
             call = provider.begin(identity, req.model, request_id_var.get() or completion_id)
             call.params = chat_params(req, call.group)
+            call.stream = bool(req.stream)
         else:
             self._check_builtin(req, card.context_window)
         system: list[str] = []
@@ -169,20 +176,24 @@ class ChatService:
         """Run the pipeline and return a `chat.completion`."""
         completion_id = new_id("chatcmpl-")
         parts: list[str] = []
+        refusals: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts))
         async for event in self._orchestrator.run(ctx):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
+            elif isinstance(event, RefusalDelta):
+                refusals.append(event.text)
             elif isinstance(event, ToolCallDelta):
                 found = calls.setdefault(event.index, {
                     "id": event.call_id or new_id("call_"), "type": "function",
                     "function": {"name": event.name or "", "arguments": ""}})
                 found["function"]["arguments"] += event.arguments
         text = "".join(parts)
-        message: dict[str, Any] = {"role": "assistant",
-                                   "content": text if text or not calls else None,
-                                   "refusal": None}
+        refusal = "".join(refusals) or None
+        message: dict[str, Any] = {
+            "role": "assistant", "content": None if not text and (calls or refusal) else text,
+            "refusal": refusal}
         if calls:
             message["tool_calls"] = list(calls.values())
         return {
@@ -223,6 +234,8 @@ class ChatService:
                 while pending is not None:
                     if isinstance(pending, ToolCallDelta):
                         yield chunk(_call_delta(pending))
+                    elif isinstance(pending, RefusalDelta):
+                        yield chunk({"refusal": pending.text})
                     elif not isinstance(pending, ReasoningDelta):
                         parts.append(pending.text)
                         yield chunk({"content": pending.text})

@@ -22,6 +22,8 @@ class OutputBuilder:
         self.reasoning_id, self.message_id = new_ids("rs_", "msg_")
         self.reasoning: str | None = None
         self.text: str | None = None
+        self.refusal: str | None = None
+        self.parts: list[str] = []  # the message's content parts in the order begun
         self.logprobs: list[Any] | None = None  # the answer's, when asked for and given
         self.calls: list[dict[str, Any]] = []  # function_call items, in the order begun
         self._call_at: dict[int, int] = {}  # the provider's call index → position in calls
@@ -30,7 +32,20 @@ class OutputBuilder:
         self.reasoning = (self.reasoning or "") + delta
 
     def add_text(self, delta: str) -> None:
+        if self.text is None:
+            self.parts.append("text")
         self.text = (self.text or "") + delta
+
+    def add_refusal(self, delta: str) -> None:
+        if self.refusal is None:
+            self.parts.append("refusal")
+        self.refusal = (self.refusal or "") + delta
+
+    def part(self, kind: str) -> dict[str, Any]:
+        """The finished content part of `kind` ("text" or "refusal")."""
+        if kind == "refusal":
+            return refusal_part(self.refusal or "")
+        return text_part(self.text or "", self.logprobs)
 
     def add_tool_call(self, delta: ToolCallDelta,
                       item_id: str | None = None) -> tuple[dict[str, Any], bool]:
@@ -55,8 +70,8 @@ class OutputBuilder:
                 "status": "completed" if done else "in_progress"}
 
     def message_item(self, status: str) -> dict[str, Any]:
-        content = [] if status == "in_progress" else [text_part(self.text or "",
-                                                                 self.logprobs)]
+        content = [] if status == "in_progress" else (
+            [self.part(kind) for kind in self.parts] or [text_part("")])
         return {"id": self.message_id, "type": "message", "status": status,
                 "role": "assistant", "content": content}
 
@@ -65,7 +80,8 @@ class OutputBuilder:
         out = []
         if self.reasoning is not None:
             out.append(self.reasoning_item(done=True))
-        if self.text is not None or not self.calls:  # an answer of calls only has no message
+        # An answer of calls only has no message.
+        if self.text is not None or self.refusal is not None or not self.calls:
             out.append(self.message_item(message_status))
         out += [{**call, "status": "completed"} for call in self.calls]
         return out
@@ -73,6 +89,10 @@ class OutputBuilder:
 
 def text_part(text: str, logprobs: list[Any] | None = None) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
+
+
+def refusal_part(refusal: str) -> dict[str, Any]:
+    return {"type": "refusal", "refusal": refusal}
 
 
 def summary_part(text: str) -> dict[str, Any]:
@@ -100,6 +120,7 @@ class StreamEncoder:
         self._open: str | None = None  # "reasoning" | "message" | "call"
         self._index = -1
         self._call: dict[str, Any] | None = None  # the function call open, if one is
+        self._parts: list[str] = []  # the open message's content parts, in order
 
     def _event(self, type_: str, **fields: Any) -> dict[str, Any]:
         event = {"type": type_, "sequence_number": self._seq, **fields}
@@ -129,11 +150,20 @@ class StreamEncoder:
         return events
 
     def text(self, delta: str) -> list[dict[str, Any]]:
-        events = self._open_message()
+        events = self._open_message("text")
         self.builder.add_text(delta)
         events.append(self._event("response.output_text.delta", item_id=self.builder.message_id,
-                                  output_index=self._index, content_index=0, delta=delta,
+                                  output_index=self._index,
+                                  content_index=self._parts.index("text"), delta=delta,
                                   logprobs=[]))
+        return events
+
+    def refusal(self, delta: str) -> list[dict[str, Any]]:
+        events = self._open_message("refusal")
+        self.builder.add_refusal(delta)
+        events.append(self._event("response.refusal.delta", item_id=self.builder.message_id,
+                                  output_index=self._index,
+                                  content_index=self._parts.index("refusal"), delta=delta))
         return events
 
     def tool_call(self, delta: ToolCallDelta,
@@ -168,17 +198,21 @@ class StreamEncoder:
         """End with `response.failed`, leaving open items as they are."""
         return [self._event("response.failed", response=final)]
 
-    def _open_message(self) -> list[dict[str, Any]]:
-        if self._open == "message":
-            return []
+    def _open_message(self, kind: str = "text") -> list[dict[str, Any]]:
+        """The message item open, with a content part of `kind` in it."""
         b = self.builder
-        events = self._close()
-        self._open, self._index = "message", self._index + 1
-        events.append(self._event("response.output_item.added", output_index=self._index,
-                                  item=b.message_item("in_progress")))
-        events.append(self._event("response.content_part.added", item_id=b.message_id,
-                                  output_index=self._index, content_index=0,
-                                  part=text_part("")))
+        events = []
+        if self._open != "message":
+            events += self._close()
+            self._open, self._index, self._parts = "message", self._index + 1, []
+            events.append(self._event("response.output_item.added", output_index=self._index,
+                                      item=b.message_item("in_progress")))
+        if kind not in self._parts:
+            events.append(self._event(
+                "response.content_part.added", item_id=b.message_id, output_index=self._index,
+                content_index=len(self._parts),
+                part=refusal_part("") if kind == "refusal" else text_part("")))
+            self._parts.append(kind)
         return events
 
     def _close(self, message_status: str = "completed") -> list[dict[str, Any]]:
@@ -193,13 +227,16 @@ class StreamEncoder:
             events.append(self._event("response.output_item.done", output_index=i,
                                       item=b.reasoning_item(done=True)))
         elif self._open == "message":
-            text = b.text or ""
-            events.append(self._event("response.output_text.done", item_id=b.message_id,
-                                      output_index=i, content_index=0, text=text,
-                                      logprobs=b.logprobs or []))
-            events.append(self._event("response.content_part.done", item_id=b.message_id,
-                                      output_index=i, content_index=0,
-                                      part=text_part(text, b.logprobs)))
+            for ci, kind in enumerate(self._parts):
+                ids = {"item_id": b.message_id, "output_index": i, "content_index": ci}
+                if kind == "refusal":
+                    events.append(self._event("response.refusal.done", **ids,
+                                              refusal=b.refusal or ""))
+                else:
+                    events.append(self._event("response.output_text.done", **ids,
+                                              text=b.text or "", logprobs=b.logprobs or []))
+                events.append(self._event("response.content_part.done", **ids,
+                                          part=b.part(kind)))
             events.append(self._event("response.output_item.done", output_index=i,
                                       item=b.message_item(message_status)))
         elif self._open == "call" and self._call is not None:

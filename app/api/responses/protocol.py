@@ -162,12 +162,28 @@ class OutputTextPart(OpenAIModel):
     logprobs: list[Any] | None = None
 
 
+class OutputRefusalPart(OpenAIModel):
+    type: Literal["refusal"]
+    refusal: str
+
+
 class OutputMessage(OpenAIModel):
     id: str
     type: Literal["message"]
     role: Literal["assistant"]
     status: Literal["in_progress", "completed", "incomplete"]
-    content: list[OutputTextPart]
+    content: list[OutputTextPart | OutputRefusalPart]
+
+
+class OutputFunctionCall(OpenAIModel):
+    """A function call a routed model made; answer it with a `function_call_output` item."""
+
+    id: str
+    type: Literal["function_call"]
+    call_id: str
+    name: str
+    arguments: str
+    status: Literal["in_progress", "completed", "incomplete"]
 
 
 class SummaryText(OpenAIModel):
@@ -205,7 +221,7 @@ class ResponseObject(OpenAIModel):
     max_output_tokens: int | None
     model: str
     metadata: dict[str, str]
-    output: list[OutputReasoning | OutputMessage]
+    output: list[OutputReasoning | OutputMessage | OutputFunctionCall]
     parallel_tool_calls: bool
     previous_response_id: str | None
     reasoning: dict[str, Any]

@@ -19,7 +19,7 @@ from app.db.repositories import responses as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.contract import Event, ReasoningDelta, RunContext, ToolCallDelta
+from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, RunContext, ToolCallDelta
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
@@ -82,6 +82,7 @@ class ResponsesService:
         if isinstance(provider, UpstreamProvider):
             call = provider.begin(identity, req.model, request_id_var.get() or new_id("req_"))
             call.params = responses_params(req, call.group)
+            call.stream = bool(req.stream)
         else:
             check_output_limit(req.max_output_tokens, card.context_window,
                                "max_output_tokens")
@@ -138,12 +139,13 @@ class ResponsesService:
                     builder.add_reasoning(event.text)
                 elif isinstance(event, ToolCallDelta):
                     builder.add_tool_call(event)
+                elif isinstance(event, RefusalDelta):
+                    builder.add_refusal(event.text)
                 else:
                     builder.add_text(event.text)
         except APIError as exc:
             # An answer that broke off once started is kept as failed, as a stream's is.
-            started = (builder.text is not None or builder.reasoning is not None
-                       or bool(builder.calls))
+            started = bool(builder.parts or builder.reasoning is not None or builder.calls)
             if started and store_final is not None:
                 await _store_abandoned(store_final, _final(
                     base, ctx, builder, error={"code": exc.code or "server_error",
@@ -182,6 +184,8 @@ class ResponsesService:
                         payloads = encoder.reasoning(pending.text)
                     elif isinstance(pending, ToolCallDelta):
                         payloads = encoder.tool_call(pending)
+                    elif isinstance(pending, RefusalDelta):
+                        payloads = encoder.refusal(pending.text)
                     else:
                         payloads = encoder.text(pending.text)
                     yield named_frames(payloads)
@@ -263,7 +267,8 @@ class ResponsesService:
                 payloads += encoder.reasoning("".join(s["text"] for s in item["summary"]))
             elif item["type"] == "message":
                 for part in item["content"]:
-                    payloads += encoder.text(part.get("text", ""))
+                    payloads += (encoder.refusal(part["refusal"]) if part["type"] == "refusal"
+                                 else encoder.text(part.get("text", "")))
             elif item["type"] == "function_call":
                 payloads += encoder.tool_call(ToolCallDelta(
                     len(builder.calls), item["call_id"], item["name"], item["arguments"]),

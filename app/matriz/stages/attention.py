@@ -11,6 +11,7 @@ from collections.abc import Callable
 from app.errors import InvalidRequest
 from app.matriz.contract import RunContext, Stage
 from app.matriz.tokenizer import count_tokens
+from app.matriz.toolturns import OUTPUT
 
 
 class AttentionStage(Stage):
@@ -28,6 +29,10 @@ class AttentionStage(Stage):
         if total > window and ctx.truncation == "auto":
             drop = 0
             while drop < len(turn_tokens) and total > window:
+                total -= turn_tokens[drop]
+                drop += 1
+            # A function's output whose call was dropped would answer nothing: it goes too.
+            while drop < len(turn_tokens) and ctx.history[drop].role == OUTPUT:
                 total -= turn_tokens[drop]
                 drop += 1
             del ctx.history[:drop]

@@ -14,6 +14,7 @@ from app.guardian.output_policy import OutputPolicy
 from app.matriz.contract import (
     Event,
     ReasoningDelta,
+    RefusalDelta,
     RunContext,
     Stage,
     TextDelta,
@@ -36,7 +37,7 @@ class RiskStage(Stage):
         pending = ""
         sent = ""
         async for event in upstream:
-            if isinstance(event, ReasoningDelta):
+            if isinstance(event, ReasoningDelta | RefusalDelta):
                 event.text, n = self._policy.apply(event.text)
                 ctx.redactions += n
                 yield event

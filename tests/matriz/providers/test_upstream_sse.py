@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.matriz.contract import Event, ReasoningDelta, TextDelta
+from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
 from app.matriz.providers.upstream.reader import ChunkReader, StreamBroken
 from app.matriz.providers.upstream.sse import SSEDecoder
 
@@ -55,3 +55,17 @@ def test_the_reader_turns_chunks_into_deltas_usage_and_finish() -> None:
 def test_an_error_or_garbage_in_the_stream_breaks_it(frame: bytes) -> None:
     with pytest.raises(StreamBroken):
         ChunkReader().feed(frame, [])
+
+
+def test_a_whole_completion_reads_as_one_piece() -> None:
+    reader = ChunkReader()
+    out: list[Event] = []
+    reader.whole(b'{"choices": [{"index": 0, "finish_reason": "tool_calls", "message": {'
+                 b'"role": "assistant", "content": "Checking.", "tool_calls": [{"id": "c1",'
+                 b' "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}],'
+                 b' "usage": {"prompt_tokens": 3, "completion_tokens": 4}}', out)
+    assert [type(e) for e in out] == [TextDelta, ToolCallDelta]
+    assert reader.done and reader.finish == "tool_calls"
+    assert reader.usage is not None and reader.usage.output_tokens == 4
+    with pytest.raises(StreamBroken):
+        ChunkReader().whole(b'{"choices": []}', [])

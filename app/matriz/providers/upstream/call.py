@@ -22,6 +22,9 @@ class UpstreamCall:
     started: float  # the event loop's clock when the request began: the deadline counts from it
     # Everything the upstream's body carries except `model`, `messages` and `stream`.
     params: dict[str, Any] = field(default_factory=dict)
+    # Whether the caller streams: a chat upstream answers a caller who does not in one body
+    # (one read instead of a wake-up per chunk; nothing is sent before it is whole anyway).
+    stream: bool = True
     # The question's content parts (chat shape) when it carries images or files.
     question_parts: list[dict[str, Any]] | None = None
 

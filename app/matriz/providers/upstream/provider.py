@@ -1,13 +1,14 @@
 """The provider of every routed group: run the route's plan against the upstreams.
 
-Before the first delta goes to the caller, the whole plan runs inside the route's one
-deadline (`asyncio.timeout_at`): each attempt of a retryable kind (`retries.on_failures`)
-moves on to the next, waiting the backoff (or a 429's `retry-after`, when the deadline
-leaves room for it) before calling a deployment again; every failure counts toward the
-deployment's cooldown. Once the first delta is out, there is no going back: a break is
-`UpstreamDied`, which the services send as the stream's terminal error. After the first
-delta the deadline is checked between chunks, and a silent upstream is bounded by its read
-timeout. Docs: docs/routing.md.
+A caller who streams gets the upstream's stream; one who does not, a chat upstream's whole
+answer (asked for without `stream`). Before the first delta goes to the caller, the whole
+plan runs inside the route's one deadline (`asyncio.timeout_at`): each attempt of a
+retryable kind (`retries.on_failures`) moves on to the next, waiting the backoff (or a
+429's `retry-after`, when the deadline leaves room for it) before calling a deployment
+again; every failure counts toward the deployment's cooldown. Once the first delta is out,
+there is no going back: a break is `UpstreamDied`, which the services send as the stream's
+terminal error. After the first delta the deadline is checked between chunks, and a silent
+upstream is bounded by its read timeout. Docs: docs/routing.md.
 """
 
 from __future__ import annotations
@@ -156,9 +157,10 @@ class UpstreamProvider:
         if call is None:
             raise RuntimeError("a routed model needs its UpstreamCall")
         said = messages(inp.instructions, inp.history, inp.question, call.question_parts)
-        bodies: dict[str, dict[str, Any]] = {"chat_completions": {
-            **call.params, "messages": said, "stream": True,
-            "stream_options": {"include_usage": True}}}
+        chat: dict[str, Any] = {**call.params, "messages": said}
+        if call.stream:
+            chat["stream"], chat["stream_options"] = True, {"include_usage": True}
+        bodies: dict[str, dict[str, Any]] = {"chat_completions": chat}
         upstreams = call.config.upstreams
         if any(upstreams[a.upstream].api == "responses" for a in call.route.plan):
             instructions, items = responses_input(said)
@@ -283,11 +285,15 @@ class UpstreamProvider:
                 self._span(outcome, attempt, api, start_ns, _outcome(response.status_code),
                            failure.error.message)
                 return failure
+            first: list[Event] = []
+            if not body.get("stream"):  # a whole chat.completion
+                whole = ChunkReader()
+                whole.whole(await response.aread(), first)
+                return _Opened(attempt, response, _nothing(), api, whole, first, sent, start_ns)
             reader: Reader = ChunkReader() if api == "chat_completions" else ResponsesReader()
             # Raw bytes unless the body is compressed: no decoder pass per chunk.
             chunks = (response.aiter_bytes() if "content-encoding" in response.headers
                       else response.aiter_raw())
-            first: list[Event] = []
             while not first and not reader.done:
                 chunk = await anext(chunks, None)
                 if chunk is None:
@@ -380,6 +386,11 @@ class UpstreamProvider:
             {"lukhas.upstream": attempt.upstream, "lukhas.group": attempt.group,
              "lukhas.upstream_model": attempt.model, "lukhas.outcome": result,
              "lukhas.retry": attempt.retry, "lukhas.fallback": attempt.fallback}, error))
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # pragma: no cover - makes this an async generator
 
 
 def _outcome(status: int) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
+from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta
 from app.matriz.providers.upstream.call import UpstreamUsage
 from app.matriz.providers.upstream.sse import SSEDecoder
 from app.matriz.providers.upstream.translate import usage_of
@@ -63,6 +63,36 @@ class ChunkReader:
         """Whether the stream ended as a finished answer (not cut off)."""
         return self.done or self.finish is not None
 
+    def whole(self, raw: bytes, out: list[Event]) -> None:
+        """A non-streamed `chat.completion` body, read as if it had streamed in one piece."""
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise StreamBroken("the upstream answered with something that is not JSON") from None
+        choices = obj.get("choices") if isinstance(obj, dict) else None
+        if not choices or not isinstance(choices[0], dict):
+            raise StreamBroken("the upstream answered without a choice")
+        choice = choices[0]
+        message = choice.get("message") or {}
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if reasoning:
+            out.append(ReasoningDelta(reasoning))
+        if message.get("content"):
+            out.append(TextDelta(message["content"]))
+        if message.get("refusal"):
+            out.append(RefusalDelta(message["refusal"]))
+        for i, call in enumerate(message.get("tool_calls") or ()):
+            function = call.get("function") or {}
+            out.append(ToolCallDelta(i, call.get("id"), function.get("name"),
+                                     function.get("arguments") or ""))
+        logprobs = choice.get("logprobs")
+        if logprobs:
+            self.logprobs += logprobs.get("content") or logprobs.get("refusal") or ()
+        self.finish = choice.get("finish_reason") or "stop"
+        if obj.get("usage"):
+            self.usage = usage_of(obj["usage"])
+        self.done = True
+
     def _event(self, data: bytes, out: list[Event]) -> None:
         if data == b"[DONE]":
             self.done = True
@@ -90,7 +120,7 @@ class ChunkReader:
                 out.append(TextDelta(content))
             refusal = delta.get("refusal")
             if refusal:
-                out.append(TextDelta(refusal))
+                out.append(RefusalDelta(refusal))
             for call in delta.get("tool_calls") or ():
                 function = call.get("function") or {}
                 out.append(ToolCallDelta(int(call.get("index") or 0), call.get("id"),

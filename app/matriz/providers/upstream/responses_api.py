@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from app.errors import InvalidRequest
-from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
+from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta
 from app.matriz.providers.upstream.call import UpstreamUsage
 from app.matriz.providers.upstream.reader import StreamBroken
 from app.matriz.providers.upstream.sse import SSEDecoder
@@ -151,7 +151,7 @@ class ResponsesReader:
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             out.append(ReasoningDelta(event["delta"]))
         elif kind == "response.refusal.delta":
-            out.append(TextDelta(event["delta"]))
+            out.append(RefusalDelta(event["delta"]))
         elif kind == "response.output_item.added":
             item = event.get("item") or {}
             if item.get("type") == "function_call":
