@@ -5,7 +5,9 @@ on free ports of 127.0.0.1, each peer in front of it:
 
   direct       the requests go straight to the mock upstream (the zero-overhead baseline);
   passthrough  a bare FastAPI + httpx pass-through (`load/passthrough_proxy.py`): the floor
-               for a Python gateway;
+               for a Python gateway on httpx's own connection pool;
+  passthrough-aiohttp  the same on httpx-aiohttp's transport, as the façade calls upstreams:
+               the floor for the client the façade uses;
   litellm      LiteLLM proxy, installed into `bench/.venvs/litellm` on first use, one worker,
                its logging and callbacks at their documented quietest (see LITELLM_SETTINGS);
   facade       `lukhas serve` with a routing file whose group `bench-gpt` is the mock
@@ -22,7 +24,7 @@ its time to first byte would count headers a proxy sends before the upstream's f
 Prints one table with ratios inside the run, and writes JSON to `bench/results/`.
 
 Usage: .venv/bin/python bench/gateway.py [--duration 8] [--concurrency 32] [--no-install]
-           [--peers direct,passthrough,litellm,facade] [--keep-logs]
+           [--peers direct,passthrough,passthrough-aiohttp,litellm,facade] [--keep-logs]
 Every process it starts is stopped at the end, on Ctrl-C and on SIGTERM. Only 127.0.0.1.
 """
 
@@ -68,7 +70,7 @@ BODY: dict[str, Any] = {
     ],
     "max_tokens": 32,
 }
-PEERS = ("direct", "passthrough", "litellm", "facade")
+PEERS = ("direct", "passthrough", "passthrough-aiohttp", "litellm", "facade")
 STREAM_TIMEOUT_S = 30.0
 # LiteLLM at its quietest, per its docs (proxy/prod, proxy/debugging, proxy/cli): no database
 # (so no spend or error logs written), no callbacks, verbose and JSON logs off, message
@@ -344,15 +346,18 @@ def start_mock(procs: Processes) -> int:
     return port
 
 
-def start_passthrough(procs: Processes, upstream: int) -> Peer:
+def start_passthrough(procs: Processes, upstream: int, transport: str = "httpx") -> Peer:
+    name = "passthrough" if transport == "httpx" else f"passthrough-{transport}"
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PASSTHROUGH_TRANSPORT": transport,
            "PASSTHROUGH_UPSTREAM": f"http://{HOST}:{upstream}/v1"}
-    proc = procs.start("passthrough", [str(BIN / "uvicorn"), "load.passthrough_proxy:app",
+    proc = procs.start(name, [str(BIN / "uvicorn"), "load.passthrough_proxy:app",
                                        "--host", HOST, "--port", str(port), "--workers", "1",
                                        "--http", "httptools", "--loop", "uvloop",
                                        "--no-access-log", "--log-level", "warning"], env=env)
-    peer = Peer("passthrough", port, "none", label="FastAPI + httpx pass-through")
+    label = ("FastAPI + httpx pass-through" if transport == "httpx"
+             else f"FastAPI + httpx-on-{transport} pass-through")
+    peer = Peer(name, port, "none", label=label)
     _check_answer(peer, proc, 60)
     return peer
 
@@ -492,7 +497,7 @@ def _f(value: Any, fmt: str = ".2f") -> str:
 def report(results: dict[str, Any], connections: int) -> str:
     peers = results["peers"]
     direct = peers.get("direct", {})
-    base = {k: peers.get(k, {}) for k in ("passthrough", "litellm")}
+    base = {k: peers.get(k, {}) for k in ("passthrough", "passthrough-aiohttp", "litellm")}
 
     def added(peer: dict[str, Any], case: str, key: str) -> str:
         if peer is direct or case not in direct or case not in peer:
@@ -506,16 +511,17 @@ def report(results: dict[str, Any], connections: int) -> str:
 
     n = connections
     rows = [f"| peer | 1 conn p50 ms (added) | 1 conn p99 ms (added) | {n} conn req/s | "
-            f"{n} conn p99 ms | {n} conn failed | ÷ pass-through | ÷ LiteLLM | "
+            f"{n} conn p99 ms | {n} conn failed | ÷ pass-through | ÷ aiohttp pass-through | "
+            f"÷ LiteLLM | "
             f"stream 1 conn TTFT p50 ms (added) | TTFT p99 | stream {n} conn TTFT p50 ms "
             f"(added) | TTFT p99 | streams/s | stream failed |",
-            "|" + "---|" * 14]
+            "|" + "---|" * 15]
     for name in PEERS:
         peer = peers.get(name)
         if peer is None:
             continue
         if "error" in peer:
-            rows.append(f"| {name} | not available: {peer['error']} |" + " |" * 13)
+            rows.append(f"| {name} | not available: {peer['error']} |" + " |" * 14)
             continue
         p1, pn, s1, sn = peer["plain_1"], peer["plain_n"], peer["stream_1"], peer["stream_n"]
         rows.append(
@@ -523,6 +529,7 @@ def report(results: dict[str, Any], connections: int) -> str:
             f"{_f(p1['p99_ms'])}{added(peer, 'plain_1', 'p99_ms')} | {_f(pn['rps'], ',.0f')} | "
             f"{_f(pn['p99_ms'])} | {pn['failed']} | "
             f"{ratio(peer, 'plain_n', 'rps', base['passthrough'])} | "
+            f"{ratio(peer, 'plain_n', 'rps', base['passthrough-aiohttp'])} | "
             f"{ratio(peer, 'plain_n', 'rps', base['litellm'])} | "
             f"{_f(s1['ttft_p50_ms'])}{added(peer, 'stream_1', 'ttft_p50_ms')} | "
             f"{_f(s1['ttft_p99_ms'])} | "
@@ -598,6 +605,8 @@ def main(argv: list[str] | None = None) -> int:
                         peer = Peer("direct", upstream, "none", label="direct to the mock upstream")
                     elif name == "passthrough":
                         peer = start_passthrough(procs, upstream)
+                    elif name == "passthrough-aiohttp":
+                        peer = start_passthrough(procs, upstream, "aiohttp")
                     elif name == "litellm":
                         peer = start_litellm(procs, work, upstream, not args.no_install)
                     else:

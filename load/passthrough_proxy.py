@@ -18,22 +18,28 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
+from httpx_aiohttp import AiohttpTransport
 from starlette.background import BackgroundTask
 
 UPSTREAM = os.environ.get("PASSTHROUGH_UPSTREAM", "http://127.0.0.1:8100/v1")
 POOL = int(os.environ.get("PASSTHROUGH_POOL", "100"))
+# `httpx` (its own pool) or `aiohttp` (httpx on aiohttp's connector, as the façade calls
+# upstreams): the floor for each client.
+TRANSPORT = os.environ.get("PASSTHROUGH_TRANSPORT", "httpx")
 _FORWARDED = ("authorization", "content-type", "accept")
 
 
-def create_app(upstream: str = UPSTREAM, pool: int = POOL) -> FastAPI:
+def create_app(upstream: str = UPSTREAM, pool: int = POOL, transport: str = TRANSPORT) -> FastAPI:
     """The pass-through in front of `upstream` (an OpenAI base URL, `.../v1`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool,
                               keepalive_expiry=30)
+        over = AiohttpTransport(limits=limits) if transport == "aiohttp" else None
         async with httpx.AsyncClient(base_url=upstream.rstrip("/"), limits=limits,
-                                     timeout=httpx.Timeout(60, connect=5)) as client:
+                                     timeout=httpx.Timeout(60, connect=5),
+                                     transport=over) as client:
             app.state.client = client
             yield
 

@@ -130,7 +130,9 @@ async def test_a_stream_that_ends_unfinished_is_a_failure(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream],
         mode: str) -> None:
     a = mock_upstream_factory()
-    a.behave("die", die_after_chunks=6, die_mode=mode)
+    # Chunks apart in time, so the answer has started before the end comes: an end read
+    # together with the first delta is a failure before the first byte, and falls back.
+    a.behave("die", die_after_chunks=6, die_mode=mode, chunk_delay_ms=20)
     async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
         stream = await app.sdk.responses.create(
             model="gpt-test", input="one two three four five six seven eight nine ten",
