@@ -6,7 +6,7 @@ only the fields we pass on are read.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -20,33 +20,23 @@ class StreamBroken(Exception):
     """The upstream's stream carried an error, or something that is not a chunk."""
 
 
-class Reader(Protocol):
-    """What the provider reads an upstream stream with (chat chunks or Responses events)."""
-
-    done: bool
-    finish: str | None
-    usage: UpstreamUsage | None
-    logprobs: list[Any]
-
-    @property
-    def complete(self) -> bool: ...
-
-    def feed(self, chunk: bytes, out: list[Event]) -> None: ...
-
-    def end(self, out: list[Event]) -> None: ...
-
-
-class ChunkReader:
-    """The state of one upstream stream as its chunks arrive."""
+class Reader:
+    """What the provider reads an upstream stream with: SSE frames in, our deltas out; the
+    subclasses read chat chunks or Responses events."""
 
     __slots__ = ("decoder", "done", "finish", "logprobs", "usage")
 
     def __init__(self) -> None:
         self.decoder = SSEDecoder()
-        self.done = False  # `data: [DONE]` seen
+        self.done = False  # the stream's own end seen (`data: [DONE]` or a terminal event)
         self.finish: str | None = None
         self.usage: UpstreamUsage | None = None
         self.logprobs: list[Any] = []
+
+    @property
+    def complete(self) -> bool:
+        """Whether the stream ended as a finished answer (not cut off)."""
+        raise NotImplementedError
 
     def feed(self, chunk: bytes, out: list[Event]) -> None:
         """Append the deltas that `chunk` completes to `out`."""
@@ -57,6 +47,15 @@ class ChunkReader:
         """The body ended: an event left without its blank line still counts."""
         for data in self.decoder.close():
             self._event(data, out)
+
+    def _event(self, data: bytes, out: list[Event]) -> None:
+        raise NotImplementedError
+
+
+class ChunkReader(Reader):
+    """The state of one upstream chat-completions stream as its chunks arrive."""
+
+    __slots__ = ()
 
     @property
     def complete(self) -> bool:

@@ -18,8 +18,7 @@ import orjson
 from app.errors import InvalidRequest
 from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta
 from app.matriz.providers.upstream.call import UpstreamUsage
-from app.matriz.providers.upstream.reader import StreamBroken
-from app.matriz.providers.upstream.sse import SSEDecoder
+from app.matriz.providers.upstream.reader import Reader, StreamBroken
 
 _SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "top_logprobs", "metadata")
 _HANDLED = ("max_tokens", "max_completion_tokens", "response_format", "reasoning_effort",
@@ -111,33 +110,19 @@ def _part(part: dict[str, Any]) -> dict[str, Any]:
                          "Responses API.", param="messages", code="unsupported_content")
 
 
-class ResponsesReader:
+class ResponsesReader(Reader):
     """The state of one upstream Responses event stream, as `ChunkReader` is for chat."""
 
-    __slots__ = ("_calls", "decoder", "done", "finish", "logprobs", "usage")
+    __slots__ = ("_calls",)
 
     def __init__(self) -> None:
-        self.decoder = SSEDecoder()
-        self.done = False
-        self.finish: str | None = None
-        self.usage: UpstreamUsage | None = None
-        self.logprobs: list[Any] = []
+        super().__init__()
         self._calls: dict[int, int] = {}  # output_index → our call index
 
     @property
     def complete(self) -> bool:
         """Whether a terminal event arrived."""
         return self.done
-
-    def feed(self, chunk: bytes, out: list[Event]) -> None:
-        """Append the deltas that `chunk` completes to `out`."""
-        for data in self.decoder.feed(chunk):
-            self._event(data, out)
-
-    def end(self, out: list[Event]) -> None:
-        """The body ended."""
-        for data in self.decoder.close():
-            self._event(data, out)
 
     def _event(self, data: bytes, out: list[Event]) -> None:
         try:
