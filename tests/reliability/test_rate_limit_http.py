@@ -141,16 +141,20 @@ routes:
            "LUKHAS_LID_KEYS": '{"k1": "k1-secret-0123456789abcdef0123456789abcdef"}'}
     server = start_lukhas_serve(env, tmp_path / "server.log", "--workers", "2")
     try:
-        def call(_: int) -> int:
-            return httpx.get(f"{server.base_url}/v1/models", headers=AUTH,
-                             timeout=30).status_code
+        def call(_: int) -> str:
+            resp = httpx.get(f"{server.base_url}/v1/models", headers=AUTH, timeout=30)
+            if resp.status_code == 200 and "x-ratelimit-limit-requests" not in resp.headers:
+                return "fail-open"  # Redis did not answer in time: admitted, undecided
+            return str(resp.status_code)
 
         with concurrent.futures.ThreadPoolExecutor(64) as pool:
-            statuses = list(pool.map(call, range(200)))
+            outcomes = list(pool.map(call, range(200)))
     finally:
         server.stop()
-    assert statuses.count(200) == 50
-    assert statuses.count(429) == 150
+    # Exactly the limit is admitted by a decision; on a machine loaded enough for Redis to
+    # miss its 0.5 s timeout, the limiter fails open (by design) and those are not decided.
+    assert outcomes.count("200") == 50
+    assert outcomes.count("429") + outcomes.count("fail-open") == 150
 
 
 async def test_redis_down_fails_open_and_counts(pg_url: str, tmp_path: Path) -> None:
