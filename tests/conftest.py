@@ -133,3 +133,24 @@ def mock_upstream_factory(tmp_path: Path) -> Iterator[Callable[..., MockUpstream
     """`start(*, process=False, **config)`: more mock upstreams, stopped after the test."""
     with MockUpstreamFactory(tmp_path) as start:
         yield start
+
+
+@pytest.fixture
+def routed_server(pg_url: str, tmp_path: Path,
+                  mock_upstream_factory: Callable[..., MockUpstream],
+                  ) -> Iterator[tuple[ServerProcess, MockUpstream]]:
+    """A live server whose routing file sends `gpt-test` to a mock upstream that requires
+    its key (LIVE_UPSTREAM_KEY), with the key in the environment variable the file names."""
+    import yaml
+
+    from tests.utils.routed import LIVE_UPSTREAM_KEY, UPSTREAM_KEY_ENV, routing
+
+    upstream = mock_upstream_factory(api_key=LIVE_UPSTREAM_KEY)
+    path = tmp_path / "routing.yml"
+    path.write_text(yaml.safe_dump(routing(upstream.url)))
+    env = {"LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": KEY_A,
+           "LUKHAS_DATA_DIR": str(tmp_path), "LUKHAS_LOG_LEVEL": "warning",
+           "LUKHAS_ROUTING_FILE": str(path), UPSTREAM_KEY_ENV: LIVE_UPSTREAM_KEY}
+    server = start_uvicorn(env, tmp_path / "server.log")
+    yield server, upstream
+    server.stop()

@@ -4,35 +4,14 @@ streams cross real HTTP, and a caller that leaves mid-stream closes the upstream
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import openai
-import pytest
-import yaml
 
 from tests.conftest import KEY_A
 from tests.utils.mock_upstream import MockUpstream
-from tests.utils.routed import UPSTREAM_KEY_ENV, routing
-from tests.utils.server import ServerProcess, start_uvicorn
-
-UPSTREAM_KEY = "sk-live-upstream-key-0042"
-
-
-@pytest.fixture
-def routed_server(pg_url: str, tmp_path: Path,
-                  mock_upstream_factory: Callable[..., MockUpstream],
-                  ) -> Iterator[tuple[ServerProcess, MockUpstream]]:
-    upstream = mock_upstream_factory(api_key=UPSTREAM_KEY)
-    path = tmp_path / "routing.yml"
-    path.write_text(yaml.safe_dump(routing(upstream.url)))
-    env = {"LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": KEY_A,
-           "LUKHAS_DATA_DIR": str(tmp_path), "LUKHAS_LOG_LEVEL": "warning",
-           "LUKHAS_ROUTING_FILE": str(path), UPSTREAM_KEY_ENV: UPSTREAM_KEY}
-    server = start_uvicorn(env, tmp_path / "server.log")
-    yield server, upstream
-    server.stop()
+from tests.utils.routed import LIVE_UPSTREAM_KEY as UPSTREAM_KEY
+from tests.utils.server import ServerProcess
 
 
 def test_streams_through_a_live_server(routed_server: tuple[ServerProcess, MockUpstream]) -> None:

@@ -16,6 +16,8 @@ import yaml
 from tests.utils.app import running_app
 
 UPSTREAM_KEY_ENV = "LUKHAS_TEST_UPSTREAM_KEY"
+# The key the `routed_server` fixture's upstream requires, set in UPSTREAM_KEY_ENV.
+LIVE_UPSTREAM_KEY = "sk-live-upstream-key-0042"
 
 
 def routing(a_url: str, b_url: str | None = None, **overrides: Any) -> dict[str, Any]:
