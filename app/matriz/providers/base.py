@@ -6,11 +6,11 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app.matriz.contract import ChildSpan, Event, FinishReason
+from app.matriz.contract import ChildSpan, Event, FinishReason, Usage
 from app.matriz.nodes import Turn
 
 if TYPE_CHECKING:
-    from app.matriz.providers.upstream.call import UpstreamCall, UpstreamUsage
+    from app.matriz.providers.upstream.call import UpstreamCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class ThoughtOutcome:
     """What the provider tells the pipeline about its answer (read after the stream)."""
 
     node: str | None = None
-    usage: UpstreamUsage | None = None  # tokens as the provider counted them, if it did
+    usage: Usage | None = None  # tokens as the provider counted them, if it did
     finish_reason: FinishReason | None = None  # when the provider, not the limit, ended it
     logprobs: list[Any] | None = None
     spans: list[ChildSpan] = field(default_factory=list)

@@ -28,12 +28,3 @@ class UpstreamCall:
     # The question's content parts (chat shape) when it carries images or files.
     question_parts: list[dict[str, Any]] | None = None
 
-
-@dataclass(slots=True)
-class UpstreamUsage:
-    """Tokens as the upstream counted them."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_tokens: int = 0
-    cached_tokens: int = 0

@@ -10,8 +10,7 @@ from typing import Any
 
 import orjson
 
-from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta
-from app.matriz.providers.upstream.call import UpstreamUsage
+from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta, Usage
 from app.matriz.providers.upstream.sse import SSEDecoder
 from app.matriz.providers.upstream.translate import usage_of
 
@@ -30,7 +29,7 @@ class Reader:
         self.decoder = SSEDecoder()
         self.done = False  # the stream's own end seen (`data: [DONE]` or a terminal event)
         self.finish: str | None = None
-        self.usage: UpstreamUsage | None = None
+        self.usage: Usage | None = None
         self.logprobs: list[Any] = []
 
     @property

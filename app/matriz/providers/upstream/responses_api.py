@@ -16,8 +16,7 @@ from typing import Any
 import orjson
 
 from app.errors import InvalidRequest
-from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta
-from app.matriz.providers.upstream.call import UpstreamUsage
+from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta, Usage
 from app.matriz.providers.upstream.reader import Reader, StreamBroken
 
 _SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "top_logprobs", "metadata")
@@ -157,7 +156,7 @@ class ResponsesReader(Reader):
         self.done = True
         usage = response.get("usage")
         if usage:
-            self.usage = UpstreamUsage(
+            self.usage = Usage(
                 int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0),
                 int((usage.get("output_tokens_details") or {}).get("reasoning_tokens") or 0),
                 int((usage.get("input_tokens_details") or {}).get("cached_tokens") or 0))

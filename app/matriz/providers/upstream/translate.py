@@ -16,8 +16,8 @@ from typing import Any
 from app.api.chat.protocol import ChatCompletionRequest
 from app.api.responses.protocol import ResponseCreateRequest
 from app.errors import InvalidRequest
+from app.matriz.contract import Usage
 from app.matriz.nodes import Turn
-from app.matriz.providers.upstream.call import UpstreamUsage
 from app.matriz.toolturns import CALL, OUTPUT, fields
 from app.memory.conversations import is_recalled
 from app.routing.config import Group
@@ -209,11 +209,11 @@ def _output_parts(output: list[Any]) -> str:
     return "".join(texts)
 
 
-def usage_of(raw: dict[str, Any]) -> UpstreamUsage:
+def usage_of(raw: dict[str, Any]) -> Usage:
     """Chat-completions usage (with its details when given) as ours."""
     prompt = raw.get("prompt_tokens_details") or {}
     completion = raw.get("completion_tokens_details") or {}
-    return UpstreamUsage(int(raw.get("prompt_tokens") or 0),
+    return Usage(int(raw.get("prompt_tokens") or 0),
                          int(raw.get("completion_tokens") or 0),
                          int(completion.get("reasoning_tokens") or 0),
                          int(prompt.get("cached_tokens") or 0))
