@@ -32,11 +32,17 @@ class ReasoningDelta:
     text: str
 
 
+# One token's log probability, as OpenAI writes it (chat `ChatCompletionTokenLogprob`, the
+# Responses API's `LogProb`): {"token", "logprob", "bytes", "top_logprobs"}.
+Logprob = dict[str, Any]
+
+
 @dataclass(slots=True)
 class TextDelta:
     """A piece of the visible answer."""
 
     text: str
+    logprobs: list[Logprob] | None = None  # this piece's tokens, when asked for and given
 
 
 @dataclass(slots=True)
@@ -44,6 +50,7 @@ class RefusalDelta:
     """A piece of the model's refusal (shown instead of an answer)."""
 
     text: str
+    logprobs: list[Logprob] | None = None
 
 
 @dataclass(slots=True)
@@ -108,7 +115,9 @@ class RunContext:
     # Long-term recall: whether the Memory stage adds it, and its token budget (None: all).
     recall: bool = True
     recall_max_tokens: int | None = None
-    logprobs: list[Any] | None = None  # the answer's token logprobs, when asked for and given
+    # Logprobs asked for, with this many alternatives a token (None: not asked for); a
+    # routed model's upstream gets the request's own fields (`UpstreamCall.params`).
+    top_logprobs: int | None = None
     spans: list[ChildSpan] = field(default_factory=list)
 
 

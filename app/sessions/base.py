@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -21,6 +21,7 @@ class SessionTurn:
     role: str
     text: str
     source: str
+    parts: tuple[dict[str, Any], ...] = ()  # images and files with the text (`Turn.parts`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +76,14 @@ def trim(turns: list[SessionTurn], limits: SessionLimits) -> list[SessionTurn]:
 
 def encode(turn: SessionTurn) -> bytes:
     """The stored form of a turn (JSON)."""
-    return orjson.dumps({"role": turn.role, "text": turn.text, "source": turn.source})
+    data: dict[str, Any] = {"role": turn.role, "text": turn.text, "source": turn.source}
+    if turn.parts:
+        data["parts"] = turn.parts
+    return orjson.dumps(data)
 
 
 def decode(raw: bytes | str) -> SessionTurn:
     """A turn from its stored form."""
     data = orjson.loads(raw)
-    return SessionTurn(data["role"], data["text"], data["source"])
+    return SessionTurn(data["role"], data["text"], data["source"],
+                       tuple(data.get("parts") or ()))

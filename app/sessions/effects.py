@@ -30,11 +30,13 @@ def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[],
         if sid is None:
             return
         turns = [SessionTurn("assistant", answer(), f"{source} output")]
-        if ctx.question:
-            turns.insert(0, SessionTurn("user", ctx.question, f"{source} input"))
+        parts = tuple((ctx.upstream.question_parts or ()) if ctx.upstream else ())
+        if ctx.question or parts:
+            turns.insert(0, SessionTurn("user", ctx.question, f"{source} input", parts))
         try:
             if ctx.session_seed is not None:
-                seed = [SessionTurn(t.role, t.text, t.source) for t in ctx.session_seed]
+                seed = [SessionTurn(t.role, t.text, t.source, t.parts)
+                        for t in ctx.session_seed]
                 await sessions.put(ctx.identity.subject, sid, seed + turns)
             else:
                 await sessions.append(ctx.identity.subject, sid, turns)

@@ -306,21 +306,3 @@ async def test_an_image_part_reaches_the_upstream(
             await app.sdk.responses.create(model="lukhas-matriz", input=[{
                 "role": "user", "content": [{"type": "input_image", "image_url": PIXEL}]}])
         assert caught.value.code == "unsupported_content"
-
-
-async def test_an_image_in_an_earlier_turn_is_a_400_not_dropped(
-        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
-    a = mock_upstream_factory()
-    async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
-        with pytest.raises(openai.BadRequestError) as caught:
-            await app.sdk.responses.create(model="gpt-test", input=[
-                {"role": "user", "content": [{"type": "input_image", "image_url": PIXEL}]},
-                {"role": "assistant", "content": "A pixel."},
-                {"role": "user", "content": "And now?"}])
-        assert caught.value.param == "input[0].content"
-        with pytest.raises(openai.BadRequestError) as caught:
-            await app.sdk.chat.completions.create(model="gpt-test", messages=[
-                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": PIXEL}}]},
-                {"role": "user", "content": "And now?"}])
-        assert caught.value.param == "messages[0].content[0]"
-        assert a.counts() == {}

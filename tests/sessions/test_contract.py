@@ -41,6 +41,15 @@ async def test_put_get_touch_delete(store: SessionStore) -> None:
     assert await store.get("alice", "s1") is None
 
 
+async def test_a_turns_images_are_kept_with_it(store: SessionStore) -> None:
+    parts = ({"type": "text", "text": "See?"},
+             {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}})
+    seen = SessionTurn("user", "See?", "s 0", parts)
+    await store.put("alice", "m", [seen])
+    await store.append("alice", "m", [turn(1), seen])
+    assert await store.get("alice", "m") == [seen, turn(1), seen]
+
+
 async def test_append_keeps_the_newest_within_both_bounds(store: SessionStore) -> None:
     for i in range(10):
         await store.append("alice", "s", [turn(i)])

@@ -38,6 +38,8 @@ class ChatCompletionRequest(OpenAIModel):
     user: str | None = None
     seed: int | None = None
     store: bool | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
 
 # What goes out: documented in the OpenAPI document (`responses=`), not validated per request.

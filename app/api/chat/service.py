@@ -12,6 +12,7 @@ from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
 from app.matriz.contract import (
+    Logprob,
     ReasoningDelta,
     RefusalDelta,
     RunContext,
@@ -51,6 +52,24 @@ def _text(message: ChatMessage, index: int, media: bool = False) -> str:
     return "\n".join(texts)
 
 
+def _parts(message: ChatMessage) -> tuple[dict[str, Any], ...]:
+    """A message's content parts as the upstream gets them, when some are not text (images,
+    files, an assistant's refusal); () when its text says it all."""
+    content = message.content
+    if not isinstance(content, list) or all(p.get("type") in _TEXT_PARTS for p in content):
+        return ()
+    return tuple({"type": "text", "text": str(p.get("text", ""))}
+                 if p.get("type") in _TEXT_PARTS else p for p in content)
+
+
+def _requested_logprobs(req: ChatCompletionRequest) -> int | None:
+    """How many alternatives a token the caller wants logprobs with, else None."""
+    if req.top_logprobs is not None and not req.logprobs:
+        raise InvalidRequest("'top_logprobs' needs 'logprobs' set to true.",
+                             param="top_logprobs", code="invalid_value")
+    return (req.top_logprobs or 0) if req.logprobs else None
+
+
 def _usage(ctx: RunContext) -> dict[str, Any]:
     u = ctx.usage
     return {
@@ -73,7 +92,8 @@ def _tool_turns(message: ChatMessage, index: int) -> list[Turn]:
                                  param=f"messages[{index}].tool_call_id",
                                  code="missing_required_parameter")
         return [output_turn(message.tool_call_id, _text(message, index), source)]
-    turns = [Turn("assistant", _text(message, index), source)] if message.content else []
+    turns = [Turn("assistant", _text(message, index, media=True), source, _parts(message))
+             ] if message.content else []
     for j, tool_call in enumerate(message.tool_calls or []):
         function = tool_call.get("function") or {}
         if not tool_call.get("id") or not function.get("name"):
@@ -123,20 +143,20 @@ class ChatService:
             if call is not None and (message.role in ("tool", "function") or message.tool_calls):
                 turns += _tool_turns(message, i)
                 continue
-            # Images and files go in the last message only: an earlier turn keeps its text.
-            text = _text(message, i, media=call is not None and i == len(req.messages) - 1)
+            # A routed model gets every user and assistant message's images and files, in
+            # their place; system messages join the instructions, which carry text only.
+            media = call is not None and message.role in ("user", "assistant")
+            text = _text(message, i, media=media)
             if message.role in ("system", "developer"):
                 system.append(text)
             elif message.role in ("user", "assistant"):
-                turns.append(Turn(message.role, text, f"message {i + 1}"))
+                turns.append(Turn(message.role, text, f"message {i + 1}",
+                                  _parts(message) if media else ()))
         asked = bool(turns) and turns[-1].role == "user"
-        question = turns.pop().text if asked else ""
-        last = req.messages[-1].content
-        if call is not None and asked and isinstance(last, list) and any(
-                p.get("type") not in _TEXT_PARTS for p in last):
-            # Images and files reach the upstream as the caller sent them.
-            call.question_parts = [{"type": "text", "text": str(p.get("text", ""))}
-                                   if p.get("type") in _TEXT_PARTS else p for p in last]
+        last = turns.pop() if asked else None
+        question = last.text if last is not None else ""
+        if call is not None and last is not None and last.parts:
+            call.question_parts = list(last.parts)
         elif not question.strip() and not turns:
             raise InvalidRequest("'messages' must contain a non-empty user message.",
                                  param="messages", code="empty_input")
@@ -145,6 +165,7 @@ class ChatService:
             instructions="\n\n".join(system) or None,
             max_output_tokens=req.max_completion_tokens or req.max_tokens,
             session_id=check_session_id(session_id), upstream=call,
+            top_logprobs=_requested_logprobs(req),
         )
         if call is not None:
             ctx.recall = call.group.memory.recall
@@ -179,11 +200,15 @@ class ChatService:
         refusals: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts))
+        text_logprobs: list[Logprob] = []
+        refusal_logprobs: list[Logprob] = []
         async for event in self._orchestrator.run(ctx):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
+                text_logprobs += event.logprobs or ()
             elif isinstance(event, RefusalDelta):
                 refusals.append(event.text)
+                refusal_logprobs += event.logprobs or ()
             elif isinstance(event, ToolCallDelta):
                 found = calls.setdefault(event.index, {
                     "id": event.call_id or new_id("call_"), "type": "function",
@@ -191,6 +216,10 @@ class ChatService:
                 found["function"]["arguments"] += event.arguments
         text = "".join(parts)
         refusal = "".join(refusals) or None
+        logprobs = None
+        if ctx.top_logprobs is not None:
+            logprobs = {"content": None if refusal and not text else text_logprobs,
+                        "refusal": refusal_logprobs if refusal else None}
         message: dict[str, Any] = {
             "role": "assistant", "content": None if not text and (calls or refusal) else text,
             "refusal": refusal}
@@ -201,8 +230,7 @@ class ChatService:
             "model": req.model, "system_fingerprint": None,
             "choices": [{
                 "index": 0, "finish_reason": ctx.finish_reason,
-                "logprobs": None if ctx.logprobs is None else {"content": ctx.logprobs,
-                                                               "refusal": None},
+                "logprobs": logprobs,
                 "message": message,
             }],
             "usage": _usage(ctx),
@@ -222,9 +250,13 @@ class ChatService:
         if include_usage:
             base["usage"] = None
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        def chunk(delta: dict[str, Any], finish: str | None = None,
+                  logprobs: dict[str, Any] | None = None) -> bytes:
             return data_frame({**base, "choices": [
-                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+                {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]})
+
+        # With logprobs asked for, each piece of text or refusal carries its tokens' own.
+        asked = ctx.top_logprobs is not None
 
         async def frames() -> AsyncIterator[bytes]:
             try:
@@ -235,10 +267,14 @@ class ChatService:
                     if isinstance(pending, ToolCallDelta):
                         yield chunk(_call_delta(pending))
                     elif isinstance(pending, RefusalDelta):
-                        yield chunk({"refusal": pending.text})
+                        yield chunk({"refusal": pending.text}, None, {
+                            "content": None, "refusal": pending.logprobs or []} if asked
+                            else None)
                     elif not isinstance(pending, ReasoningDelta):
                         parts.append(pending.text)
-                        yield chunk({"content": pending.text})
+                        yield chunk({"content": pending.text}, None, {
+                            "content": pending.logprobs or [], "refusal": None} if asked
+                            else None)
                     pending = await anext(events, None)
                 yield chunk({}, ctx.finish_reason)
                 if include_usage:

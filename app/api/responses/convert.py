@@ -22,6 +22,8 @@ from app.ids import new_id
 from app.matriz.nodes import Turn
 from app.matriz.toolturns import call_turn, output_turn
 
+LOGPROBS_INCLUDE = "message.output_text.logprobs"
+
 
 @dataclass(slots=True)
 class ConvertedInput:
@@ -30,7 +32,8 @@ class ConvertedInput:
     question: str  # the text of the last user message
     system: list[str]  # system/developer messages, joined into the instructions
     # The question's content parts in the chat shape, when it carries images or files (only
-    # with `media`: a routed model passes them on; the built-in one reads text only).
+    # with `media`: a routed model gets them, as it gets an earlier turn's `parts`; the
+    # built-in one reads text only).
     question_parts: list[dict[str, Any]] | None = None
 
 
@@ -51,22 +54,35 @@ def _media_part(part: InputImage | InputFile, where: str) -> dict[str, Any]:
 
 def _message_text(item: MessageItem, index: int,
                   media: list[dict[str, Any]] | None = None) -> str:
-    """The message's text; with `media`, its images and files go there (chat shape)."""
+    """The message's text; with `media`, its content parts in the chat shape go there, in
+    order, when it has an image or a file (a user message only: chat has no other place for
+    them); without, an image or a file is the 400 of a text-only model."""
     if isinstance(item.content, str):
         return item.content
     texts = []
+    parts: list[dict[str, Any]] = []
+    has_media = False
     for j, part in enumerate(item.content):
         if isinstance(part, InputText | OutputText):
             texts.append(part.text)
+            parts.append({"type": "text", "text": part.text})
         elif isinstance(part, Refusal):
             texts.append(part.refusal)
-        elif isinstance(part, InputImage | InputFile) and media is not None:
-            media.append(_media_part(part, f"input[{index}].content[{j}]"))
-        elif isinstance(part, InputImage | InputFile):
+            parts.append({"type": "text", "text": part.refusal})
+        elif media is None:
             raise InvalidRequest(
                 f"The model accepts text only; '{part.type}' is not supported.",
                 param=f"input[{index}].content[{j}]", code="unsupported_content",
             )
+        elif item.role != "user":
+            raise InvalidRequest(
+                f"'{part.type}' may be sent in user messages only, not in a '{item.role}' "
+                "message.", param=f"input[{index}].content[{j}]", code="unsupported_content")
+        else:
+            has_media = True
+            parts.append(_media_part(part, f"input[{index}].content[{j}]"))
+    if has_media and media is not None:
+        media += parts
     return "\n".join(texts)
 
 
@@ -84,8 +100,8 @@ def _stored_message(item: MessageItem, text_: str) -> dict[str, Any]:
 def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedInput:
     """Validate and flatten the request's input; the last user message is the question.
 
-    With `media`, image and file parts are allowed: kept in the stored items, and those of
-    the question passed on in `question_parts` (earlier turns keep their text only)."""
+    With `media` (a routed model), image and file parts of user messages are allowed: kept
+    in the stored items and in each turn's `parts`, the question's in `question_parts`."""
     if isinstance(req.input, str):
         if not req.input.strip():
             raise InvalidRequest("'input' must not be empty.", param="input",
@@ -98,9 +114,6 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
     items: list[dict[str, Any]] = []
     turns: list[Turn] = []
     system: list[str] = []
-    last_media: list[dict[str, Any]] = []
-    media_at: list[int] = []  # the messages that carry images or files
-    last_user_at = -1
     for i, entry in enumerate(req.input):
         if isinstance(entry, ItemReference):
             raise InvalidRequest("Item references are not supported; send the item itself.",
@@ -114,14 +127,10 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
                 stored_message["content"] = [p.model_dump(exclude_none=True)
                                              for p in entry.content]
             items.append(stored_message)
-            if found:
-                media_at.append(i)
-            if entry.role == "user":
-                last_media, last_user_at = found or [], i
             if entry.role in ("system", "developer"):
                 system.append(text_)
             else:
-                turns.append(Turn(entry.role, text_, f"input {i + 1}"))
+                turns.append(Turn(entry.role, text_, f"input {i + 1}", tuple(found or ())))
         else:
             stored = entry.model_dump(exclude_none=True)
             stored.setdefault("id", new_id("fc_" if entry.type == "function_call" else "item_"))
@@ -133,18 +142,25 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
             elif isinstance(entry, FunctionCallOutputItem):
                 turns.append(output_turn(entry.call_id, entry.output, f"input {i + 1}"))
     asked = bool(turns) and turns[-1].role == "user"
-    question_at = last_user_at if asked else -1
-    for i in media_at:
-        if i != question_at:  # a turn keeps its text only: its images would be lost
-            raise InvalidRequest("Images and files may be sent in the last user message only.",
-                                 param=f"input[{i}].content", code="unsupported_content")
-    question = turns.pop().text if asked else ""
-    parts = None
-    if asked and last_media:
-        parts = [*([{"type": "text", "text": question}] if question else []), *last_media]
+    last = turns.pop() if asked else None
+    question = last.text if last is not None else ""
+    parts = list(last.parts) if last is not None and last.parts else None
     if not question.strip() and not parts and \
             not any(t.role in ("user", "assistant") for t in turns) and \
             not any(isinstance(e, FunctionCallOutputItem) for e in req.input):
         raise InvalidRequest("'input' must contain a non-empty user message.", param="input",
                              code="empty_input")
     return ConvertedInput(items, turns, question, system, parts)
+
+
+def requested_logprobs(req: ResponseCreateRequest) -> int | None:
+    """How many alternatives a token the caller wants logprobs with (`include` names them,
+    or `top_logprobs` is given), else None; any other `include` is a 400 naming it."""
+    for i, entry in enumerate(req.include or ()):
+        if entry != LOGPROBS_INCLUDE:
+            raise InvalidRequest(f"'include' value '{entry}' is not supported for the model "
+                                 f"'{req.model}'.", param=f"include[{i}]",
+                                 code="unsupported_parameter")
+    if not req.include and req.top_logprobs is None:
+        return None
+    return req.top_logprobs or 0

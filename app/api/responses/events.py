@@ -31,10 +31,12 @@ class OutputBuilder:
     def add_reasoning(self, delta: str) -> None:
         self.reasoning = (self.reasoning or "") + delta
 
-    def add_text(self, delta: str) -> None:
+    def add_text(self, delta: str, logprobs: list[Any] | None = None) -> None:
         if self.text is None:
             self.parts.append("text")
         self.text = (self.text or "") + delta
+        if logprobs:
+            self.logprobs = (self.logprobs or []) + logprobs
 
     def add_refusal(self, delta: str) -> None:
         if self.refusal is None:
@@ -149,13 +151,14 @@ class StreamEncoder:
                                   summary_index=0, delta=delta))
         return events
 
-    def text(self, delta: str) -> list[dict[str, Any]]:
+    def text(self, delta: str, logprobs: list[Any] | None = None) -> list[dict[str, Any]]:
+        """A piece of the answer's text, with its tokens' logprobs when asked for."""
         events = self._open_message("text")
-        self.builder.add_text(delta)
+        self.builder.add_text(delta, logprobs)
         events.append(self._event("response.output_text.delta", item_id=self.builder.message_id,
                                   output_index=self._index,
                                   content_index=self._parts.index("text"), delta=delta,
-                                  logprobs=[]))
+                                  logprobs=logprobs or []))
         return events
 
     def refusal(self, delta: str) -> list[dict[str, Any]]:

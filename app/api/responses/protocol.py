@@ -121,6 +121,8 @@ class ResponseCreateRequest(OpenAIModel):
     background: bool | None = None
     conversation: str | dict[str, Any] | None = None
     reasoning: dict[str, Any] | None = None
+    include: list[str] | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
 
     @field_validator("metadata")
     @classmethod

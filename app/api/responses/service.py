@@ -12,7 +12,7 @@ import anyio
 
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit
-from app.api.responses.convert import ConvertedInput, convert_input
+from app.api.responses.convert import ConvertedInput, convert_input, requested_logprobs
 from app.api.responses.events import OutputBuilder, StreamEncoder, usage_object
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
 from app.db.repositories import responses as repo
@@ -100,6 +100,7 @@ class ResponsesService:
             previous_response_id=req.previous_response_id,
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
             session_id=check_session_id(session_id), upstream=call,
+            top_logprobs=requested_logprobs(req),
         )
         if call is not None:
             ctx.recall = call.group.memory.recall
@@ -142,7 +143,7 @@ class ResponsesService:
                 elif isinstance(event, RefusalDelta):
                     builder.add_refusal(event.text)
                 else:
-                    builder.add_text(event.text)
+                    builder.add_text(event.text, event.logprobs)
         except APIError as exc:
             # An answer that broke off once started is kept as failed, as a stream's is.
             started = bool(builder.parts or builder.reasoning is not None or builder.calls)
@@ -187,7 +188,7 @@ class ResponsesService:
                     elif isinstance(pending, RefusalDelta):
                         payloads = encoder.refusal(pending.text)
                     else:
-                        payloads = encoder.text(pending.text)
+                        payloads = encoder.text(pending.text, pending.logprobs)
                     yield named_frames(payloads)
                     pending = await anext(events, None)
                 ended = True
@@ -218,11 +219,14 @@ class ResponsesService:
                      converted: ConvertedInput, final: dict[str, Any],
                      session_id: str | None, keep_existing: bool = False) -> None:
         rid = final["id"]
-        turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}"}
-                 for t in converted.history]
-        if converted.question:
+        # A turn's images and files are kept with it: a later turn of the chain sends them on.
+        turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}",
+                  **({"parts": list(t.parts)} if t.parts else {})} for t in converted.history]
+        if converted.question or converted.question_parts:
             turns.append({"role": "user", "text": converted.question,
-                          "source": f"{rid} input {len(converted.items)}"})
+                          "source": f"{rid} input {len(converted.items)}",
+                          **({"parts": converted.question_parts}
+                             if converted.question_parts else {})})
         answer = "".join(p["text"] for item in final["output"] if item["type"] == "message"
                          for p in item["content"] if p["type"] == "output_text")
         turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
@@ -268,7 +272,8 @@ class ResponsesService:
             elif item["type"] == "message":
                 for part in item["content"]:
                     payloads += (encoder.refusal(part["refusal"]) if part["type"] == "refusal"
-                                 else encoder.text(part.get("text", "")))
+                                 else encoder.text(part.get("text", ""),
+                                                   part.get("logprobs")))
             elif item["type"] == "function_call":
                 payloads += encoder.tool_call(ToolCallDelta(
                     len(builder.calls), item["call_id"], item["name"], item["arguments"]),
@@ -357,7 +362,6 @@ def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,
     status = "failed" if error else _STATUS[ctx.finish_reason]
     reason = _INCOMPLETE_REASON.get(ctx.finish_reason)
     u = ctx.usage
-    builder.logprobs = ctx.logprobs
     return {
         **base, "status": status, "error": error,
         "completed_at": int(time.time()) if status == "completed" else None,

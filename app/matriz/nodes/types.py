@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +14,9 @@ class Turn:
     role: str  # "user" | "assistant" | "system" | "developer"
     text: str
     source: str  # citation label for this turn, e.g. "resp_8f3a…/input 1" or "input 2"
+    # The message's content parts in the chat shape (`text`, `image_url`, `file`) when it
+    # carries images or files, so a routed model gets them in this turn; () for text alone.
+    parts: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

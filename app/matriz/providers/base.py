@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app.matriz.contract import ChildSpan, Event, FinishReason, Usage
 from app.matriz.nodes import Turn
@@ -30,6 +30,7 @@ class ThoughtInput:
     history: Sequence[Turn]
     question: str
     call: UpstreamCall | None = None  # a routed model's route and parameters
+    top_logprobs: int | None = None  # logprobs asked for (`RunContext.top_logprobs`)
 
 
 @dataclass(slots=True)
@@ -39,7 +40,6 @@ class ThoughtOutcome:
     node: str | None = None
     usage: Usage | None = None  # tokens as the provider counted them, if it did
     finish_reason: FinishReason | None = None  # when the provider, not the limit, ended it
-    logprobs: list[Any] | None = None
     spans: list[ChildSpan] = field(default_factory=list)
 
 

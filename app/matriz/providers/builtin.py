@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator, Sequence
 
+from app.errors import InvalidRequest
 from app.matriz.contract import Event, ReasoningDelta, TextDelta
 from app.matriz.nodes import reason
 from app.matriz.providers.base import ModelCard, ThoughtInput, ThoughtOutcome
+from app.matriz.tokenizer import certain_logprobs
 
 MODEL_ID = "lukhas-matriz"
 _CREATED = 1767225600  # 2026-01-01, the model's release
@@ -27,10 +29,18 @@ class BuiltinProvider:
     async def stream(
         self, inp: ThoughtInput, outcome: ThoughtOutcome
     ) -> AsyncGenerator[Event, None]:
-        """Reason, then stream the summary and the answer in word-sized increments."""
+        """Reason, then stream the summary and the answer in word-sized increments (each with
+        its tokens' logprobs, when asked for: all certain, the model being deterministic)."""
+        for turn in inp.history:
+            if turn.parts:  # a routed model's conversation continued here
+                raise InvalidRequest(
+                    f"The model '{MODEL_ID}' accepts text only; an earlier turn "
+                    f"({turn.source}) holds an image or a file.", param="input",
+                    code="unsupported_content")
         answer = reason(inp.question, inp.history)
         outcome.node = answer.node
         for i, line in enumerate(answer.summary):
             yield ReasoningDelta(("\n" if i else "") + line)
+        top = inp.top_logprobs
         for piece in _PIECES.findall(answer.text):
-            yield TextDelta(piece)
+            yield TextDelta(piece, None if top is None else certain_logprobs(piece, top))

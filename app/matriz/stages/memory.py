@@ -48,7 +48,8 @@ class MemoryStage(Stage):
                     f"Previous response with id '{ctx.previous_response_id}' not found.",
                     param="previous_response_id", code="previous_response_not_found",
                 )
-            chain = [Turn(t["role"], t["text"], t["source"]) for t in found.turns]
+            chain = [Turn(t["role"], t["text"], t["source"], tuple(t.get("parts") or ()))
+                     for t in found.turns]
             ctx.session_id = ctx.session_id or found.session_id
         remembered = await self._session_turns(ctx)
         if remembered is None and ctx.previous_response_id is not None:
@@ -87,4 +88,5 @@ class MemoryStage(Stage):
             # Working memory is a cache of the conversation: without it, fall back to the chain.
             log.warning("session store unavailable; reading the chain instead")
             return None
-        return None if turns is None else [Turn(t.role, t.text, t.source) for t in turns]
+        return None if turns is None else [Turn(t.role, t.text, t.source, t.parts)
+                                           for t in turns]

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from app.guardian.output_policy import OutputPolicy
 from app.matriz.contract import (
     Event,
+    Logprob,
     ReasoningDelta,
     RefusalDelta,
     RunContext,
@@ -36,10 +37,13 @@ class RiskStage(Stage):
         """Redact and block text as it streams."""
         pending = ""
         sent = ""
+        held = _Held()
         async for event in upstream:
             if isinstance(event, ReasoningDelta | RefusalDelta):
                 event.text, n = self._policy.apply(event.text)
                 ctx.redactions += n
+                if n and isinstance(event, RefusalDelta) and event.logprobs:
+                    event.logprobs = []  # their tokens would tell what was redacted
                 yield event
                 continue
             if isinstance(event, ToolCallDelta):
@@ -47,11 +51,13 @@ class RiskStage(Stage):
                     checked = self._check(ctx, sent, pending)
                     if checked is None:
                         return
-                    sent, pending = (sent + checked)[-_WINDOW:], ""
-                    yield TextDelta(checked)
+                    sent = (sent + checked)[-_WINDOW:]
+                    yield held.delta("", pending, checked)
+                    pending = ""
                 yield event
                 continue
             pending += event.text
+            held.add(event.logprobs)
             cut = max(pending.rfind(" "), pending.rfind("\n"))
             if cut < 0:
                 continue
@@ -60,11 +66,11 @@ class RiskStage(Stage):
             if checked is None:
                 return
             sent = (sent + checked)[-_WINDOW:]
-            yield TextDelta(checked)
-        if pending:
+            yield held.delta(pending, ready, checked)
+        if pending or held.logprobs:
             checked = self._check(ctx, sent, pending)
             if checked is not None:
-                yield TextDelta(checked)
+                yield held.delta("", pending, checked)
 
     def _check(self, ctx: RunContext, sent: str, text: str) -> str | None:
         if self._policy.blocked_by(sent + text):
@@ -73,3 +79,31 @@ class RiskStage(Stage):
         text, n = self._policy.apply(text)
         ctx.redactions += n
         return text
+
+
+class _Held:
+    """The logprobs of the text Risk holds back. A piece goes out with the tokens it holds
+    whole (a token cut by the hold goes with the rest of its text); a piece that was
+    redacted goes without them, as their tokens would tell what was redacted."""
+
+    __slots__ = ("logprobs",)
+
+    def __init__(self) -> None:
+        self.logprobs: list[Logprob] | None = None  # None: none were given
+
+    def add(self, logprobs: list[Logprob] | None) -> None:
+        if logprobs is not None:
+            self.logprobs = (self.logprobs or []) + logprobs
+
+    def delta(self, pending: str, ready: str, checked: str) -> TextDelta:
+        """The delta of `checked` (what the policy made of `ready`), holding back the
+        logprobs of `pending`."""
+        if self.logprobs is None:
+            return TextDelta(checked)
+        keep = len(pending)  # the characters still held, at the end of the tokens
+        at = len(self.logprobs)
+        while at and keep > 0:
+            at -= 1
+            keep -= len(self.logprobs[at].get("token") or "")
+        out, self.logprobs = self.logprobs[:at], self.logprobs[at:]
+        return TextDelta(checked, out if checked == ready else [])

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage, ToolCallDelta
 from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.providers.registry import ProviderRegistry
-from app.matriz.tokenizer import count_tokens, truncate_to_tokens
+from app.matriz.tokenizer import certain_logprobs, count_tokens, truncate_to_tokens
 
 
 class ThoughtStage(Stage):
@@ -26,7 +26,7 @@ class ThoughtStage(Stage):
         """Stream the provider's deltas, counting output tokens against the limit."""
         _, provider = self._registry.resolve(ctx.model)
         inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question,
-                           ctx.upstream)
+                           ctx.upstream, ctx.top_logprobs)
         outcome = ThoughtOutcome(spans=ctx.spans)
         limit = None if ctx.upstream is not None else ctx.max_output_tokens
         usage = ctx.usage
@@ -42,10 +42,14 @@ class ThoughtStage(Stage):
                     event.text = truncate_to_tokens(event.text, limit - usage.output_tokens)
                     tokens = count_tokens(event.text)
                     ctx.finish_reason = "length"
+                    if not isinstance(event, ReasoningDelta) and event.logprobs is not None:
+                        # Only the built-in model has a limit here: its logprobs are of
+                        # its own tokens, one each, so they are cut where the text is.
+                        event.logprobs = certain_logprobs(event.text, ctx.top_logprobs or 0)
                 usage.output_tokens += tokens
                 if isinstance(event, ReasoningDelta):
                     usage.reasoning_tokens += tokens
-                if event.text:
+                if event.text or (not isinstance(event, ReasoningDelta) and event.logprobs):
                     yield event
                 if ctx.finish_reason == "length":
                     break
@@ -54,7 +58,6 @@ class ThoughtStage(Stage):
         ctx.answer_node = outcome.node
         if outcome.finish_reason is not None:
             ctx.finish_reason = outcome.finish_reason
-        ctx.logprobs = outcome.logprobs
         counted = outcome.usage
         if counted is not None:
             usage.input_tokens = counted.input_tokens

@@ -21,6 +21,7 @@ from tests.utils.upstream.generate import (
     Prompt,
     Tool,
     count_tokens,
+    logprob_entries,
     split_arguments,
 )
 
@@ -126,14 +127,31 @@ def parse(body: dict[str, Any], previous: dict[str, Any] | None) -> Prompt:
     return prompt
 
 
-def _items(plan: Plan) -> list[dict[str, Any]]:
+def _logprobs(body: dict[str, Any], plan: Plan) -> list[dict[str, Any]] | None:
+    """Each piece's `LogProb` when `include` asks for them (`top_logprobs` alternatives)."""
+    include = body.get("include") or []
+    if not isinstance(include, list) or any(
+            i not in ("message.output_text.logprobs", "reasoning.encrypted_content")
+            for i in include):
+        raise BadRequest("Invalid value for 'include'.", "include")
+    top = body.get("top_logprobs")
+    if top is not None and (not isinstance(top, int) or not 0 <= top <= 20):
+        raise BadRequest("Invalid 'top_logprobs': expected an integer from 0 to 20.",
+                         "top_logprobs")
+    if "message.output_text.logprobs" not in include or plan.text is None:
+        return None
+    return logprob_entries(plan.pieces, top or 0)
+
+
+def _items(plan: Plan, logprobs: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
         {"id": "fc_" + os.urandom(12).hex(), "type": "function_call", "status": "completed",
          "arguments": c.arguments, "call_id": c.id, "name": c.name} for c in plan.tool_calls]
     if plan.refusal is not None:
         part: dict[str, Any] = {"type": "refusal", "refusal": plan.refusal}
     elif plan.text is not None:
-        part = {"type": "output_text", "text": plan.text, "annotations": [], "logprobs": []}
+        part = {"type": "output_text", "text": plan.text, "annotations": [],
+                "logprobs": logprobs or []}
     else:
         return items
     status = "completed" if plan.finish_reason == "stop" else "incomplete"
@@ -158,6 +176,7 @@ def response(body: dict[str, Any], prompt: Prompt, plan: Plan) -> dict[str, Any]
     reason = {"length": "max_output_tokens", "content_filter": "content_filter"}.get(
         plan.finish_reason)
     now = int(time.time())
+    logprobs = _logprobs(body, plan)
     return {
         "id": "resp_" + os.urandom(16).hex(), "object": "response", "created_at": now,
         "status": "incomplete" if reason else "completed", "completed_at": None if reason else now,
@@ -165,7 +184,7 @@ def response(body: dict[str, Any], prompt: Prompt, plan: Plan) -> dict[str, Any]
         "incomplete_details": {"reason": reason} if reason else None,
         "instructions": body.get("instructions"), "max_output_tokens": prompt.max_tokens,
         "max_tool_calls": body.get("max_tool_calls"), "model": body["model"],
-        "metadata": body.get("metadata") or {}, "output": _items(plan),
+        "metadata": body.get("metadata") or {}, "output": _items(plan, logprobs),
         "parallel_tool_calls": prompt.parallel_tool_calls,
         "previous_response_id": body.get("previous_response_id"),
         "prompt_cache_key": body.get("prompt_cache_key"), "prompt_cache_retention": None,
@@ -178,7 +197,7 @@ def response(body: dict[str, Any], prompt: Prompt, plan: Plan) -> dict[str, Any]
         "top_logprobs": body.get("top_logprobs", 0), "top_p": body.get("top_p", 1.0),
         "truncation": body.get("truncation", "disabled"), "usage": _usage(plan),
         "user": body.get("user"), "frequency_penalty": 0.0, "presence_penalty": 0.0,
-        "_parts": prompt.parts, "_tokens": prompt.part_tokens,
+        "_parts": prompt.parts, "_tokens": prompt.part_tokens, "_logprobs": logprobs,
     }
 
 
@@ -222,9 +241,12 @@ def events(resp: dict[str, Any], plan: Plan) -> Iterator[bytes]:
                 yield event("response.refusal.done", **ids, refusal=part["refusal"])
             else:
                 yield event("response.content_part.added", **ids, part={**part, "text": ""})
-                for piece in plan.pieces:
-                    yield event("response.output_text.delta", **ids, delta=piece, logprobs=[])
-                yield event("response.output_text.done", **ids, text=part["text"], logprobs=[])
+                entries = resp["_logprobs"]
+                for k, piece in enumerate(plan.pieces):
+                    yield event("response.output_text.delta", **ids, delta=piece,
+                                logprobs=[] if entries is None else [entries[k]])
+                yield event("response.output_text.done", **ids, text=part["text"],
+                            logprobs=part["logprobs"])
             yield event("response.content_part.done", **ids, part=part)
         yield event("response.output_item.done", output_index=index, item=item)
     terminal = "response.completed" if final["status"] == "completed" else "response.incomplete"

@@ -216,7 +216,6 @@ class UpstreamProvider:
         outcome.usage = reader.usage
         if reader.finish in ("length", "content_filter", "tool_calls"):
             outcome.finish_reason = reader.finish  # type: ignore[assignment]
-        outcome.logprobs = reader.logprobs if "logprobs" in call.params else None
         if reader.usage is not None:
             self._count_tokens(attempt.group, reader)
 

@@ -14,6 +14,8 @@ from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, 
 from app.matriz.providers.upstream.sse import SSEDecoder
 from app.matriz.providers.upstream.translate import usage_of
 
+_NONE: dict[str, Any] = {}
+
 
 class StreamBroken(Exception):
     """The upstream's stream carried an error, or something that is not a chunk."""
@@ -23,14 +25,13 @@ class Reader:
     """What the provider reads an upstream stream with: SSE frames in, our deltas out; the
     subclasses read chat chunks or Responses events."""
 
-    __slots__ = ("decoder", "done", "finish", "logprobs", "usage")
+    __slots__ = ("decoder", "done", "finish", "usage")
 
     def __init__(self) -> None:
         self.decoder = SSEDecoder()
         self.done = False  # the stream's own end seen (`data: [DONE]` or a terminal event)
         self.finish: str | None = None
         self.usage: Usage | None = None
-        self.logprobs: list[Any] = []
 
     @property
     def complete(self) -> bool:
@@ -75,17 +76,15 @@ class ChunkReader(Reader):
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if reasoning:
             out.append(ReasoningDelta(reasoning))
+        logprobs = choice.get("logprobs") or {}
         if message.get("content"):
-            out.append(TextDelta(message["content"]))
+            out.append(TextDelta(message["content"], logprobs.get("content")))
         if message.get("refusal"):
-            out.append(RefusalDelta(message["refusal"]))
+            out.append(RefusalDelta(message["refusal"], logprobs.get("refusal")))
         for i, call in enumerate(message.get("tool_calls") or ()):
             function = call.get("function") or {}
             out.append(ToolCallDelta(i, call.get("id"), function.get("name"),
                                      function.get("arguments") or ""))
-        logprobs = choice.get("logprobs")
-        if logprobs:
-            self.logprobs += logprobs.get("content") or logprobs.get("refusal") or ()
         self.finish = choice.get("finish_reason") or "stop"
         if obj.get("usage"):
             self.usage = usage_of(obj["usage"])
@@ -113,19 +112,18 @@ class ChunkReader(Reader):
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if reasoning:
                 out.append(ReasoningDelta(reasoning))
+            # Each piece carries the logprobs of its own tokens, as the upstream sent them.
+            logprobs = choice.get("logprobs") or _NONE
             content = delta.get("content")
-            if content:
-                out.append(TextDelta(content))
+            if content or logprobs.get("content"):
+                out.append(TextDelta(content or "", logprobs.get("content")))
             refusal = delta.get("refusal")
-            if refusal:
-                out.append(RefusalDelta(refusal))
+            if refusal or logprobs.get("refusal"):
+                out.append(RefusalDelta(refusal or "", logprobs.get("refusal")))
             for call in delta.get("tool_calls") or ():
                 function = call.get("function") or {}
                 out.append(ToolCallDelta(int(call.get("index") or 0), call.get("id"),
                                          function.get("name"), function.get("arguments") or ""))
-            logprobs = choice.get("logprobs")
-            if logprobs:
-                self.logprobs += logprobs.get("content") or logprobs.get("refusal") or ()
             finish = choice.get("finish_reason")
             if finish:
                 self.finish = finish

@@ -84,7 +84,7 @@ def responses_input(messages: list[dict[str, Any]]) -> tuple[str | None, list[di
         else:
             content = message.get("content")
             if isinstance(content, list):
-                items.append({"role": role, "content": [_part(p) for p in content]})
+                items.append({"role": role, "content": [_part(p, role) for p in content]})
             elif content:
                 items.append({"role": role, "content": content})
             for call in message.get("tool_calls") or ():
@@ -94,11 +94,14 @@ def responses_input(messages: list[dict[str, Any]]) -> tuple[str | None, list[di
     return ("\n\n".join(system) or None), items
 
 
-def _part(part: dict[str, Any]) -> dict[str, Any]:
-    """A chat content part as a Responses input part."""
+def _part(part: dict[str, Any], role: str) -> dict[str, Any]:
+    """A chat content part as a Responses input part (an assistant's text is output text)."""
     kind = part.get("type")
     if kind == "text":
-        return {"type": "input_text", "text": part.get("text", "")}
+        return {"type": "output_text" if role == "assistant" else "input_text",
+                "text": part.get("text", "")}
+    if kind == "refusal" and role == "assistant":
+        return {"type": "refusal", "refusal": part.get("refusal", "")}
     if kind == "image_url":
         image = part.get("image_url") or {}
         return {"type": "input_image", "image_url": image.get("url"),
@@ -130,8 +133,7 @@ class ResponsesReader(Reader):
             raise StreamBroken("the upstream sent an event that is not JSON") from None
         kind = event.get("type") if isinstance(event, dict) else None
         if kind == "response.output_text.delta":
-            out.append(TextDelta(event["delta"]))
-            self.logprobs += event.get("logprobs") or ()
+            out.append(TextDelta(event["delta"], event.get("logprobs") or None))
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             out.append(ReasoningDelta(event["delta"]))
         elif kind == "response.refusal.delta":

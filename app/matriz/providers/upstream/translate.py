@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.api.chat.protocol import ChatCompletionRequest
+from app.api.responses.convert import requested_logprobs
 from app.api.responses.protocol import ResponseCreateRequest
 from app.errors import InvalidRequest
 from app.matriz.contract import Usage
@@ -24,9 +25,6 @@ from app.routing.config import Group
 
 # Not in the Responses API, but what callers of chat-completions servers send through it.
 _RESPONSES_EXTRAS = ("stop", "seed")
-# Responses fields the request model does not declare, handled here.
-_RESPONSES_HANDLED = ("include", "top_logprobs")
-_LOGPROBS_INCLUDE = "message.output_text.logprobs"
 _CHAT_OWN = ("model", "messages", "stream", "stream_options", "store", "n")
 _CHAT_LEGACY = ("functions", "function_call")  # replaced by tools; not forwarded
 
@@ -104,7 +102,7 @@ def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]
     for name, value in extra.items():
         if name in _RESPONSES_EXTRAS:
             params[name] = value
-        elif name not in _RESPONSES_HANDLED:
+        else:
             raise _unsupported(model, name)
     _check_output(req.max_output_tokens, group, "max_output_tokens")
     if req.max_output_tokens is not None:
@@ -124,14 +122,8 @@ def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]
             params["reasoning_effort"] = value
         elif key not in ("effort", "summary"):
             raise _unsupported(model, f"reasoning.{key}")
-    include = extra.get("include") or []
-    if not isinstance(include, list):
-        raise InvalidRequest("'include' must be an array.", param="include")
-    for i, entry in enumerate(include):
-        if entry != _LOGPROBS_INCLUDE:
-            raise _unsupported(model, f"include[{i}]", f" ('{entry}')")
-    top_logprobs = extra.get("top_logprobs")
-    if include or top_logprobs is not None:
+    top_logprobs = requested_logprobs(req)
+    if top_logprobs is not None:
         params["logprobs"] = True
         if top_logprobs:
             params["top_logprobs"] = top_logprobs
@@ -147,8 +139,6 @@ def chat_params(req: ChatCompletionRequest, group: Group) -> dict[str, Any]:
         raise InvalidRequest("Only n=1 is supported.", param="n")
     _check_output(req.max_tokens, group, "max_tokens")
     _check_output(req.max_completion_tokens, group, "max_completion_tokens")
-    if req.stream and getattr(req, "logprobs", None):
-        raise _unsupported(req.model, "logprobs", " in a streamed completion yet")
     body = req.model_dump(exclude_none=True)
     for name in _CHAT_OWN:
         body.pop(name, None)
@@ -187,7 +177,7 @@ def messages(instructions: str | None, history: Sequence[Turn], question: str,
                         "content": output if isinstance(output, str)
                         else _output_parts(output)})
         elif not is_recalled(turn):
-            out.append({"role": turn.role, "content": turn.text})
+            out.append({"role": turn.role, "content": list(turn.parts) or turn.text})
     if question_parts:
         out.append({"role": "user", "content": question_parts})
     elif question:
