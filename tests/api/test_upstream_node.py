@@ -1,5 +1,6 @@
 """The official OpenAI Node SDK through a live server to a routed model on a mock upstream:
-plain and streamed responses, a function-tool round trip, a chat stream, a missing model."""
+plain and streamed responses, a function-tool round trip, a chat stream, an image in an
+earlier turn, a missing model."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.test_upstream_media import PIXEL
 from tests.conftest import KEY_A
 from tests.utils.mock_upstream import MockUpstream
 from tests.utils.routed import LIVE_UPSTREAM_KEY
@@ -39,7 +41,11 @@ def test_node_sdk_through_a_routed_model(
     assert out["tool"]["answer"] == "Tool result: 18 C and sunny"
     assert out["chat"] == {"content": "Echo: chat from node", "finish": "stop"}
     assert out["missing"] == {"name": "NotFoundError", "status": 404, "code": "model_not_found"}
+    assert out["history"] == {"status": "completed", "text": "Echo: Which colour is it?"}
     # Every call reached the upstream with the key from the environment variable.
     seen = upstream.requests()
-    assert len(seen) == 5  # the missing model never reaches it
+    assert len(seen) == 6  # the missing model never reaches it
+    assert seen[-1]["body"]["messages"][0] == {"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": PIXEL, "detail": "low"}}]}
     assert all(r["headers"].get("authorization") == f"Bearer {LIVE_UPSTREAM_KEY}" for r in seen)

@@ -33,6 +33,16 @@ const chat = client.chat.completions.stream({ model, messages: [{ role: "user", 
 const final = await chat.finalChatCompletion();
 out.chat = { content: final.choices[0].message.content, finish: final.choices[0].finish_reason };
 
+// An image in an earlier turn: the upstream gets it in that turn's message.
+const pixel = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNk" +
+              "YAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+const history = await client.responses.create({ model, input: [
+  { role: "user", content: [{ type: "input_text", text: "What is this?" },
+                            { type: "input_image", image_url: pixel, detail: "low" }] },
+  { role: "assistant", content: "A pixel." },
+  { role: "user", content: "Which colour is it?" }] });
+out.history = { status: history.status, text: history.output_text };
+
 try {
   await client.responses.create({ model: "no-such-group", input: "hi" });
 } catch (err) {
