@@ -1,0 +1,50 @@
+"""Risk: logprobs follow the text it holds back, and never tell what it redacted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from app.guardian.output_policy import load_output_policy
+from app.identity.base import Identity
+from app.matriz.contract import Event, RunContext, TextDelta
+from app.matriz.stages.risk import RiskStage
+from app.matriz.tokenizer import certain_logprobs
+
+
+async def _through_risk(pieces: list[str]) -> list[TextDelta]:
+    """`pieces` as an upstream's deltas, each with its tokens' logprobs, after Risk."""
+    async def upstream() -> AsyncIterator[Event]:
+        for piece in pieces:
+            yield TextDelta(piece, certain_logprobs(piece, 0))
+
+    who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
+    ctx = RunContext(identity=who, model="m", question="q", history=[])
+    out = [e async for e in RiskStage(load_output_policy()).stream(ctx, upstream())]
+    assert all(isinstance(e, TextDelta) for e in out)
+    return [e for e in out if isinstance(e, TextDelta)]
+
+
+async def test_each_piece_goes_out_with_the_tokens_it_holds_whole() -> None:
+    pieces = ["Hel", "lo wor", "ld, how", " are", " you?"]
+    out = await _through_risk(pieces)
+    assert "".join(e.text for e in out) == "".join(pieces)
+    # The tokens never run ahead of the text sent: one cut by the hold (" wor" of "Hello
+    # |wor") goes with the piece that completes it; in the end every token went out.
+    sent = said = ""
+    for e in out:
+        sent += e.text
+        said += "".join(lp["token"] for lp in e.logprobs or ())
+        assert sent.startswith(said)
+    assert said == sent
+    assert sum(len(e.logprobs or ()) for e in out) == sum(
+        len(certain_logprobs(p, 0)) for p in pieces)
+
+
+async def test_a_redacted_piece_goes_without_its_tokens() -> None:
+    secret = "sk-" + "a1b2c3d4" * 3
+    out = await _through_risk(["my key is ", secret[:10], secret[10:], " ok then"])
+    text = "".join(e.text for e in out)
+    assert secret not in text and "[redacted key]" in text
+    tokens = "".join(lp["token"] for e in out for lp in e.logprobs or ())
+    assert "a1b2" not in tokens
+    assert tokens.startswith("my key is") and tokens.endswith("then")
