@@ -20,6 +20,7 @@ from app.matriz.nodes import Turn
 
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
+    from app.matriz.retrieval import FileSearch
 
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
 Effect = Callable[[], Awaitable[None]]
@@ -108,6 +109,8 @@ class RunContext:
     # Long-term recall: whether the Memory stage adds it, and its token budget (None: all).
     recall: bool = True
     recall_max_tokens: int | None = None
+    # The request's file_search tool: the Memory stage searches, the answer reads the sources.
+    file_search: FileSearch | None = None
     logprobs: list[Any] | None = None  # the answer's token logprobs, when asked for and given
     spans: list[ChildSpan] = field(default_factory=list)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.api.responses.file_search import input_turn
 from app.api.responses.protocol import (
+    FileSearchCallItem,
     FunctionCallItem,
     FunctionCallOutputItem,
     InputFile,
@@ -132,6 +134,8 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
                                        f"input {i + 1}"))
             elif isinstance(entry, FunctionCallOutputItem):
                 turns.append(output_turn(entry.call_id, entry.output, f"input {i + 1}"))
+            elif isinstance(entry, FileSearchCallItem):
+                turns.append(input_turn(entry, f"input {i + 1}"))
     asked = bool(turns) and turns[-1].role == "user"
     question_at = last_user_at if asked else -1
     for i in media_at:

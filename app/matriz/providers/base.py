@@ -11,6 +11,7 @@ from app.matriz.nodes import Turn
 
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
+    from app.matriz.retrieval import Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,8 @@ class ThoughtInput:
     history: Sequence[Turn]
     question: str
     call: UpstreamCall | None = None  # a routed model's route and parameters
+    # What a file search found, best first (None: the request asked for no search).
+    sources: Sequence[Source] | None = None
 
 
 @dataclass(slots=True)

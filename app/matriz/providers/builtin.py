@@ -28,7 +28,7 @@ class BuiltinProvider:
         self, inp: ThoughtInput, outcome: ThoughtOutcome
     ) -> AsyncGenerator[Event, None]:
         """Reason, then stream the summary and the answer in word-sized increments."""
-        answer = reason(inp.question, inp.history)
+        answer = reason(inp.question, inp.history, inp.sources)
         outcome.node = answer.node
         for i, line in enumerate(answer.summary):
             yield ReasoningDelta(("\n" if i else "") + line)

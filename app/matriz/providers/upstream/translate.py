@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.api.chat.protocol import ChatCompletionRequest
+from app.api.responses.file_search import RESULTS
 from app.api.responses.protocol import ResponseCreateRequest
 from app.errors import InvalidRequest
 from app.matriz.contract import Usage
 from app.matriz.nodes import Turn
+from app.matriz.retrieval import SEARCHED, Source, sources_message
 from app.matriz.toolturns import CALL, OUTPUT, fields
 from app.memory.conversations import is_recalled
 from app.routing.config import Group
@@ -67,10 +69,16 @@ def _text_format(req: ResponseCreateRequest) -> dict[str, Any] | None:
 
 
 def _tools(req: ResponseCreateRequest) -> dict[str, Any]:
-    """Function tools, `tool_choice` and `parallel_tool_calls` in the chat shape."""
+    """Function tools, `tool_choice` and `parallel_tool_calls` in the chat shape. A
+    file_search tool is the façade's own: it searched before the call (its sources are in
+    the messages), which is also what a choice of it, or of "required", asks for."""
     params: dict[str, Any] = {}
     tools = []
+    searches = False
     for i, tool in enumerate(req.tools or []):
+        if tool.get("type") == "file_search":
+            searches = True
+            continue
         if tool.get("type") != "function" or not tool.get("name"):
             raise _unsupported(req.model, f"tools[{i}]",
                                f" (tools of type '{tool.get('type')}')")
@@ -80,6 +88,8 @@ def _tools(req: ResponseCreateRequest) -> dict[str, Any]:
     if tools:
         params["tools"] = tools
     choice = req.tool_choice
+    if searches and (choice == {"type": "file_search"} or (choice == "required" and not tools)):
+        choice = None
     if isinstance(choice, dict):
         if choice.get("type") != "function" or not choice.get("name"):
             raise _unsupported(req.model, "tool_choice", f" (type '{choice.get('type')}')")
@@ -128,10 +138,10 @@ def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]
     if not isinstance(include, list):
         raise InvalidRequest("'include' must be an array.", param="include")
     for i, entry in enumerate(include):
-        if entry != _LOGPROBS_INCLUDE:
+        if entry not in (_LOGPROBS_INCLUDE, RESULTS):
             raise _unsupported(model, f"include[{i}]", f" ('{entry}')")
     top_logprobs = extra.get("top_logprobs")
-    if include or top_logprobs is not None:
+    if _LOGPROBS_INCLUDE in include or top_logprobs is not None:
         params["logprobs"] = True
         if top_logprobs:
             params["top_logprobs"] = top_logprobs
@@ -163,16 +173,22 @@ def recalled_message(turns: Sequence[Turn]) -> str:
 
 
 def messages(instructions: str | None, history: Sequence[Turn], question: str,
-             question_parts: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """The conversation as chat messages: instructions, recalled memory, turns, question."""
+             question_parts: list[dict[str, Any]] | None = None,
+             sources: Sequence[Source] | None = None) -> list[dict[str, Any]]:
+    """The conversation as chat messages: instructions, recalled memory, the file search's
+    sources, turns (earlier searches among them), question."""
     out: list[dict[str, Any]] = []
     if instructions:
         out.append({"role": "system", "content": instructions})
     recalled = [t for t in history if is_recalled(t)]
     if recalled:
         out.append({"role": "system", "content": recalled_message(recalled)})
+    if sources is not None:
+        out.append({"role": "system", "content": sources_message(sources)})
     for turn in history:
-        if turn.role == CALL:
+        if turn.role == SEARCHED:
+            out.append({"role": "system", "content": turn.text})
+        elif turn.role == CALL:
             call = fields(turn)
             entry = {"id": call["call_id"], "type": "function",
                      "function": {"name": call["name"], "arguments": call["arguments"]}}
