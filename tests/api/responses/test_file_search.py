@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from app.api.responses.file_search import SearchOutput
+from app.matriz.retrieval import FileSearch, Source
 from tests.api.responses.test_sse_golden import check_stream, parse_sse
 from tests.utils.indexes import file_search, make_index
 
@@ -304,3 +306,15 @@ async def test_output_items_given_back_as_input_are_accepted(
                                    params={"order": "asc"})).json()["data"]
     assert [i["type"] for i in listed] == ["file_search_call", "message", "message"]
     assert listed[0]["results"] == first["output"][0]["results"]
+
+
+def test_markers_cut_between_deltas_are_cited_once_whole() -> None:
+    search = FileSearch("fs_1", ("idx_1",), 10, "tools[0]", sources=[
+        Source("mem_1", "a.md", "idx_1", "A.", 0.9), Source("mem_2", "b.md", "idx_1", "B.", 0.5)])
+    output = SearchOutput(search, with_results=False)
+    text, cited = "", []
+    for delta in ("See [", "1", "] and [", "12] or [2", "]", " [0] [2]"):
+        text += delta
+        cited += [(c["file_id"], c["index"]) for c in output.cite(text)]
+    assert text == "See [1] and [12] or [2] [0] [2]"
+    assert cited == [("mem_1", 4), ("mem_2", 20), ("mem_2", 28)]
