@@ -20,6 +20,8 @@ from app.matriz.nodes.types import Turn
 
 # The role of the turn that holds what a search found, in the stored conversation.
 SEARCHED = "file_search_call"
+# How much of each passage that turn keeps: every later turn of the conversation reads it.
+KEPT_CHARS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +72,21 @@ def sources_message(sources: Sequence[Source]) -> str:
 
 def searched_turn(queries: Sequence[str], found: Sequence[tuple[str, str]],
                   source: str) -> Turn:
-    """What one search found (`(filename, text)` pairs), as a turn of the conversation."""
+    """What one search found (`(filename, text)` pairs), as a turn of the conversation;
+    each passage cut to KEPT_CHARS."""
     asked = "; ".join(f'"{q}"' for q in queries) or "nothing"
-    passages = "\n".join(f"- {name}: {text}" for name, text in found) or "- nothing"
+    passages = "\n".join(f"- {name}: {_kept(text)}" for name, text in found) or "- nothing"
     return Turn(SEARCHED, f"File search earlier in this conversation, for {asked}, found:\n"
                 f"{passages}", source)
+
+
+def found_turn(search: FileSearch, source: str) -> Turn | None:
+    """What the search found, as the turn the conversation keeps (None if it did not run)."""
+    if search.sources is None:
+        return None
+    return searched_turn(search.queries, [(s.filename, s.text) for s in search.sources],
+                         source)
+
+
+def _kept(text: str) -> str:
+    return text if len(text) <= KEPT_CHARS else text[: KEPT_CHARS - 1] + "…"

@@ -104,13 +104,27 @@ async def test_a_chain_keeps_what_was_found_and_tools_mix(
         assert [t["function"]["name"] for t in body["tools"]] == ["get_weather"]
         assert "tool_choice" not in body
         # The next turn has no file_search tool, but the upstream still reads what was found.
-        await app.sdk.responses.create(model="gpt-test", input="Thanks. Summarise that.",
-                                       previous_response_id=first.id)
+        second = await app.sdk.responses.create(
+            model="gpt-test", input="Thanks. Summarise that.", previous_response_id=first.id)
         system = _system(upstream.last()["body"])
         assert len(system) == 1
         assert system[0].startswith(
             f'File search earlier in this conversation, for "{QUESTION}", found:\n'
             "- handbook.md: Refunds are accepted within 30 days")
+        # Later searches of the chain are kept too, in its working memory (the session).
+        third = await app.sdk.responses.create(
+            model="gpt-test", input="Where do staff park?", previous_response_id=second.id,
+            tools=[file_search(index)])
+        await app.sdk.responses.create(model="gpt-test", input="And the refunds again?",
+                                       previous_response_id=third.id)
+        body = upstream.last()["body"]
+        [earlier] = _system(body)
+        assert [m.split(", found:")[0] for m in earlier.split("\n\n")] == [
+            f'File search earlier in this conversation, for "{QUESTION}"',
+            'File search earlier in this conversation, for "Where do staff park?"']
+        # One system message first: many chat templates refuse one between turns.
+        assert [m["role"] for m in body["messages"]] == [
+            "system", "user", "assistant", "user", "assistant", "user", "assistant", "user"]
         # "required" with only the façade's tool is met by the search: nothing to force.
         await app.sdk.responses.create(model="gpt-test", input=QUESTION,
                                        tools=[file_search(index)], tool_choice="required")

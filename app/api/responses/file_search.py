@@ -194,14 +194,6 @@ def stored_output(body: dict[str, Any]) -> StoredOutput | None:
     return StoredOutput(item, annotations)
 
 
-def search_turn(search: FileSearch, source: str) -> Turn | None:
-    """What the search found, as the turn the chain keeps (None if it did not run)."""
-    if search.sources is None:
-        return None
-    return searched_turn(search.queries, [(s.filename, s.text) for s in search.sources],
-                         source)
-
-
 def input_turn(item: FileSearchCallItem, source: str) -> Turn:
     """A `file_search_call` given back as input, as a turn (its results, when it has them)."""
     found = [(r.filename or r.file_id or "a file", r.text or "") for r in item.results or []]

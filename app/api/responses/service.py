@@ -26,7 +26,7 @@ from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.providers.upstream.translate import responses_params
-from app.matriz.retrieval import FileSearch
+from app.matriz.retrieval import FileSearch, found_turn
 from app.matriz.toolturns import call_turn
 from app.memory.conversations import ConversationMemory, memory_writer
 from app.observability.logging import request_id_var
@@ -229,7 +229,7 @@ class ResponsesService:
         if converted.question:
             turns.append({"role": "user", "text": converted.question,
                           "source": f"{rid} input {len(converted.items)}"})
-        searched = None if search is None else file_search.search_turn(search, f"{rid} output")
+        searched = None if search is None else found_turn(search, f"{rid} output")
         if searched is not None:  # what the answer was given to read, kept with the chain
             turns.append({"role": searched.role, "text": searched.text,
                           "source": searched.source})

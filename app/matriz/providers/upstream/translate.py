@@ -175,20 +175,24 @@ def recalled_message(turns: Sequence[Turn]) -> str:
 def messages(instructions: str | None, history: Sequence[Turn], question: str,
              question_parts: list[dict[str, Any]] | None = None,
              sources: Sequence[Source] | None = None) -> list[dict[str, Any]]:
-    """The conversation as chat messages: instructions, recalled memory, the file search's
-    sources, turns (earlier searches among them), question."""
+    """The conversation as chat messages: instructions, recalled memory, what the chain's
+    earlier file searches found, this one's sources, turns, question. System messages come
+    first only: many chat templates refuse one between turns."""
     out: list[dict[str, Any]] = []
     if instructions:
         out.append({"role": "system", "content": instructions})
     recalled = [t for t in history if is_recalled(t)]
     if recalled:
         out.append({"role": "system", "content": recalled_message(recalled)})
+    searched = [t.text for t in history if t.role == SEARCHED]
+    if searched:
+        out.append({"role": "system", "content": "\n\n".join(searched)})
     if sources is not None:
         out.append({"role": "system", "content": sources_message(sources)})
     for turn in history:
         if turn.role == SEARCHED:
-            out.append({"role": "system", "content": turn.text})
-        elif turn.role == CALL:
+            continue
+        if turn.role == CALL:
             call = fields(turn)
             entry = {"id": call["call_id"], "type": "function",
                      "function": {"name": call["name"], "arguments": call["arguments"]}}
