@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from app.matriz.nodes.types import Check
@@ -65,6 +66,7 @@ def key_words(text: str) -> dict[str, str]:
     return words
 
 
+@lru_cache(maxsize=65536)  # natural text repeats its words
 def _fold(word: str) -> str:
     """Plain English endings off, so "policies" meets "policy" and "parking" meets "park"."""
     if word.endswith("ies") and len(word) > 4:
