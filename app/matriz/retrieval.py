@@ -49,6 +49,11 @@ class FileSearch:
     queries: list[str] = field(default_factory=list)
     sources: list[Source] | None = None  # None until searched
 
+    def found(self) -> list[Source] | None:
+        """What the answer reads: the sources, or None when there was no question to search
+        for (a turn of function outputs only), which is not the same as finding nothing."""
+        return self.sources if self.queries else None
+
 
 class Searcher(Protocol):
     """What searches the caller's indexes (the indexes service)."""
@@ -82,10 +87,10 @@ def searched_turn(queries: Sequence[str], found: Sequence[tuple[str, str]],
 
 def found_turn(search: FileSearch, source: str) -> Turn | None:
     """What the search found, as the turn the conversation keeps (None if it did not run)."""
-    if search.sources is None:
+    found = search.found()
+    if found is None:
         return None
-    return searched_turn(search.queries, [(s.filename, s.text) for s in search.sources],
-                         source)
+    return searched_turn(search.queries, [(s.filename, s.text) for s in found], source)
 
 
 def _kept(text: str) -> str:

@@ -149,3 +149,32 @@ async def test_unknown_indexes_never_reach_the_upstream(
                                            include=["web_search_call.results"])
         assert unsupported.value.param == "include[0]"  # type: ignore[attr-defined]
         assert upstream.requests("/v1/chat/completions") == []
+
+
+async def test_a_turn_of_function_outputs_searches_for_nothing(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    upstream = mock_upstream_factory()
+    async with routed_app(pg_url, tmp_path, routing(upstream.url)) as app:
+        index, _ = await make_index(app.http, "handbook")
+        weather = {"type": "function", "name": "get_weather", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}}}}
+        tools = [file_search(index), weather]
+        upstream.behave("reply", tool_calls=[{"name": "get_weather",
+                                              "arguments": '{"city": "Paris"}'}])
+        first = await app.sdk.responses.create(model="gpt-test", input="Weather in Paris?",
+                                               tools=tools, include=[RESULTS])
+        assert [i.type for i in first.output] == ["file_search_call", "function_call"]
+        call = first.output[1]
+        assert call.type == "function_call"
+        second = await app.sdk.responses.create(
+            model="gpt-test", previous_response_id=first.id, tools=tools, include=[RESULTS],
+            input=[{"type": "function_call_output", "call_id": call.call_id,
+                    "output": "18 C"}])
+        searched = second.output[0]
+        assert searched.type == "file_search_call"
+        assert (searched.queries, searched.results) == ([], [])
+        assert second.output_text == "Tool result: 18 C"
+        # The upstream reads what the first turn's search found, and no "found nothing".
+        system = _system(upstream.last()["body"])
+        assert len(system) == 1 and system[0].startswith(
+            'File search earlier in this conversation, for "Weather in Paris?"')

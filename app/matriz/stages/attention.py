@@ -25,9 +25,9 @@ class AttentionStage(Stage):
         """Trim or refuse an oversized context; set `usage.input_tokens`."""
         window = self._context_window(ctx.model)
         fixed = count_tokens(ctx.question) + count_tokens(ctx.instructions or "")
-        if ctx.file_search is not None and ctx.file_search.sources is not None:
-            # The sources are read with the question: they are never trimmed away.
-            fixed += count_tokens(sources_message(ctx.file_search.sources))
+        sources = None if ctx.file_search is None else ctx.file_search.found()
+        if sources is not None:  # read with the question: never trimmed away
+            fixed += count_tokens(sources_message(sources))
         turn_tokens = [count_tokens(t.text) for t in ctx.history]
         total = fixed + sum(turn_tokens)
         if total > window and ctx.truncation == "auto":

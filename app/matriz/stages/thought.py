@@ -27,7 +27,7 @@ class ThoughtStage(Stage):
         _, provider = self._registry.resolve(ctx.model)
         searched = ctx.file_search
         inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question,
-                           ctx.upstream, None if searched is None else searched.sources)
+                           ctx.upstream, None if searched is None else searched.found())
         outcome = ThoughtOutcome(spans=ctx.spans)
         limit = None if ctx.upstream is not None else ctx.max_output_tokens
         usage = ctx.usage
