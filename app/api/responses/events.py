@@ -83,7 +83,7 @@ class OutputBuilder:
                 "role": "assistant", "content": content}
 
     def items(self, message_status: str) -> list[dict[str, Any]]:
-        """The finished output list (reasoning first, then the message)."""
+        """The finished output list: the file search, the reasoning, then the message."""
         out = [] if self.file_search is None else [self.file_search.item()]
         if self.reasoning is not None:
             out.append(self.reasoning_item(done=True))
