@@ -215,8 +215,9 @@ async def _open(
                          PeriodicJob("memory expiry sweep",
                                      ExpirySweeper(pool, metrics=metrics).sweep),
                          PeriodicJob("token marks sweep", tokens.marks.sweep)])
+    indexes = IndexesService(pool, embedding_models, retention)
     orchestrator = Orchestrator(
-        [MemoryStage(pool, sessions, memory),
+        [MemoryStage(pool, sessions, memory, indexes),
          AttentionStage(lambda m: registry.card(m).context_window),
          ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
          ActionStage(tick)],
@@ -234,7 +235,7 @@ async def _open(
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,
         embeddings=EmbeddingsService(embedding_models),
-        indexes=IndexesService(pool, embedding_models, retention), routing=routing,
+        indexes=indexes, routing=routing,
         upstream=upstream, cooldowns=None if upstream is None else upstream.cooldowns,
         accounts=AccountsService(pool, tiers, passwords, seal, policy),
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),

@@ -20,6 +20,7 @@ from app.matriz.nodes import Turn
 
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
+    from app.matriz.retrieval import FileSearch
 
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
 Effect = Callable[[], Awaitable[None]]
@@ -118,6 +119,8 @@ class RunContext:
     # Logprobs asked for, with this many alternatives a token (None: not asked for); a
     # routed model's upstream gets the request's own fields (`UpstreamCall.params`).
     top_logprobs: int | None = None
+    # The request's file_search tool: the Memory stage searches, the answer reads the sources.
+    file_search: FileSearch | None = None
     spans: list[ChildSpan] = field(default_factory=list)
 
 

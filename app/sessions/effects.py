@@ -8,6 +8,7 @@ from collections.abc import Callable
 from app.errors import InvalidRequest
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import Effect, RunContext
+from app.matriz.retrieval import found_turn
 from app.sessions.base import SESSION_ID, SessionStore, SessionTurn
 
 log = logging.getLogger("lukhas.sessions")
@@ -23,13 +24,18 @@ def check_session_id(value: str | None) -> str | None:
 
 def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[], str],
                    source: str, session_id: Callable[[], str | None]) -> Effect:
-    """Append the question and the answer to the session that `session_id()` names."""
+    """Append the question, what a file search found for it, and the answer to the session
+    that `session_id()` names."""
 
     async def write() -> None:
         sid = session_id()
         if sid is None:
             return
         turns = [SessionTurn("assistant", answer(), f"{source} output")]
+        searched = None if ctx.file_search is None else found_turn(ctx.file_search,
+                                                                   f"{source} output")
+        if searched is not None:
+            turns.insert(0, SessionTurn(searched.role, searched.text, searched.source))
         parts = tuple((ctx.upstream.question_parts or ()) if ctx.upstream else ())
         if ctx.question or parts:
             turns.insert(0, SessionTurn("user", ctx.question, f"{source} input", parts))

@@ -21,6 +21,7 @@ from app.embeddings.registry import EmbeddingRegistry
 from app.errors import InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id, ordered_ids
+from app.matriz.retrieval import FileSearch, Source
 from app.memory.retention import Retention, load_retention
 
 
@@ -40,10 +41,11 @@ class IndexesService:
         self._pool = pool
         self._embeddings = embeddings
 
-    async def _index(self, conn: Any, identity: Identity, index_id: str) -> repo.IndexRow:
+    async def _index(self, conn: Any, identity: Identity, index_id: str,
+                     param: str = "index_id") -> repo.IndexRow:
         index = await repo.get_index(conn, identity.subject, index_id)
         if index is None:
-            raise NotFound(f"No index with id '{index_id}'.", param="index_id",
+            raise NotFound(f"No index with id '{index_id}'.", param=param,
                            code="index_not_found")
         return index
 
@@ -176,13 +178,54 @@ class IndexesService:
              "lane": h.lane, "fold": h.fold, "tags": h.tags, "metadata": h.metadata}
             for h in hits]}
 
+    async def file_search(self, identity: Identity, search: FileSearch, query: str) -> None:
+        """A Responses file_search: the named indexes (each the caller's, or 404), searched
+        for `query` with each index's own model; the best `max_results` of them all. A
+        query with no words to embed finds nothing (it is a question, not a bad request)."""
+        where = f"{search.param}.vector_store_ids"
+        async with self._pool.acquire() as conn:
+            indexes = [await self._index(conn, identity, index_id, f"{where}[{i}]")
+                       for i, index_id in enumerate(search.index_ids)]
+        search.queries = [query] if query.strip() else []
+        search.sources = []
+        if not search.queries:
+            return
+        vectors = {}
+        for model in dict.fromkeys(index.model for index in indexes):
+            vectors[model] = (await self._embeddings.get(model).embed([query]))[0]
+        filters = repo.Filters(attributes=search.attributes)
+        found: list[Source] = []
+        async with self._pool.acquire() as conn:
+            for index in indexes:
+                vector = vectors[index.model]
+                if not _has_direction(index, vector):
+                    continue
+                hits = await repo.search(conn, index, vector, search.max_results, filters)
+                found += [_source(index, hit) for hit in hits
+                          if search.score_threshold is None
+                          or hit.score >= search.score_threshold]
+        found.sort(key=lambda source: -source.score)  # stable: ties keep the index order
+        search.sources = found[: search.max_results]
+
+
+def _source(index: repo.IndexRow, hit: repo.Hit) -> Source:
+    """A hit as a file search source: its metadata's scalar values are its attributes."""
+    name = hit.metadata.get("filename")
+    attributes = {k: v for k, v in hit.metadata.items() if isinstance(v, str | int | float)}
+    return Source(hit.id, name if isinstance(name, str) and name else index.name, index.id,
+                  hit.content, hit.score, attributes)
+
+
+def _has_direction(index: repo.IndexRow, vector: np.ndarray) -> bool:
+    return index.metric != "cosine" or float(np.max(np.abs(vector))) >= _SMALLEST_DIRECTION
+
 
 def _check_direction(index: repo.IndexRow, vector: np.ndarray, param: str, given: bool) -> None:
     """Cosine similarity needs a direction: pgvector sums squares in float32, so a vector
     whose largest component squares to less than float32's smallest normal number has a
     norm of zero there, and every score against it would be NaN, which JSON cannot carry.
     The zero vector is the common case (text without a word, with the hashing model)."""
-    if index.metric == "cosine" and not float(np.max(np.abs(vector))) >= _SMALLEST_DIRECTION:
+    if not _has_direction(index, vector):
         what = f"'{param}' is" if given else f"The embedding of '{param}' is"
         raise InvalidRequest(f"{what} the zero vector (or too close to it for float32), which "
                              "has no direction; the index compares by cosine similarity.",

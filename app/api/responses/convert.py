@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.api.responses.file_search import RESULTS, input_turn
 from app.api.responses.protocol import (
+    FileSearchCallItem,
     FunctionCallItem,
     FunctionCallOutputItem,
     InputFile,
@@ -141,6 +143,8 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
                                        f"input {i + 1}"))
             elif isinstance(entry, FunctionCallOutputItem):
                 turns.append(output_turn(entry.call_id, entry.output, f"input {i + 1}"))
+            elif isinstance(entry, FileSearchCallItem):
+                turns.append(input_turn(entry, f"input {i + 1}"))
     asked = bool(turns) and turns[-1].role == "user"
     last = turns.pop() if asked else None
     question = last.text if last is not None else ""
@@ -155,12 +159,13 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
 
 def requested_logprobs(req: ResponseCreateRequest) -> int | None:
     """How many alternatives a token the caller wants logprobs with (`include` names them,
-    or `top_logprobs` is given), else None; any other `include` is a 400 naming it."""
+    or `top_logprobs` is given), else None; an `include` value other than those and the file
+    search's results is a 400 naming it."""
     for i, entry in enumerate(req.include or ()):
-        if entry != LOGPROBS_INCLUDE:
+        if entry not in (LOGPROBS_INCLUDE, RESULTS):
             raise InvalidRequest(f"'include' value '{entry}' is not supported for the model "
                                  f"'{req.model}'.", param=f"include[{i}]",
                                  code="unsupported_parameter")
-    if not req.include and req.top_logprobs is None:
+    if LOGPROBS_INCLUDE not in (req.include or ()) and req.top_logprobs is None:
         return None
     return req.top_logprobs or 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.api.responses.file_search import Output
 from app.ids import new_id, new_ids
 from app.matriz.contract import ToolCallDelta
 
@@ -18,7 +19,9 @@ from app.matriz.contract import ToolCallDelta
 class OutputBuilder:
     """Accumulates the reasoning summary and the answer into output items with stable ids."""
 
-    def __init__(self) -> None:
+    def __init__(self, file_search: Output | None = None) -> None:
+        self.file_search = file_search  # the search that ran before the answer, if any
+        self.annotations: list[dict[str, Any]] = []  # the answer text's citations
         self.reasoning_id, self.message_id = new_ids("rs_", "msg_")
         self.reasoning: str | None = None
         self.text: str | None = None
@@ -31,12 +34,16 @@ class OutputBuilder:
     def add_reasoning(self, delta: str) -> None:
         self.reasoning = (self.reasoning or "") + delta
 
-    def add_text(self, delta: str, logprobs: list[Any] | None = None) -> None:
+    def add_text(self, delta: str, logprobs: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Fold a text delta (and its tokens' logprobs) in; the citations it completed."""
         if self.text is None:
             self.parts.append("text")
         self.text = (self.text or "") + delta
         if logprobs:
             self.logprobs = (self.logprobs or []) + logprobs
+        cited = [] if self.file_search is None else self.file_search.cite(self.text)
+        self.annotations += cited
+        return cited
 
     def add_refusal(self, delta: str) -> None:
         if self.refusal is None:
@@ -47,7 +54,7 @@ class OutputBuilder:
         """The finished content part of `kind` ("text" or "refusal")."""
         if kind == "refusal":
             return refusal_part(self.refusal or "")
-        return text_part(self.text or "", self.logprobs)
+        return text_part(self.text or "", self.logprobs, self.annotations)
 
     def add_tool_call(self, delta: ToolCallDelta,
                       item_id: str | None = None) -> tuple[dict[str, Any], bool]:
@@ -78,8 +85,8 @@ class OutputBuilder:
                 "role": "assistant", "content": content}
 
     def items(self, message_status: str) -> list[dict[str, Any]]:
-        """The finished output list (reasoning first, then the message)."""
-        out = []
+        """The finished output list: the file search, the reasoning, then the message."""
+        out = [] if self.file_search is None else [self.file_search.item()]
         if self.reasoning is not None:
             out.append(self.reasoning_item(done=True))
         # An answer of calls only has no message.
@@ -89,8 +96,10 @@ class OutputBuilder:
         return out
 
 
-def text_part(text: str, logprobs: list[Any] | None = None) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
+def text_part(text: str, logprobs: list[Any] | None = None,
+              annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": list(annotations or []),
+            "logprobs": logprobs or []}
 
 
 def refusal_part(refusal: str) -> dict[str, Any]:
@@ -152,13 +161,36 @@ class StreamEncoder:
         return events
 
     def text(self, delta: str, logprobs: list[Any] | None = None) -> list[dict[str, Any]]:
-        """A piece of the answer's text, with its tokens' logprobs when asked for."""
+        """A piece of the answer's text, with its tokens' logprobs when asked for, then an
+        annotation event for each citation it completed."""
         events = self._open_message("text")
-        self.builder.add_text(delta, logprobs)
-        events.append(self._event("response.output_text.delta", item_id=self.builder.message_id,
-                                  output_index=self._index,
-                                  content_index=self._parts.index("text"), delta=delta,
+        b = self.builder
+        cited = b.add_text(delta, logprobs)
+        ids = {"item_id": b.message_id, "output_index": self._index,
+               "content_index": self._parts.index("text")}
+        events.append(self._event("response.output_text.delta", **ids, delta=delta,
                                   logprobs=logprobs or []))
+        first = len(b.annotations) - len(cited)
+        events += [self._event("response.output_text.annotation.added", **ids,
+                               annotation_index=first + i, annotation=annotation)
+                   for i, annotation in enumerate(cited)]
+        return events
+
+    def file_search_call(self) -> list[dict[str, Any]]:
+        """The file search's item, through its states in order (it ran before the answer,
+        so an unknown index was a plain 404 and not a failed stream)."""
+        if self.builder.file_search is None:
+            return []
+        events = self._close()
+        item = self.builder.file_search.item()
+        self._index += 1
+        ids = {"item_id": item["id"], "output_index": self._index}
+        events.append(self._event("response.output_item.added", output_index=self._index,
+                                  item={**item, "status": "in_progress", "results": None}))
+        events += [self._event(f"response.file_search_call.{state}", **ids)
+                   for state in ("in_progress", "searching", "completed")]
+        events.append(self._event("response.output_item.done", output_index=self._index,
+                                  item=item))
         return events
 
     def refusal(self, delta: str) -> list[dict[str, Any]]:

@@ -84,6 +84,26 @@ class ItemReference(OpenAIModel):
     id: str
 
 
+class FileSearchResult(OpenAIModel):
+    """A passage a file search found: a document of one of the caller's indexes."""
+
+    file_id: str | None = None
+    filename: str | None = None
+    score: float | None = None
+    text: str | None = None
+    attributes: dict[str, str | float | bool] | None = None
+
+
+class FileSearchCallItem(OpenAIModel):
+    """A file search that ran in an earlier turn (given back as input)."""
+
+    type: Literal["file_search_call"]
+    id: str
+    queries: list[str] = Field(default_factory=list)
+    status: str | None = None
+    results: list[FileSearchResult] | None = None
+
+
 def _item_kind(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("type", "message"))
@@ -95,6 +115,7 @@ InputItem = Annotated[
     | Annotated[FunctionCallItem, Tag("function_call")]
     | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
     | Annotated[ReasoningItem, Tag("reasoning")]
+    | Annotated[FileSearchCallItem, Tag("file_search_call")]
     | Annotated[ItemReference, Tag("item_reference")],
     Discriminator(_item_kind),
 ]
@@ -140,6 +161,50 @@ class ResponseCreateRequest(OpenAIModel):
         return value
 
 
+# The file_search tool (https://platform.openai.com/docs/api-reference/responses/create),
+# over the caller's `/v1/indexes`: `vector_store_ids` are index ids.
+
+
+class ComparisonFilter(OpenAIModel):
+    """Compare a document attribute (a key of its metadata) with a value."""
+
+    type: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
+    key: str = Field(min_length=1, max_length=64)
+    value: bool | float | str | list[float | str]
+
+
+def _filter_kind(value: Any) -> str:
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return "compound" if kind in ("and", "or") else "comparison"
+
+
+class CompoundFilter(OpenAIModel):
+    """All (`and`) or any (`or`) of its filters."""
+
+    type: Literal["and", "or"]
+    filters: list[SearchFilter] = Field(min_length=1)
+
+
+SearchFilter = Annotated[
+    Annotated[ComparisonFilter, Tag("comparison")] | Annotated[CompoundFilter, Tag("compound")],
+    Discriminator(_filter_kind),
+]
+
+
+class RankingOptions(OpenAIModel):
+    ranker: str | None = None
+    score_threshold: float | None = Field(default=None, ge=0, le=1)
+    hybrid_search: dict[str, Any] | None = None
+
+
+class FileSearchTool(OpenAIModel):
+    type: Literal["file_search"]
+    vector_store_ids: list[str] = Field(min_length=1, max_length=10)
+    max_num_results: int | None = Field(default=None, ge=1, le=50)
+    filters: SearchFilter | None = None
+    ranking_options: RankingOptions | None = None
+
+
 class InputItemsQuery(OpenAIModel):
     after: str | None = None
     limit: int = Field(default=20, ge=1, le=100)
@@ -157,10 +222,19 @@ class Deleted(OpenAIModel):
     deleted: bool
 
 
+class FileCitation(OpenAIModel):
+    """A source the answer cites: `index` is where its marker `[n]` starts in the text."""
+
+    type: Literal["file_citation"]
+    file_id: str
+    filename: str
+    index: int
+
+
 class OutputTextPart(OpenAIModel):
     type: Literal["output_text"]
     text: str
-    annotations: list[Any]
+    annotations: list[FileCitation]
     logprobs: list[Any] | None = None
 
 
@@ -186,6 +260,17 @@ class OutputFunctionCall(OpenAIModel):
     name: str
     arguments: str
     status: Literal["in_progress", "completed", "incomplete"]
+
+
+class OutputFileSearchCall(OpenAIModel):
+    """The search of the caller's indexes that ran before the answer; `results` with
+    `include: ["file_search_call.results"]`."""
+
+    id: str
+    type: Literal["file_search_call"]
+    status: Literal["in_progress", "searching", "completed", "incomplete", "failed"]
+    queries: list[str]
+    results: list[FileSearchResult] | None
 
 
 class SummaryText(OpenAIModel):
@@ -223,7 +308,7 @@ class ResponseObject(OpenAIModel):
     max_output_tokens: int | None
     model: str
     metadata: dict[str, str]
-    output: list[OutputReasoning | OutputMessage | OutputFunctionCall]
+    output: list[OutputFileSearchCall | OutputReasoning | OutputMessage | OutputFunctionCall]
     parallel_tool_calls: bool
     previous_response_id: str | None
     reasoning: dict[str, Any]

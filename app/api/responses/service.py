@@ -12,6 +12,7 @@ import anyio
 
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit
+from app.api.responses import file_search
 from app.api.responses.convert import ConvertedInput, convert_input, requested_logprobs
 from app.api.responses.events import OutputBuilder, StreamEncoder, usage_object
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
@@ -25,6 +26,7 @@ from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.providers.upstream.translate import responses_params
+from app.matriz.retrieval import FileSearch, found_turn
 from app.matriz.toolturns import call_turn
 from app.memory.conversations import ConversationMemory, memory_writer
 from app.observability.logging import request_id_var
@@ -105,13 +107,16 @@ class ResponsesService:
         if call is not None:
             ctx.recall = call.group.memory.recall
             ctx.recall_max_tokens = call.group.memory.max_tokens
-        builder = OutputBuilder()
+        ctx.file_search = file_search.plan(req, identity)
+        builder = OutputBuilder(None if ctx.file_search is None else file_search.SearchOutput(
+            ctx.file_search, file_search.include_results(req)))
         stored = req.store is not False
         store_final: StoreFinal | None = None
         if stored:
             async def store_final(final: dict[str, Any], keep_existing: bool) -> None:
                 await self._store(identity, req, converted, final,
-                                  _session_of(ctx, base, stored), keep_existing)
+                                  _session_of(ctx, base, stored), keep_existing,
+                                  ctx.file_search)
 
             async def store() -> None:
                 await store_final(_final(base, ctx, builder), False)
@@ -177,7 +182,7 @@ class ResponsesService:
         snapshot = {**base, "status": "in_progress", "usage": None}
         ended = False
         try:
-            yield named_frames(encoder.start(snapshot))
+            yield named_frames([*encoder.start(snapshot), *encoder.file_search_call()])
             try:
                 pending = first
                 while pending is not None:
@@ -217,7 +222,8 @@ class ResponsesService:
 
     async def _store(self, identity: Identity, req: ResponseCreateRequest,
                      converted: ConvertedInput, final: dict[str, Any],
-                     session_id: str | None, keep_existing: bool = False) -> None:
+                     session_id: str | None, keep_existing: bool = False,
+                     search: FileSearch | None = None) -> None:
         rid = final["id"]
         # A turn's images and files are kept with it: a later turn of the chain sends them on.
         turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}",
@@ -227,6 +233,10 @@ class ResponsesService:
                           "source": f"{rid} input {len(converted.items)}",
                           **({"parts": converted.question_parts}
                              if converted.question_parts else {})})
+        searched = None if search is None else found_turn(search, f"{rid} output")
+        if searched is not None:  # what the answer was given to read, kept with the chain
+            turns.append({"role": searched.role, "text": searched.text,
+                          "source": searched.source})
         answer = "".join(p["text"] for item in final["output"] if item["type"] == "message"
                          for p in item["content"] if p["type"] == "output_text")
         turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
@@ -258,7 +268,7 @@ class ResponsesService:
     ) -> AsyncIterator[bytes]:
         """The stored response's full event stream, as it was sent, after `starting_after`."""
         body = await self.get(identity, response_id)
-        builder = OutputBuilder()
+        builder = OutputBuilder(file_search.stored_output(body))
         for item in body["output"]:
             if item["type"] == "reasoning":
                 builder.reasoning_id = item["id"]
@@ -267,7 +277,9 @@ class ResponsesService:
         encoder = StreamEncoder(builder)
         payloads = encoder.start({**body, "status": "in_progress", "output": [], "usage": None})
         for item in body["output"]:
-            if item["type"] == "reasoning":
+            if item["type"] == "file_search_call":
+                payloads += encoder.file_search_call()
+            elif item["type"] == "reasoning":
                 payloads += encoder.reasoning("".join(s["text"] for s in item["summary"]))
             elif item["type"] == "message":
                 for part in item["content"]:

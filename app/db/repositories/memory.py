@@ -13,9 +13,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import orjson
 
 _ID = re.compile(r"^[a-z]+_[0-9a-f]{16,64}$")
 _OPS = {"cosine": ("<=>", "vector_cosine_ops"), "l2": ("<->", "vector_l2_ops"),
@@ -54,12 +55,38 @@ class Added:
     created: bool  # False: the same content was already in the index (deduplicated)
 
 
+Scalar = str | float | bool
+Comparison = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """`metadata[key] <op> value`; `in`/`nin` take a list. A document without the key
+    matches only `ne` and `nin` (it equals nothing)."""
+
+    key: str
+    op: Comparison
+    value: Scalar | tuple[str | float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Combine:
+    """All (`and`) or any (`or`) of the conditions."""
+
+    op: Literal["and", "or"]
+    conditions: tuple[Condition, ...]
+
+
+Condition = Compare | Combine
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     lane: str | None = None
     fold: str | None = None
     tags: Sequence[str] = ()  # all of them
     metadata: Mapping[str, Any] = field(default_factory=dict)  # containment (@>)
+    attributes: Condition | None = None  # comparisons on metadata values
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +214,13 @@ async def search(conn: Any, index: IndexRow, query: np.ndarray, k: int,
     if filters.metadata:
         args.append(dict(filters.metadata))
         where.append(f"metadata @> ${len(args)}::jsonb")
+    if filters.attributes is not None:
+        values: dict[str, Any] = {}
+        args.append(json_path(filters.attributes, values))
+        args.append(values)
+        # Silent: a comparison of mismatched types is no match, not an error.
+        where.append(f"jsonb_path_match(metadata, ${len(args) - 1}::jsonpath,"
+                     f" ${len(args)}::jsonb, true)")
     args.append(k)
     filtered = len(args) > 3
     sql = (f"SELECT id, {_SCORE[index.metric].format(d=distance)} AS score, content, lane,"
@@ -205,6 +239,26 @@ async def search(conn: Any, index: IndexRow, query: np.ndarray, k: int,
             rows = await conn.fetch(sql, *args)
     return [Hit(r["id"], float(r["score"]), r["content"], r["lane"], r["fold"],
                 list(r["tags"]), r["metadata"]) for r in rows]
+
+
+_PATH_OPS = {"eq": "==", "ne": "==", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=",
+             "in": "==", "nin": "=="}
+
+
+def json_path(condition: Condition, values: dict[str, Any]) -> str:
+    """A SQL/JSON path predicate over `metadata` for `condition`; the compared values go
+    into `values` as path variables, so no value is ever spliced into the path. Keys are
+    quoted path members (JSON string syntax). In lax mode `==` against a list is true when
+    any element is equal, which is `in`; `ne` and `nin` are the negation of `eq` and `in`."""
+    if isinstance(condition, Combine):
+        joiner = " && " if condition.op == "and" else " || "
+        return "(" + joiner.join(json_path(c, values) for c in condition.conditions) + ")"
+    name = f"v{len(values)}"
+    values[name] = list(condition.value) if isinstance(condition.value, tuple) \
+        else condition.value
+    member = orjson.dumps(condition.key).decode()
+    test = f"($.{member} {_PATH_OPS[condition.op]} ${name})"
+    return f"!{test}" if condition.op in ("ne", "nin") else test
 
 
 async def delete(conn: Any, owner: str, index_id: str, doc_id: str) -> bool:

@@ -1,15 +1,22 @@
-"""The `lukhas-matriz` reasoner: arithmetic, then recall, each validated, else "I don't know"."""
+"""The `lukhas-matriz` reasoner: arithmetic, then recall, then (when the request searched
+the caller's files) a quote from them, each validated, else "I don't know"."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from app.matriz.nodes import arithmetic, recall, validation
+from app.matriz.nodes import arithmetic, documents, recall, validation
 from app.matriz.nodes.types import Answer, Calculation, Recollection, Turn
 
+if TYPE_CHECKING:
+    from app.matriz.retrieval import Source
 
-def reason(question: str, history: Sequence[Turn]) -> Answer:
-    """Answer the latest user message from the earlier conversation, deterministically."""
+
+def reason(question: str, history: Sequence[Turn],
+           sources: Sequence[Source] | None = None) -> Answer:
+    """Answer the latest user message from the earlier conversation and, with `sources`
+    (what a file search found), from the caller's files, deterministically."""
     summary: list[str] = []
     calc = arithmetic.solve(question)
     summary += calc.notes
@@ -26,10 +33,21 @@ def reason(question: str, history: Sequence[Turn]) -> Answer:
         summary.append(check.note)
         if check.ok:
             return Answer(rec.text, tuple(summary), "recall", (rec.source,))
-    return _unknown(calc, rec, summary)
+    if sources is None:
+        return _unknown(calc, rec, summary)
+    found = documents.quote(question, sources)
+    summary += found.notes
+    if found.status == "found":
+        check = documents.validate_quotation(found, sources)
+        summary.append(check.note)
+        if check.ok:
+            return Answer(found.text, tuple(summary), "documents",
+                          (sources[found.source - 1].file_id,))
+    return _unknown(calc, rec, summary, found)
 
 
-def _unknown(calc: Calculation, rec: Recollection | None, summary: list[str]) -> Answer:
+def _unknown(calc: Calculation, rec: Recollection | None, summary: list[str],
+             found: documents.Quotation | None = None) -> Answer:
     """An honest "I don't know" that says what was considered."""
     if calc.status == "none":
         considered = "I looked for an arithmetic expression in your message and found none"
@@ -40,10 +58,10 @@ def _unknown(calc: Calculation, rec: Recollection | None, summary: list[str]) ->
         # Validation disagreed: giving the result anyway could mean giving a wrong one.
         considered = (f"I worked out {_clip(calc.expression or calc.found)} but an independent "
                       "re-check did not confirm the result, so I won't give it")
-    if rec is None:
-        text = f"I don't know. {considered}."
-    else:
-        text = f"I don't know. {considered}, and {_searched(rec)}."
+    said = f"{considered}." if rec is None else f"{considered}, and {_searched(rec)}."
+    if found is not None:  # with a file search, what it found comes first
+        said = f"{documents.searched(found)}. {said}"
+    text = f"I don't know. {said}"
     summary.append("unknown: no node produced a validated answer, so I say I don't know")
     return Answer(text, tuple(summary), "unknown", ())
 

@@ -11,6 +11,7 @@ from app.matriz.nodes import Turn
 
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
+    from app.matriz.retrieval import Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,8 @@ class ThoughtInput:
     question: str
     call: UpstreamCall | None = None  # a routed model's route and parameters
     top_logprobs: int | None = None  # logprobs asked for (`RunContext.top_logprobs`)
+    # What a file search found, best first (None: the request asked for no search).
+    sources: Sequence[Source] | None = None
 
 
 @dataclass(slots=True)

@@ -37,7 +37,7 @@ class BuiltinProvider:
                     f"The model '{MODEL_ID}' accepts text only; an earlier turn "
                     f"({turn.source}) holds an image or a file.", param="input",
                     code="unsupported_content")
-        answer = reason(inp.question, inp.history)
+        answer = reason(inp.question, inp.history, inp.sources)
         outcome.node = answer.node
         for i, line in enumerate(answer.summary):
             yield ReasoningDelta(("\n" if i else "") + line)

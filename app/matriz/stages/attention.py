@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from app.errors import InvalidRequest
 from app.matriz.contract import RunContext, Stage
+from app.matriz.retrieval import sources_message
 from app.matriz.tokenizer import count_tokens
 from app.matriz.toolturns import OUTPUT
 
@@ -24,6 +25,9 @@ class AttentionStage(Stage):
         """Trim or refuse an oversized context; set `usage.input_tokens`."""
         window = self._context_window(ctx.model)
         fixed = count_tokens(ctx.question) + count_tokens(ctx.instructions or "")
+        sources = None if ctx.file_search is None else ctx.file_search.found()
+        if sources is not None:  # read with the question: never trimmed away
+            fixed += count_tokens(sources_message(sources))
         turn_tokens = [count_tokens(t.text) for t in ctx.history]
         total = fixed + sum(turn_tokens)
         if total > window and ctx.truncation == "auto":

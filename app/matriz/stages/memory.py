@@ -6,7 +6,8 @@ names a session or continues a chain that has one. Otherwise the turns of the
 (another's is a 404). Then long-term memory: what the caller said in other conversations
 that is close to the question (pgvector), when the model wants it (`ctx.recall`; a routed
 group's `memory.recall`), best first within its token budget (`memory.max_tokens`).
-Everything is scoped to the caller's subject.
+Last, the request's file search, if it has one: the caller's indexes it names, searched for
+the question (`app/matriz/retrieval.py`). Everything is scoped to the caller's subject.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.errors import NotFound
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import RunContext, Stage
 from app.matriz.nodes import Turn
+from app.matriz.retrieval import Searcher
 from app.matriz.tokenizer import count_tokens
 from app.memory.conversations import ConversationMemory
 from app.sessions.base import SessionStore
@@ -30,10 +32,12 @@ class MemoryStage(Stage):
     name = "memory"
 
     def __init__(self, pool: Any, sessions: SessionStore,
-                 long_term: ConversationMemory | None = None) -> None:
+                 long_term: ConversationMemory | None = None,
+                 searcher: Searcher | None = None) -> None:
         self._pool = pool
         self._sessions = sessions
         self._long_term = long_term
+        self._searcher = searcher
 
     async def before(self, ctx: RunContext) -> None:
         """Prepend the remembered turns to the history."""
@@ -57,6 +61,10 @@ class MemoryStage(Stage):
         ctx.history[:0] = remembered if remembered is not None else chain
         if self._long_term is not None and ctx.recall and ctx.question.strip():
             ctx.history[:0] = await self._recall(self._long_term, ctx)
+        if ctx.file_search is not None:
+            if self._searcher is None:
+                raise RuntimeError("a file search needs the Memory stage's searcher")
+            await self._searcher.file_search(ctx.identity, ctx.file_search, ctx.question)
 
     async def _recall(self, long_term: ConversationMemory, ctx: RunContext) -> list[Turn]:
         """The caller's earlier words that bear on the question, from other conversations."""

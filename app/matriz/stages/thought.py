@@ -25,8 +25,10 @@ class ThoughtStage(Stage):
     ) -> AsyncIterator[Event]:
         """Stream the provider's deltas, counting output tokens against the limit."""
         _, provider = self._registry.resolve(ctx.model)
+        searched = ctx.file_search
         inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question,
-                           ctx.upstream, ctx.top_logprobs)
+                           ctx.upstream, ctx.top_logprobs,
+                           None if searched is None else searched.found())
         outcome = ThoughtOutcome(spans=ctx.spans)
         limit = None if ctx.upstream is not None else ctx.max_output_tokens
         usage = ctx.usage

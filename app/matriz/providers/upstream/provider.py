@@ -156,7 +156,8 @@ class UpstreamProvider:
         call = inp.call
         if call is None:
             raise RuntimeError("a routed model needs its UpstreamCall")
-        said = messages(inp.instructions, inp.history, inp.question, call.question_parts)
+        said = messages(inp.instructions, inp.history, inp.question, call.question_parts,
+                        inp.sources)
         chat: dict[str, Any] = {**call.params, "messages": said}
         if call.stream:
             chat["stream"], chat["stream_options"] = True, {"include_usage": True}

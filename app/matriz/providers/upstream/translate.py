@@ -19,6 +19,7 @@ from app.api.responses.protocol import ResponseCreateRequest
 from app.errors import InvalidRequest
 from app.matriz.contract import Usage
 from app.matriz.nodes import Turn
+from app.matriz.retrieval import SEARCHED, Source, sources_message
 from app.matriz.toolturns import CALL, OUTPUT, fields
 from app.memory.conversations import is_recalled
 from app.routing.config import Group
@@ -65,10 +66,16 @@ def _text_format(req: ResponseCreateRequest) -> dict[str, Any] | None:
 
 
 def _tools(req: ResponseCreateRequest) -> dict[str, Any]:
-    """Function tools, `tool_choice` and `parallel_tool_calls` in the chat shape."""
+    """Function tools, `tool_choice` and `parallel_tool_calls` in the chat shape. A
+    file_search tool is the façade's own: it searched before the call (its sources are in
+    the messages), which is also what a choice of it, or of "required", asks for."""
     params: dict[str, Any] = {}
     tools = []
+    searches = False
     for i, tool in enumerate(req.tools or []):
+        if tool.get("type") == "file_search":
+            searches = True
+            continue
         if tool.get("type") != "function" or not tool.get("name"):
             raise _unsupported(req.model, f"tools[{i}]",
                                f" (tools of type '{tool.get('type')}')")
@@ -78,6 +85,8 @@ def _tools(req: ResponseCreateRequest) -> dict[str, Any]:
     if tools:
         params["tools"] = tools
     choice = req.tool_choice
+    if searches and (choice == {"type": "file_search"} or (choice == "required" and not tools)):
+        choice = None
     if isinstance(choice, dict):
         if choice.get("type") != "function" or not choice.get("name"):
             raise _unsupported(req.model, "tool_choice", f" (type '{choice.get('type')}')")
@@ -153,15 +162,25 @@ def recalled_message(turns: Sequence[Turn]) -> str:
 
 
 def messages(instructions: str | None, history: Sequence[Turn], question: str,
-             question_parts: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """The conversation as chat messages: instructions, recalled memory, turns, question."""
+             question_parts: list[dict[str, Any]] | None = None,
+             sources: Sequence[Source] | None = None) -> list[dict[str, Any]]:
+    """The conversation as chat messages: instructions, recalled memory, what the chain's
+    earlier file searches found, this one's sources, turns, question. System messages come
+    first only: many chat templates refuse one between turns."""
     out: list[dict[str, Any]] = []
     if instructions:
         out.append({"role": "system", "content": instructions})
     recalled = [t for t in history if is_recalled(t)]
     if recalled:
         out.append({"role": "system", "content": recalled_message(recalled)})
+    searched = [t.text for t in history if t.role == SEARCHED]
+    if searched:
+        out.append({"role": "system", "content": "\n\n".join(searched)})
+    if sources is not None:
+        out.append({"role": "system", "content": sources_message(sources)})
     for turn in history:
+        if turn.role == SEARCHED:
+            continue
         if turn.role == CALL:
             call = fields(turn)
             entry = {"id": call["call_id"], "type": "function",
