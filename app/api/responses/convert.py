@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.responses.protocol import (
+    CompactionItem,
     FunctionCallItem,
     FunctionCallOutputItem,
     InputFile,
@@ -21,6 +22,7 @@ from app.errors import InvalidRequest
 from app.ids import new_id
 from app.matriz.nodes import Turn
 from app.matriz.toolturns import call_turn, output_turn
+from app.memory.compaction import Expansion
 
 
 @dataclass(slots=True)
@@ -32,6 +34,13 @@ class ConvertedInput:
     # The question's content parts in the chat shape, when it carries images or files (only
     # with `media`: a routed model passes them on; the built-in one reads text only).
     question_parts: list[dict[str, Any]] | None = None
+    question_source: str = ""  # the question's turn source
+
+
+def stored_source(response_id: str, source: str) -> str:
+    """A turn's source as stored: the input's own items are named after the response that
+    got them; the turns of an expanded compaction keep the sources they had."""
+    return f"{response_id} {source}" if source.startswith("input ") else source
 
 
 def _media_part(part: InputImage | InputFile, where: str) -> dict[str, Any]:
@@ -81,17 +90,21 @@ def _stored_message(item: MessageItem, text_: str) -> dict[str, Any]:
             "content": content, "status": item.status or "completed"}
 
 
-def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedInput:
+def convert_input(req: ResponseCreateRequest, media: bool = False,
+                  window: Expansion | None = None) -> ConvertedInput:
     """Validate and flatten the request's input; the last user message is the question.
 
     With `media`, image and file parts are allowed: kept in the stored items, and those of
-    the question passed on in `question_parts` (earlier turns keep their text only)."""
+    the question passed on in `question_parts` (earlier turns keep their text only). With
+    `window`, the input's compaction items (opened by `app.api.responses.compact`) add their
+    turns, and the items they kept get back their sources."""
     if isinstance(req.input, str):
         if not req.input.strip():
             raise InvalidRequest("'input' must not be empty.", param="input",
                                  code="empty_input")
         item = MessageItem(role="user", content=req.input)
-        return ConvertedInput([_stored_message(item, req.input)], [], req.input, [])
+        return ConvertedInput([_stored_message(item, req.input)], [], req.input, [],
+                              question_source="input 1")
     if not req.input:
         raise InvalidRequest("'input' must hold at least one item.", param="input",
                              code="empty_input")
@@ -102,8 +115,15 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
     media_at: list[int] = []  # the messages that carry images or files
     last_user_at = -1
     for i, entry in enumerate(req.input):
+        source = f"input {i + 1}"
+        if window is not None:
+            turns.extend(window.before.get(i, ()))
+            source = window.sources.get(i, source)
         if isinstance(entry, ItemReference):
             raise InvalidRequest("Item references are not supported; send the item itself.",
+                                 param=f"input[{i}]", code="unsupported_item")
+        if isinstance(entry, CompactionItem) and window is None:
+            raise InvalidRequest("Compaction items are not supported here.",
                                  param=f"input[{i}]", code="unsupported_item")
         if isinstance(entry, MessageItem):
             found: list[dict[str, Any]] | None = [] if media else None
@@ -121,24 +141,24 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
             if entry.role in ("system", "developer"):
                 system.append(text_)
             else:
-                turns.append(Turn(entry.role, text_, f"input {i + 1}"))
+                turns.append(Turn(entry.role, text_, source))
         else:
             stored = entry.model_dump(exclude_none=True)
             stored.setdefault("id", new_id("fc_" if entry.type == "function_call" else "item_"))
             items.append(stored)
             # Calls and their outputs are turns too: a routed model reads them.
             if isinstance(entry, FunctionCallItem):
-                turns.append(call_turn(entry.call_id, entry.name, entry.arguments,
-                                       f"input {i + 1}"))
+                turns.append(call_turn(entry.call_id, entry.name, entry.arguments, source))
             elif isinstance(entry, FunctionCallOutputItem):
-                turns.append(output_turn(entry.call_id, entry.output, f"input {i + 1}"))
+                turns.append(output_turn(entry.call_id, entry.output, source))
     asked = bool(turns) and turns[-1].role == "user"
     question_at = last_user_at if asked else -1
     for i in media_at:
         if i != question_at:  # a turn keeps its text only: its images would be lost
             raise InvalidRequest("Images and files may be sent in the last user message only.",
                                  param=f"input[{i}].content", code="unsupported_content")
-    question = turns.pop().text if asked else ""
+    asked_turn = turns.pop() if asked else None
+    question = asked_turn.text if asked_turn is not None else ""
     parts = None
     if asked and last_media:
         parts = [*([{"type": "text", "text": question}] if question else []), *last_media]
@@ -147,4 +167,5 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
             not any(isinstance(e, FunctionCallOutputItem) for e in req.input):
         raise InvalidRequest("'input' must contain a non-empty user message.", param="input",
                              code="empty_input")
-    return ConvertedInput(items, turns, question, system, parts)
+    return ConvertedInput(items, turns, question, system, parts,
+                          asked_turn.source if asked_turn is not None else "")

@@ -84,6 +84,15 @@ class ItemReference(OpenAIModel):
     id: str
 
 
+class CompactionItem(OpenAIModel):
+    """A window made by `/v1/responses/compact` (CompactionSummaryItemParam): the earlier
+    conversation it stands for, sealed for its owner."""
+
+    type: Literal["compaction"]
+    encrypted_content: str = Field(max_length=10_485_760)
+    id: str | None = None
+
+
 def _item_kind(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("type", "message"))
@@ -95,7 +104,8 @@ InputItem = Annotated[
     | Annotated[FunctionCallItem, Tag("function_call")]
     | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
     | Annotated[ReasoningItem, Tag("reasoning")]
-    | Annotated[ItemReference, Tag("item_reference")],
+    | Annotated[ItemReference, Tag("item_reference")]
+    | Annotated[CompactionItem, Tag("compaction")],
     Discriminator(_item_kind),
 ]
 
