@@ -162,12 +162,14 @@ def describe(dropped: Sequence[Turn], model: str) -> str:
                      f"({', '.join(c for c in counts if c)}).")
         for role, label in (("user", "User messages began"),
                             ("assistant", "Assistant answers began")):
-            quoted = [_first_words(t.text) for t in rest if t.role == role]
-            if quoted:
-                lines.append(f"{label}: {_listed(quoted)}")
-        calls = [str(fields(t)["name"]) for t in rest if t.role == CALL]
+            texts = [t.text for t in rest if t.role == role]
+            if texts:
+                quoted = [f'"{_first_words(text)}"' for text in texts[:_LISTED]]
+                lines.append(f"{label}: {_listed(quoted, len(texts))}")
+        calls = [t for t in rest if t.role == CALL]
         if calls:
-            lines.append(f"Functions called: {_listed(calls, quote=False)}")
+            names = [str(fields(t)["name"]) for t in calls[:_LISTED]]
+            lines.append(f"Functions called: {_listed(names, len(calls))}")
     return "\n".join(lines)
 
 
@@ -181,7 +183,6 @@ def _first_words(text: str) -> str:
     return shown + ("…" if len(shown) < len(full) else "")
 
 
-def _listed(values: Sequence[str], quote: bool = True) -> str:
-    shown = [f'"{v}"' if quote else v for v in values[:_LISTED]]
-    more = len(values) - _LISTED
+def _listed(shown: Sequence[str], total: int) -> str:
+    more = total - len(shown)
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")

@@ -128,12 +128,12 @@ def _item_text(item: InputItem) -> str | None:
 
 
 class CompactService:
-    """Compacts the caller's conversations; opens their compaction items again."""
+    """Compacts the caller's conversations."""
 
     def __init__(self, pool: Any, registry: ProviderRegistry, windows: WindowSeal) -> None:
         self._pool = pool
         self._registry = registry
-        self.windows = windows
+        self._windows = windows
 
     async def compact(self, identity: Identity, req: CompactRequest) -> CompactResource:
         """The compacted window of the request's chain and input."""
@@ -153,7 +153,7 @@ class CompactService:
             converted = convert_input(
                 ResponseCreateRequest.model_construct(model=req.model, input=req.input),
                 window=(None if isinstance(req.input, str)
-                        else expand_input(req.input, identity.subject, self.windows)))
+                        else expand_input(req.input, identity.subject, self._windows)))
             given = list(converted.history)
             if converted.question:
                 given.append(Turn("user", converted.question, converted.question_source))
@@ -173,7 +173,7 @@ class CompactService:
         now = int(time.time())
         window = Window(new_id("cmp_"), req.model, now, context_text(instructions, summary),
                         tuple(records))
-        sealed = self.windows.seal(identity.subject, window)
+        sealed = self._windows.seal(identity.subject, window)
         output.append(CompactionBody(id=window.id, type="compaction", encrypted_content=sealed,
                                      created_by=req.model))
         usage = _usage(instructions, turns, summary)
@@ -221,8 +221,10 @@ class CompactService:
 
 
 def _check_supported(req: CompactRequest, routed: bool) -> None:
-    for name in req.model_extra or {}:
-        raise InvalidRequest(f"'{name}' is not supported for compaction.", param=name,
+    """Every field is honoured or a 400 naming it: none is silently dropped."""
+    unknown = next(iter(req.model_extra or {}), None)
+    if unknown is not None:
+        raise InvalidRequest(f"'{unknown}' is not supported for compaction.", param=unknown,
                              code="unsupported_parameter")
     if req.prompt_cache_key is not None and not routed:
         raise InvalidRequest(f"'prompt_cache_key' is not supported for the model "
