@@ -139,7 +139,7 @@ class CompactService:
         """The compacted window of the request's chain and input."""
         _, provider = self._registry.resolve(req.model)
         routed = provider if isinstance(provider, UpstreamProvider) else None
-        _check_supported(req, routed is not None)
+        _check_supported(req)
         if req.input is None and req.previous_response_id is None:
             raise InvalidRequest("Give 'input', 'previous_response_id', or both: there is "
                                  "nothing to compact.", param="input",
@@ -195,8 +195,6 @@ class CompactService:
         as the built-in model describes them."""
         call = provider.begin(identity, req.model, request_id_var.get() or new_id("req_"))
         call.stream = False
-        if req.prompt_cache_key is not None:
-            call.params["prompt_cache_key"] = req.prompt_cache_key
         room = (call.group.context_window_tokens - min(_OUTPUT_ROOM, call.group.max_output_tokens)
                 - count_tokens(SUMMARISE) - count_tokens(instructions or ""))
         older, recent = _fit(dropped, room)
@@ -220,16 +218,14 @@ class CompactService:
                           SUMMARY_LEAD + summary])
 
 
-def _check_supported(req: CompactRequest, routed: bool) -> None:
-    """Every field is honoured or a 400 naming it: none is silently dropped."""
-    unknown = next(iter(req.model_extra or {}), None)
+def _check_supported(req: CompactRequest) -> None:
+    """Every field is honoured or a 400 naming it: none is silently dropped. No model here
+    has a prompt cache to key (as for `/v1/responses`, a routed group's neither)."""
+    unknown = "prompt_cache_key" if req.prompt_cache_key is not None else next(
+        iter(req.model_extra or {}), None)
     if unknown is not None:
         raise InvalidRequest(f"'{unknown}' is not supported for compaction.", param=unknown,
                              code="unsupported_parameter")
-    if req.prompt_cache_key is not None and not routed:
-        raise InvalidRequest(f"'prompt_cache_key' is not supported for the model "
-                             f"'{req.model}': it has no prompt cache.",
-                             param="prompt_cache_key", code="unsupported_parameter")
 
 
 def _fit(turns: list[Turn], room: int) -> tuple[list[Turn], list[Turn]]:

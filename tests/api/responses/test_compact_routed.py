@@ -55,14 +55,12 @@ async def test_the_upstream_summarises_and_the_last_turns_stay(
                 model="gpt-test", input=text, previous_response_id=previous)).id
         a.behave("reply", reply=SUMMARY)
         compacted = await app.sdk.responses.compact(
-            model="gpt-test", previous_response_id=previous, instructions="You plan trips.",
-            prompt_cache_key="trip-planner")
+            model="gpt-test", previous_response_id=previous, instructions="You plan trips.")
 
         asked = a.last()
         assert asked["headers"]["authorization"] == f"Bearer {UPSTREAM_KEY}"
         body = asked["body"]
         assert body["model"] == "mock-gpt" and "stream" not in body
-        assert body["prompt_cache_key"] == "trip-planner"
         dropped = [m for text in said[:3] for m in (_user(text), _echo(text))]
         assert body["messages"] == [{"role": "system", "content": "You plan trips."},
                                     *dropped, _user(SUMMARISE)]
@@ -119,6 +117,23 @@ async def test_function_calls_stay_with_their_outputs(
         assert messages[5] == _user("Thanks!")
 
 
+async def test_an_upstream_speaking_the_responses_api_summarises_natively(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    a = mock_upstream_factory(api_key=UPSTREAM_KEY)
+    config = _config(a.url)
+    config["upstreams"]["a"]["api"] = "responses"
+    async with routed_app(pg_url, tmp_path, config) as app:
+        a.behave("reply", reply=SUMMARY)
+        compacted = await app.sdk.responses.compact(
+            model="gpt-test", instructions="You plan trips.",
+            input=[_user(f"Turn {i}.") for i in range(6)])
+        body = a.last("/v1/responses")["body"]
+        assert body["instructions"] == "You plan trips." and body["store"] is False
+        assert body["input"] == [*[_user(f"Turn {i}.") for i in range(2)], _user(SUMMARISE)]
+        assert len(compacted.output) == 5
+        assert compacted.usage.output_tokens == count_tokens(SUMMARY_LEAD + SUMMARY)
+
+
 async def test_summarising_stays_inside_the_deadline(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     a = mock_upstream_factory(api_key=UPSTREAM_KEY)
@@ -144,6 +159,9 @@ async def test_a_short_chain_needs_no_summary(
         assert [i.type for i in compacted.output] == ["message", "message", "compaction"]
         assert a.counts().get("/v1/chat/completions", 0) == 0, "nothing dropped, no call"
         assert compacted.usage.output_tokens == 0
+        with pytest.raises(openai.BadRequestError) as caught:
+            await app.sdk.responses.compact(model="gpt-test", input="hi", prompt_cache_key="k")
+        assert caught.value.param == "prompt_cache_key"  # as for /v1/responses
 
 
 def test_compaction_through_a_live_server(
