@@ -18,6 +18,7 @@ from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.models.service import ModelsService
+from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
 from app.errors import AuthenticationFailed, PermissionDenied
 from app.identity.base import Identity
@@ -79,6 +80,10 @@ async def get_responses(request: Request) -> ResponsesService:
     return (await get_state(request)).responses
 
 
+async def get_compact(request: Request) -> CompactService:
+    return (await get_state(request)).compact
+
+
 async def get_chat(request: Request) -> ChatService:
     return (await get_state(request)).chat
 
@@ -93,5 +98,6 @@ IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
 AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
 LoginDep = Annotated[LoginService, Depends(get_login)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
+CompactDep = Annotated[CompactService, Depends(get_compact)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
 ModelsDep = Annotated[ModelsService, Depends(get_models)]

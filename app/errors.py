@@ -158,6 +158,12 @@ class ServiceUnavailable(APIError):
     retryable = True
 
 
+def previous_response_not_found(response_id: str) -> NotFound:
+    """A `previous_response_id` that names none of the caller's responses."""
+    return NotFound(f"Previous response with id '{response_id}' not found.",
+                    param="previous_response_id", code="previous_response_not_found")
+
+
 def error_body(
     message: str, error_type: str, param: str | None = None, code: str | None = None
 ) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from app.api.indexes.router import router as indexes_router
 from app.api.indexes.service import IndexesService
 from app.api.models.router import router as models_router
 from app.api.models.service import ModelsService
+from app.api.responses.compact import CompactService
 from app.api.responses.router import router as responses_router
 from app.api.responses.service import ResponsesService
 from app.db.embedded import EmbeddedPostgres
@@ -49,6 +50,7 @@ from app.identity.base import IdentityChain
 from app.identity.keyring import load_settings_keyring
 from app.identity.passwords import PasswordParams, Passwords
 from app.identity.redis_throttle import RedisFailures
+from app.identity.seal import Seal
 from app.identity.throttle import AuthThrottle, FailureCounter, MemoryFailures, ThrottleLimits
 from app.identity.tiers import load_tiers
 from app.identity.tokens import LidResolver, LidTokens
@@ -68,6 +70,7 @@ from app.matriz.stages.memory import MemoryStage
 from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
 from app.matriz.tick import AwarenessEngine, InProcessSweepEngine, PeriodicJob, Tick
+from app.memory import compaction
 from app.memory.conversations import ConversationMemory
 from app.memory.retention import ExpirySweeper, load_retention
 from app.middleware.register import register_middleware
@@ -226,9 +229,14 @@ async def _open(
     tick.start()
     stack.push_async_callback(tick.stop)
     cards = [*registry.cards(), *embedding_models.cards()]
+    windows = compaction.WindowSeal(Seal.from_settings(
+        settings.compaction_key.get_secret_value() if settings.compaction_key else None,
+        settings.data_dir, compaction.KEY_FILE))
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
-        responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane),
+        responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane,
+                                   windows),
+        compact=CompactService(pool, registry, windows),
         chat=ChatService(orchestrator, registry, sessions, memory, lane),
         identity=IdentityService(tokens, tiers, settings.lid_max_ttl_seconds, pool=pool,
                                  sessions=sessions, memory=memory), store=store,

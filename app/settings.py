@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STAGES = ("memory", "attention", "thought", "risk", "intent", "action")
@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     account_lockout_failures: int = Field(default=5, ge=1, le=1000)
     account_lockout_seconds: float = Field(default=900.0, gt=0)
     totp_key: SecretStr | None = None
+    compaction_key: SecretStr | None = None
     totp_issuer: str = "LUKHAS"
     auth_throttle: bool = True
     auth_throttle_window_seconds: float = Field(default=900.0, gt=0)
@@ -97,17 +98,19 @@ class Settings(BaseSettings):
     routing_reload_seconds: float = Field(default=1.0, gt=0, le=3600)
 
     @field_validator("database_url", "api_keys", "redis_url", "lid_keys", "lid_keys_dir",
-                     "lid_active_kid", "rate_limits_file", "totp_key", mode="before")
+                     "lid_active_kid", "rate_limits_file", "totp_key", "compaction_key",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `LUKHAS_DATABASE_URL=` as copied from .env.example means "not set".
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("totp_key")
+    @field_validator("totp_key", "compaction_key")
     @classmethod
-    def _totp_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+    def _key_long_enough(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().encode()) < 32:
-            raise ValueError("LUKHAS_TOTP_KEY must be a random secret of 32 or more bytes")
+            raise ValueError(f"LUKHAS_{str(info.field_name).upper()} must be a random secret "
+                             "of 32 or more bytes")
         return value
 
     @field_validator("routing_file", mode="before")

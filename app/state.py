@@ -12,6 +12,7 @@ from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.models.service import ModelsService
+from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
 from app.db.pool import Database
 from app.embeddings.registry import EmbeddingRegistry
@@ -37,6 +38,7 @@ class AppState:
     registry: ProviderRegistry
     tick: Tick
     responses: ResponsesService
+    compact: CompactService
     chat: ChatService
     identity: IdentityService
     store: KeyValueStore

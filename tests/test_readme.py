@@ -47,6 +47,7 @@ def test_python_example(base_url: str) -> None:
     (block,) = _blocks("python")
     out = _run([sys.executable, "-c"], block, base_url)
     assert "Ada Lovelace" in out
+    assert "You are Ada Lovelace." in out, "the compacted window still recalls"
     assert "4" in out
     assert "zero" in out.lower()
     assert "384" in out.split()

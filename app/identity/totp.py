@@ -10,59 +10,42 @@ secret copied onto another account does not open.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import os
 import re
-import secrets
 import time
 from pathlib import Path
 
 import pyotp
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from app.identity.secret_file import kept_secret
+from app.identity.seal import Seal, SealError
 
 KEY_FILE = "totp_key"
 DIGITS = 6
 PERIOD = 30
 DRIFT_STEPS = 1
-_VERSION = b"\x01"
 _CODE = re.compile(r"^[0-9]{6}$")
 
 
-class SealError(ValueError):
-    """A sealed secret does not open with the configured key."""
-
-
 class TotpSeal:
-    """AES-256-GCM over TOTP secrets; the account id is bound in as associated data."""
+    """TOTP secrets sealed at rest; the account id is bound in as associated data."""
 
-    def __init__(self, key_material: str) -> None:
-        # The material is a random secret of 32+ bytes; SHA-256 fits it to AES-256's key size.
-        self._aead = AESGCM(hashlib.sha256(key_material.encode()).digest())
+    def __init__(self, key: str | Seal) -> None:
+        self._seal = key if isinstance(key, Seal) else Seal(key)
 
     @classmethod
     def from_settings(cls, configured: str | None, data_dir: Path) -> TotpSeal:
         """The configured key, or the one kept in the data dir (made on first use)."""
-        if configured:  # its length is checked with the other settings
-            return cls(configured)
-        material, _ = kept_secret(data_dir / KEY_FILE, lambda: secrets.token_urlsafe(32))
-        return cls(material)
+        return cls(Seal.from_settings(configured, data_dir, KEY_FILE))
 
     def seal(self, secret: str, account_id: str) -> bytes:
         """version byte, 12-byte nonce, ciphertext and tag."""
-        nonce = os.urandom(12)
-        return _VERSION + nonce + self._aead.encrypt(nonce, secret.encode(), account_id.encode())
+        return self._seal.seal(secret.encode(), account_id.encode())
 
     def open(self, sealed: bytes, account_id: str) -> str:
         """The secret, or SealError if the key or the account does not match."""
-        if sealed[:1] != _VERSION:
-            raise SealError("unknown sealed-secret version")
         try:
-            return self._aead.decrypt(sealed[1:13], sealed[13:], account_id.encode()).decode()
-        except InvalidTag as exc:
+            return self._seal.open(sealed, account_id.encode()).decode()
+        except SealError as exc:
             raise SealError("the TOTP secret does not open with the configured key") from exc
 
 

@@ -45,6 +45,10 @@ def test_node_sdk_stream_helpers_and_errors(base_url: str, credential: str) -> N
     assert out["responses"]["types"] == ["reasoning", "message"]
     assert "Ada" in out["recall"]
     assert out["retrieved"] is True
+    assert out["compact"]["object"] == "response.compaction"
+    assert out["compact"]["types"] == ["message", "compaction"]
+    assert out["compact"]["usage"] > 0
+    assert "Ada" in out["compact"]["recall"] and out["compact"]["first"] in out["compact"]["recall"]
     assert "47" in out["chat"]["content"]
     assert out["chat"]["role"] == "assistant"
     assert out["chat"]["finish_reason"] == "stop"

@@ -26,6 +26,14 @@ const second = await client.responses.create({
 out.recall = second.output_text;
 out.retrieved = (await client.responses.retrieve(first.id)).id === first.id;
 
+// Compaction: the chain as a window, and a new response that starts from it.
+const window = await client.responses.compact({ model: "lukhas-matriz", previous_response_id: second.id });
+const fromWindow = await client.responses.create({
+  model: "lukhas-matriz", input: [...window.output, { role: "user", content: "What is my name?" }],
+});
+out.compact = { object: window.object, types: window.output.map((i) => i.type),
+  usage: window.usage.total_tokens, recall: fromWindow.output_text, first: first.id };
+
 // Chat stream helper.
 const chat = client.chat.completions.stream({
   model: "lukhas-matriz", messages: [{ role: "user", content: "Compute (17*3)-4" }],

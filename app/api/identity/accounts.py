@@ -25,6 +25,7 @@ from app.identity.accounts import USERNAME, Account
 from app.identity.alias import new_alias
 from app.identity.base import Identity
 from app.identity.passwords import Passwords, password_problem
+from app.identity.seal import SealError
 from app.identity.tiers import Tiers
 
 
@@ -55,7 +56,7 @@ def open_secret(seal: totp.TotpSeal, sealed: bytes, account_id: str) -> str:
     """A sealed TOTP secret, or a 500 saying the key does not fit (it was changed or lost)."""
     try:
         return seal.open(sealed, account_id)
-    except totp.SealError as exc:
+    except SealError as exc:
         raise ServerError("This account's TOTP secret cannot be opened with the configured "
                           "LUKHAS_TOTP_KEY.", code="totp_key_mismatch") from exc
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.api.responses.file_search import RESULTS, input_turn
 from app.api.responses.protocol import (
+    CompactionItem,
     FileSearchCallItem,
     FunctionCallItem,
     FunctionCallOutputItem,
@@ -23,6 +24,7 @@ from app.errors import InvalidRequest
 from app.ids import new_id
 from app.matriz.nodes import Turn
 from app.matriz.toolturns import call_turn, output_turn
+from app.memory.compaction import Expansion
 
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
@@ -37,6 +39,13 @@ class ConvertedInput:
     # with `media`: a routed model gets them, as it gets an earlier turn's `parts`; the
     # built-in one reads text only).
     question_parts: list[dict[str, Any]] | None = None
+    question_source: str = ""  # the question's turn source
+
+
+def stored_source(response_id: str, source: str) -> str:
+    """A turn's source as stored: the input's own items are named after the response that
+    got them; the turns of an expanded compaction keep the sources they had."""
+    return f"{response_id} {source}" if source.startswith("input ") else source
 
 
 def _media_part(part: InputImage | InputFile, where: str) -> dict[str, Any]:
@@ -99,17 +108,21 @@ def _stored_message(item: MessageItem, text_: str) -> dict[str, Any]:
             "content": content, "status": item.status or "completed"}
 
 
-def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedInput:
+def convert_input(req: ResponseCreateRequest, media: bool = False,
+                  window: Expansion | None = None) -> ConvertedInput:
     """Validate and flatten the request's input; the last user message is the question.
 
     With `media` (a routed model), image and file parts of user messages are allowed: kept
-    in the stored items and in each turn's `parts`, the question's in `question_parts`."""
+    in the stored items and in each turn's `parts`, the question's in `question_parts`. With
+    `window`, the input's compaction items (opened by `app.api.responses.compact`) add their
+    turns, and the items they kept get back their sources."""
     if isinstance(req.input, str):
         if not req.input.strip():
             raise InvalidRequest("'input' must not be empty.", param="input",
                                  code="empty_input")
         item = MessageItem(role="user", content=req.input)
-        return ConvertedInput([_stored_message(item, req.input)], [], req.input, [])
+        return ConvertedInput([_stored_message(item, req.input)], [], req.input, [],
+                              question_source="input 1")
     if not req.input:
         raise InvalidRequest("'input' must hold at least one item.", param="input",
                              code="empty_input")
@@ -117,8 +130,15 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
     turns: list[Turn] = []
     system: list[str] = []
     for i, entry in enumerate(req.input):
+        source = f"input {i + 1}"
+        if window is not None:
+            turns.extend(window.before.get(i, ()))
+            source = window.sources.get(i, source)
         if isinstance(entry, ItemReference):
             raise InvalidRequest("Item references are not supported; send the item itself.",
+                                 param=f"input[{i}]", code="unsupported_item")
+        if isinstance(entry, CompactionItem) and window is None:
+            raise InvalidRequest("Compaction items are not supported here.",
                                  param=f"input[{i}]", code="unsupported_item")
         if isinstance(entry, MessageItem):
             found: list[dict[str, Any]] | None = [] if media else None
@@ -132,19 +152,18 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
             if entry.role in ("system", "developer"):
                 system.append(text_)
             else:
-                turns.append(Turn(entry.role, text_, f"input {i + 1}", tuple(found or ())))
+                turns.append(Turn(entry.role, text_, source, tuple(found or ())))
         else:
             stored = entry.model_dump(exclude_none=True)
             stored.setdefault("id", new_id("fc_" if entry.type == "function_call" else "item_"))
             items.append(stored)
             # Calls and their outputs are turns too: a routed model reads them.
             if isinstance(entry, FunctionCallItem):
-                turns.append(call_turn(entry.call_id, entry.name, entry.arguments,
-                                       f"input {i + 1}"))
+                turns.append(call_turn(entry.call_id, entry.name, entry.arguments, source))
             elif isinstance(entry, FunctionCallOutputItem):
-                turns.append(output_turn(entry.call_id, entry.output, f"input {i + 1}"))
+                turns.append(output_turn(entry.call_id, entry.output, source))
             elif isinstance(entry, FileSearchCallItem):
-                turns.append(input_turn(entry, f"input {i + 1}"))
+                turns.append(input_turn(entry, source))
     asked = bool(turns) and turns[-1].role == "user"
     last = turns.pop() if asked else None
     question = last.text if last is not None else ""
@@ -154,7 +173,8 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
             not any(isinstance(e, FunctionCallOutputItem) for e in req.input):
         raise InvalidRequest("'input' must contain a non-empty user message.", param="input",
                              code="empty_input")
-    return ConvertedInput(items, turns, question, system, parts)
+    return ConvertedInput(items, turns, question, system, parts,
+                          last.source if last is not None else "")
 
 
 def requested_logprobs(req: ResponseCreateRequest) -> int | None:

@@ -104,6 +104,15 @@ class FileSearchCallItem(OpenAIModel):
     results: list[FileSearchResult] | None = None
 
 
+class CompactionItem(OpenAIModel):
+    """A window made by `/v1/responses/compact` (CompactionSummaryItemParam): the earlier
+    conversation it stands for, sealed for its owner."""
+
+    type: Literal["compaction"]
+    encrypted_content: str = Field(max_length=10_485_760)
+    id: str | None = None
+
+
 def _item_kind(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("type", "message"))
@@ -116,7 +125,8 @@ InputItem = Annotated[
     | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
     | Annotated[ReasoningItem, Tag("reasoning")]
     | Annotated[FileSearchCallItem, Tag("file_search_call")]
-    | Annotated[ItemReference, Tag("item_reference")],
+    | Annotated[ItemReference, Tag("item_reference")]
+    | Annotated[CompactionItem, Tag("compaction")],
     Discriminator(_item_kind),
 ]
 

@@ -1,4 +1,4 @@
-"""`/v1/responses`: create (JSON or SSE), retrieve (or replay), delete, input items."""
+"""`/v1/responses`: create (JSON or SSE), compact, retrieve (or replay), delete, input items."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from app.api.protocol import CheckedRoute
+from app.api.responses.compact_protocol import CompactRequest, CompactResource
 from app.api.responses.protocol import (
     Deleted,
     InputItemList,
@@ -15,7 +16,7 @@ from app.api.responses.protocol import (
     ResponseCreateRequest,
     ResponseObject,
 )
-from app.deps import ResponsesDep, require
+from app.deps import CompactDep, ResponsesDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response, stream_documented
@@ -44,6 +45,17 @@ async def create_response(
     if session_id is not None:
         response.headers["x-lukhas-session"] = session_id
     return response
+
+
+@router.post("/responses/compact", response_model=None,
+             responses={200: {"model": CompactResource}})
+async def compact_response(
+    body: CompactRequest, identity: Annotated[Identity, require("responses.write")],
+    service: CompactDep,
+) -> Response:
+    """Compact a conversation into a window that a new response can start from."""
+    compacted = await service.compact(identity, body)
+    return JSONResponse(compacted.model_dump(exclude_none=True))
 
 
 @router.get("/responses/{response_id}", response_model=None, responses={200: stream_documented(

@@ -13,7 +13,13 @@ import anyio
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit
 from app.api.responses import file_search
-from app.api.responses.convert import ConvertedInput, convert_input, requested_logprobs
+from app.api.responses.compact import expand_input
+from app.api.responses.convert import (
+    ConvertedInput,
+    convert_input,
+    requested_logprobs,
+    stored_source,
+)
 from app.api.responses.events import OutputBuilder, StreamEncoder, usage_object
 from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
 from app.db.repositories import responses as repo
@@ -28,6 +34,7 @@ from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.providers.upstream.translate import responses_params
 from app.matriz.retrieval import FileSearch, found_turn
 from app.matriz.toolturns import call_turn
+from app.memory.compaction import WindowSeal
 from app.memory.conversations import ConversationMemory, memory_writer
 from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
@@ -48,8 +55,9 @@ StoreFinal = Callable[[dict[str, Any], bool], Awaitable[None]]
 class ResponsesService:
     def __init__(self, pool: Any, orchestrator: Orchestrator, registry: ProviderRegistry,
                  sessions: SessionStore, memory: ConversationMemory | None = None,
-                 lane: str = "default") -> None:
+                 lane: str = "default", windows: WindowSeal | None = None) -> None:
         self._memory = memory
+        self._windows = windows  # opens the compaction items of an input
         self._lane = lane
         self._pool = pool
         self._orchestrator = orchestrator
@@ -89,7 +97,9 @@ class ResponsesService:
             check_output_limit(req.max_output_tokens, card.context_window,
                                "max_output_tokens")
             self._check_supported(req)
-        converted = convert_input(req, media=call is not None)
+        window = (expand_input(req.input, identity.subject, self._windows)
+                  if self._windows is not None and not isinstance(req.input, str) else None)
+        converted = convert_input(req, media=call is not None, window=window)
         if call is not None:
             call.question_parts = converted.question_parts
         response_id = new_id("resp_")
@@ -226,7 +236,7 @@ class ResponsesService:
                      search: FileSearch | None = None) -> None:
         rid = final["id"]
         # A turn's images and files are kept with it: a later turn of the chain sends them on.
-        turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}",
+        turns = [{"role": t.role, "text": t.text, "source": stored_source(rid, t.source),
                   **({"parts": list(t.parts)} if t.parts else {})} for t in converted.history]
         if converted.question or converted.question_parts:
             turns.append({"role": "user", "text": converted.question,

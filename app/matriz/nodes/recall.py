@@ -96,6 +96,11 @@ def recall(question: str, history: Sequence[Turn]) -> Recollection:
                         text, tuple(lines))
 
 
+def states_something(text: str) -> bool:
+    """Whether a user turn says something about the user that recall could answer from."""
+    return bool(_facts(text, 0))
+
+
 def _topics(question: str) -> tuple[frozenset[str], str] | None:
     """Which fact topics answer the question, and what it asks about; None if not a recall."""
     text = question.translate(_APOSTROPHES)

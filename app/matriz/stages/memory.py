@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from app.db.repositories import responses as responses_repo
-from app.errors import NotFound
+from app.errors import previous_response_not_found
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import RunContext, Stage
 from app.matriz.nodes import Turn
@@ -48,10 +48,7 @@ class MemoryStage(Stage):
                     conn, ctx.identity.subject, ctx.previous_response_id
                 )
             if found is None:
-                raise NotFound(
-                    f"Previous response with id '{ctx.previous_response_id}' not found.",
-                    param="previous_response_id", code="previous_response_not_found",
-                )
+                raise previous_response_not_found(ctx.previous_response_id)
             chain = [Turn(t["role"], t["text"], t["source"], tuple(t.get("parts") or ()))
                      for t in found.turns]
             ctx.session_id = ctx.session_id or found.session_id
