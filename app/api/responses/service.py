@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from app.api.conversations.service import conversation_of
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit
 from app.api.responses.convert import ConvertedInput, convert_input
@@ -27,6 +28,7 @@ from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.providers.upstream.translate import responses_params
 from app.matriz.toolturns import call_turn
 from app.memory.conversations import ConversationMemory, memory_writer
+from app.memory.threads import conversation_writer
 from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import check_session_id, session_writer
@@ -59,9 +61,6 @@ class ResponsesService:
     def _check_supported(self, req: ResponseCreateRequest) -> None:
         if req.background:
             raise InvalidRequest("Background mode is not supported.", param="background")
-        if req.conversation is not None:
-            raise InvalidRequest("'conversation' is not supported; use previous_response_id.",
-                                 param="conversation")
         fmt = (req.text or {}).get("format")
         if fmt is None:
             fmt = {"type": "text"}
@@ -77,6 +76,8 @@ class ResponsesService:
     def _prepare(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
     ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
+        conversation_id = conversation_of(req.conversation, req.previous_response_id,
+                                          session_id)
         card, provider = self._registry.resolve(req.model)
         call: UpstreamCall | None = None
         if isinstance(provider, UpstreamProvider):
@@ -91,13 +92,13 @@ class ResponsesService:
         if call is not None:
             call.question_parts = converted.question_parts
         response_id = new_id("resp_")
-        base = _base_object(response_id, req)
+        base = _base_object(response_id, req, conversation_id)
         instructions = "\n\n".join([*([req.instructions] if req.instructions else []),
                                     *converted.system]) or None
         ctx = RunContext(
             identity=identity, model=req.model, question=converted.question,
             history=list(converted.history), instructions=instructions,
-            previous_response_id=req.previous_response_id,
+            previous_response_id=req.previous_response_id, conversation_id=conversation_id,
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
             session_id=check_session_id(session_id), upstream=call,
         )
@@ -116,6 +117,11 @@ class ResponsesService:
                 await store_final(_final(base, ctx, builder), False)
 
             ctx.requested_effects["store_response"] = store
+        # A conversation is extended whether or not the response itself is stored.
+        if conversation_id is not None:
+            ctx.requested_effects["write_conversation"] = conversation_writer(
+                self._pool, ctx, conversation_id, converted.items,
+                lambda: list(_final(base, ctx, builder)["output"]))
         # `store: false` keeps nothing: neither the response nor the caller's words.
         if self._memory is not None and stored:
             ctx.requested_effects["write_memory"] = memory_writer(self._memory, ctx, self._lane)
@@ -319,10 +325,12 @@ def _not_found(response_id: str) -> NotFound:
                     code="response_not_found")
 
 
-def _base_object(response_id: str, req: ResponseCreateRequest) -> dict[str, Any]:
+def _base_object(response_id: str, req: ResponseCreateRequest,
+                 conversation_id: str | None) -> dict[str, Any]:
     return {
         "id": response_id, "object": "response", "created_at": int(time.time()),
         "status": "in_progress", "completed_at": None, "background": False, "error": None,
+        "conversation": None if conversation_id is None else {"id": conversation_id},
         "incomplete_details": None, "instructions": req.instructions,
         "max_output_tokens": req.max_output_tokens, "model": req.model,
         "metadata": req.metadata or {}, "output": [],
