@@ -7,7 +7,7 @@ reasoning item); what a conversation holds and lists is each item as stored, wit
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -68,11 +68,20 @@ class ConversationDeleted(OpenAIModel):
 
 
 class ConversationItem(OpenAIModel):
-    """An item as stored: `message`, `function_call`, `function_call_output` or `reasoning`,
-    each with its id and the fields of its type."""
+    """An item as stored, with its id: a `message` (role, content parts, status), a
+    `function_call` (call_id, name, arguments), its `function_call_output` (call_id,
+    output) or a `reasoning` item (summary). Fields of other types are absent."""
 
     id: str
     type: Literal["message", "function_call", "function_call_output", "reasoning"]
+    role: Literal["user", "assistant", "system", "developer"] | None = None
+    content: list[dict[str, Any]] | None = None
+    status: Literal["in_progress", "completed", "incomplete"] | None = None
+    call_id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
+    output: str | list[Any] | None = None
+    summary: list[Any] | None = None
 
 
 class ConversationItemList(OpenAIModel):
