@@ -36,6 +36,15 @@ CONVERSATION_PREFIX = "conv_"
 _PREFIXES = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_",
              "reasoning": "rs_"}
 _CHECKED_PREFIXES = ("message", "function_call", "reasoning")
+MAX_ITEM_ID = 256  # characters: an id is a key of the conversation's index
+
+
+def check_item_ids(items: list[dict[str, Any]], param: str) -> None:
+    """Every item id short enough to be kept in a conversation."""
+    for i, item in enumerate(items):
+        if len(item["id"]) > MAX_ITEM_ID:
+            raise InvalidRequest(f"An item id may be at most {MAX_ITEM_ID} characters.",
+                                 param=f"{param}[{i}].id", code="invalid_value")
 
 
 def conversation_of(conversation: str | dict[str, Any] | None,
@@ -87,6 +96,7 @@ def stored_items(entries: list[InputItem], param: str = "items") -> list[dict[st
                 item["status"] = "completed"
         item["id"] = entry.id or new_id(prefix)
         out.append(item)
+    check_item_ids(out, param)
     return out
 
 

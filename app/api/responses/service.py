@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from app.api.conversations.service import conversation_of
+from app.api.conversations.service import check_item_ids, conversation_of
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit
 from app.api.responses.convert import ConvertedInput, convert_input
@@ -107,6 +107,13 @@ class ResponsesService:
             ctx.recall_max_tokens = call.group.memory.max_tokens
         builder = OutputBuilder()
         stored = req.store is not False
+        # A conversation is extended whether or not the response itself is stored; first,
+        # so a conversation that cannot be extended fails the response before it is kept.
+        if conversation_id is not None:
+            check_item_ids(converted.items, "input")
+            ctx.requested_effects["write_conversation"] = conversation_writer(
+                self._pool, ctx, conversation_id, converted.items,
+                lambda: list(_final(base, ctx, builder)["output"]))
         store_final: StoreFinal | None = None
         if stored:
             async def store_final(final: dict[str, Any], keep_existing: bool) -> None:
@@ -117,11 +124,6 @@ class ResponsesService:
                 await store_final(_final(base, ctx, builder), False)
 
             ctx.requested_effects["store_response"] = store
-        # A conversation is extended whether or not the response itself is stored.
-        if conversation_id is not None:
-            ctx.requested_effects["write_conversation"] = conversation_writer(
-                self._pool, ctx, conversation_id, converted.items,
-                lambda: list(_final(base, ctx, builder)["output"]))
         # `store: false` keeps nothing: neither the response nor the caller's words.
         if self._memory is not None and stored:
             ctx.requested_effects["write_memory"] = memory_writer(self._memory, ctx, self._lane)

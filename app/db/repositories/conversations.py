@@ -80,8 +80,9 @@ async def append(conn: Any, owner: str, id: str, items: list[dict[str, Any]], *,
     conversation. An id already there raises `DuplicateItem`, or with `skip_existing` is
     left as it is (the item is in the conversation already)."""
     async with conn.transaction():
-        # FOR KEY SHARE: a delete of the conversation waits for the append, not the reverse.
-        found = await conn.fetchval(_OWNED + " FOR KEY SHARE", id, owner)
+        # One append at a time per conversation (its items stay together), and a delete of
+        # the conversation waits for it.
+        found = await conn.fetchval(_OWNED + " FOR NO KEY UPDATE", id, owner)
         if found is None:
             return False
         await _insert(conn, id, items, skip_existing=skip_existing)

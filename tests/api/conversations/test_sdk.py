@@ -141,6 +141,10 @@ def test_bad_items_and_ids(sdk: openai.OpenAI, http: httpx.Client) -> None:
         (lambda: sdk.conversations.items.create(conv.id, items=[
             {"type": "item_reference", "id": "msg_one"}]), "items[0]"),
         (lambda: sdk.conversations.items.create(conv.id, items=[
+            note, {**note, "id": "msg_" + "x" * 300}]), "items[1].id"),
+        (lambda: sdk.responses.create(model=MODEL, conversation=conv.id, input=[
+            {**note, "id": "msg_" + "x" * 300}]), "input[0].id"),
+        (lambda: sdk.conversations.items.create(conv.id, items=[
             {"role": "user", "content": [{"type": "input_image",
                                           "image_url": "data:image/png;base64,AAAA"}]}]),
          "items[0].content[0]"),
