@@ -316,10 +316,11 @@ class ResponsesService:
 
 
 def _session_of(ctx: RunContext, base: dict[str, Any], stored: bool) -> str | None:
-    """The session: named by the caller or the chain; else a stored response starts its own."""
+    """The session: named by the caller or the chain; else a stored response starts its own
+    (but not one made in a conversation, which keeps its own history)."""
     if ctx.session_id is not None:
         return ctx.session_id
-    return str(base["id"]) if stored else None
+    return str(base["id"]) if stored and ctx.conversation_id is None else None
 
 
 def _not_found(response_id: str) -> NotFound:

@@ -173,8 +173,10 @@ def test_bad_items_and_ids(sdk: openai.OpenAI, http: httpx.Client) -> None:
 
 def test_responses_in_a_conversation_recall_earlier_turns(sdk: openai.OpenAI) -> None:
     conv = sdk.conversations.create()
-    first = sdk.responses.create(model=MODEL, input="My name is Ada Lovelace.",
-                                 conversation=conv.id)
+    raw = sdk.responses.with_raw_response.create(model=MODEL, input="My name is Ada Lovelace.",
+                                                 conversation=conv.id)
+    assert "x-lukhas-session" not in raw.headers, "the conversation is the history"
+    first = raw.parse()
     assert first.conversation is not None and first.conversation.id == conv.id
     second = sdk.responses.create(model=MODEL, input="What is my name?",
                                   conversation={"id": conv.id})
