@@ -119,12 +119,14 @@ async def _insert(conn: Any, conversation_id: str, items: list[dict[str, Any]], 
 
 async def items(conn: Any, owner: str, id: str) -> list[dict[str, Any]] | None:
     """Every item of `owner`'s conversation, oldest first; None if there is none."""
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        if await conn.fetchval(_OWNED, id, owner) is None:
-            return None
-        rows = await conn.fetch(
-            "SELECT item FROM conversation_items WHERE conversation_id = $1 ORDER BY seq", id)
-    return [row["item"] for row in rows]
+    # One statement (one snapshot, one round trip): the conversation, then its items.
+    rows = await conn.fetch(
+        "SELECT i.item FROM conversations c LEFT JOIN conversation_items i"
+        " ON i.conversation_id = c.id WHERE c.id = $1 AND c.owner = $2 ORDER BY i.seq",
+        id, owner)
+    if not rows:
+        return None
+    return [row["item"] for row in rows if row["item"] is not None]
 
 
 @dataclass(frozen=True, slots=True)
