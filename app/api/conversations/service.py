@@ -135,8 +135,7 @@ def _not_found(conversation_id: str) -> NotFound:
 
 
 def _duplicate(exc: repo.DuplicateItem) -> InvalidRequest:
-    named = f" '{exc.item_id}'" if exc.item_id else ""
-    return InvalidRequest(f"Item{named} already in conversation.", param="items",
+    return InvalidRequest(f"Item '{exc.item_id}' already in conversation.", param="items",
                           code="item_already_in_conversation")
 
 

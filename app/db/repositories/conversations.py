@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import asyncpg
-
 # The conversation, with its owner checked, for the item queries to join.
 _OWNED = "SELECT id FROM conversations WHERE id = $1 AND owner = $2"
 
@@ -22,8 +20,8 @@ class ConversationRow:
 class DuplicateItem(Exception):
     """An item id already in the conversation (or twice in one append)."""
 
-    def __init__(self, item_id: str | None) -> None:
-        super().__init__(item_id or "")
+    def __init__(self, item_id: str) -> None:
+        super().__init__(item_id)
         self.item_id = item_id
 
 
@@ -108,13 +106,11 @@ async def _insert(conn: Any, conversation_id: str, items: list[dict[str, Any]], 
             " LIMIT 1", conversation_id, ids)
         if taken is not None:
             raise DuplicateItem(taken)
-    try:
-        # One row per statement, in order: the identity gives each the next `seq`.
-        await conn.executemany(
-            "INSERT INTO conversation_items (conversation_id, id, item) VALUES ($1, $2, $3)"
-            + conflict, [(conversation_id, item["id"], item) for item in items])
-    except asyncpg.UniqueViolationError as exc:  # added by a concurrent append meanwhile
-        raise DuplicateItem(None) from exc
+    # One row per statement, in order: the identity gives each the next `seq`. The check
+    # above holds: appends to one conversation run one at a time (`append` locks it).
+    await conn.executemany(
+        "INSERT INTO conversation_items (conversation_id, id, item) VALUES ($1, $2, $3)"
+        + conflict, [(conversation_id, item["id"], item) for item in items])
 
 
 async def items(conn: Any, owner: str, id: str) -> list[dict[str, Any]] | None:
