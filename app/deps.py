@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 
 from app.api.chat.service import ChatService
+from app.api.conversations.service import ConversationsService
 from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.accounts import AccountsService
 from app.api.identity.login import LoginService
@@ -84,6 +85,10 @@ async def get_compact(request: Request) -> CompactService:
     return (await get_state(request)).compact
 
 
+async def get_conversations(request: Request) -> ConversationsService:
+    return (await get_state(request)).conversations
+
+
 async def get_chat(request: Request) -> ChatService:
     return (await get_state(request)).chat
 
@@ -99,5 +104,6 @@ AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
 LoginDep = Annotated[LoginService, Depends(get_login)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
 CompactDep = Annotated[CompactService, Depends(get_compact)]
+ConversationsDep = Annotated[ConversationsService, Depends(get_conversations)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
 ModelsDep = Annotated[ModelsService, Depends(get_models)]

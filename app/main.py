@@ -20,6 +20,8 @@ from app.api.admin.router import router as admin_router
 from app.api.admin.service import RoutingPreviewService
 from app.api.chat.router import router as chat_router
 from app.api.chat.service import ChatService
+from app.api.conversations.router import router as conversations_router
+from app.api.conversations.service import ConversationsService
 from app.api.embeddings.router import router as embeddings_router
 from app.api.embeddings.service import EmbeddingsService
 from app.api.health.router import router as health_router
@@ -90,8 +92,8 @@ from app.state import AppState
 
 log = logging.getLogger("lukhas")
 
-API_ROUTERS = (responses_router, chat_router, embeddings_router, indexes_router,
-               models_router, identity_router, accounts_router, admin_router)
+API_ROUTERS = (responses_router, conversations_router, chat_router, embeddings_router,
+               indexes_router, models_router, identity_router, accounts_router, admin_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -237,6 +239,7 @@ async def _open(
         responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane,
                                    windows),
         compact=CompactService(pool, registry, windows),
+        conversations=ConversationsService(pool),
         chat=ChatService(orchestrator, registry, sessions, memory, lane),
         identity=IdentityService(tokens, tiers, settings.lid_max_ttl_seconds, pool=pool,
                                  sessions=sessions, memory=memory), store=store,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.api.admin.service import RoutingPreviewService
 from app.api.chat.service import ChatService
+from app.api.conversations.service import ConversationsService
 from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.accounts import AccountsService
 from app.api.identity.login import LoginService
@@ -39,6 +40,7 @@ class AppState:
     tick: Tick
     responses: ResponsesService
     compact: CompactService
+    conversations: ConversationsService
     chat: ChatService
     identity: IdentityService
     store: KeyValueStore

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -35,6 +35,22 @@ class OpenAIModel(BaseModel):
 
 
 VectorComponent = Annotated[float, Field(ge=-MAX_VECTOR_COMPONENT, le=MAX_VECTOR_COMPONENT)]
+
+
+def _metadata_limits(value: dict[str, str]) -> dict[str, str]:
+    # OpenAI: at most 16 pairs, keys up to 64 characters, values up to 512.
+    if len(value) > 16:
+        raise ValueError("metadata may hold at most 16 key-value pairs")
+    for key, item in value.items():
+        if len(key) > 64:
+            raise ValueError(f"metadata key '{key[:16]}…' is longer than 64 characters")
+        if len(item) > 512:
+            raise ValueError(f"metadata value of '{key}' is longer than 512 characters")
+    return value
+
+
+# An object's `metadata`, within OpenAI's limits.
+Metadata = Annotated[dict[str, str], AfterValidator(_metadata_limits)]
 
 
 def _is_json(content_type: str | None) -> bool:

@@ -97,6 +97,7 @@ class RunContext:
     history: list[Turn]
     instructions: str | None = None
     previous_response_id: str | None = None
+    conversation_id: str | None = None  # a conversation whose items come before the input
     session_id: str | None = None  # working memory to read and extend
     # The chain's turns when its session had none (expired, or never written): a session
     # write then starts from them, so working memory never misses the start of the chain.

@@ -34,7 +34,8 @@ async def ok(resp: httpx.Response) -> dict[str, Any]:
 
 async def make_objects(app: httpx.AsyncClient, who: dict[str, str],
                        tag: str) -> dict[str, str]:
-    """A stored response (with input items), an index with documents, for one caller."""
+    """A stored response (with input items), an index with documents, a conversation with
+    items, for one caller."""
     resp = await ok(await app.post("/v1/responses", headers=who, json={
         **ASK, "input": [{"role": "user", "content": f"first {tag}"},
                          {"role": "user", "content": f"second {tag}"}]}))
@@ -43,13 +44,18 @@ async def make_objects(app: httpx.AsyncClient, who: dict[str, str],
         "name": f"idx-{tag}", "model": "lukhas-hash-v1"}))
     docs = await ok(await app.post(f"/v1/indexes/{index['id']}/documents", headers=who, json={
         "documents": [{"text": f"{tag} shared text {i}"} for i in range(3)]}))
+    conv = await ok(await app.post("/v1/conversations", headers=who, json={
+        "metadata": {"tag": tag}, "items": [{"role": "user", "content": f"said {tag}"}]}))
+    conv_items = await ok(await app.get(f"/v1/conversations/{conv['id']}/items", headers=who))
     return {"response": resp["id"], "item": items["data"][0]["id"], "index": index["id"],
-            "doc": docs["data"][1]["id"]}
+            "doc": docs["data"][1]["id"], "conversation": conv["id"],
+            "conversation_item": conv_items["data"][0]["id"]}
 
 
 def probes(a: dict[str, str], b: dict[str, str]) -> list[tuple[str, str, Any]]:
     """Every way B might touch A's objects: (method, path, json body or query params)."""
     rid, item, iid, doc = a["response"], a["item"], a["index"], a["doc"]
+    cid, citem, own = a["conversation"], a["conversation_item"], b["conversation"]
     return [
         ("GET", f"/v1/responses/{rid}", None),
         ("GET", f"/v1/responses/{rid}?stream=true", None),
@@ -81,6 +87,22 @@ def probes(a: dict[str, str], b: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("GET", f"/v1/indexes/{b['index']}/documents?before={doc}&order=asc", None),
         ("GET", f"/v1/indexes/{b['index']}/documents?after={iid}", None),
         ("DELETE", f"/v1/indexes/{b['index']}/documents/{doc}", None),
+        ("GET", f"/v1/conversations/{cid}", None),
+        ("POST", f"/v1/conversations/{cid}", {"metadata": {"tag": "planted"}}),
+        ("GET", f"/v1/conversations/{cid}/items", None),
+        ("GET", f"/v1/conversations/{cid}/items?after={citem}&order=asc", None),
+        ("POST", f"/v1/conversations/{cid}/items", {"items": [
+            {"role": "user", "content": "planted"}]}),
+        ("GET", f"/v1/conversations/{cid}/items/{citem}", None),
+        ("DELETE", f"/v1/conversations/{cid}/items/{citem}", None),
+        ("POST", "/v1/responses", {**ASK, "input": "and then?", "conversation": cid}),
+        ("POST", "/v1/responses", {**ASK, "input": "go on", "stream": True,
+                                   "conversation": {"id": cid}}),
+        # A's conversation item as a cursor and a target in B's own conversation.
+        ("GET", f"/v1/conversations/{own}/items?after={citem}", None),
+        ("GET", f"/v1/conversations/{own}/items/{citem}", None),
+        ("DELETE", f"/v1/conversations/{own}/items/{citem}", None),
+        ("DELETE", f"/v1/conversations/{cid}", None),
     ]
 
 
@@ -116,10 +138,15 @@ async def test_b_cannot_touch_or_detect_what_a_owns(app_client: httpx.AsyncClien
         == 200
     docs = await ok(await app_client.get(f"/v1/indexes/{mine['index']}/documents", headers=a))
     assert len(docs["data"]) == 3 and "planted" not in str(docs)
+    conv = f"/v1/conversations/{mine['conversation']}"
+    assert (await ok(await app_client.get(conv, headers=a)))["metadata"] == {"tag": "alpha"}
+    conv_items = await ok(await app_client.get(f"{conv}/items", headers=a))
+    assert [i["id"] for i in conv_items["data"]] == [mine["conversation_item"]]
 
     # Now A's objects are gone: B's answers must not change by a byte.
     await ok(await app_client.delete(f"/v1/responses/{mine['response']}", headers=a))
     await ok(await app_client.delete(f"/v1/indexes/{mine['index']}", headers=a))
+    await ok(await app_client.delete(f"/v1/conversations/{mine['conversation']}", headers=a))
     when_missing = await answers(app_client, b, plan)
     differing = [(plan[i][:2], while_present[i], when_missing[i])
                  for i in range(len(plan)) if while_present[i] != when_missing[i]]
@@ -129,6 +156,7 @@ async def test_b_cannot_touch_or_detect_what_a_owns(app_client: httpx.AsyncClien
     assert statuses[f"/v1/responses/{mine['response']}"] == 404
     assert statuses[f"/v1/indexes/{mine['index']}/documents"] == 404
     assert statuses[f"/v1/indexes?after={mine['index']}"] == 200
+    assert statuses[f"/v1/conversations/{mine['conversation']}/items"] == 404
 
     # Index names are per caller: A's name is free for B, so creating one says nothing.
     same_name = await app_client.post("/v1/indexes", headers=b, json={

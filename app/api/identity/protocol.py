@@ -152,4 +152,5 @@ class Erasure(OpenAIModel):
     documents: int
     indexes: int
     responses: int
+    conversations: int
     sessions: int

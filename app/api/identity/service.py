@@ -13,6 +13,7 @@ from app.api.identity.protocol import (
     VerifyRequest,
 )
 from app.db.repositories import audit
+from app.db.repositories import conversations as conversations_repo
 from app.db.repositories import memory as memory_repo
 from app.db.repositories import responses as responses_repo
 from app.errors import AuthenticationFailed, InvalidRequest, ServiceUnavailable
@@ -46,7 +47,7 @@ class IdentityService:
         self._memory = memory
 
     async def erase(self, actor: Identity, subject: str) -> dict[str, Any]:
-        """Erase everything `subject` owns: memory, indexes, stored responses, sessions.
+        """Erase all `subject` owns: memory, indexes, responses, conversations, sessions.
 
         One transaction in PostgreSQL (content-free tombstones and an audit record stay),
         then the sessions; a session store that is down fails the call (503) after the
@@ -60,6 +61,7 @@ class IdentityService:
         async with self._pool.acquire() as conn, conn.transaction():
             counts = await memory_repo.erase_subject(conn, subject)
             counts["responses"] = await responses_repo.delete_owner(conn, subject)
+            counts["conversations"] = await conversations_repo.delete_owner(conn, subject)
             await audit.append(conn, actor.subject, "erase_subject", subject, counts)
         if self._memory is not None:
             self._memory.forget(subject)

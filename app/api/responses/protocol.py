@@ -303,6 +303,12 @@ class ResponseUsage(OpenAIModel):
     total_tokens: int
 
 
+class ConversationRef(OpenAIModel):
+    """The conversation a response was made in (its items were read, and extended)."""
+
+    id: str
+
+
 class ResponseObject(OpenAIModel):
     """The Response object (https://platform.openai.com/docs/api-reference/responses/object)."""
 
@@ -312,6 +318,7 @@ class ResponseObject(OpenAIModel):
     status: Literal["completed", "incomplete", "failed", "in_progress"]
     completed_at: int | None
     background: bool
+    conversation: ConversationRef | None
     error: dict[str, Any] | None
     incomplete_details: dict[str, Any] | None
     instructions: str | None

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from app.api.conversations.service import check_item_ids, conversation_of
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit
 from app.api.responses import file_search
@@ -36,6 +37,7 @@ from app.matriz.retrieval import FileSearch, found_turn
 from app.matriz.toolturns import call_turn
 from app.memory.compaction import WindowSeal
 from app.memory.conversations import ConversationMemory, memory_writer
+from app.memory.threads import conversation_writer
 from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import check_session_id, session_writer
@@ -69,9 +71,6 @@ class ResponsesService:
     def _check_supported(self, req: ResponseCreateRequest) -> None:
         if req.background:
             raise InvalidRequest("Background mode is not supported.", param="background")
-        if req.conversation is not None:
-            raise InvalidRequest("'conversation' is not supported; use previous_response_id.",
-                                 param="conversation")
         fmt = (req.text or {}).get("format")
         if fmt is None:
             fmt = {"type": "text"}
@@ -87,6 +86,8 @@ class ResponsesService:
     def _prepare(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
     ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
+        conversation_id = conversation_of(req.conversation, req.previous_response_id,
+                                          session_id)
         card, provider = self._registry.resolve(req.model)
         call: UpstreamCall | None = None
         if isinstance(provider, UpstreamProvider):
@@ -103,13 +104,13 @@ class ResponsesService:
         if call is not None:
             call.question_parts = converted.question_parts
         response_id = new_id("resp_")
-        base = _base_object(response_id, req)
+        base = _base_object(response_id, req, conversation_id)
         instructions = "\n\n".join([*([req.instructions] if req.instructions else []),
                                     *converted.system]) or None
         ctx = RunContext(
             identity=identity, model=req.model, question=converted.question,
             history=list(converted.history), instructions=instructions,
-            previous_response_id=req.previous_response_id,
+            previous_response_id=req.previous_response_id, conversation_id=conversation_id,
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
             session_id=check_session_id(session_id), upstream=call,
             top_logprobs=requested_logprobs(req),
@@ -121,6 +122,13 @@ class ResponsesService:
         builder = OutputBuilder(None if ctx.file_search is None else file_search.SearchOutput(
             ctx.file_search, file_search.include_results(req)))
         stored = req.store is not False
+        # A conversation is extended whether or not the response itself is stored; first,
+        # so a conversation that cannot be extended fails the response before it is kept.
+        if conversation_id is not None:
+            check_item_ids(converted.items, "input")
+            ctx.requested_effects["write_conversation"] = conversation_writer(
+                self._pool, ctx, conversation_id, converted.items,
+                lambda: list(_final(base, ctx, builder)["output"]))
         store_final: StoreFinal | None = None
         if stored:
             async def store_final(final: dict[str, Any], keep_existing: bool) -> None:
@@ -335,10 +343,11 @@ class ResponsesService:
 
 
 def _session_of(ctx: RunContext, base: dict[str, Any], stored: bool) -> str | None:
-    """The session: named by the caller or the chain; else a stored response starts its own."""
+    """The session: named by the caller or the chain; else a stored response starts its own
+    (but not one made in a conversation, which keeps its own history)."""
     if ctx.session_id is not None:
         return ctx.session_id
-    return str(base["id"]) if stored else None
+    return str(base["id"]) if stored and ctx.conversation_id is None else None
 
 
 def _not_found(response_id: str) -> NotFound:
@@ -346,10 +355,12 @@ def _not_found(response_id: str) -> NotFound:
                     code="response_not_found")
 
 
-def _base_object(response_id: str, req: ResponseCreateRequest) -> dict[str, Any]:
+def _base_object(response_id: str, req: ResponseCreateRequest,
+                 conversation_id: str | None) -> dict[str, Any]:
     return {
         "id": response_id, "object": "response", "created_at": int(time.time()),
         "status": "in_progress", "completed_at": None, "background": False, "error": None,
+        "conversation": None if conversation_id is None else {"id": conversation_id},
         "incomplete_details": None, "instructions": req.instructions,
         "max_output_tokens": req.max_output_tokens, "model": req.model,
         "metadata": req.metadata or {}, "output": [],

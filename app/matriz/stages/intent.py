@@ -10,6 +10,7 @@ log = logging.getLogger("lukhas.matriz.intent")
 
 # The scopes that allow each effect (any one of them).
 EFFECT_SCOPES = {"store_response": ("responses.write",),
+                 "write_conversation": ("responses.write",),
                  "write_session": ("responses.write", "chat"),
                  "write_memory": ("memory.write",)}
 

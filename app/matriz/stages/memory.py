@@ -3,9 +3,11 @@
 Working memory first: the session's recent turns (Redis or in-process), when the request
 names a session or continues a chain that has one. Otherwise the turns of the
 `previous_response_id` chain from PostgreSQL, which also proves the chain is the caller's
-(another's is a 404). Then long-term memory: what the caller said in other conversations
-that is close to the question (pgvector), when the model wants it (`ctx.recall`; a routed
-group's `memory.recall`), best first within its token budget (`memory.max_tokens`).
+(another's is a 404); or the items of the request's conversation, read from PostgreSQL on
+every turn (items may be added or deleted between turns), the caller's or a 404. Then
+long-term memory: what the caller said in other conversations that is close to the
+question (pgvector), when the model wants it (`ctx.recall`; a routed group's
+`memory.recall`), best first within its token budget (`memory.max_tokens`).
 Last, the request's file search, if it has one: the caller's indexes it names, searched for
 the question (`app/matriz/retrieval.py`). Everything is scoped to the caller's subject.
 """
@@ -15,14 +17,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.db.repositories import conversations as conversations_repo
 from app.db.repositories import responses as responses_repo
-from app.errors import previous_response_not_found
+from app.errors import NotFound, previous_response_not_found
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import RunContext, Stage
 from app.matriz.nodes import Turn
 from app.matriz.retrieval import Searcher
 from app.matriz.tokenizer import count_tokens
 from app.memory.conversations import ConversationMemory
+from app.memory.threads import history_turns
 from app.sessions.base import SessionStore
 
 log = logging.getLogger("lukhas.matriz.memory")
@@ -52,6 +56,14 @@ class MemoryStage(Stage):
             chain = [Turn(t["role"], t["text"], t["source"], tuple(t.get("parts") or ()))
                      for t in found.turns]
             ctx.session_id = ctx.session_id or found.session_id
+        elif ctx.conversation_id is not None:
+            async with self._pool.acquire() as conn:
+                items = await conversations_repo.items(
+                    conn, ctx.identity.subject, ctx.conversation_id)
+            if items is None:
+                raise NotFound(f"Conversation with id '{ctx.conversation_id}' not found.",
+                               param="conversation", code="conversation_not_found")
+            chain = history_turns(ctx.conversation_id, items)
         remembered = await self._session_turns(ctx)
         if remembered is None and ctx.previous_response_id is not None:
             ctx.session_seed = chain

@@ -31,8 +31,11 @@ async def test_erasing_ten_thousand_documents(app_client: httpx.AsyncClient) -> 
         docs = [repo.NewDocument(f"doc {i}", rng.normal(size=384).astype(np.float32))
                 for i in range(10_000)]
         await repo.add_many(conn, row, docs, ordered_ids("mem_", len(docs)))
+    conv = (await app_client.post("/v1/conversations", headers=me, json={
+        "items": [{"role": "user", "content": "My name is Ada Lovelace."}]})).json()
     other = await app_client.post("/v1/responses", json={"model": "lukhas-matriz",
                                                          "input": "My name is Grace."})
+    others_conv = (await app_client.post("/v1/conversations", json={})).json()
 
     started = time.perf_counter()
     erased = await app_client.delete("/v1/identity/me/memory", headers=me)
@@ -40,7 +43,7 @@ async def test_erasing_ten_thousand_documents(app_client: httpx.AsyncClient) -> 
     assert erased.status_code == 200, erased.text
     body = erased.json()
     assert body["documents"] == 10_001 and body["indexes"] == 2 and body["responses"] == 1
-    assert body["sessions"] == 1
+    assert body["sessions"] == 1 and body["conversations"] == 1
     assert elapsed < 0.5, f"erasure took {elapsed:.3f} s"
 
     asked = await app_client.post("/v1/responses", headers=me, json={
@@ -49,6 +52,9 @@ async def test_erasing_ten_thousand_documents(app_client: httpx.AsyncClient) -> 
     assert (await app_client.get(f"/v1/responses/{told.json()['id']}",
                                  headers=me)).status_code == 404
     assert (await app_client.get(f"/v1/indexes/{index['id']}", headers=me)).status_code == 404
+    assert (await app_client.get(f"/v1/conversations/{conv['id']}",
+                                 headers=me)).status_code == 404
+    assert (await app_client.get(f"/v1/conversations/{others_conv['id']}")).status_code == 200
     async with state.pool.acquire() as conn:
         tombstones = await conn.fetchval(
             "SELECT count(*) FROM memory_tombstones WHERE index_id = $1", index["id"])

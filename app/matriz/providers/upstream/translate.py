@@ -103,9 +103,6 @@ def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]
     model = req.model
     if req.background:
         raise _unsupported(model, "background")
-    if req.conversation is not None:
-        raise InvalidRequest("'conversation' is not supported; use previous_response_id.",
-                             param="conversation")
     params: dict[str, Any] = _tools(req)
     extra = req.model_extra or {}
     for name, value in extra.items():
