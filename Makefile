@@ -5,7 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: run test lint openapi bench load clean
+.PHONY: run test lint openapi bench load clean tools lock
+
+# promtool (Debian's prometheus package) for the alert-rule tests; RUNLEVEL=1 keeps apt from
+# starting a Prometheus server.
+tools:
+	@command -v promtool >/dev/null 2>&1 || \
+		env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends prometheus
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +29,7 @@ run: $(STAMP)
 	$(BIN)/lukhas serve
 
 ## test: install (first time), make sure Redis runs, and run lint, types and the whole suite
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) tools
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 	$(BIN)/ruff check app tests bench load
@@ -37,6 +43,11 @@ lint: $(STAMP)
 ## openapi: regenerate docs/openapi/lukhas-openai.yaml from the app
 openapi: $(STAMP)
 	$(BIN)/python -m app.openapi docs/openapi/lukhas-openai.yaml
+
+## lock: re-pin the service's own dependencies, with hashes (the image installs exactly these)
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+		-o requirements.lock --quiet
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules
