@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: run test lint openapi bench load clean tools lock
+.PHONY: run test lint openapi bench load clean tools lock sbom audit
 
 # promtool (Debian's prometheus package) for the alert-rule tests; RUNLEVEL=1 keeps apt from
 # starting a Prometheus server.
@@ -32,12 +32,12 @@ run: $(STAMP)
 test: $(STAMP) $(NODE_STAMP) tools
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-	$(BIN)/ruff check app tests bench load
+	$(BIN)/ruff check app tests bench load tools deploy
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench load
+	$(BIN)/ruff check app tests bench load tools deploy
 	$(BIN)/mypy
 
 ## openapi: regenerate docs/openapi/lukhas-openai.yaml from the app
@@ -48,6 +48,16 @@ openapi: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
 		-o requirements.lock --quiet
+
+## sbom: CycloneDX SBOM of the locked dependencies, in build/sbom.cdx.json
+sbom: $(STAMP)
+	$(BIN)/python tools/supply_chain.py sbom build/sbom.cdx.json
+
+## audit: known vulnerabilities (pip-audit), bandit on app/, and the licence report
+audit: $(STAMP)
+	$(BIN)/python tools/supply_chain.py audit
+	$(BIN)/python tools/supply_chain.py bandit
+	$(BIN)/python tools/supply_chain.py licenses
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules
