@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: run test lint openapi bench load clean tools lock sbom audit
+.PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke
 
 # promtool (Debian's prometheus package) for the alert-rule tests; RUNLEVEL=1 keeps apt from
 # starting a Prometheus server.
@@ -48,6 +48,10 @@ openapi: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
 		-o requirements.lock --quiet
+
+## load-smoke: k6, 100 virtual users for 2 minutes of mixed traffic, against the SLO budgets
+load-smoke: $(STAMP)
+	load/smoke.sh
 
 ## sbom: CycloneDX SBOM of the locked dependencies, in build/sbom.cdx.json
 sbom: $(STAMP)
