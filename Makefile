@@ -7,11 +7,13 @@ NODE_STAMP := tests/node/node_modules/.installed
 
 .PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke
 
-# promtool (Debian's prometheus package) for the alert-rule tests; RUNLEVEL=1 keeps apt from
-# starting a Prometheus server.
+# Debian packages the suite drives: promtool (prometheus) for the alert-rule tests, podman,
+# runc and debootstrap for the container test. RUNLEVEL=1 keeps apt from starting servers.
+APT_INSTALL := env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends
 tools:
-	@command -v promtool >/dev/null 2>&1 || \
-		env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends prometheus
+	@command -v promtool >/dev/null 2>&1 || $(APT_INSTALL) prometheus
+	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && \
+		command -v debootstrap >/dev/null 2>&1 || $(APT_INSTALL) podman runc debootstrap
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
