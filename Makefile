@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke
+.PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke validate-contracts
 
 # Debian packages the suite drives: promtool (prometheus) for the alert-rule tests, podman,
 # runc and debootstrap for the container test. RUNLEVEL=1 keeps apt from starting servers.
@@ -50,6 +50,10 @@ openapi: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
 		-o requirements.lock --quiet
+
+## validate-contracts: the telemetry contracts of configs/observability/contracts/ hold
+validate-contracts: $(STAMP)
+	$(BIN)/pytest -q tests/observability/test_contracts.py
 
 ## load-smoke: k6, 100 virtual users for 2 minutes of mixed traffic, against the SLO budgets
 load-smoke: $(STAMP)
