@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke validate-contracts
+.PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke validate-contracts evals
 
 # Debian packages the suite drives: promtool (prometheus) for the alert-rule tests, podman,
 # runc and debootstrap for the container test. RUNLEVEL=1 keeps apt from starting servers.
@@ -34,12 +34,12 @@ run: $(STAMP)
 test: $(STAMP) $(NODE_STAMP) tools
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-	$(BIN)/ruff check app tests bench load tools deploy
+	$(BIN)/ruff check app tests bench load tools deploy evals
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench load tools deploy
+	$(BIN)/ruff check app tests bench load tools deploy evals
 	$(BIN)/mypy
 
 ## openapi: regenerate docs/openapi/lukhas-openai.yaml from the app
@@ -54,6 +54,11 @@ lock: $(STAMP)
 ## validate-contracts: the telemetry contracts of configs/observability/contracts/ hold
 validate-contracts: $(STAMP)
 	$(BIN)/pytest -q tests/observability/test_contracts.py
+
+## evals: the evaluation suites (evals/cases/*.jsonl) against the service on its embedded
+## defaults; reports in build/evals/ (JSON, Markdown, JUnit)
+evals: $(STAMP)
+	load/with_service.sh $(BIN)/python -m evals.run --out build/evals
 
 ## load-smoke: k6, 100 virtual users for 2 minutes of mixed traffic, against the SLO budgets
 load-smoke: $(STAMP)

@@ -10,18 +10,7 @@ VUS=${VUS:-100}
 DURATION=${DURATION:-2m}
 PORT=${PORT:-8131}
 OUT=${OUT:-load/results/smoke.json}
-WORK=$(mktemp -d)
-KEY=lk-smoke-0123456789abcdef
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 mkdir -p "$(dirname "$OUT")"
-
-# Limits high enough never to refuse: the limiter still counts every request.
-printf 'window_seconds: 60\ndefault: {requests: 1000000000, tokens: 1000000000000}\n' > "$WORK/limits.yaml"
-env -u LUKHAS_DATABASE_URL LUKHAS_DATA_DIR="$WORK/data" LUKHAS_API_KEYS="$KEY" \
-  LUKHAS_LOG_LEVEL=warning LUKHAS_RATE_LIMITS_FILE="$WORK/limits.yaml" \
-  $BIN/lukhas serve --port "$PORT" >"$WORK/lukhas.log" 2>&1 &
-for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.5; done
-curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { cat "$WORK/lukhas.log"; exit 1; }
 
 BUDGETS=$($BIN/python - <<'PY'
 import json, yaml
@@ -32,8 +21,14 @@ print(json.dumps({"responses": ms("/v1/responses"), "responses_stream": ms("/v1/
                   "index_search": ms("/v1/embeddings")}))
 PY
 )
-BASE="http://127.0.0.1:$PORT" KEY=$KEY VUS=$VUS DURATION=$DURATION OUT="$OUT" BUDGETS="$BUDGETS" \
-  $BIN/k6 run --quiet --no-color load/smoke.js >"$WORK/k6.log" 2>&1 || { cat "$WORK/k6.log"; exit 1; }
+# The service on its embedded defaults, limits high enough never to refuse (the limiter still
+# counts every request); k6's log is shown only when it fails.
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+export VUS DURATION OUT BUDGETS  # k6 reads them as __ENV
+PORT=$PORT LIMITS=generous load/with_service.sh bash -c \
+  'BASE=${LUKHAS_BASE_URL%/v1} KEY=$LUKHAS_API_KEY .venv/bin/k6 run --quiet --no-color load/smoke.js' \
+  >"$LOG" 2>&1 || { cat "$LOG"; exit 1; }
 
 $BIN/python - "$OUT" <<'PY'
 import json, sys
