@@ -31,7 +31,10 @@ _SDK_HEADERS = ["authorization", "content-type", "openai-organization", "openai-
                 "x-stainless-runtime", "x-stainless-runtime-version", "x-stainless-timeout",
                 "x-stainless-read-timeout", "x-lukhas-session"]
 
-_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# 0.8 s and 1.2 s are the SLO thresholds (configs/observability/slo_budgets.yaml): a burn-rate
+# rule can only count requests under a threshold that is a bucket bound.
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 1.2, 2.5,
+                    5.0, 10.0)
 
 
 def register_middleware(

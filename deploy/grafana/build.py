@@ -1,0 +1,148 @@
+"""Write the Grafana dashboards of deploy/grafana/dashboards/ from the panel lists below.
+
+`python deploy/grafana/build.py` rewrites them; a test fails when the committed JSON is not
+what this prints, and when a panel queries a metric the service does not export.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "dashboards"
+DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+
+Panel = tuple[str, str, list[tuple[str, str]]]  # title, unit, [(expr, legend)]
+
+
+def _p95(metric: str, by: str) -> str:
+    return f"histogram_quantile(0.95, sum by ({by}, le) (rate({metric}_bucket[$__rate_interval])))"
+
+
+HTTP: list[Panel] = [
+    ("Requests per route", "reqps", [
+        ("sum by (handler) (rate(http_requests_total[$__rate_interval]))", "{{handler}}")]),
+    ("Errors (5xx) per route", "reqps", [
+        ('sum by (handler) (rate(http_requests_total{status="5xx"}[$__rate_interval]))',
+         "{{handler}}")]),
+    ("Client errors (4xx) per route", "reqps", [
+        ('sum by (handler) (rate(http_requests_total{status="4xx"}[$__rate_interval]))',
+         "{{handler}}")]),
+    ("Latency p95 per route", "s", [(_p95("http_request_duration_seconds", "handler"),
+                                     "{{handler}}")]),
+    ("429s and fail-open", "reqps", [
+        ('sum by (route) (rate(lukhas_ratelimit_decisions_total{status="limited"}'
+         '[$__rate_interval]))', "429 {{route}}"),
+        ("sum by (route) (rate(lukhas_ratelimit_fail_open_total[$__rate_interval]))",
+         "fail-open {{route}}")]),
+    ("SLO: share of 5xx (1 h)", "percentunit", [
+        ("lukhas:slo_errors:ratio_rate1h", "{{route}}")]),
+    ("SLO: share of slow requests (1 h)", "percentunit", [
+        ("lukhas:slo_slow:ratio_rate1h", "{{route}}")]),
+    ("Authentication failures", "reqps", [
+        ("sum by (surface, outcome) (rate(lukhas_auth_failures_total[$__rate_interval]))",
+         "{{surface}} {{outcome}}")]),
+]
+
+UPSTREAM: list[Panel] = [
+    ("Upstream requests by outcome", "reqps", [
+        ("sum by (group, outcome) (rate(lukhas_upstream_requests_total[$__rate_interval]))",
+         "{{group}} {{outcome}}")]),
+    ("Upstream latency p95", "s", [(_p95("lukhas_upstream_latency_seconds", "upstream"),
+                                    "{{upstream}}")]),
+    ("Upstream time to first token p95", "s", [
+        (_p95("lukhas_upstream_ttft_seconds", "upstream"), "{{upstream}}")]),
+    ("Tokens per model group", "short", [
+        ("sum by (group, kind) (rate(lukhas_upstream_tokens_total[$__rate_interval]))",
+         "{{group}} {{kind}}")]),
+    ("Fallbacks and retries", "reqps", [
+        ("sum by (group) (rate(lukhas_upstream_fallbacks_total[$__rate_interval]))",
+         "fallback {{group}}"),
+        ("sum by (group) (rate(lukhas_upstream_retries_total[$__rate_interval]))",
+         "retry {{group}}")]),
+    ("Deployments in cooldown", "short", [
+        ("max by (upstream) (lukhas_upstream_cooldowns)", "{{upstream}}")]),
+]
+
+MATRIZ: list[Panel] = [
+    ("Stage p95 per lane", "s", [(_p95("lukhas_matriz_stage_seconds", "stage, lane"),
+                                  "{{stage}} ({{lane}})")]),
+    ("Stages over budget", "reqps", [
+        ("sum by (stage, lane) (rate(lukhas_matriz_stage_over_budget_total"
+         "[$__rate_interval]))", "{{stage}} ({{lane}})")]),
+    ("Pipeline runs by outcome", "reqps", [
+        ("sum by (status, lane) (rate(lukhas_matriz_pipeline_runs_total[$__rate_interval]))",
+         "{{status}} ({{lane}})")]),
+    ("Tick p95", "s", [(_p95("lukhas_matriz_tick_seconds", "lane"), "{{lane}}")]),
+    ("Tick buffer and drops", "short", [
+        ("sum by (lane) (lukhas_matriz_tick_buffer_events)", "buffered ({{lane}})"),
+        ("sum by (lane) (rate(lukhas_matriz_tick_events_dropped_total[$__rate_interval]))",
+         "dropped/s ({{lane}})")]),
+    ("Awareness: latency and unknown-answer EMAs", "short", [
+        ("max by (lane) (lukhas_matriz_awareness_latency_ema_seconds)", "latency s ({{lane}})"),
+        ("max by (lane) (lukhas_matriz_awareness_unknown_ratio_ema)",
+         "unknown ratio ({{lane}})")]),
+    ("Memory documents per lane", "short", [
+        ("max by (lane) (lukhas_memory_documents)", "{{lane}}")]),
+    ("Memory search and write p95", "s", [
+        (_p95("lukhas_memory_search_seconds", "job"), "search"),
+        (_p95("lukhas_memory_upsert_seconds", "job"), "write")]),
+    ("Embeddings: wait and model p95", "s", [
+        (_p95("lukhas_embeddings_wait_seconds", "model"), "wait {{model}}"),
+        (_p95("lukhas_embeddings_seconds", "model"), "model {{model}}")]),
+]
+
+DASHBOARDS: dict[str, tuple[str, list[tuple[str, list[Panel]]]]] = {
+    "lukhas-overview": ("LUKHAS façade", [("HTTP and limits", HTTP),
+                                          ("Upstream models", UPSTREAM),
+                                          ("MATRIZ, tick and memory", MATRIZ)]),
+}
+
+
+def _panel(pid: int, title: str, unit: str, targets: list[tuple[str, str]], x: int,
+           y: int) -> dict[str, Any]:
+    return {
+        "id": pid, "type": "timeseries", "title": title, "datasource": DATASOURCE,
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom"}},
+        "targets": [{"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": expr,
+                     "legendFormat": legend} for i, (expr, legend) in enumerate(targets)],
+    }
+
+
+def dashboard(uid: str) -> dict[str, Any]:
+    """One dashboard as Grafana's JSON model: a row per section, two panels a line."""
+    title, sections = DASHBOARDS[uid]
+    panels: list[dict[str, Any]] = []
+    y = 0
+    for name, section in sections:
+        panels.append({"id": len(panels) + 1, "type": "row", "title": name, "collapsed": False,
+                       "gridPos": {"h": 1, "w": 24, "x": 0, "y": y}, "panels": []})
+        y += 1
+        for i, (ptitle, unit, targets) in enumerate(section):
+            panels.append(_panel(len(panels) + 1, ptitle, unit, targets, 12 * (i % 2), y))
+            y += 8 * (i % 2)
+        y += 8 * (len(section) % 2)
+    return {"uid": uid, "title": title, "tags": ["lukhas"], "timezone": "utc",
+            "schemaVersion": 39, "version": 1, "editable": False, "refresh": "30s",
+            "time": {"from": "now-6h", "to": "now"}, "panels": panels, "templating": {"list": []},
+            "annotations": {"list": []}}
+
+
+def render(uid: str) -> str:
+    """The file's text."""
+    return json.dumps(dashboard(uid), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    for uid in DASHBOARDS:
+        (OUT / f"{uid}.json").write_text(render(uid))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""The evaluation harness: JSONL cases (evals/cases/<suite>.jsonl) driven through the OpenAI
+Python SDK against a live service, with JSON, Markdown and JUnit reports.
+
+    python -m evals.run --base-url http://127.0.0.1:8000/v1 --key KEY [--out build/evals]
+                        [--suite arithmetic ...]
+
+`make evals` starts the service on its embedded defaults and runs every suite. Each case runs
+as a caller of its own (a ΛiD token minted with the admin key), so long-term memory never
+leaks from one case into another. A case is a list of steps (requests) and what the last
+answer must satisfy:
+
+    {"id": ..., "api": "responses" | "chat" | "embeddings" | "models",
+     "steps": [{"input": ..., "chain": true, "stream": true, "store": false, "model": ...}],
+     "expect": {"contains": [...], "contains_any": [...], "not_contains": [...],
+                "fields": {...}, "usage": true, "events": [...],
+                "error": {"status": 404, "code": ..., "param": ...}}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import httpx
+import openai
+
+CASES = Path(__file__).resolve().parent / "cases"
+MODEL = "lukhas-matriz"
+
+
+@dataclass
+class Result:
+    suite: str
+    id: str
+    passed: bool
+    seconds: float
+    failures: list[str] = field(default_factory=list)
+    answer: str = ""
+
+
+@dataclass
+class Answer:
+    text: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    events: list[str] = field(default_factory=list)
+    usage: bool = False
+    error: dict[str, Any] | None = None
+
+
+def load(suites: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every suite's cases, by suite name."""
+    out = {}
+    for path in sorted(CASES.glob("*.jsonl")):
+        if suites and path.stem not in suites:
+            continue
+        out[path.stem] = [json.loads(line) for line in path.read_text().splitlines()
+                          if line.strip()]
+    return out
+
+
+def _caller(base_url: str, admin_key: str) -> str:
+    """A fresh caller: a token for a subject of its own."""
+    token = httpx.post(f"{base_url}/identity/tokens", timeout=30,
+                       headers={"Authorization": f"Bearer {admin_key}"},
+                       json={"realm": "LUKHAS", "zone": "eu", "tier": "T2",
+                             "ttl_seconds": 3600})
+    token.raise_for_status()
+    value: str = token.json()["token"]
+    return value
+
+
+def _responses(client: openai.OpenAI, step: dict[str, Any], previous: str | None) -> Answer:
+    params: dict[str, Any] = {"model": step.get("model", MODEL), "input": step["input"]}
+    if step.get("chain") and previous:
+        params["previous_response_id"] = previous
+    if "store" in step:
+        params["store"] = step["store"]
+    if step.get("stream"):
+        answer = Answer()
+        with client.responses.stream(**params) as stream:
+            for event in stream:
+                answer.events.append(event.type)
+            final = stream.get_final_response()
+    else:
+        answer, final = Answer(), client.responses.create(**params)
+    answer.text = final.output_text
+    answer.fields = {"id": final.id, "object": final.object, "status": final.status,
+                     "model": final.model}
+    answer.usage = final.usage is not None and final.usage.total_tokens > 0
+    return answer
+
+
+def _chat(client: openai.OpenAI, step: dict[str, Any]) -> Answer:
+    messages = step.get("messages") or [{"role": "user", "content": step["input"]}]
+    done = client.chat.completions.create(model=step.get("model", MODEL), messages=messages)
+    return Answer(text=done.choices[0].message.content or "",
+                  fields={"object": done.object, "finish_reason": done.choices[0].finish_reason},
+                  usage=done.usage is not None and done.usage.total_tokens > 0)
+
+
+def _step(client: openai.OpenAI, api: str, step: dict[str, Any], previous: str | None) -> Answer:
+    try:
+        if api == "chat":
+            return _chat(client, step)
+        if api == "embeddings":
+            vectors = client.embeddings.create(model=step.get("model", "lukhas-hash-v1"),
+                                               input=step["input"])
+            return Answer(fields={"dimensions": len(vectors.data[0].embedding)},
+                          usage=vectors.usage.total_tokens > 0)
+        if api == "models":
+            return Answer(text=" ".join(m.id for m in client.models.list()))
+        return _responses(client, step, previous)
+    except openai.APIStatusError as error:
+        body = error.body if isinstance(error.body, dict) else {}
+        return Answer(error={"status": error.status_code, **body})
+
+
+def _in_order(wanted: list[str], seen: list[str]) -> bool:
+    """`wanted` is a subsequence of `seen`."""
+    rest = iter(seen)
+    return all(any(event == w for event in rest) for w in wanted)
+
+
+def check(expect: dict[str, Any], answer: Answer) -> list[str]:
+    """What the answer fails of the case's expectations."""
+    failures = []
+    text = answer.text.lower()
+    if answer.error is not None and "error" not in expect:
+        return [f"error {answer.error}"]
+    for word in expect.get("contains", []):
+        if word.lower() not in text:
+            failures.append(f"does not contain {word!r}")
+    if expect.get("contains_any") and not any(w.lower() in text
+                                              for w in expect["contains_any"]):
+        failures.append(f"contains none of {expect['contains_any']}")
+    for word in expect.get("not_contains", []):
+        if word.lower() in text:
+            failures.append(f"contains {word!r}")
+    for key, value in expect.get("fields", {}).items():
+        if answer.fields.get(key) != value:
+            failures.append(f"{key} is {answer.fields.get(key)!r}, not {value!r}")
+    if expect.get("usage") and not answer.usage:
+        failures.append("no usage")
+    events = expect.get("events")
+    if events and not _in_order(events, answer.events):
+        failures.append(f"events {events} not all seen in that order")
+    if "error" in expect:
+        got = answer.error or {}
+        for key, value in expect["error"].items():
+            actual = got.get("status") if key == "status" else got.get(key)
+            if actual != value:
+                failures.append(f"error {key} is {actual!r}, not {value!r}")
+    return failures
+
+
+def run_case(base_url: str, admin_key: str, suite: str, case: dict[str, Any]) -> Result:
+    started = time.perf_counter()
+    key = _caller(base_url, admin_key)
+    with openai.OpenAI(base_url=base_url, api_key=key, max_retries=2) as client:
+        previous: str | None = None
+        answer = Answer()
+        for step in case["steps"]:
+            answer = _step(client, case.get("api", "responses"), step, previous)
+            previous = answer.fields.get("id", previous)
+    failures = check(case["expect"], answer)
+    return Result(suite, case["id"], not failures, time.perf_counter() - started, failures,
+                  answer.text[:500])
+
+
+def report(results: list[Result], out: Path) -> dict[str, Any]:
+    """Write results.json, results.md and junit.xml; the per-suite scores."""
+    out.mkdir(parents=True, exist_ok=True)
+    suites: dict[str, list[Result]] = {}
+    for r in results:
+        suites.setdefault(r.suite, []).append(r)
+    scores = {name: {"cases": len(rs), "passed": sum(r.passed for r in rs),
+                     "score": sum(r.passed for r in rs) / len(rs)} for name, rs in suites.items()}
+    (out / "results.json").write_text(json.dumps(
+        {"scores": scores, "results": [asdict(r) for r in results]}, indent=1) + "\n")
+    lines = ["# Evaluation results", "", "| Suite | Cases | Passed | Score |", "|---|---|---|---|"]
+    lines += [f"| {n} | {s['cases']} | {s['passed']} | {s['score']:.0%} |"
+              for n, s in scores.items()]
+    failed = [r for r in results if not r.passed]
+    if failed:
+        lines += ["", "## Failures", ""]
+        lines += [f"- `{r.suite}/{r.id}`: {'; '.join(r.failures)}" for r in failed]
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    root = ElementTree.Element("testsuites", name="lukhas-evals")
+    for name, rs in suites.items():
+        node = ElementTree.SubElement(root, "testsuite", name=name, tests=str(len(rs)),
+                                      failures=str(sum(not r.passed for r in rs)),
+                                      time=f"{sum(r.seconds for r in rs):.3f}")
+        for r in rs:
+            case = ElementTree.SubElement(node, "testcase", classname=f"evals.{name}",
+                                          name=r.id, time=f"{r.seconds:.3f}")
+            if not r.passed:
+                ElementTree.SubElement(case, "failure", message="; ".join(r.failures)).text = \
+                    r.answer
+    ElementTree.ElementTree(root).write(out / "junit.xml", encoding="utf-8",
+                                        xml_declaration=True)
+    return scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("--base-url", default=os.environ.get("LUKHAS_BASE_URL"),
+                        help="…/v1 (default: $LUKHAS_BASE_URL)")
+    parser.add_argument("--key", default=os.environ.get("LUKHAS_API_KEY"),
+                        help="an API key with the admin scope (default: $LUKHAS_API_KEY)")
+    parser.add_argument("--out", type=Path, default=Path("build/evals"))
+    parser.add_argument("--suite", action="append")
+    args = parser.parse_args(argv)
+    if not args.base_url or not args.key:
+        parser.error("--base-url and --key (or LUKHAS_BASE_URL and LUKHAS_API_KEY) are needed")
+    results = [run_case(args.base_url, args.key, suite, case)
+               for suite, cases in load(args.suite).items() for case in cases]
+    scores = report(results, args.out)
+    for name, s in scores.items():
+        print(f"{name:<14} {s['passed']:>3}/{s['cases']:<3} {s['score']:.0%}")
+    print(f"reports in {args.out}/ (results.json, results.md, junit.xml)")
+    return 0 if all(r.passed for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""`make evals`, against the live test server: every case of the built-in model's suites
+passes (it is deterministic), and the JSON, Markdown and JUnit reports are written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+from evals.run import Answer, check, load, main
+from tests.conftest import KEY_A
+
+
+def test_every_suite_passes_and_reports_are_written(base_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "evals"
+    assert main(["--base-url", f"{base_url}/v1", "--key", KEY_A, "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["scores"]) == set(load())
+    assert all(s["score"] == 1.0 for s in results["scores"].values())
+    junit = ElementTree.parse(out / "junit.xml").getroot()
+    cases = sum(len(c) for c in load().values())
+    assert sum(int(s.get("tests", 0)) for s in junit) == cases
+    assert "| arithmetic |" in (out / "results.md").read_text()
+
+
+def test_checks_fail_what_they_should() -> None:
+    # The harness is only as good as its checks.
+    assert check({"contains": ["42"]}, Answer(text="it is 41")) == ["does not contain '42'"]
+    assert check({"not_contains": ["Ada"]}, Answer(text="Ada")) == ["contains 'Ada'"]
+    assert check({"events": ["a", "b"]}, Answer(events=["b", "a"]))
+    assert check({"events": ["a", "b"]}, Answer(events=["a", "x", "b"])) == []
+    assert check({"error": {"status": 404}}, Answer(error={"status": 400}))
+    assert check({"contains": ["x"]}, Answer(text="x", error={"status": 500}))
