@@ -21,6 +21,8 @@ class SessionTurn:
     role: str
     text: str
     source: str
+    at: float | None = None  # when it was said (Unix seconds)
+    file: str | None = None  # the attached file's name, when the text is a file's
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +76,17 @@ def trim(turns: list[SessionTurn], limits: SessionLimits) -> list[SessionTurn]:
 
 
 def encode(turn: SessionTurn) -> bytes:
-    """The stored form of a turn (JSON)."""
-    return orjson.dumps({"role": turn.role, "text": turn.text, "source": turn.source})
+    """The stored form of a turn (JSON; `at` and `file` only when set)."""
+    data: dict[str, str | float] = {"role": turn.role, "text": turn.text, "source": turn.source}
+    if turn.at is not None:
+        data["at"] = turn.at
+    if turn.file is not None:
+        data["file"] = turn.file
+    return orjson.dumps(data)
 
 
 def decode(raw: bytes | str) -> SessionTurn:
-    """A turn from its stored form."""
+    """A turn from its stored form (turns stored before `at` and `file` have neither)."""
     data = orjson.loads(raw)
-    return SessionTurn(data["role"], data["text"], data["source"])
+    return SessionTurn(data["role"], data["text"], data["source"], data.get("at"),
+                       data.get("file"))
