@@ -227,8 +227,9 @@ async def _open(
     cards = [*registry.cards(), *embedding_models.cards()]
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
-        responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane),
-        chat=ChatService(orchestrator, registry, sessions, memory, lane),
+        responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane,
+                                   settings.max_file_bytes),
+        chat=ChatService(orchestrator, registry, sessions, memory, lane, settings.max_file_bytes),
         identity=IdentityService(tokens, tiers, settings.lid_max_ttl_seconds, pool=pool,
                                  sessions=sessions, memory=memory), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,

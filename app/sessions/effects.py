@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from app.errors import InvalidRequest
@@ -29,12 +30,16 @@ def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[],
         sid = session_id()
         if sid is None:
             return
-        turns = [SessionTurn("assistant", answer(), f"{source} output")]
+        now = time.time()
+        turns = [SessionTurn(t.role, t.text, f"{source} {t.source}", now, t.file)
+                 for t in ctx.attachments]
         if ctx.question:
-            turns.insert(0, SessionTurn("user", ctx.question, f"{source} input"))
+            turns.append(SessionTurn("user", ctx.question, f"{source} input", now))
+        turns.append(SessionTurn("assistant", answer(), f"{source} output", now))
         try:
             if ctx.session_seed is not None:
-                seed = [SessionTurn(t.role, t.text, t.source) for t in ctx.session_seed]
+                seed = [SessionTurn(t.role, t.text, t.source, t.at, t.file)
+                        for t in ctx.session_seed]
                 await sessions.put(ctx.identity.subject, sid, seed + turns)
             else:
                 await sessions.append(ctx.identity.subject, sid, turns)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from app.api.files import AttachedFile
 from app.api.responses.protocol import (
     FunctionCallItem,
     FunctionCallOutputItem,
@@ -30,8 +32,10 @@ class ConvertedInput:
     question: str  # the text of the last user message
     system: list[str]  # system/developer messages, joined into the instructions
     # The question's content parts in the chat shape, when it carries images or files (only
-    # with `media`: a routed model passes them on; the built-in one reads text only).
+    # with `media`: a routed model passes them on; the built-in one reads files as text).
     question_parts: list[dict[str, Any]] | None = None
+    # The turns of the files attached to the question, read as text (with `files`).
+    attachments: list[Turn] = field(default_factory=list)
 
 
 def _media_part(part: InputImage | InputFile, where: str) -> dict[str, Any]:
@@ -50,8 +54,11 @@ def _media_part(part: InputImage | InputFile, where: str) -> dict[str, Any]:
 
 
 def _message_text(item: MessageItem, index: int,
-                  media: list[dict[str, Any]] | None = None) -> str:
-    """The message's text; with `media`, its images and files go there (chat shape)."""
+                  media: list[dict[str, Any]] | None = None,
+                  files: Mapping[str, AttachedFile] | None = None,
+                  read: list[AttachedFile] | None = None) -> str:
+    """The message's text; with `media`, its images and files go there (chat shape); with
+    `files` (read by `app.api.files`), its files' texts go to `read`."""
     if isinstance(item.content, str):
         return item.content
     texts = []
@@ -62,9 +69,11 @@ def _message_text(item: MessageItem, index: int,
             texts.append(part.refusal)
         elif isinstance(part, InputImage | InputFile) and media is not None:
             media.append(_media_part(part, f"input[{index}].content[{j}]"))
+        elif isinstance(part, InputFile) and files is not None and read is not None:
+            read.append(files[f"input[{index}].content[{j}]"])
         elif isinstance(part, InputImage | InputFile):
             raise InvalidRequest(
-                f"The model accepts text only; '{part.type}' is not supported.",
+                f"The model reads text and files only; '{part.type}' is not supported.",
                 param=f"input[{index}].content[{j}]", code="unsupported_content",
             )
     return "\n".join(texts)
@@ -81,11 +90,14 @@ def _stored_message(item: MessageItem, text_: str) -> dict[str, Any]:
             "content": content, "status": item.status or "completed"}
 
 
-def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedInput:
+def convert_input(req: ResponseCreateRequest, media: bool = False,
+                  files: Mapping[str, AttachedFile] | None = None) -> ConvertedInput:
     """Validate and flatten the request's input; the last user message is the question.
 
     With `media`, image and file parts are allowed: kept in the stored items, and those of
-    the question passed on in `question_parts` (earlier turns keep their text only)."""
+    the question passed on in `question_parts` (earlier turns keep their text only). With
+    `files`, the files read from the input: each becomes a user turn of its text, just
+    before its message's own, and is kept in the stored items."""
     if isinstance(req.input, str):
         if not req.input.strip():
             raise InvalidRequest("'input' must not be empty.", param="input",
@@ -101,27 +113,30 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
     last_media: list[dict[str, Any]] = []
     media_at: list[int] = []  # the messages that carry images or files
     last_user_at = -1
+    attachments: list[Turn] = []
     for i, entry in enumerate(req.input):
         if isinstance(entry, ItemReference):
             raise InvalidRequest("Item references are not supported; send the item itself.",
                                  param=f"input[{i}]", code="unsupported_item")
         if isinstance(entry, MessageItem):
             found: list[dict[str, Any]] | None = [] if media else None
-            text_ = _message_text(entry, i, found)
+            read: list[AttachedFile] = []
+            text_ = _message_text(entry, i, found, files, read)
             stored_message = _stored_message(entry, text_)
-            if found:
+            if found or read:
                 assert isinstance(entry.content, list)
                 stored_message["content"] = [p.model_dump(exclude_none=True)
                                              for p in entry.content]
             items.append(stored_message)
             if found:
                 media_at.append(i)
+            attached = [Turn("user", f.text, f.name, file=f.name) for f in read]
             if entry.role == "user":
-                last_media, last_user_at = found or [], i
+                last_media, last_user_at, attachments = found or [], i, attached
             if entry.role in ("system", "developer"):
                 system.append(text_)
             else:
-                turns.append(Turn(entry.role, text_, f"input {i + 1}"))
+                turns += [*attached, Turn(entry.role, text_, f"input {i + 1}")]
         else:
             stored = entry.model_dump(exclude_none=True)
             stored.setdefault("id", new_id("fc_" if entry.type == "function_call" else "item_"))
@@ -147,4 +162,5 @@ def convert_input(req: ResponseCreateRequest, media: bool = False) -> ConvertedI
             not any(isinstance(e, FunctionCallOutputItem) for e in req.input):
         raise InvalidRequest("'input' must contain a non-empty user message.", param="input",
                              code="empty_input")
-    return ConvertedInput(items, turns, question, system, parts)
+    return ConvertedInput(items, turns, question, system, parts,
+                          attachments if asked else [])

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from app.api.files import AttachedFile, read_files, responses_file_parts
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit
 from app.api.responses.convert import ConvertedInput, convert_input
@@ -46,7 +47,8 @@ StoreFinal = Callable[[dict[str, Any], bool], Awaitable[None]]
 class ResponsesService:
     def __init__(self, pool: Any, orchestrator: Orchestrator, registry: ProviderRegistry,
                  sessions: SessionStore, memory: ConversationMemory | None = None,
-                 lane: str = "default") -> None:
+                 lane: str = "default", max_file_bytes: int = 2 * 1024 * 1024) -> None:
+        self._max_file_bytes = max_file_bytes
         self._memory = memory
         self._lane = lane
         self._pool = pool
@@ -74,8 +76,16 @@ class ResponsesService:
                 f"'{fmt.get('type')}' is not supported.", param="text.format",
             )
 
+    async def _files(self, req: ResponseCreateRequest) -> dict[str, AttachedFile] | None:
+        """The input's files read as text, for a built-in model (a routed one is sent them)."""
+        _, provider = self._registry.resolve(req.model)
+        if isinstance(provider, UpstreamProvider):
+            return None
+        return await read_files(responses_file_parts(req), self._max_file_bytes)
+
     def _prepare(
-        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
+        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None,
+        files: dict[str, AttachedFile] | None = None,
     ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
         card, provider = self._registry.resolve(req.model)
         call: UpstreamCall | None = None
@@ -87,7 +97,7 @@ class ResponsesService:
             check_output_limit(req.max_output_tokens, card.context_window,
                                "max_output_tokens")
             self._check_supported(req)
-        converted = convert_input(req, media=call is not None)
+        converted = convert_input(req, media=call is not None, files=files)
         if call is not None:
             call.question_parts = converted.question_parts
         response_id = new_id("resp_")
@@ -100,6 +110,7 @@ class ResponsesService:
             previous_response_id=req.previous_response_id,
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
             session_id=check_session_id(session_id), upstream=call,
+            attachments=converted.attachments,
         )
         if call is not None:
             ctx.recall = call.group.memory.recall
@@ -132,7 +143,8 @@ class ResponsesService:
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """Run the pipeline to the end; the Response object and the session it joined."""
-        ctx, base, builder, store_final = self._prepare(identity, req, session_id)
+        files = await self._files(req)
+        ctx, base, builder, store_final = self._prepare(identity, req, session_id, files)
         try:
             async for event in self._orchestrator.run(ctx):
                 if isinstance(event, ReasoningDelta):
@@ -158,7 +170,8 @@ class ResponsesService:
     ) -> tuple[AsyncIterator[bytes], str | None]:
         """Start the run (errors before the first delta are raised as plain HTTP errors);
         the SSE frames and the session the response joins."""
-        ctx, base, builder, store_final = self._prepare(identity, req, session_id)
+        files = await self._files(req)
+        ctx, base, builder, store_final = self._prepare(identity, req, session_id, files)
         events, first = await self._orchestrator.start(ctx)
         frames = self._frames(ctx, base, builder, events, first, store_final)
         return frames, _session_of(ctx, base, req.store is not False)
@@ -218,7 +231,8 @@ class ResponsesService:
                      converted: ConvertedInput, final: dict[str, Any],
                      session_id: str | None, keep_existing: bool = False) -> None:
         rid = final["id"]
-        turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}"}
+        turns = [{"role": t.role, "text": t.text, "source": f"{rid} {t.source}",
+                  **({"file": t.file} if t.file is not None else {})}
                  for t in converted.history]
         if converted.question:
             turns.append({"role": "user", "text": converted.question,
