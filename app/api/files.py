@@ -31,6 +31,10 @@ from app.json import text_problem
 log = logging.getLogger("lukhas.files")
 
 MAX_PDF_PAGES = 1000
+# Extracting text costs time in proportion to the pages' content (drawing operators, not only
+# text): a PDF's content may be this many times the size limit, so that a small file that
+# inflates to a huge page is refused before it is worked through.
+PDF_CONTENT_FACTOR = 8
 # Media types read, by what the file holds.
 _KINDS = {"text/plain": "text", "text/markdown": "text", "text/x-markdown": "text",
           "text/csv": "text", "application/csv": "text", "text/x-csv": "text",
@@ -213,7 +217,7 @@ def _pdf_text(data: bytes, where: str, max_chars: int) -> str:
             raise InvalidRequest(f"The PDF has {len(reader.pages):,} pages, over the limit of "
                                  f"{MAX_PDF_PAGES:,}.", param=where, code="file_too_large")
         size = 0
-        for text in _page_texts(reader):
+        for text in _page_texts(reader, where, PDF_CONTENT_FACTOR * max_chars):
             size += len(text)
             if size > max_chars:
                 raise InvalidRequest(f"The PDF's text is over the limit of {max_chars:,} "
@@ -233,6 +237,13 @@ def _pdf_text(data: bytes, where: str, max_chars: int) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
-def _page_texts(reader: Any) -> Iterator[str]:
+def _page_texts(reader: Any, where: str, max_content: int) -> Iterator[str]:
+    """Each page's text, the pages' content bounded before it is extracted."""
+    content = 0
     for page in reader.pages:
+        drawn = page.get_contents()
+        content += 0 if drawn is None else len(drawn.get_data())
+        if content > max_content:
+            raise InvalidRequest(f"The PDF's page content is over the limit of "
+                                 f"{max_content:,} bytes.", param=where, code="file_too_large")
         yield page.extract_text() or ""

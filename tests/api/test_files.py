@@ -82,6 +82,10 @@ async def test_a_pdf_is_read_page_text() -> None:
         pdf = pdf_with_text(["Mission notes.", "The launch code is 1234."], compress=compress)
         text = await read_one(part(data_url(pdf, "application/pdf"), "launch.pdf"))
         assert "The launch code is 1234." in text.splitlines()
+    pages = pdf_with_text([f"Line {i}." for i in range(7)], per_page=3)
+    assert (await read_one(part(data_url(pages, "application/pdf")))).split() == [
+        "Line", "0.", "Line", "1.", "Line", "2.", "Line", "3.", "Line", "4.", "Line", "5.",
+        "Line", "6."]
 
 
 @pytest.mark.parametrize(
@@ -109,8 +113,10 @@ async def test_a_pdf_is_read_page_text() -> None:
          "encrypted"),
         (part(data_url(b"x" * 5000, "text/plain")), "file_too_large", "4,096 bytes"),
         (part("data:text/plain;base64," + "QUFB" * 4000), "file_too_large", "4,096 bytes"),
-        (part(data_url(pdf_with_text(["The launch code is 1234."] * 400, compress=True),
+        (part(data_url(pdf_with_text(["The launch code is 1234."] * 200, compress=True),
                        "application/pdf")), "file_too_large", "4,096 characters"),
+        (part(data_url(pdf_with_text(["Hi."], compress=True, padding=40_000),
+                       "application/pdf")), "file_too_large", "content is over the limit"),
     ],
 )
 async def test_unreadable_files_are_refused_naming_the_part(file: FilePart, code: str,

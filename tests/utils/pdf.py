@@ -1,4 +1,4 @@
-"""PDFs made in the tests: one page of text lines in Helvetica, written out by hand."""
+"""PDFs made in the tests: pages of text lines in Helvetica, written out by hand."""
 
 from __future__ import annotations
 
@@ -7,26 +7,21 @@ import zlib
 from collections.abc import Sequence
 
 
-def pdf_with_text(lines: Sequence[str], *, compress: bool = False) -> bytes:
-    """A one-page PDF showing `lines`, one under another; `compress` deflates the page."""
-
-    def escape(line: str) -> str:
-        return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-    shown = " ".join(f"({escape(line)}) Tj T*" for line in lines)
-    content = f"BT /F1 12 Tf 14 TL 72 720 Td {shown} ET".encode("latin-1")
-    stream_dict = f"<< /Length {len(content)} >>"
-    if compress:
-        content = zlib.compress(content)
-        stream_dict = f"<< /Length {len(content)} /Filter /FlateDecode >>"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792]"
-        b" /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        stream_dict.encode() + b"\nstream\n" + content + b"\nendstream",
-    ]
+def pdf_with_text(lines: Sequence[str], *, compress: bool = False, per_page: int = 0,
+                  padding: int = 0) -> bytes:
+    """A PDF showing `lines`, one under another, `per_page` a page (0: all on one page);
+    `compress` deflates the pages, `padding` adds a comment of that many bytes to each."""
+    pages = [lines[i:i + per_page] for i in range(0, len(lines), per_page)] if per_page \
+        else [lines]
+    fonts = 3 + len(pages)  # the object number of the font, after catalog, pages and pages
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               f"<< /Type /Pages /Kids [{' '.join(f'{3 + i} 0 R' for i in range(len(pages)))}]"
+               f" /Count {len(pages)} >>".encode()]
+    objects += [f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font"
+                f" << /F1 {fonts} 0 R >> >> /Contents {fonts + 1 + i} 0 R >>".encode()
+                for i in range(len(pages))]
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    objects += [_content(page, compress, padding) for page in pages]
     out = b"%PDF-1.4\n"
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -38,6 +33,21 @@ def pdf_with_text(lines: Sequence[str], *, compress: bool = False) -> bytes:
     out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n"
             f"startxref\n{xref}\n%%EOF\n").encode()
     return out
+
+
+def _content(lines: Sequence[str], compress: bool, padding: int) -> bytes:
+    def escape(line: str) -> str:
+        return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    shown = " ".join(f"({escape(line)}) Tj T*" for line in lines)
+    content = f"BT /F1 12 Tf 14 TL 72 720 Td {shown} ET".encode("latin-1")
+    if padding:
+        content = b"%" + b"x" * padding + b"\n" + content
+    if not compress:
+        return f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream"
+    packed = zlib.compress(content)
+    return (f"<< /Length {len(packed)} /Filter /FlateDecode >>\nstream\n".encode() + packed
+            + b"\nendstream")
 
 
 def data_url(data: bytes, media_type: str) -> str:
