@@ -31,8 +31,10 @@ _THE = re.compile(rf"\bthe\s+(?P<key>{_WORD}(?:\s+{_WORD}){{0,3}}?)\s+(?P<verb>i
                   r"\s+(?P<value>\S.{0,200})", _FLAGS)
 _ABOUT_USER = (_MY, _MY_NAME_S, _CALL, _I_AM, _LIVE, _WORK)
 # A key-value line of a document: "Key: value", "key = value", JSON's `"key": value,`, a
-# two-cell CSV row or Markdown table row. A key is one to five words.
-_KEY = r"[A-Za-z][A-Za-z0-9'_-]*(?:[ _-][A-Za-z0-9'_-]+){0,4}"
+# two-cell CSV row or Markdown table row. A key is one to five words, split at one space,
+# underscore or hyphen each, so that there is one way only to read a key (no backtracking
+# over the ways to split a long run of words).
+_KEY = r"[A-Za-z][A-Za-z0-9']*(?:[ _-][A-Za-z0-9']+){0,4}"
 _PAIR = re.compile(
     rf"^\s*(?:[-*+]\s+|\d{{1,3}}[.)]\s+)?[\"'*_`]*(?P<key>{_KEY})[\"'*_`]*\s*[:=]\s*"
     r"(?P<value>[^\s{\[].{0,200})$")
@@ -59,7 +61,7 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'"})  # same length, so spans 
 # The user speaking of themselves. "I" alone only as a capital: a lower-case "i" is as often
 # a list marker or "i.e.".
 FIRST_PERSON = re.compile(r"\b(?:[Ii](?:\s+(?i:am|was)|'(?i:m|ve|d|ll))|I)\b"
-                      r"|\b(?i:my|mine|me|myself)\b")
+                          r"|\b(?i:my|mine|me|myself)\b")
 _REFLECTED = {"i am": "you are", "i was": "you were", "i'm": "you're", "i've": "you've",
               "i'd": "you'd", "i'll": "you'll", "i": "you", "my": "your", "mine": "yours",
               "me": "you", "myself": "yourself"}
