@@ -237,10 +237,10 @@ async def _open(
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
         responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane,
-                                   windows),
+                                   windows, settings.max_file_bytes),
         compact=CompactService(pool, registry, windows),
         conversations=ConversationsService(pool),
-        chat=ChatService(orchestrator, registry, sessions, memory, lane),
+        chat=ChatService(orchestrator, registry, sessions, memory, lane, settings.max_file_bytes),
         identity=IdentityService(tokens, tiers, settings.lid_max_ttl_seconds, pool=pool,
                                  sessions=sessions, memory=memory), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     access_log: bool = False
     cors_origins: list[str] = Field(default_factory=list)
     max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_file_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=3600)

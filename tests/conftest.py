@@ -83,6 +83,16 @@ def client(base_url: str) -> Iterator[openai.OpenAI]:
 
 
 @pytest.fixture
+def caller(base_url: str) -> Iterator[openai.OpenAI]:
+    """The SDK as a caller of its own (a ΛiD token of a new subject: no long-term memory)."""
+    token = httpx.post(f"{base_url}/v1/identity/tokens", headers={
+        "Authorization": f"Bearer {KEY_A}"}, json={
+        "realm": "LUKHAS", "zone": "eu", "tier": "T2"}).json()["token"]
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=token, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
 def http(base_url: str) -> Iterator[httpx.Client]:
     """Raw HTTP to the live server as caller A."""
     headers = {"Authorization": f"Bearer {KEY_A}"}

@@ -95,6 +95,9 @@ class RunContext:
     model: str
     question: str
     history: list[Turn]
+    # The text of the files attached to the question, read for a built-in model; they are in
+    # `history` too, just before the question, and a session keeps them with it.
+    attachments: list[Turn] = field(default_factory=list)
     instructions: str | None = None
     previous_response_id: str | None = None
     conversation_id: str | None = None  # a conversation whose items come before the input

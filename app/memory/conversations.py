@@ -19,11 +19,11 @@ from app.embeddings.registry import EmbeddingRegistry
 from app.ids import ordered_ids
 from app.matriz.contract import Effect, RunContext
 from app.matriz.nodes import Turn
+from app.matriz.nodes.types import RECALLED
 from app.memory.retention import Retention, load_retention
 from app.observability.metrics import Metrics
 
 INDEX_NAME = "conversations"
-RECALLED = "memory "  # the source label of a recalled turn: "memory <document id>"
 ABSENT_TTL_S = 2.0
 log = logging.getLogger("lukhas.memory")
 
@@ -76,7 +76,8 @@ class ConversationMemory:
         self._absent.pop(subject, None)
 
     async def recall(self, subject: str, question: str) -> list[Turn]:
-        """The caller's earlier statements closest to `question`, best first."""
+        """The caller's earlier statements closest to `question`, best first, each with when
+        it was last said (the same words said again are one document, its time renewed)."""
         started = time.perf_counter()
         if subject not in self._indexes and self._absent.get(subject, 0.0) > time.monotonic():
             return []  # known to have no memory: not even a pooled connection
@@ -87,8 +88,9 @@ class ConversationMemory:
             vector = (await self._embeddings.get(self._model).embed([question]))[0]
             hits = await repo.search(conn, index, vector, self._k)
         self._search.observe(time.perf_counter() - started)
-        return [Turn("user", h.content, f"{RECALLED}{h.id}") for h in hits
-                if h.score >= self._min_score]
+        return [Turn("user", h.content, f"{RECALLED}{h.id}",
+                     at=h.updated_at.timestamp() if h.updated_at is not None else None)
+                for h in hits if h.score >= self._min_score]
 
     async def remember(self, subject: str, text: str, lane: str) -> None:
         """Store what the caller said (once: the same words are kept one time)."""
@@ -110,11 +112,6 @@ class ConversationMemory:
         if not added.created:
             self._dedup.inc()
         self._upsert.observe(time.perf_counter() - started)
-
-
-def is_recalled(turn: Turn) -> bool:
-    """Whether `turn` came from long-term memory rather than this conversation."""
-    return turn.source.startswith(RECALLED)
 
 
 def memory_writer(memory: ConversationMemory, ctx: RunContext, lane: str) -> Effect:

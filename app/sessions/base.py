@@ -22,6 +22,8 @@ class SessionTurn:
     text: str
     source: str
     parts: tuple[dict[str, Any], ...] = ()  # images and files with the text (`Turn.parts`)
+    at: float | None = None  # when it was said (Unix seconds)
+    file: str | None = None  # the attached file's name, when the text is a file's
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +77,19 @@ def trim(turns: list[SessionTurn], limits: SessionLimits) -> list[SessionTurn]:
 
 
 def encode(turn: SessionTurn) -> bytes:
-    """The stored form of a turn (JSON)."""
+    """The stored form of a turn (JSON; `parts`, `at` and `file` only when set)."""
     data: dict[str, Any] = {"role": turn.role, "text": turn.text, "source": turn.source}
     if turn.parts:
         data["parts"] = turn.parts
+    if turn.at is not None:
+        data["at"] = turn.at
+    if turn.file is not None:
+        data["file"] = turn.file
     return orjson.dumps(data)
 
 
 def decode(raw: bytes | str) -> SessionTurn:
-    """A turn from its stored form."""
+    """A turn from its stored form (turns stored before `at` and `file` have neither)."""
     data = orjson.loads(raw)
     return SessionTurn(data["role"], data["text"], data["source"],
-                       tuple(data.get("parts") or ()))
+                       tuple(data.get("parts") or ()), data.get("at"), data.get("file"))

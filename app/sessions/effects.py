@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from app.errors import InvalidRequest
@@ -31,17 +32,20 @@ def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[],
         sid = session_id()
         if sid is None:
             return
-        turns = [SessionTurn("assistant", answer(), f"{source} output")]
+        now = time.time()
+        turns = [SessionTurn(t.role, t.text, f"{source} {t.source}", at=now, file=t.file)
+                 for t in ctx.attachments]
+        parts = tuple((ctx.upstream.question_parts or ()) if ctx.upstream else ())
+        if ctx.question or parts:
+            turns.append(SessionTurn("user", ctx.question, f"{source} input", parts, now))
         searched = None if ctx.file_search is None else found_turn(ctx.file_search,
                                                                    f"{source} output")
         if searched is not None:
-            turns.insert(0, SessionTurn(searched.role, searched.text, searched.source))
-        parts = tuple((ctx.upstream.question_parts or ()) if ctx.upstream else ())
-        if ctx.question or parts:
-            turns.insert(0, SessionTurn("user", ctx.question, f"{source} input", parts))
+            turns.append(SessionTurn(searched.role, searched.text, searched.source, at=now))
+        turns.append(SessionTurn("assistant", answer(), f"{source} output", at=now))
         try:
             if ctx.session_seed is not None:
-                seed = [SessionTurn(t.role, t.text, t.source, t.parts)
+                seed = [SessionTurn(t.role, t.text, t.source, t.parts, t.at, t.file)
                         for t in ctx.session_seed]
                 await sessions.put(ctx.identity.subject, sid, seed + turns)
             else:

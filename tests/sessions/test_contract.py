@@ -50,6 +50,16 @@ async def test_a_turns_images_are_kept_with_it(store: SessionStore) -> None:
     assert await store.get("alice", "m") == [seen, turn(1), seen]
 
 
+async def test_a_turn_keeps_when_it_was_said_and_its_file(store: SessionStore) -> None:
+    said = [SessionTurn("user", "The launch code is 1234.", "resp_1 launch.txt",
+                        at=1767225600.25, file="launch.txt"),
+            SessionTurn("user", "Hi", "resp_1 input", at=1767225600.5),
+            turn(2)]
+    await store.put("alice", "s1", said[:2])
+    await store.append("alice", "s1", said[2:])
+    assert await store.get("alice", "s1") == said
+
+
 async def test_append_keeps_the_newest_within_both_bounds(store: SessionStore) -> None:
     for i in range(10):
         await store.append("alice", "s", [turn(i)])

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
+from app.api.files import AttachedFile, chat_file_parts, read_files
 from app.api.protocol import check_output_limit
 from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
@@ -35,17 +36,22 @@ from app.sse import DONE, data_frame
 _TEXT_PARTS = ("text", "input_text")
 
 
-def _text(message: ChatMessage, index: int, media: bool = False) -> str:
-    """The message's text; with `media` (a routed model), other parts pass unread."""
+def _text(message: ChatMessage, index: int, media: bool = False,
+          files: dict[str, AttachedFile] | None = None,
+          read: list[AttachedFile] | None = None) -> str:
+    """The message's text; with `media` (a routed model), other parts pass unread; with
+    `files` (read by `app.api.files`), its files' texts go to `read`."""
     if message.content is None or isinstance(message.content, str):
         return message.content or ""
     texts = []
     for j, part in enumerate(message.content):
         if part.get("type") in _TEXT_PARTS:
             texts.append(str(part.get("text", "")))
+        elif part.get("type") == "file" and files is not None and read is not None:
+            read.append(files[f"messages[{index}].content[{j}]"])
         elif not media:
             raise InvalidRequest(
-                f"The model accepts text only; content part '{part.get('type')}' is not "
+                f"The model reads text and files only; content part '{part.get('type')}' is not "
                 "supported.", param=f"messages[{index}].content[{j}]",
                 code="unsupported_content",
             )
@@ -119,16 +125,25 @@ def _call_delta(delta: ToolCallDelta) -> dict[str, Any]:
 class ChatService:
     def __init__(self, orchestrator: Orchestrator, registry: ProviderRegistry,
                  sessions: SessionStore, memory: ConversationMemory | None = None,
-                 lane: str = "default") -> None:
+                 lane: str = "default", max_file_bytes: int = 2 * 1024 * 1024) -> None:
+        self._max_file_bytes = max_file_bytes
         self._memory = memory
         self._lane = lane
         self._orchestrator = orchestrator
         self._registry = registry
         self._sessions = sessions
 
+    async def _files(self, req: ChatCompletionRequest) -> dict[str, AttachedFile] | None:
+        """The messages' files read as text, for a built-in model (a routed one is sent them)."""
+        _, provider = self._registry.resolve(req.model)
+        if isinstance(provider, UpstreamProvider):
+            return None
+        return await read_files(chat_file_parts(req), self._max_file_bytes)
+
     def _context(self, identity: Identity, req: ChatCompletionRequest,
                  session_id: str | None, completion_id: str,
-                 answer: Callable[[], str]) -> RunContext:
+                 answer: Callable[[], str],
+                 files: dict[str, AttachedFile] | None = None) -> RunContext:
         card, provider = self._registry.resolve(req.model)
         call: UpstreamCall | None = None
         if isinstance(provider, UpstreamProvider):
@@ -139,19 +154,23 @@ class ChatService:
             self._check_builtin(req, card.context_window)
         system: list[str] = []
         turns: list[Turn] = []
+        attached: list[Turn] = []
         for i, message in enumerate(req.messages):
             if call is not None and (message.role in ("tool", "function") or message.tool_calls):
                 turns += _tool_turns(message, i)
                 continue
             # A routed model gets every user and assistant message's images and files, in
-            # their place; system messages join the instructions, which carry text only.
+            # their place; system messages join the instructions, which carry text only. The
+            # built-in model reads files as text (`files`).
             media = call is not None and message.role in ("user", "assistant")
-            text = _text(message, i, media=media)
+            read: list[AttachedFile] = []
+            text = _text(message, i, media=media, files=files, read=read)
+            attached = [Turn("user", f.text, f.name, file=f.name) for f in read]
             if message.role in ("system", "developer"):
                 system.append(text)
             elif message.role in ("user", "assistant"):
-                turns.append(Turn(message.role, text, f"message {i + 1}",
-                                  _parts(message) if media else ()))
+                turns += [*attached, Turn(message.role, text, f"message {i + 1}",
+                                          _parts(message) if media else ())]
         asked = bool(turns) and turns[-1].role == "user"
         last = turns.pop() if asked else None
         question = last.text if last is not None else ""
@@ -166,6 +185,7 @@ class ChatService:
             max_output_tokens=req.max_completion_tokens or req.max_tokens,
             session_id=check_session_id(session_id), upstream=call,
             top_logprobs=_requested_logprobs(req),
+            attachments=attached if asked else [],
         )
         if call is not None:
             ctx.recall = call.group.memory.recall
@@ -199,7 +219,9 @@ class ChatService:
         parts: list[str] = []
         refusals: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
-        ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts))
+        files = await self._files(req)
+        ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts),
+                            files)
         text_logprobs: list[Logprob] = []
         refusal_logprobs: list[Logprob] = []
         async for event in self._orchestrator.run(ctx):
@@ -242,7 +264,9 @@ class ChatService:
         """Start the run (errors before the first delta are plain HTTP errors), then chunks."""
         completion_id = new_id("chatcmpl-")
         parts: list[str] = []
-        ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts))
+        files = await self._files(req)
+        ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts),
+                            files)
         events, first = await self._orchestrator.start(ctx)
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         base = {"id": completion_id, "object": "chat.completion.chunk",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from app.api.files import AttachedFile
 from app.api.responses.file_search import RESULTS, input_turn
 from app.api.responses.protocol import (
     CompactionItem,
@@ -40,6 +42,8 @@ class ConvertedInput:
     # built-in one reads text only).
     question_parts: list[dict[str, Any]] | None = None
     question_source: str = ""  # the question's turn source
+    # The turns of the files attached to the question, read as text (with `files`).
+    attachments: list[Turn] = field(default_factory=list)
 
 
 def stored_source(response_id: str, source: str) -> str:
@@ -58,16 +62,19 @@ def _media_part(part: InputImage | InputFile, where: str) -> dict[str, Any]:
         file = {"file_data": part.file_data,
                 **({"filename": part.filename} if part.filename else {})}
         return {"type": "file", "file": file}
-    field = "image_url" if isinstance(part, InputImage) else "file_data"
-    raise InvalidRequest(f"'{part.type}' needs '{field}': file ids are not supported.",
-                         param=f"{where}.{field}", code="unsupported_content")
+    needed = "image_url" if isinstance(part, InputImage) else "file_data"
+    raise InvalidRequest(f"'{part.type}' needs '{needed}': file ids are not supported.",
+                         param=f"{where}.{needed}", code="unsupported_content")
 
 
 def _message_text(item: MessageItem, index: int,
-                  media: list[dict[str, Any]] | None = None) -> str:
-    """The message's text; with `media`, its content parts in the chat shape go there, in
-    order, when it has an image or a file (a user message only: chat has no other place for
-    them); without, an image or a file is the 400 of a text-only model."""
+                  media: list[dict[str, Any]] | None = None,
+                  files: Mapping[str, AttachedFile] | None = None,
+                  read: list[AttachedFile] | None = None) -> str:
+    """The message's text; with `media` (a routed model), its content parts in the chat shape
+    go there, in order, when it has an image or a file (a user message only: chat has no
+    other place for them); with `files` (the built-in model; read by `app.api.files`), its
+    files' texts go to `read`; otherwise an image or a file is the 400 of a text-only model."""
     if isinstance(item.content, str):
         return item.content
     texts = []
@@ -80,9 +87,12 @@ def _message_text(item: MessageItem, index: int,
         elif isinstance(part, Refusal):
             texts.append(part.refusal)
             parts.append({"type": "text", "text": part.refusal})
+        elif media is None and isinstance(part, InputFile) and files is not None \
+                and read is not None:
+            read.append(files[f"input[{index}].content[{j}]"])
         elif media is None:
             raise InvalidRequest(
-                f"The model accepts text only; '{part.type}' is not supported.",
+                f"The model reads text and files only; '{part.type}' is not supported.",
                 param=f"input[{index}].content[{j}]", code="unsupported_content",
             )
         elif item.role != "user":
@@ -109,13 +119,16 @@ def _stored_message(item: MessageItem, text_: str) -> dict[str, Any]:
 
 
 def convert_input(req: ResponseCreateRequest, media: bool = False,
-                  window: Expansion | None = None) -> ConvertedInput:
+                  window: Expansion | None = None,
+                  files: Mapping[str, AttachedFile] | None = None) -> ConvertedInput:
     """Validate and flatten the request's input; the last user message is the question.
 
     With `media` (a routed model), image and file parts of user messages are allowed: kept
     in the stored items and in each turn's `parts`, the question's in `question_parts`. With
     `window`, the input's compaction items (opened by `app.api.responses.compact`) add their
-    turns, and the items they kept get back their sources."""
+    turns, and the items they kept get back their sources. With `files` (the built-in model),
+    the files read from the input: each becomes a user turn of its text, just before its
+    message's own, and is kept in the stored items."""
     if isinstance(req.input, str):
         if not req.input.strip():
             raise InvalidRequest("'input' must not be empty.", param="input",
@@ -129,6 +142,7 @@ def convert_input(req: ResponseCreateRequest, media: bool = False,
     items: list[dict[str, Any]] = []
     turns: list[Turn] = []
     system: list[str] = []
+    attachments: list[Turn] = []  # the files of the last user message
     for i, entry in enumerate(req.input):
         source = f"input {i + 1}"
         if window is not None:
@@ -142,17 +156,21 @@ def convert_input(req: ResponseCreateRequest, media: bool = False,
                                  param=f"input[{i}]", code="unsupported_item")
         if isinstance(entry, MessageItem):
             found: list[dict[str, Any]] | None = [] if media else None
-            text_ = _message_text(entry, i, found)
+            read: list[AttachedFile] = []
+            text_ = _message_text(entry, i, found, files, read)
             stored_message = _stored_message(entry, text_)
-            if found:
+            if found or read:
                 assert isinstance(entry.content, list)
                 stored_message["content"] = [p.model_dump(exclude_none=True)
                                              for p in entry.content]
             items.append(stored_message)
+            attached = [Turn("user", f.text, f.name, file=f.name) for f in read]
+            if entry.role == "user":
+                attachments = attached
             if entry.role in ("system", "developer"):
                 system.append(text_)
             else:
-                turns.append(Turn(entry.role, text_, source, tuple(found or ())))
+                turns += [*attached, Turn(entry.role, text_, source, tuple(found or ()))]
         else:
             stored = entry.model_dump(exclude_none=True)
             stored.setdefault("id", new_id("fc_" if entry.type == "function_call" else "item_"))
@@ -174,7 +192,8 @@ def convert_input(req: ResponseCreateRequest, media: bool = False,
         raise InvalidRequest("'input' must contain a non-empty user message.", param="input",
                              code="empty_input")
     return ConvertedInput(items, turns, question, system, parts,
-                          last.source if last is not None else "")
+                          last.source if last is not None else "",
+                          attachments if last is not None else [])
 
 
 def requested_logprobs(req: ResponseCreateRequest) -> int | None:

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from app.api.conversations.service import check_item_ids, conversation_of
+from app.api.files import AttachedFile, read_files, responses_file_parts
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit
 from app.api.responses import file_search
@@ -57,7 +58,9 @@ StoreFinal = Callable[[dict[str, Any], bool], Awaitable[None]]
 class ResponsesService:
     def __init__(self, pool: Any, orchestrator: Orchestrator, registry: ProviderRegistry,
                  sessions: SessionStore, memory: ConversationMemory | None = None,
-                 lane: str = "default", windows: WindowSeal | None = None) -> None:
+                 lane: str = "default", windows: WindowSeal | None = None,
+                 max_file_bytes: int = 2 * 1024 * 1024) -> None:
+        self._max_file_bytes = max_file_bytes
         self._memory = memory
         self._windows = windows  # opens the compaction items of an input
         self._lane = lane
@@ -83,8 +86,16 @@ class ResponsesService:
                 f"'{fmt.get('type')}' is not supported.", param="text.format",
             )
 
+    async def _files(self, req: ResponseCreateRequest) -> dict[str, AttachedFile] | None:
+        """The input's files read as text, for a built-in model (a routed one is sent them)."""
+        _, provider = self._registry.resolve(req.model)
+        if isinstance(provider, UpstreamProvider):
+            return None
+        return await read_files(responses_file_parts(req), self._max_file_bytes)
+
     def _prepare(
-        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None
+        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None,
+        files: dict[str, AttachedFile] | None = None,
     ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
         conversation_id = conversation_of(req.conversation, req.previous_response_id,
                                           session_id)
@@ -100,7 +111,8 @@ class ResponsesService:
             self._check_supported(req)
         window = (expand_input(req.input, identity.subject, self._windows)
                   if self._windows is not None and not isinstance(req.input, str) else None)
-        converted = convert_input(req, media=call is not None, window=window)
+        converted = convert_input(req, media=call is not None, window=window,
+                                  files=files)
         if call is not None:
             call.question_parts = converted.question_parts
         response_id = new_id("resp_")
@@ -114,6 +126,7 @@ class ResponsesService:
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
             session_id=check_session_id(session_id), upstream=call,
             top_logprobs=requested_logprobs(req),
+            attachments=converted.attachments,
         )
         if call is not None:
             ctx.recall = call.group.memory.recall
@@ -156,7 +169,8 @@ class ResponsesService:
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """Run the pipeline to the end; the Response object and the session it joined."""
-        ctx, base, builder, store_final = self._prepare(identity, req, session_id)
+        files = await self._files(req)
+        ctx, base, builder, store_final = self._prepare(identity, req, session_id, files)
         try:
             async for event in self._orchestrator.run(ctx):
                 if isinstance(event, ReasoningDelta):
@@ -182,7 +196,8 @@ class ResponsesService:
     ) -> tuple[AsyncIterator[bytes], str | None]:
         """Start the run (errors before the first delta are raised as plain HTTP errors);
         the SSE frames and the session the response joins."""
-        ctx, base, builder, store_final = self._prepare(identity, req, session_id)
+        files = await self._files(req)
+        ctx, base, builder, store_final = self._prepare(identity, req, session_id, files)
         events, first = await self._orchestrator.start(ctx)
         frames = self._frames(ctx, base, builder, events, first, store_final)
         return frames, _session_of(ctx, base, req.store is not False)
@@ -245,7 +260,9 @@ class ResponsesService:
         rid = final["id"]
         # A turn's images and files are kept with it: a later turn of the chain sends them on.
         turns = [{"role": t.role, "text": t.text, "source": stored_source(rid, t.source),
-                  **({"parts": list(t.parts)} if t.parts else {})} for t in converted.history]
+                  **({"parts": list(t.parts)} if t.parts else {}),
+                  **({"file": t.file} if t.file is not None else {})}
+                 for t in converted.history]
         if converted.question or converted.question_parts:
             turns.append({"role": "user", "text": converted.question,
                           "source": f"{rid} input {len(converted.items)}",

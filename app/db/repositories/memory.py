@@ -98,6 +98,7 @@ class Hit:
     fold: str | None
     tags: list[str]
     metadata: dict[str, Any]
+    updated_at: datetime | None = None  # when the content was last written (search only)
 
 
 def _checked(index_id: str) -> str:
@@ -224,7 +225,7 @@ async def search(conn: Any, index: IndexRow, query: np.ndarray, k: int,
     args.append(k)
     filtered = len(args) > 3
     sql = (f"SELECT id, {_SCORE[index.metric].format(d=distance)} AS score, content, lane,"
-           f" fold, tags, metadata, ({distance}) AS distance FROM memory_documents"
+           f" fold, tags, metadata, updated_at, ({distance}) AS distance FROM memory_documents"
            f" WHERE {' AND '.join(where)} ORDER BY {distance} LIMIT ${len(args)}")
     if filtered:  # iterative scans may return near-order: put them back in order
         sql = f"SELECT * FROM ({sql}) AS hits ORDER BY distance"
@@ -238,7 +239,7 @@ async def search(conn: Any, index: IndexRow, query: np.ndarray, k: int,
                 await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             rows = await conn.fetch(sql, *args)
     return [Hit(r["id"], float(r["score"]), r["content"], r["lane"], r["fold"],
-                list(r["tags"]), r["metadata"]) for r in rows]
+                list(r["tags"]), r["metadata"], r["updated_at"]) for r in rows]
 
 
 _PATH_OPS = {"eq": "==", "ne": "==", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=",

@@ -60,7 +60,7 @@ async def delete(conn: Any, owner: str, id: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Chain:
-    turns: list[dict[str, Any]]  # oldest first
+    turns: list[dict[str, Any]]  # oldest first, each with `at`: its response's creation time
     session_id: str | None  # the session of the newest response in the chain
 
 
@@ -78,17 +78,19 @@ async def chain_turns(conn: Any, owner: str, id: str) -> Chain | None:
     rows = await conn.fetch(
         """
         WITH RECURSIVE chain AS (
-            SELECT id, previous_response_id, turns, session_id, 0 AS depth
+            SELECT id, previous_response_id, turns, session_id, created_at, 0 AS depth
               FROM responses WHERE id = $1 AND owner = $2
             UNION ALL
-            SELECT r.id, r.previous_response_id, r.turns, r.session_id, c.depth + 1
+            SELECT r.id, r.previous_response_id, r.turns, r.session_id, r.created_at,
+                   c.depth + 1
               FROM responses r JOIN chain c ON r.id = c.previous_response_id
              WHERE r.owner = $2 AND c.depth < $3
         )
-        SELECT turns, session_id FROM chain ORDER BY depth DESC
+        SELECT turns, session_id, created_at FROM chain ORDER BY depth DESC
         """,
         id, owner, _MAX_CHAIN,
     )
     if not rows:
         return None
-    return Chain([turn for row in rows for turn in row["turns"]], rows[-1]["session_id"])
+    return Chain([{**turn, "at": row["created_at"].timestamp()}
+                  for row in rows for turn in row["turns"]], rows[-1]["session_id"])

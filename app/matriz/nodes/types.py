@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
+RECALLED = "memory "  # the source label of a recalled turn: "memory <document id>"
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One earlier message of the conversation."""
+    """One earlier message of the conversation, or the text of a file the user attached."""
 
     role: str  # "user" | "assistant" | "system" | "developer"
     text: str
@@ -17,6 +19,15 @@ class Turn:
     # The message's content parts in the chat shape (`text`, `image_url`, `file`) when it
     # carries images or files, so a routed model gets them in this turn; () for text alone.
     parts: tuple[dict[str, Any], ...] = ()
+    # When it was said (Unix seconds); None for a turn given in this request, which is newer
+    # than any stored one.
+    at: float | None = None
+    file: str | None = None  # the file's name, when the text is an attached file's
+
+
+def is_recalled(turn: Turn) -> bool:
+    """Whether `turn` came from long-term memory rather than this conversation."""
+    return turn.source.startswith(RECALLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +36,7 @@ class Answer:
 
     text: str
     summary: tuple[str, ...]
-    node: str  # "arithmetic" | "recall" | "unknown"
+    node: str  # "arithmetic" | "recall" | "statement" | "unknown"
     citations: tuple[str, ...]
 
 
@@ -55,7 +66,9 @@ class Recollection:
 
     status: RecollectionStatus
     topic: str = ""  # what was asked about, for the user: '"your favourite colour"'
-    searched: int = 0  # earlier user turns searched
+    searched: int = 0  # the user's earlier messages in this conversation
+    files: tuple[str, ...] = ()  # the attached files searched, by name
+    remembered: int = 0  # the user's messages recalled from other conversations
     value: str = ""  # verbatim from the quote
     quote: str = ""  # verbatim from the cited turn
     source: str = ""  # Turn.source of the cited turn

@@ -3,7 +3,8 @@
 Arithmetic is recomputed from the *rendered* expression, with a different evaluator (an
 explicit stack, `operator` functions, and `decimal` for non-integer powers), so a slip in
 parsing, rendering or evaluation shows up as a disagreement. Recall is checked against the
-conversation itself: the quote must be verbatim in the cited user turn and hold the value.
+conversation itself: the quote must be verbatim in the cited user turn (a message, or the text
+of a file the user attached) and hold the value.
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ def validate_recollection(rec: Recollection, history: Sequence[Turn]) -> Check:
         return Check(False, f"validation: the quote does not contain '{rec.value}'")
     if f'"{rec.quote}" [{rec.source}]' not in rec.text:
         return Check(False, "validation: the answer does not carry the quote and its citation")
-    return Check(True, f"validation: the quote appears verbatim in {rec.source}, a user turn, "
+    kind = "a file the user attached" if turn.file is not None else "a user turn"
+    return Check(True, f"validation: the quote appears verbatim in {rec.source}, {kind}, "
                  f"and contains '{_clip(rec.value)}'")
 
 

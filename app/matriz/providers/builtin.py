@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncGenerator, Sequence
 
+import anyio.to_thread
+
 from app.errors import InvalidRequest
 from app.matriz.contract import Event, ReasoningDelta, TextDelta
 from app.matriz.nodes import reason
@@ -14,6 +16,9 @@ from app.matriz.tokenizer import certain_logprobs
 MODEL_ID = "lukhas-matriz"
 _CREATED = 1767225600  # 2026-01-01, the model's release
 _PIECES = re.compile(r"\S+\s*")
+# Past this many characters of history (an attached file, a long chain) reasoning takes
+# milliseconds to a second: it runs in a worker thread, so the event loop goes on serving.
+_THREAD_CHARS = 64_000
 
 
 class BuiltinProvider:
@@ -37,7 +42,11 @@ class BuiltinProvider:
                     f"The model '{MODEL_ID}' accepts text only; an earlier turn "
                     f"({turn.source}) holds an image or a file.", param="input",
                     code="unsupported_content")
-        answer = reason(inp.question, inp.history, inp.sources)
+        if sum(len(t.text) for t in inp.history) > _THREAD_CHARS:
+            answer = await anyio.to_thread.run_sync(reason, inp.question, inp.history,
+                                                    inp.sources)
+        else:
+            answer = reason(inp.question, inp.history, inp.sources)
         outcome.node = answer.node
         for i, line in enumerate(answer.summary):
             yield ReasoningDelta(("\n" if i else "") + line)

@@ -7,14 +7,17 @@ names a session or continues a chain that has one. Otherwise the turns of the
 every turn (items may be added or deleted between turns), the caller's or a 404. Then
 long-term memory: what the caller said in other conversations that is close to the
 question (pgvector), when the model wants it (`ctx.recall`; a routed group's
-`memory.recall`), best first within its token budget (`memory.max_tokens`).
-Last, the request's file search, if it has one: the caller's indexes it names, searched for
-the question (`app/matriz/retrieval.py`). Everything is scoped to the caller's subject.
+`memory.recall`), best first within its token budget (`memory.max_tokens`), then put in the
+order it was said. Every remembered turn carries when it was said, so what was said last
+can be told apart wherever it was said. Last, the request's file search, if it has one: the
+caller's indexes it names, searched for the question (`app/matriz/retrieval.py`).
+Everything is scoped to the caller's subject.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from app.db.repositories import conversations as conversations_repo
@@ -53,7 +56,8 @@ class MemoryStage(Stage):
                 )
             if found is None:
                 raise previous_response_not_found(ctx.previous_response_id)
-            chain = [Turn(t["role"], t["text"], t["source"], tuple(t.get("parts") or ()))
+            chain = [Turn(t["role"], t["text"], t["source"], tuple(t.get("parts") or ()),
+                          t["at"], t.get("file"))
                      for t in found.turns]
             ctx.session_id = ctx.session_id or found.session_id
         elif ctx.conversation_id is not None:
@@ -83,8 +87,20 @@ class MemoryStage(Stage):
             # Long-term memory adds context; without it the answer still has the rest.
             log.exception("long-term memory unavailable")
             return []
-        seen = {t.text for t in ctx.history} | {ctx.question}
-        kept = [t for t in recalled if t.text not in seen]  # best first
+        said = {t.text: i for i, t in enumerate(ctx.history)}  # each text's last place
+        kept: list[Turn] = []  # best first
+        for turn in recalled:
+            if turn.text == ctx.question:
+                continue
+            i = said.get(turn.text)
+            if i is None:
+                kept.append(turn)
+                continue
+            # Already in the conversation: not repeated, but if the caller has said it again
+            # since (in another conversation), the conversation's turn takes the later time.
+            earlier = ctx.history[i]
+            if earlier.at is not None and turn.at is not None and turn.at > earlier.at:
+                ctx.history[i] = replace(earlier, at=turn.at)
         budget = ctx.recall_max_tokens
         if budget is not None:
             fitting: list[Turn] = []
@@ -94,7 +110,7 @@ class MemoryStage(Stage):
                     break
                 fitting.append(turn)
             kept = fitting
-        return kept[::-1]
+        return sorted(kept, key=lambda t: t.at or 0.0)  # in the order they were said
 
     async def _session_turns(self, ctx: RunContext) -> list[Turn] | None:
         if ctx.session_id is None:
@@ -105,5 +121,5 @@ class MemoryStage(Stage):
             # Working memory is a cache of the conversation: without it, fall back to the chain.
             log.warning("session store unavailable; reading the chain instead")
             return None
-        return None if turns is None else [Turn(t.role, t.text, t.source, t.parts)
+        return None if turns is None else [Turn(t.role, t.text, t.source, t.parts, t.at, t.file)
                                            for t in turns]

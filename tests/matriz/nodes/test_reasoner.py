@@ -192,7 +192,7 @@ def test_validation_catches_recall_slips() -> None:
 def test_reason_always_answers_consistently(question: str, turns: list[tuple[str, str]]) -> None:
     history = [Turn(role, text, f"input {i}") for i, (role, text) in enumerate(turns)]
     answer = reason(question, history)
-    assert answer.node in ("arithmetic", "recall", "unknown")
+    assert answer.node in ("arithmetic", "recall", "statement", "unknown")
     assert answer.text
     assert answer.summary
     if answer.node == "recall":
@@ -216,3 +216,46 @@ def test_arithmetic_answers_are_validated_and_correct(a: int, b: int, op: str) -
     assert answer.summary[-1].startswith("validation: independent re-evaluation agrees")
     shown = answer.text.split(" = ")[-1].split(" ≈ ")[-1].split(" (")[0].rstrip(".")
     assert abs(Fraction(shown) - expected) <= abs(expected) * Fraction(1, 10**11)
+
+
+def test_a_statement_is_acknowledged_not_unknown() -> None:
+    answer = reason("I live in Paris.", [])
+    assert answer.node == "statement"
+    assert answer.text == "Noted: you live in Paris."
+    assert answer.citations == ()
+    assert answer.summary[-1] == ("statement: a later question can recall from this message: "
+                                  "'You live in Paris.'")
+    later = reason("Where do I live?", [Turn("user", "I live in Paris.", "input 1")])
+    assert later.text == 'You live in Paris. You told me: "I live in Paris." [input 1]'
+
+
+def test_a_first_message_counts_no_earlier_message() -> None:
+    answer = reason("Why is the sky blue?", [])
+    assert "earlier message" in answer.text and "1 earlier" not in answer.text
+    assert "(0 earlier user turns)" in answer.summary[1]
+
+
+def test_recalled_memories_are_not_our_conversation() -> None:
+    history = [Turn("user", "I like tea.", "memory mem_1", at=1.0)]
+    answer = reason("Why is the sky blue?", history)
+    assert answer.text.endswith(
+        "which is all I can recall from 1 related message of yours from our other "
+        "conversations.")
+    answer = reason("What is my favourite colour?",
+                    [*history, Turn("user", "Hello.", "input 1")])
+    assert ("I searched your 1 earlier message in our conversation and 1 related message of "
+            "yours from our other conversations for a statement about") in answer.text
+
+
+def test_an_attached_file_answers_and_is_cited() -> None:
+    history = [Turn("user", "The launch code is 1234.", "launch.txt", file="launch.txt")]
+    answer = reason("What is the launch code?", history)
+    assert answer.node == "recall"
+    assert answer.citations == ("launch.txt",)
+    assert answer.summary[-1] == ("validation: the quote appears verbatim in launch.txt, a file "
+                                  "the user attached, and contains '1234'")
+    unknown = reason("What is the door code?", history)
+    assert "I searched the attached file launch.txt for a statement about" in unknown.text
+    alone = reason("", history)
+    assert (alone.node, alone.text) == (
+        "statement", "Noted: I have read the attached file launch.txt. Ask me what it says.")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.matriz.nodes import recall as recall_rules
+from app.matriz.nodes.facts import NOT_CALLED, NOT_IDENTITY
 from app.matriz.nodes.recall import recall
 from app.matriz.nodes.types import Turn
 
@@ -144,7 +144,7 @@ def test_not_found_counts_user_turns_only() -> None:
 
 
 @pytest.mark.parametrize(
-    "question", ["What is the capital of France?", "My name is Bob.", "hello", ""]
+    "question", ["Why is the sky blue?", "My name is Bob.", "hello", ""]
 )
 def test_not_a_recall_question(question: str) -> None:
     assert recall(question, [user("My name is Ada.", 1)]).status == "not_asked"
@@ -158,7 +158,7 @@ def test_long_turns_quote_only_the_statement() -> None:
 
 # Words the parser reads as connectives or fillers ("call me At home", "Ada and Bo") are not
 # names it can be expected to take whole.
-_FILLERS = recall_rules._NOT_CALLED | recall_rules._NOT_IDENTITY
+_FILLERS = NOT_CALLED | NOT_IDENTITY
 _FILLERS |= {"at", "and", "but", "so", "or", "now", "then", "too", "in", "as", "for", "to",
             "because", "since", "while", "though", "anyway", "actually", "really", "still",
             "just", "definitely", "btw", "by", "the", "way", "well", "on", "of", "is", "am"}
@@ -199,3 +199,115 @@ def test_many_statements_in_one_long_sentence_stay_linear() -> None:
     worker.join(timeout=1.0)
     assert not worker.is_alive()
     assert results == ["Ada"]
+
+
+def remembered(text: str, n: int, at: float) -> Turn:
+    """A turn long-term memory recalled from another conversation, said at `at`."""
+    return Turn("user", text, f"memory mem_{n}", at)
+
+
+def attached(text: str, name: str, at: float | None = None) -> Turn:
+    return Turn("user", text, name, at, file=name)
+
+
+def test_the_latest_statement_wins_by_time_not_by_place() -> None:
+    """Recalled memories come best match first; their times say which was said last."""
+    history = [
+        remembered("My name is Ada Lovelace.", 1, at=300.0),
+        remembered("Actually, my name is Alan Turing.", 2, at=500.0),
+        remembered("My name is Grace Hopper.", 3, at=400.0),
+        Turn("user", "Call me Charles.", "resp_1 input 1", at=200.0),  # this chain, said first
+    ]
+    rec = recall("What is my name?", history)
+    assert (rec.value, rec.source) == ("Alan Turing", "memory mem_2")
+    assert rec.notes[-1] == ("recall: the most recent statement wins over earlier 'Charles', "
+                             "'Ada Lovelace', 'Grace Hopper'")
+
+
+def test_a_turn_of_this_request_is_newer_than_any_stored_one() -> None:
+    history = [user("Call me Bob.", 1), remembered("My name is Ada.", 1, at=10**12)]
+    assert recall("What is my name?", history).value == "Bob"
+
+
+def test_turns_said_at_the_same_time_keep_their_order() -> None:
+    history = [Turn("user", "My name is Ada.", "resp_1 input 1", at=7.0),
+               Turn("user", "My name is Bea.", "resp_1 input 2", at=7.0)]
+    assert recall("What is my name?", history).value == "Bea"
+
+
+@pytest.mark.parametrize(
+    "correction",
+    ["Actually, my name is Alan Turing.", "Sorry, my name is actually Alan Turing.",
+     "Correction: my name is Alan Turing.", "No, I'm Alan Turing.", "Actually I am Alan Turing!"],
+)
+def test_corrections_are_statements(correction: str) -> None:
+    history = [user("My name is Ada Lovelace.", 1), user(correction, 2)]
+    rec = recall("What is my name?", history)
+    assert (rec.value, rec.source) == ("Alan Turing", "input 2")
+
+
+def test_what_was_searched_is_counted_apart() -> None:
+    """Messages of this conversation, attached files and recalled memories are told apart,
+    and only what came before the question is counted."""
+    assert recall("What is my name?", []).searched == 0
+    history = [remembered("I like tea.", 1, at=1.0), user("Hello.", 1),
+               attached("Some notes.", "notes.md"), assistant("Hi.", 1)]
+    rec = recall("What is my name?", history)
+    assert (rec.searched, rec.files, rec.remembered) == (1, ("notes.md",), 1)
+    assert rec.notes[0] == ("recall: looked for a statement about \"your name\" in 1 earlier "
+                            "user turn, 1 attached file ('notes.md') and 1 message recalled "
+                            "from other conversations")
+
+
+def test_a_file_is_quoted_with_its_name() -> None:
+    history = [attached("Mission notes.\nThe launch code is 1234.\nGood luck.", "launch.txt")]
+    rec = recall("What is the launch code?", history)
+    assert rec.status == "found"
+    assert rec.text == ('The launch code is 1234. The file launch.txt says: '
+                        '"The launch code is 1234." [launch.txt]')
+    assert (rec.value, rec.source, rec.topic) == ("1234", "launch.txt", '"the launch code"')
+
+
+@pytest.mark.parametrize(
+    ("document", "quote"),
+    [
+        ("# Codes\n\n- **Launch code**: 1234\n- Door code: 42\n", "- **Launch code**: 1234"),
+        ('{\n  "launch_code": "1234",\n  "site": "Cape"\n}\n', '"launch_code": "1234",'),
+        ("name,value\nlaunch code,1234\nsite,Cape\n", "launch code,1234"),
+        ("| Item | Value |\n|---|---|\n| Launch code | 1234 |\n", "| Launch code | 1234 |"),
+        ("launch-code = 1234\r\n", "launch-code = 1234"),
+    ],
+)
+def test_key_value_lines_of_documents(document: str, quote: str) -> None:
+    for question in ("What is the launch code?", "Tell me the launch code.",
+                     "What's the launch code again?"):
+        rec = recall(question, [attached(document, "codes")])
+        assert (rec.status, rec.value, rec.quote) == ("found", "1234", quote), question
+
+
+def test_a_files_first_person_is_not_the_users() -> None:
+    history = [attached("My name is Bob. I live in Oslo.", "letter.txt")]
+    assert recall("What is my name?", history).status == "not_found"
+    assert recall("Where do I live?", history).status == "not_found"
+
+
+def test_the_user_can_state_things_too() -> None:
+    history = [user("The launch code is 4321.", 1)]
+    rec = recall("Do you remember the launch code?", history)
+    assert rec.text == ('Yes. The launch code is 4321. You told me: '
+                        '"The launch code is 4321." [input 1]')
+
+
+def test_the_latest_of_a_message_and_a_file_wins() -> None:
+    history = [attached("The launch code is 1234.", "launch.txt", at=5.0),
+               Turn("user", "The launch code is now 9999.", "resp_2 input 1", at=6.0)]
+    assert recall("What is the launch code?", history).value == "9999"
+    history = [history[1], attached("The launch code is 1234.", "launch.txt")]
+    assert recall("What is the launch code?", history).value == "1234"
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the time?", "Why is the sky blue?", "Is the door open?"])
+def test_things_nobody_stated_are_not_found_or_not_asked(question: str) -> None:
+    rec = recall(question, [user("The launch code is 1234.", 1)])
+    assert rec.status in ("not_found", "not_asked")

@@ -18,10 +18,9 @@ from app.api.responses.convert import requested_logprobs
 from app.api.responses.protocol import ResponseCreateRequest
 from app.errors import InvalidRequest
 from app.matriz.contract import Usage
-from app.matriz.nodes import Turn
+from app.matriz.nodes.types import Turn, is_recalled
 from app.matriz.retrieval import SEARCHED, Source, sources_message
 from app.matriz.toolturns import CALL, OUTPUT, fields
-from app.memory.conversations import is_recalled
 from app.routing.config import Group
 
 # Not in the Responses API, but what callers of chat-completions servers send through it.
