@@ -3,7 +3,8 @@
 Working memory first: the session's recent turns (Redis or in-process), when the request
 names a session or continues a chain that has one. Otherwise the turns of the
 `previous_response_id` chain from PostgreSQL, which also proves the chain is the caller's
-(another's is a 404). Then long-term memory: what the caller said in other conversations
+(another's is a 404), unless the caller handed the chain in (`ctx.chain`: a WebSocket's
+connection-local state). Then long-term memory: what the caller said in other conversations
 that is close to the question (pgvector), when the model wants it (`ctx.recall`; a routed
 group's `memory.recall`), best first within its token budget (`memory.max_tokens`).
 Everything is scoped to the caller's subject.
@@ -37,8 +38,8 @@ class MemoryStage(Stage):
 
     async def before(self, ctx: RunContext) -> None:
         """Prepend the remembered turns to the history."""
-        chain: list[Turn] = []
-        if ctx.previous_response_id is not None:
+        chain: list[Turn] = ctx.chain or []
+        if ctx.previous_response_id is not None and ctx.chain is None:
             async with self._pool.acquire() as conn:
                 found = await responses_repo.chain_turns(
                     conn, ctx.identity.subject, ctx.previous_response_id
@@ -49,6 +50,7 @@ class MemoryStage(Stage):
                     param="previous_response_id", code="previous_response_not_found",
                 )
             chain = [Turn(t["role"], t["text"], t["source"]) for t in found.turns]
+            ctx.chain = chain
             ctx.session_id = ctx.session_id or found.session_id
         remembered = await self._session_turns(ctx)
         if remembered is None and ctx.previous_response_id is not None:
