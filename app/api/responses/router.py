@@ -1,13 +1,15 @@
-"""`/v1/responses`: create (JSON or SSE), retrieve (or replay), delete, input items."""
+"""`/v1/responses`: create (JSON, SSE, or a WebSocket's turns), retrieve (or replay), delete,
+input items."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, WebSocket
 from starlette.responses import Response
 
 from app.api.protocol import CheckedRoute
+from app.api.responses import websocket
 from app.api.responses.protocol import (
     Deleted,
     InputItemList,
@@ -15,7 +17,7 @@ from app.api.responses.protocol import (
     ResponseCreateRequest,
     ResponseObject,
 )
-from app.deps import ResponsesDep, require
+from app.deps import ResponsesDep, StateDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response, stream_documented
@@ -44,6 +46,12 @@ async def create_response(
     if session_id is not None:
         response.headers["x-lukhas-session"] = session_id
     return response
+
+
+@router.websocket("/responses")
+async def responses_socket(socket: WebSocket, state: StateDep) -> None:
+    """`response.create` messages in, each answered with its response's stream events."""
+    await websocket.serve(socket, state)
 
 
 @router.get("/responses/{response_id}", response_model=None, responses={200: stream_documented(
