@@ -36,7 +36,8 @@ async def create_response(
     service: ResponsesDep,
     x_lukhas_session: Annotated[str | None, Header(description=SESSION_HEADER_DOC)] = None,
 ) -> Response:
-    """Create a model response; `stream: true` answers with server-sent events."""
+    """Create a model response; `stream: true` answers with server-sent events. A WebSocket
+    on this path creates responses too (`x-openresponses-websocket`)."""
     if body.stream:
         frames, session_id = await service.stream(identity, body, x_lukhas_session)
         response: Response = sse_response(frames)
