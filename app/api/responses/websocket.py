@@ -190,7 +190,7 @@ class ResponsesSocket:
             request_id_var.reset(token)
 
     def _parse(self, raw: bytes) -> dict[str, Any]:
-        """The message as a checked JSON object of type `response.create`."""
+        """The message as a JSON object of type `response.create`."""
         if len(raw) > self._state.settings.max_request_bytes:
             raise PayloadTooLarge(f"The message is larger than the limit of "
                                   f"{self._state.settings.max_request_bytes} bytes.")
@@ -211,10 +211,6 @@ class ResponsesSocket:
                                      code="missing_required_parameter")
             raise InvalidRequest(f"Unknown message type {str(kind)[:64]!r}: a client sends "
                                  f"'{CREATE}'.", param="type", code="invalid_value")
-        try:
-            check_value(event)
-        except BadValue as bad:
-            raise InvalidRequest(bad.message, param=bad.param, code="invalid_value") from None
         return event
 
     def _check_identity(self) -> None:
@@ -289,7 +285,12 @@ class ResponsesSocket:
 
 
 def _request(event: dict[str, Any]) -> ResponseCreateRequest:
-    """The create body of a `response.create` message, validated as over HTTP; it streams."""
+    """The create body of a `response.create` message, checked and validated as an HTTP body
+    is (app/api/protocol.py); it streams."""
+    try:
+        check_value(event)
+    except BadValue as bad:
+        raise InvalidRequest(bad.message, param=bad.param, code="invalid_value") from None
     for name in HTTP_ONLY:
         if name in event:
             raise InvalidRequest(f"'{name}' is an HTTP field and is not sent on a WebSocket "
