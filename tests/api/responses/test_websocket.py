@@ -348,3 +348,18 @@ async def test_the_openai_sdk_drives_the_socket(base_url: str) -> None:
                     responses.append(event.response)
                     break
     assert codename in responses[1].output_text
+
+
+@pytest.mark.node
+def test_the_node_sdk_drives_the_socket(base_url: str) -> None:
+    from tests.api.test_openai_node import run_sdk_check
+
+    codename = "Node" + uuid.uuid4().hex[:8]
+    out = run_sdk_check(base_url, KEY_A, "responses_ws_check.mjs", CODENAME=codename)
+    second = out["second"]
+    assert second["types"][0] == "response.created" and second["types"][-1] == "response.completed"
+    assert second["sequence"] == list(range(len(second["types"])))
+    assert codename in second["text"]
+    assert out["refused"] == {"type": "error", "status": 400, "code": "unsupported_parameter",
+                              "param": "stream"}
+    assert out["sdk_errors"] == [out["sdk_errors"][0]] and "'stream'" in out["sdk_errors"][0]
