@@ -363,3 +363,32 @@ def test_the_node_sdk_drives_the_socket(base_url: str) -> None:
     assert out["refused"] == {"type": "error", "status": 400, "code": "unsupported_parameter",
                               "param": "stream"}
     assert out["sdk_errors"] == [out["sdk_errors"][0]] and "'stream'" in out["sdk_errors"][0]
+
+
+async def test_a_response_under_way_at_the_time_limit_ends_first(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Any) -> None:
+    import yaml
+
+    from tests.utils.routed import LIVE_UPSTREAM_KEY, UPSTREAM_KEY_ENV, routing
+
+    upstream = mock_upstream_factory(api_key=LIVE_UPSTREAM_KEY)
+    path = tmp_path / "routing.yml"
+    path.write_text(yaml.safe_dump(routing(upstream.url)))
+    server = start_uvicorn({
+        "LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": KEY_A, "LUKHAS_DATA_DIR": str(tmp_path),
+        "LUKHAS_LOG_LEVEL": "warning", "LUKHAS_ROUTING_FILE": str(path),
+        UPSTREAM_KEY_ENV: LIVE_UPSTREAM_KEY, "LUKHAS_WEBSOCKET_MAX_SECONDS": "1"},
+        tmp_path / "server.log")
+    try:
+        upstream.behave("slow", chunk_delay_ms=250, times=1)
+        async with socket(server.base_url) as ws:
+            started = asyncio.get_running_loop().time()
+            events = await turn(ws, model="gpt-test", input="one two three four five six")
+            assert asyncio.get_running_loop().time() - started > 1, "the limit passed mid-way"
+            assert answer(completed(events)) == "Echo: one two three four five six"
+            limit = await receive(ws)
+            assert limit["error"]["code"] == "websocket_connection_limit_reached"
+            with pytest.raises(ConnectionClosed):
+                await receive(ws)
+    finally:
+        server.stop()
