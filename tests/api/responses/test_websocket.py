@@ -192,6 +192,9 @@ async def test_bad_messages_are_answered_and_the_socket_goes_on(base_url: str) -
                        "invalid_value")
         assert nul["error"]["param"] == "input[0].content"
         error_of(await turn(ws), 400, "missing_required_parameter")
+        too_large = error_of(await turn(ws, input="x" * 4 * 1024 * 1024), 413,
+                             "request_too_large")  # LUKHAS_MAX_REQUEST_BYTES, as a body
+        assert "4194304 bytes" in too_large["error"]["message"]
         error_of(await turn(ws, model="no-such-model", input="hi"), 404, "model_not_found")
         await ws.send(b'{"type": "response.create", "model": "lukhas-matriz", "input": "1+1"}')
         events = [await receive(ws)]
