@@ -31,10 +31,14 @@ def _raise_stopped(signum: int, _frame: object) -> None:
 def transport_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's HTTP options: httptools with a header deadline and bounded header bytes
     (app/http_protocol.py, which reads the settings itself); bodies are bounded by the
-    app's middleware."""
+    app's middleware. WebSockets (`/v1/responses`) run on the `websockets` library's sans-I/O
+    protocol, a message bounded as a request body is (larger: closed with 1009), without
+    per-message compression (events are small and frequent; SSE is not compressed either)."""
     from app.http_protocol import IMPORT_PATH
 
-    return {"http": IMPORT_PATH, "timeout_keep_alive": settings.keep_alive_timeout_seconds}
+    return {"http": IMPORT_PATH, "timeout_keep_alive": settings.keep_alive_timeout_seconds,
+            "ws": "websockets-sansio", "ws_max_size": settings.max_request_bytes,
+            "ws_per_message_deflate": False}
 
 
 def serve(args: argparse.Namespace) -> int:

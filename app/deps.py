@@ -1,7 +1,8 @@
 """Typed dependencies, read from the state the lifespan opened.
 
 All are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a costly hop
-for a lookup.
+for a lookup. The state and the caller are read from the connection, so WebSocket routes take
+them too.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
+from starlette.requests import HTTPConnection
 
 from app.api.chat.service import ChatService
 from app.api.conversations.service import ConversationsService
@@ -26,19 +28,28 @@ from app.identity.base import Identity
 from app.state import AppState
 
 
-async def get_state(request: Request) -> AppState:
-    state: AppState = request.app.state.lukhas
+async def get_state(connection: HTTPConnection) -> AppState:
+    state: AppState = connection.app.state.lukhas
     return state
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def get_identity(request: Request) -> Identity:
-    identity: Identity | None = getattr(request.state, "identity", None)
+async def get_identity(connection: HTTPConnection) -> Identity:
+    identity: Identity | None = getattr(connection.state, "identity", None)
     if identity is None:  # only reachable if a route is mounted outside the identity step
         raise AuthenticationFailed("Authentication required.")
     return identity
+
+
+def check_scope(identity: Identity, scope: str) -> None:
+    """403 `insufficient_permissions` naming `scope`, unless `identity` carries it."""
+    if not identity.has_scope(scope):
+        raise PermissionDenied(
+            f"This request needs the scope '{scope}', which your credential does not "
+            f"carry (tier {identity.tier}).", code="insufficient_permissions",
+        )
 
 
 def require(scope: str) -> DependsParam:
@@ -46,11 +57,7 @@ def require(scope: str) -> DependsParam:
 
     async def check(request: Request) -> Identity:
         identity = await get_identity(request)
-        if not identity.has_scope(scope):
-            raise PermissionDenied(
-                f"This request needs the scope '{scope}', which your credential does not "
-                f"carry (tier {identity.tier}).", code="insufficient_permissions",
-            )
+        check_scope(identity, scope)
         return identity
 
     dependency: DependsParam = Depends(check)

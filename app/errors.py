@@ -3,14 +3,16 @@
 Envelope: `{"error": {"message", "type", "param", "code"}}`, as the OpenAI SDKs parse it
 (https://platform.openai.com/docs/guides/error-codes). FastAPI's own 404/405 and validation
 errors are rendered here too; validation errors become 400, not 422, so the SDKs raise
-`BadRequestError`.
+`BadRequestError`. On a WebSocket the same envelope goes out as a message, with `type` and
+the HTTP-style `status` beside it (Open Responses, "WebSocket Errors"); a WebSocket refused
+at its handshake gets the HTTP answer itself.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import FastAPI, Request
@@ -18,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from app.observability.logging import request_id_var
 
@@ -37,6 +40,21 @@ class ErrorEnvelope(BaseModel):
     """`{"error": {...}}`, the body of every error answer (documented in the OpenAPI)."""
 
     error: ErrorObject
+
+
+class SocketErrorObject(ErrorObject):
+    """The envelope's inside on a WebSocket; `headers` as an HTTP answer would have carried
+    them (`retry-after` of a 429), as OpenAI's WebSocket mode sends them."""
+
+    headers: dict[str, str] | None = None
+
+
+class SocketErrorEvent(BaseModel):
+    """A failure on a WebSocket: `{"type": "error", "status", "error": {...}}`."""
+
+    type: Literal["error"]
+    status: int
+    error: SocketErrorObject
 
 
 class APIError(Exception):
@@ -162,6 +180,26 @@ def previous_response_not_found(response_id: str) -> NotFound:
     """A `previous_response_id` that names none of the caller's responses."""
     return NotFound(f"Previous response with id '{response_id}' not found.",
                     param="previous_response_id", code="previous_response_not_found")
+
+
+def socket_error(error: APIError) -> dict[str, Any]:
+    """The error as a WebSocket message: the envelope, its `type` and its HTTP status."""
+    envelope = error.body()
+    # A connection's own headers (`connection: close`) say nothing on a socket that stays.
+    headers = {k: v for k, v in error.headers.items() if k.lower() != "connection"}
+    if headers:
+        envelope["error"]["headers"] = headers
+    return {"type": "error", "status": error.status_code, **envelope}
+
+
+async def refuse(error: APIError, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer a request, or a WebSocket's handshake, with the error. A server without the
+    WebSocket denial response extension can only close the handshake (HTTP 403)."""
+    if scope["type"] == "websocket" and "websocket.http.response" not in scope.get(
+            "extensions", {}):
+        await send({"type": "websocket.close", "code": 1008, "reason": error.code or ""})
+        return
+    await error_response(error)(scope, receive, send)
 
 
 def error_body(

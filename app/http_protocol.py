@@ -13,6 +13,9 @@ under httptools has neither guard, so this subclass adds them:
 - a bound: at most `LUKHAS_MAX_HEADER_BYTES` received before a request's headers are complete
   (else 400 and closed), so headers without end are not buffered without end. Headers that
   complete are measured exactly by app/middleware/header_limit.py (431).
+
+A request that upgrades to a WebSocket hands the connection to uvicorn's WebSocket protocol,
+whose pings bound it from then on; the deadline stops there.
 """
 
 from __future__ import annotations
@@ -81,6 +84,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.received_since > self.max_header_bytes:
             self.logger.warning(HEADERS_TOO_LARGE)
             self.send_400_response(HEADERS_TOO_LARGE)
+
+    def handle_websocket_upgrade(self) -> None:
+        """Stop the clock: the connection is the WebSocket protocol's now."""
+        self._disarm()
+        super().handle_websocket_upgrade()
 
     def on_response_complete(self) -> None:
         """Start the clock for the next request, unless one is already under way."""

@@ -3,7 +3,9 @@
 FastAPI documents each route's request and its 200 (the models named in `responses=`). What
 the service answers besides, it answers on every route through its middleware and error
 handlers, so it is documented here, not on each decorator: the error envelope for the 4xx and
-503 it really gives, the bearer credentials, and no 422 (validation errors are 400).
+503 it really gives, the bearer credentials, and no 422 (validation errors are 400). OpenAPI has
+no WebSocket operations: the one on `/v1/responses` is described as Open Responses describes
+it, by the path's `x-openresponses-websocket` (its client message and its error message).
 
 Usage: `python -m app.openapi docs/openapi/lukhas-openai.yaml` (or `make openapi`).
 """
@@ -17,7 +19,7 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 
-from app.errors import ErrorEnvelope
+from app.errors import ErrorEnvelope, SocketErrorEvent
 from app.settings import Settings
 
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorEnvelope"}
@@ -67,6 +69,27 @@ SECURITY_SCHEMES = {
                                 "<token>`; its tier and scopes decide what it may call."},
 }
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+SOCKET_PATH = "/v1/responses"
+SOCKET = {
+    "description": (
+        "Open a WebSocket on `/v1/responses` (the bearer credential on the upgrade request; "
+        "a refusal is the handshake's HTTP answer in the error envelope). Each "
+        "`response.create` message is one turn, rate-limited as one request: the create body "
+        "plus `type`, without `stream`, `stream_options`, `background`, `stream_id` or "
+        "`generate: false`. It is answered with the `text/event-stream` events of a streamed "
+        "create, one JSON event per text message, or, if it fails before its response "
+        "starts, with one error message. One response runs at a time (another create meanwhile:"
+        " 409 `response_already_in_flight`). `previous_response_id` continues the socket's "
+        "latest response even with `store: false`, other ids from storage; a failed "
+        "continuation evicts the response it named (`previous_response_not_found` after). A "
+        "socket lasts at most 60 minutes (`websocket_connection_limit_reached`, then closed)."),
+    "clientMessage": {"$ref": "#/components/schemas/ResponseCreateEvent"},
+    "errorMessage": {"$ref": "#/components/schemas/SocketErrorEvent"},
+}
+CREATE_EVENT = {"title": "ResponseCreateEvent", "allOf": [
+    {"type": "object", "required": ["type"],
+     "properties": {"type": {"const": "response.create"}}},
+    {"$ref": "#/components/schemas/ResponseCreateRequest"}]}
 
 
 def _statuses(path: str, operation: dict[str, Any], components: dict[str, Any]) -> list[str]:
@@ -96,6 +119,12 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     schemas.update(envelope.pop("$defs", {}))
     schemas["ErrorEnvelope"] = envelope
     components["securitySchemes"] = SECURITY_SCHEMES
+    if SOCKET_PATH in document["paths"]:
+        socket_error = SocketErrorEvent.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+        schemas.update(socket_error.pop("$defs", {}))
+        schemas.update(ResponseCreateEvent=CREATE_EVENT, SocketErrorEvent=socket_error)
+        document["paths"][SOCKET_PATH]["x-openresponses-websocket"] = SOCKET
     for path, item in document["paths"].items():
         for method in _METHODS:
             operation = item.get(method)

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=3600)
+    # A WebSocket on /v1/responses lasts at most this long (Open Responses: 60 minutes).
+    websocket_max_seconds: float = Field(default=3600.0, gt=0, le=3600)
     tick_hz: float = Field(default=30.0, gt=0, le=1000)
     tick_buffer: int = Field(default=4096, ge=16)
     stage_budget_ms: dict[str, float] = Field(

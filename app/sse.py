@@ -35,10 +35,15 @@ def stream_documented(model: type[BaseModel], *, named: bool, data: str) -> dict
             "content": {"text/event-stream": {"schema": frame}}}
 
 
+def event_json(payload: Mapping[str, Any]) -> bytes:
+    """One event's JSON: a frame's `data`, and a WebSocket message as it is."""
+    return orjson.dumps(payload)
+
+
 def named_frames(payloads: Iterable[Mapping[str, Any]]) -> bytes:
     """Frames named after each payload's `type`, joined for one write."""
     return b"".join(
-        b"event: " + str(p["type"]).encode() + b"\ndata: " + orjson.dumps(p) + b"\n\n"
+        b"event: " + str(p["type"]).encode() + b"\ndata: " + event_json(p) + b"\n\n"
         for p in payloads
     )
 

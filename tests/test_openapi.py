@@ -27,7 +27,7 @@ def test_openapi_lists_the_openai_surfaces() -> None:
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:
     return [(path, method, op) for path, item in openapi_document()["paths"].items()
-            for method, op in item.items()]
+            for method, op in item.items() if not method.startswith("x-")]
 
 
 def test_every_answer_has_a_real_schema() -> None:
@@ -91,3 +91,14 @@ async def test_the_app_serves_the_same_document(app_client: httpx.AsyncClient) -
     resp = await app_client.get("/openapi.json")
     assert resp.status_code == 200
     assert resp.json() == openapi_document()
+
+
+def test_the_responses_websocket_is_described() -> None:
+    document = openapi_document()
+    socket = document["paths"]["/v1/responses"]["x-openresponses-websocket"]
+    schemas = document["components"]["schemas"]
+    for message in ("clientMessage", "errorMessage"):
+        assert socket[message]["$ref"].rsplit("/", 1)[1] in schemas
+    create = schemas["ResponseCreateEvent"]["allOf"]
+    assert {"$ref": "#/components/schemas/ResponseCreateRequest"} in create
+    assert schemas["SocketErrorEvent"]["required"] == ["type", "status", "error"]

@@ -101,6 +101,10 @@ class RunContext:
     instructions: str | None = None
     previous_response_id: str | None = None
     conversation_id: str | None = None  # a conversation whose items come before the input
+    # The turns of the `previous_response_id` chain, oldest first: given by the caller when it
+    # holds them (a WebSocket's connection-local state, Open Responses "WebSocket
+    # Continuation"), otherwise read from PostgreSQL by the Memory stage.
+    chain: list[Turn] | None = None
     session_id: str | None = None  # working memory to read and extend
     # The chain's turns when its session had none (expired, or never written): a session
     # write then starts from them, so working memory never misses the start of the chain.

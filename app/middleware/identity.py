@@ -1,4 +1,6 @@
 """Resolve the caller from `Authorization: Bearer <credential>`; 401 in the envelope if not.
+A WebSocket is resolved from its upgrade request the same way, and a refusal is the answer to
+its handshake (no socket is opened).
 
 Probes, metrics, the OpenAPI document and the login itself (`/v1/identity/authenticate`,
 which takes a username and password instead) are public. The identity goes into
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import APIError, AuthenticationFailed, error_response
+from app.errors import APIError, AuthenticationFailed, refuse
 from app.identity.throttle import AuthThrottle, address_key, credential_key
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc",
@@ -37,7 +39,7 @@ class IdentityMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         credential = _bearer(scope)
@@ -46,7 +48,7 @@ class IdentityMiddleware:
                 "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
                 code="missing_api_key",
             )
-            await error_response(error)(scope, receive, send)
+            await refuse(error, scope, receive, send)
             return
         state = scope["app"].state.lukhas
         try:
@@ -55,7 +57,7 @@ class IdentityMiddleware:
             await self._refuse(scope, receive, send, state.auth_throttle, credential, failed)
             return
         except APIError as unavailable:  # its store is down (503): not the caller's failure
-            await error_response(unavailable)(scope, receive, send)
+            await refuse(unavailable, scope, receive, send)
             return
         if identity is None:
             error = AuthenticationFailed("Incorrect API key provided.", code="invalid_api_key")
@@ -69,4 +71,4 @@ class IdentityMiddleware:
                       credential: str, failed: APIError) -> None:
         refusal = await throttle.failed(SURFACE, address_key(scope.get("client")),
                                         credential_key(credential))
-        await error_response(refusal or failed)(scope, receive, send)
+        await refuse(refusal or failed, scope, receive, send)

@@ -1,7 +1,9 @@
 """Give every request an id, echo it as `x-request-id`, and put it in the log context.
 
 A well-formed incoming `x-request-id` is kept so ids can be followed across services, and
-the trace id of an incoming `traceparent` goes into the log context too.
+the trace id of an incoming `traceparent` goes into the log context too. A WebSocket gets one
+for its connection, echoed on the handshake's answer (each of its turns logs under an id of
+its own, app/api/responses/websocket.py).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class RequestIdMiddleware:
         self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         incoming = traceparent = ""
@@ -49,9 +51,14 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.http.response.start",
+                        "websocket.accept"):
+                status = message.get("status", 101)
+                message.setdefault("headers", [])
                 MutableHeaders(scope=message)["x-request-id"] = request_id
+            elif kind == "websocket.close" and not status:
+                status = 403  # closed before the handshake completed: the server answers 403
             await send(message)
 
         try:
@@ -59,7 +66,8 @@ class RequestIdMiddleware:
         finally:
             if self.access_log:
                 access_log.info(
-                    "request", extra={"method": scope["method"], "path": scope["path"],
+                    "request", extra={"method": scope.get("method", "GET"),
+                                      "path": scope["path"],
                                       "status": status,
                                       "ms": round((time.perf_counter() - started) * 1000, 2)},
                 )

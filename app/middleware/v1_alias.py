@@ -21,7 +21,7 @@ class V1AliasMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and needs_prefix(scope["path"]):
+        if scope["type"] in ("http", "websocket") and needs_prefix(scope["path"]):
             raw = scope.get("raw_path") or scope["path"].encode()
             scope = {**scope, "path": "/v1" + scope["path"], "raw_path": b"/v1" + raw}
         await self.app(scope, receive, send)

@@ -62,6 +62,16 @@ class Metrics:
             "Requests admitted without a rate-limit check because the store was unreachable.",
             ["route"], registry=registry,
         )
+        self.websocket_connections = Gauge(
+            "lukhas_responses_websocket_connections",
+            "WebSockets open on /v1/responses.", registry=registry,
+        )
+        self.websocket_turns = Counter(
+            "lukhas_responses_websocket_turns_total",
+            "response.create messages on WebSockets by outcome (completed, incomplete, failed:"
+            " the response's terminal status; error: refused with an error message; left: the"
+            " client went away mid-response).", ["outcome"], registry=registry,
+        )
         self.auth_failures = Counter(
             "lukhas_auth_failures_total",
             "Failed authentications by surface (credential: API key or ΛiD token; password:"

@@ -18,12 +18,14 @@ pytestmark = pytest.mark.node
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 
-def run_sdk_check(base_url: str, api_key: str, script: str = "sdk_check.mjs") -> dict[str, Any]:
+def run_sdk_check(base_url: str, api_key: str, script: str = "sdk_check.mjs",
+                  **env_vars: str) -> dict[str, Any]:
     node = shutil.which("node")
     assert node, "Node.js is required for the compatibility tests"
     assert (NODE_DIR / "node_modules" / "openai").is_dir(), (
         "run `npm install --prefix tests/node` (make test does this)")
-    env = {**os.environ, "LUKHAS_BASE_URL": f"{base_url}/v1", "LUKHAS_API_KEY": api_key}
+    env = {**os.environ, "LUKHAS_BASE_URL": f"{base_url}/v1", "LUKHAS_API_KEY": api_key,
+           **env_vars}
     run = subprocess.run([node, script], cwd=NODE_DIR, env=env, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr

@@ -7,6 +7,7 @@ with socket timeouts only as a bound on a test that would otherwise hang.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
@@ -202,9 +203,10 @@ def test_server_runs_the_guarded_protocol_with_the_configured_timeout() -> None:
     from app.cli import transport_options
     from app.settings import Settings
 
-    options = transport_options(Settings(keep_alive_timeout_seconds=7))
+    options = transport_options(Settings(keep_alive_timeout_seconds=7, max_request_bytes=9999))
     assert options == {"http": "app.http_protocol:GuardedHttpToolsProtocol",
-                       "timeout_keep_alive": 7}
+                       "timeout_keep_alive": 7, "ws": "websockets-sansio",
+                       "ws_max_size": 9999, "ws_per_message_deflate": False}
 
 
 def test_the_rest_of_a_refused_body_is_not_drained_for_ever(
@@ -236,3 +238,30 @@ def test_the_rest_of_a_refused_body_is_not_drained_for_ever(
 def test_server_log_has_no_unhandled_errors(limited_server: ServerProcess) -> None:
     assert "Exception in ASGI application" not in limited_server.output()
     assert "unhandled error" not in Path(limited_server.log_path).read_text()
+
+
+async def test_a_websocket_outlives_the_header_deadline_and_is_held_to_the_body_limit(
+    limited_server: ServerProcess,
+) -> None:
+    """The upgrade hands the connection over: the keep-alive clock (1 s here) no longer
+    applies; a message is bounded as a body is (larger: closed with 1009)."""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    url = limited_server.base_url.replace("http://", "ws://") + "/v1/responses"
+    async with connect(url, additional_headers=AUTH, open_timeout=30) as ws:
+        await asyncio.sleep(2.5)
+        await ws.send(json.dumps({"type": "response.create", "model": "lukhas-matriz",
+                                  "input": "What is 2+3?", "store": False}))
+        events = [json.loads(await asyncio.wait_for(ws.recv(), 30))]
+        while events[-1]["type"] != "response.completed":
+            events.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+        await ws.send(json.dumps({"type": "response.create", "model": "lukhas-matriz",
+                                  "input": "x" * MAX_BODY}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 30)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, additional_headers={**AUTH, "X-Big": "a" * 5000}):
+            pass
+    assert refused.value.response.status_code == 431

@@ -1,13 +1,15 @@
-"""`/v1/responses`: create (JSON or SSE), compact, retrieve (or replay), delete, input items."""
+"""`/v1/responses`: create (JSON, SSE, or a WebSocket's turns), compact, retrieve (or replay),
+delete, input items."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, WebSocket
 from starlette.responses import Response
 
 from app.api.protocol import CheckedRoute
+from app.api.responses import websocket
 from app.api.responses.compact_protocol import CompactRequest, CompactResource
 from app.api.responses.protocol import (
     Deleted,
@@ -16,7 +18,7 @@ from app.api.responses.protocol import (
     ResponseCreateRequest,
     ResponseObject,
 )
-from app.deps import CompactDep, ResponsesDep, require
+from app.deps import CompactDep, ResponsesDep, StateDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response, stream_documented
@@ -35,7 +37,8 @@ async def create_response(
     service: ResponsesDep,
     x_lukhas_session: Annotated[str | None, Header(description=SESSION_HEADER_DOC)] = None,
 ) -> Response:
-    """Create a model response; `stream: true` answers with server-sent events."""
+    """Create a model response; `stream: true` answers with server-sent events. A WebSocket
+    on this path creates responses too (`x-openresponses-websocket`)."""
     if body.stream:
         frames, session_id = await service.stream(identity, body, x_lukhas_session)
         response: Response = sse_response(frames)
@@ -56,6 +59,12 @@ async def compact_response(
     """Compact a conversation into a window that a new response can start from."""
     compacted = await service.compact(identity, body)
     return JSONResponse(compacted.model_dump(exclude_none=True))
+
+
+@router.websocket("/responses")
+async def responses_socket(socket: WebSocket, state: StateDep) -> None:
+    """`response.create` messages in, each answered with its response's stream events."""
+    await websocket.serve(socket, state)
 
 
 @router.get("/responses/{response_id}", response_model=None, responses={200: stream_documented(

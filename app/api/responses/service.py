@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -29,6 +30,7 @@ from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id
 from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, RunContext, ToolCallDelta
+from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
@@ -53,6 +55,30 @@ _INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_
 _ABANDON_CLEANUP_S = 10.0
 
 StoreFinal = Callable[[dict[str, Any], bool], Awaitable[None]]
+Payload = dict[str, Any]
+
+
+@dataclass(slots=True)
+class ResponseStream:
+    """A started streamed run: its events, in the batches produced together (what one delta
+    gave), and the session it joined; once the events have ended, the response as it ended
+    (None if the client left first)."""
+
+    response_id: str
+    session_id: str | None
+    chain: list[Turn]  # the conversation it continues (`previous_response_id`'s turns)
+    converted: ConvertedInput
+    search: FileSearch | None  # the request's file search, whose finds the chain keeps
+    events: AsyncGenerator[list[Payload], None] = field(init=False)
+    final: dict[str, Any] | None = None
+
+    def conversation(self) -> list[Turn]:
+        """The conversation a `previous_response_id` naming this response reads: the chain
+        it continued, then its own input and answer."""
+        own = [] if self.final is None else _turns(self.converted, self.final, self.search)
+        return [*self.chain, *(Turn(t["role"], t["text"], t["source"],
+                                    tuple(t.get("parts") or ()), file=t.get("file"))
+                               for t in own)]
 
 
 class ResponsesService:
@@ -96,7 +122,8 @@ class ResponsesService:
     def _prepare(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None,
         files: dict[str, AttachedFile] | None = None,
-    ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None]:
+        chain: list[Turn] | None = None,
+    ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None, ConvertedInput]:
         conversation_id = conversation_of(req.conversation, req.previous_response_id,
                                           session_id)
         card, provider = self._registry.resolve(req.model)
@@ -123,6 +150,7 @@ class ResponsesService:
             identity=identity, model=req.model, question=converted.question,
             history=list(converted.history), instructions=instructions,
             previous_response_id=req.previous_response_id, conversation_id=conversation_id,
+            chain=chain,
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
             session_id=check_session_id(session_id), upstream=call,
             top_logprobs=requested_logprobs(req),
@@ -163,14 +191,14 @@ class ResponsesService:
                 self._sessions, ctx, lambda: builder.text or "", base["id"],
                 lambda: _session_of(ctx, base, stored),
             )
-        return ctx, base, builder, store_final
+        return ctx, base, builder, store_final, converted
 
     async def create(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """Run the pipeline to the end; the Response object and the session it joined."""
         files = await self._files(req)
-        ctx, base, builder, store_final = self._prepare(identity, req, session_id, files)
+        ctx, base, builder, store_final, _ = self._prepare(identity, req, session_id, files)
         try:
             async for event in self._orchestrator.run(ctx):
                 if isinstance(event, ReasoningDelta):
@@ -196,26 +224,41 @@ class ResponsesService:
     ) -> tuple[AsyncIterator[bytes], str | None]:
         """Start the run (errors before the first delta are raised as plain HTTP errors);
         the SSE frames and the session the response joins."""
-        files = await self._files(req)
-        ctx, base, builder, store_final = self._prepare(identity, req, session_id, files)
-        events, first = await self._orchestrator.start(ctx)
-        frames = self._frames(ctx, base, builder, events, first, store_final)
-        return frames, _session_of(ctx, base, req.store is not False)
+        started = await self.stream_events(identity, req, session_id)
+        return _sse_frames(started.events), started.session_id
 
-    async def _frames(
+    async def stream_events(
+        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None,
+        chain: list[Turn] | None = None,
+    ) -> ResponseStream:
+        """Start the run (errors before the first delta are raised); its events, for any
+        transport. `chain`: the turns of `req.previous_response_id`'s conversation when the
+        caller holds them (a WebSocket's connection-local state), instead of reading them
+        from storage."""
+        files = await self._files(req)
+        ctx, base, builder, store_final, converted = self._prepare(identity, req, session_id,
+                                                                   files, chain)
+        events, first = await self._orchestrator.start(ctx)
+        started = ResponseStream(base["id"], _session_of(ctx, base, req.store is not False),
+                                 ctx.chain or [], converted, ctx.file_search)
+        started.events = self._events(ctx, base, builder, events, first, store_final, started)
+        return started
+
+    async def _events(
         self, ctx: RunContext, base: dict[str, Any], builder: OutputBuilder,
         events: AsyncGenerator[Event, None], first: Event | None,
-        store_final: StoreFinal | None,
-    ) -> AsyncIterator[bytes]:
-        """The stream's frames. A client that goes away after `response.created` (the
+        store_final: StoreFinal | None, out: ResponseStream,
+    ) -> AsyncGenerator[list[Payload], None]:
+        """The stream's events. A client that goes away after `response.created` (the
         generator is closed, or cancelled while it waits on the pipeline) leaves its
         response stored as `cancelled` with what it had been sent, so the announced id is
         never a dangling one; the run's own store, if it got there first, stays."""
         encoder = StreamEncoder(builder)
         snapshot = {**base, "status": "in_progress", "usage": None}
         ended = False
+        final: dict[str, Any]
         try:
-            yield named_frames([*encoder.start(snapshot), *encoder.file_search_call()])
+            yield [*encoder.start(snapshot), *encoder.file_search_call()]
             try:
                 pending = first
                 while pending is not None:
@@ -227,23 +270,25 @@ class ResponsesService:
                         payloads = encoder.refusal(pending.text)
                     else:
                         payloads = encoder.text(pending.text, pending.logprobs)
-                    yield named_frames(payloads)
+                    yield payloads
                     pending = await anext(events, None)
                 ended = True
-                payloads = encoder.finish(_final(base, ctx, builder))
+                final = _final(base, ctx, builder)
+                payloads = encoder.finish(final)
             except Exception as exc:
                 ended = True
                 log.exception("response stream failed", extra={"response_id": base["id"]})
                 message = exc.message if isinstance(exc, APIError) else "The server had an error."
                 code = (exc.code if isinstance(exc, APIError) else None) or "server_error"
-                failed = _final(base, ctx, builder, error={"code": code, "message": message})
-                payloads = encoder.fail(failed)
+                final = _final(base, ctx, builder, error={"code": code, "message": message})
+                payloads = encoder.fail(final)
                 if store_final is not None:  # the partial answer is kept, as failed
-                    await _store_abandoned(store_final, failed)
+                    await _store_abandoned(store_final, final)
             finally:
                 if ended:
                     await events.aclose()
-            yield named_frames(payloads)
+            out.final = final
+            yield payloads
         except (GeneratorExit, asyncio.CancelledError):
             if not ended:
                 # The client left mid-run. Shielded: a cancelled scope would cancel these too.
@@ -257,35 +302,13 @@ class ResponsesService:
                      converted: ConvertedInput, final: dict[str, Any],
                      session_id: str | None, keep_existing: bool = False,
                      search: FileSearch | None = None) -> None:
-        rid = final["id"]
-        # A turn's images and files are kept with it: a later turn of the chain sends them on.
-        turns = [{"role": t.role, "text": t.text, "source": stored_source(rid, t.source),
-                  **({"parts": list(t.parts)} if t.parts else {}),
-                  **({"file": t.file} if t.file is not None else {})}
-                 for t in converted.history]
-        if converted.question or converted.question_parts:
-            turns.append({"role": "user", "text": converted.question,
-                          "source": f"{rid} input {len(converted.items)}",
-                          **({"parts": converted.question_parts}
-                             if converted.question_parts else {})})
-        searched = None if search is None else found_turn(search, f"{rid} output")
-        if searched is not None:  # what the answer was given to read, kept with the chain
-            turns.append({"role": searched.role, "text": searched.text,
-                          "source": searched.source})
-        answer = "".join(p["text"] for item in final["output"] if item["type"] == "message"
-                         for p in item["content"] if p["type"] == "output_text")
-        turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
-        for item in final["output"]:
-            if item["type"] == "function_call":
-                turn = call_turn(item["call_id"], item["name"], item["arguments"],
-                                 f"{rid} output")
-                turns.append({"role": turn.role, "text": turn.text, "source": turn.source})
         async with self._pool.acquire() as conn:
             await repo.insert(
-                conn, id=rid, owner=identity.subject,
+                conn, id=final["id"], owner=identity.subject,
                 previous_response_id=req.previous_response_id, model=req.model,
-                status=final["status"], input_items=converted.items, turns=turns, body=final,
-                session_id=session_id, keep_existing=keep_existing,
+                status=final["status"], input_items=converted.items,
+                turns=_turns(converted, final, search), body=final, session_id=session_id,
+                keep_existing=keep_existing,
             )
 
     # -- stored responses ---------------------------------------------------------------
@@ -357,6 +380,43 @@ class ResponsesService:
                 raise InvalidRequest(f"No input item with id '{query.after}'.", param="after")
             start = ids.index(query.after) + 1
         return list_page(items[start : start + query.limit], start + query.limit < len(items))
+
+
+def _turns(converted: ConvertedInput, final: dict[str, Any],
+           search: FileSearch | None = None) -> list[dict[str, Any]]:
+    """The conversation turns one response adds: its input (a turn's images and files kept
+    with it: a later turn of the chain sends them on), what its file search found, its
+    answer, its calls."""
+    rid = final["id"]
+    turns = [{"role": t.role, "text": t.text, "source": stored_source(rid, t.source),
+              **({"parts": list(t.parts)} if t.parts else {}),
+              **({"file": t.file} if t.file is not None else {})}
+             for t in converted.history]
+    if converted.question or converted.question_parts:
+        turns.append({"role": "user", "text": converted.question,
+                      "source": f"{rid} input {len(converted.items)}",
+                      **({"parts": converted.question_parts}
+                         if converted.question_parts else {})})
+    searched = None if search is None else found_turn(search, f"{rid} output")
+    if searched is not None:  # what the answer was given to read, kept with the chain
+        turns.append({"role": searched.role, "text": searched.text, "source": searched.source})
+    answer = "".join(p["text"] for item in final["output"] if item["type"] == "message"
+                     for p in item["content"] if p["type"] == "output_text")
+    turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
+    for item in final["output"]:
+        if item["type"] == "function_call":
+            turn = call_turn(item["call_id"], item["name"], item["arguments"], f"{rid} output")
+            turns.append({"role": turn.role, "text": turn.text, "source": turn.source})
+    return turns
+
+
+async def _sse_frames(batches: AsyncGenerator[list[Payload], None]) -> AsyncIterator[bytes]:
+    """The events as SSE frames, a batch per write; closing these closes the events."""
+    try:
+        async for batch in batches:
+            yield named_frames(batch)
+    finally:
+        await batches.aclose()
 
 
 def _session_of(ctx: RunContext, base: dict[str, Any], stored: bool) -> str | None:

@@ -3,7 +3,8 @@
 Working memory first: the session's recent turns (Redis or in-process), when the request
 names a session or continues a chain that has one. Otherwise the turns of the
 `previous_response_id` chain from PostgreSQL, which also proves the chain is the caller's
-(another's is a 404); or the items of the request's conversation, read from PostgreSQL on
+(another's is a 404), unless the caller handed the chain in (`ctx.chain`: a WebSocket's
+connection-local state); or the items of the request's conversation, read from PostgreSQL on
 every turn (items may be added or deleted between turns), the caller's or a 404. Then
 long-term memory: what the caller said in other conversations that is close to the
 question (pgvector), when the model wants it (`ctx.recall`; a routed group's
@@ -48,8 +49,8 @@ class MemoryStage(Stage):
 
     async def before(self, ctx: RunContext) -> None:
         """Prepend the remembered turns to the history."""
-        chain: list[Turn] = []
-        if ctx.previous_response_id is not None:
+        chain: list[Turn] = ctx.chain or []
+        if ctx.previous_response_id is not None and ctx.chain is None:
             async with self._pool.acquire() as conn:
                 found = await responses_repo.chain_turns(
                     conn, ctx.identity.subject, ctx.previous_response_id
@@ -59,6 +60,7 @@ class MemoryStage(Stage):
             chain = [Turn(t["role"], t["text"], t["source"], tuple(t.get("parts") or ()),
                           t["at"], t.get("file"))
                      for t in found.turns]
+            ctx.chain = chain
             ctx.session_id = ctx.session_id or found.session_id
         elif ctx.conversation_id is not None:
             async with self._pool.acquire() as conn:
