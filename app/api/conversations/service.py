@@ -82,7 +82,10 @@ def stored_items(entries: list[InputItem], param: str = "items") -> list[dict[st
         if isinstance(entry, ItemReference):
             raise InvalidRequest("Item references are not supported; send the item itself.",
                                  param=where, code="unsupported_item")
-        prefix = _PREFIXES[entry.type]
+        prefix = _PREFIXES.get(entry.type)
+        if prefix is None:  # a file search's or a compaction's item belongs to a response
+            raise InvalidRequest(f"Items of type '{entry.type}' cannot be added to a "
+                                 "conversation.", param=f"{where}.type", code="unsupported_item")
         if entry.id is not None and entry.type in _CHECKED_PREFIXES and \
                 not entry.id.startswith(prefix):
             raise InvalidRequest(f"Invalid '{where}.id': '{entry.id}'. Expected an ID that "

@@ -140,6 +140,10 @@ def test_bad_items_and_ids(sdk: openai.OpenAI, http: httpx.Client) -> None:
             {**note, "id": "msg_twice"}, {**note, "id": "msg_twice"}]), "items"),
         (lambda: sdk.conversations.items.create(conv.id, items=[
             {"type": "item_reference", "id": "msg_one"}]), "items[0]"),
+        (lambda: sdk.conversations.items.create(conv.id, items=[  # type: ignore[list-item]
+            note, {"type": "compaction", "encrypted_content": "x"}]), "items[1].type"),
+        (lambda: sdk.conversations.items.create(conv.id, items=[  # type: ignore[list-item]
+            {"type": "file_search_call", "id": "fs_1", "queries": ["q"]}]), "items[0].type"),
         (lambda: sdk.conversations.items.create(conv.id, items=[
             note, {**note, "id": "msg_" + "x" * 300}]), "items[1].id"),
         (lambda: sdk.responses.create(model=MODEL, conversation=conv.id, input=[
