@@ -264,10 +264,11 @@ async def test_a_routed_model_gets_the_file_part(
             "What is the launch code?", data_url(LAUNCH.encode(), "text/plain")))
         assert resp.output_text == "I see 1 file. Echo: What is the launch code?"
         sent = a.last()["body"]["messages"][-1]["content"]
-        assert sent == [{"type": "text", "text": "What is the launch code?"},
-                        {"type": "file", "file": {"file_data": data_url(LAUNCH.encode(),
+        # The parts in the order they were sent (the file before the question's text).
+        assert sent == [{"type": "file", "file": {"file_data": data_url(LAUNCH.encode(),
                                                                         "text/plain"),
-                                                  "filename": "launch.txt"}}]
+                                                  "filename": "launch.txt"}},
+                        {"type": "text", "text": "What is the launch code?"}]
         chat = await app.sdk.chat.completions.create(model="gpt-test", messages=[{
             "role": "user", "content": [
                 {"type": "text", "text": "And this?"},

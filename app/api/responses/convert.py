@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from app.errors import InvalidRequest
 from app.ids import new_id
 from app.matriz.nodes import Turn
 from app.matriz.toolturns import call_turn, output_turn
+from app.memory.compaction import SOURCE as COMPACTION_SOURCE
 from app.memory.compaction import Expansion
 
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
@@ -46,10 +48,15 @@ class ConvertedInput:
     attachments: list[Turn] = field(default_factory=list)
 
 
+# A source that already says where it came from: an id (`resp_…`, `cmpr_…`) or a compaction.
+_NAMED = re.compile(rf"[a-z]+_[0-9a-f]{{16,}} |{re.escape(COMPACTION_SOURCE)}")
+
+
 def stored_source(response_id: str, source: str) -> str:
-    """A turn's source as stored: the input's own items are named after the response that
-    got them; the turns of an expanded compaction keep the sources they had."""
-    return f"{response_id} {source}" if source.startswith("input ") else source
+    """A turn's source as stored: the input's own turns (its items, the files they carry) are
+    named after the response that got them; the turns of an expanded compaction keep the
+    sources they had (they name their response or window, or the compaction)."""
+    return source if _NAMED.match(source) else f"{response_id} {source}"
 
 
 def _media_part(part: InputImage | InputFile, where: str) -> dict[str, Any]:

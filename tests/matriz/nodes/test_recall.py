@@ -203,11 +203,11 @@ def test_many_statements_in_one_long_sentence_stay_linear() -> None:
 
 def remembered(text: str, n: int, at: float) -> Turn:
     """A turn long-term memory recalled from another conversation, said at `at`."""
-    return Turn("user", text, f"memory mem_{n}", at)
+    return Turn("user", text, f"memory mem_{n}", at=at)
 
 
 def attached(text: str, name: str, at: float | None = None) -> Turn:
-    return Turn("user", text, name, at, file=name)
+    return Turn("user", text, name, at=at, file=name)
 
 
 def test_the_latest_statement_wins_by_time_not_by_place() -> None:

@@ -20,7 +20,7 @@ async def answer(history: Sequence[Turn], monkeypatch: pytest.MonkeyPatch
                  ) -> tuple[str, str, set[int]]:
     threads: set[int] = set()
 
-    def recorded(question: str, turns: Sequence[Turn]) -> Answer:
+    def recorded(question: str, turns: Sequence[Turn], sources: object = None) -> Answer:
         threads.add(threading.get_ident())
         return reason(question, turns)
 
