@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import Discriminator, Field, Tag
 
-from app.api.protocol import OpenAIModel
+from app.api.protocol import Metadata, OpenAIModel
 
 
 class InputText(OpenAIModel):
@@ -142,7 +142,7 @@ class ResponseCreateRequest(OpenAIModel):
     max_output_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
@@ -154,21 +154,6 @@ class ResponseCreateRequest(OpenAIModel):
     reasoning: dict[str, Any] | None = None
     include: list[str] | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata_limits(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        # OpenAI: at most 16 pairs, keys up to 64 characters, values up to 512.
-        if value is None:
-            return None
-        if len(value) > 16:
-            raise ValueError("metadata may hold at most 16 key-value pairs")
-        for key, item in value.items():
-            if len(key) > 64:
-                raise ValueError(f"metadata key '{key[:16]}…' is longer than 64 characters")
-            if len(item) > 512:
-                raise ValueError(f"metadata value of '{key}' is longer than 512 characters")
-        return value
 
 
 # The file_search tool (https://platform.openai.com/docs/api-reference/responses/create),
