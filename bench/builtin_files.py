@@ -15,25 +15,16 @@ import base64
 import statistics
 import sys
 import time
-from collections.abc import Callable
 
 from app.api.files import FilePart, read_files
 from app.matriz.nodes import Turn, reason
 from app.matriz.tokenizer import count_tokens
+from bench.timing import median_ms
 from tests.utils.pdf import pdf_with_text
 
 LINE = "The quick brown fox jumps over the lazy dog near the river bank, again and again."
 ANSWER = "The launch code is 1234."
 LIMIT = 64 * 1024 * 1024  # no limit in the way of measuring
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 async def read_ms(part: FilePart, runs: int) -> tuple[str, float]:

@@ -10,14 +10,12 @@ Usage: python bench/json_check.py [RUNS]
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from app.json import check_value, loads
+from bench.timing import median_ms
 
 BODIES: dict[str, Any] = {
     "1000 documents x 384-float vectors": {"documents": [
@@ -28,15 +26,6 @@ BODIES: dict[str, Any] = {
     "a chat with 100 messages": {"model": "lukhas-matriz", "messages": [
         {"role": "user", "content": [{"type": "text", "text": "héllo wörld " * 20}]}] * 100},
 }
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
