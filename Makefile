@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke validate-contracts evals
+.PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke validate-contracts evals postman
 
 # Debian packages the suite drives: promtool (prometheus) for the alert-rule tests, podman,
 # runc and debootstrap for the container test. RUNLEVEL=1 keeps apt from starting servers.
@@ -45,6 +45,11 @@ lint: $(STAMP)
 ## openapi: regenerate docs/openapi/lukhas-openai.yaml from the app
 openapi: $(STAMP)
 	$(BIN)/python -m app.openapi docs/openapi/lukhas-openai.yaml
+
+## postman: regenerate deploy/postman/lukhas.postman_collection.json from the OpenAPI document
+## and deploy/postman/flow.yaml (the suite runs it with newman against a live service)
+postman: $(STAMP)
+	$(BIN)/python tools/postman.py
 
 ## lock: re-pin the service's own dependencies, with hashes (the image installs exactly these)
 lock: $(STAMP)
