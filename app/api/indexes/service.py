@@ -34,12 +34,18 @@ def index_object(index: repo.IndexRow) -> dict[str, Any]:
 _SMALLEST_DIRECTION = float(np.sqrt(np.finfo(np.float32).tiny))
 
 
+_KNOWN_INDEXES = 4096  # index rows remembered for searches (the oldest goes first)
+
+
 class IndexesService:
     def __init__(self, pool: Any, embeddings: EmbeddingRegistry,
                  retention: Retention | None = None) -> None:
         self._retention = retention or load_retention()
         self._pool = pool
         self._embeddings = embeddings
+        # Index rows by (owner, id), for searches: a row never changes after it is created,
+        # and a search that finds nothing checks that its index still exists.
+        self._rows: dict[tuple[str, str], repo.IndexRow] = {}
 
     async def _index(self, conn: Any, identity: Identity, index_id: str,
                      param: str = "index_id") -> repo.IndexRow:
@@ -83,6 +89,7 @@ class IndexesService:
 
     async def delete(self, identity: Identity, index_id: str) -> dict[str, Any]:
         """Delete an index and everything in it."""
+        self._rows.pop((identity.subject, index_id), None)
         async with self._pool.acquire() as conn, conn.transaction():
             if not await repo.delete_index(conn, identity.subject, index_id):
                 raise NotFound(f"No index with id '{index_id}'.", param="index_id",
@@ -153,13 +160,26 @@ class IndexesService:
 
     async def search(self, identity: Identity, index_id: str,
                      req: IndexSearch) -> dict[str, Any]:
-        """Top-k by text (embedded with the index's model) or by vector, with scores."""
-        async with self._pool.acquire() as conn:
-            index = await self._index(conn, identity, index_id)
+        """Top-k by text (embedded with the index's model) or by vector, with scores.
+
+        One round trip in the common case: the index's row (its model, dimensions and
+        metric) is remembered, the query is embedded with no connection held, and only a
+        search that finds nothing asks whether the index still exists (it may have been
+        deleted or erased through another replica). Under load each round trip is a wait
+        behind every other request's work on the event loop, and a held connection is one
+        the other requests queue for."""
+        if isinstance(req.query, str) and not req.query.strip():
+            raise InvalidRequest("'query' must not be empty.", param="query",
+                                 code="empty_input")
+        key = (identity.subject, index_id)
+        index = self._rows.get(key)
+        if index is None:
+            async with self._pool.acquire() as conn:
+                index = await self._index(conn, identity, index_id)
+            if len(self._rows) >= _KNOWN_INDEXES:
+                self._rows.pop(next(iter(self._rows)))
+            self._rows[key] = index
         if isinstance(req.query, str):
-            if not req.query.strip():
-                raise InvalidRequest("'query' must not be empty.", param="query",
-                                     code="empty_input")
             query = (await self._embeddings.get(index.model).embed([req.query]))[0]
         else:
             if len(req.query) != index.dimensions:
@@ -173,6 +193,10 @@ class IndexesService:
             hits = await repo.search(conn, index, query, req.top_k,
                                      repo.Filters(f.lane, f.fold, f.tags, f.metadata),
                                      ef_search=req.ef_search)
+            if not hits and await repo.get_index(conn, identity.subject, index_id) is None:
+                self._rows.pop(key, None)
+                raise NotFound(f"No index with id '{index_id}'.", param="index_id",
+                               code="index_not_found")
         return {"object": "list", "data": [
             {"id": h.id, "object": "index.search_result", "score": h.score, "text": h.content,
              "lane": h.lane, "fold": h.fold, "tags": h.tags, "metadata": h.metadata}

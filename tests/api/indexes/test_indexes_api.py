@@ -103,3 +103,24 @@ async def test_documents_all_or_nothing_dedup_and_search(app_client: httpx.Async
     assert gone.json()["deleted"] is True
     assert (await app_client.delete(f"/v1/indexes/{index}/documents/{ids[2]}")).status_code == 404
     assert (await app_client.get(f"/v1/indexes/{index}")).json()["documents"] == 2
+
+
+async def test_search_after_the_index_is_gone_elsewhere(app_client: httpx.AsyncClient) -> None:
+    """A search remembers its index's row; an index erased by another route (or replica) is
+    still a 404 on the next search, not an empty list."""
+    token = (await app_client.post("/v1/identity/tokens", json={
+        "realm": "LUKHAS", "zone": "eu", "tier": "T2"})).json()["token"]
+    who = {"Authorization": f"Bearer {token}"}
+    made = await app_client.post("/v1/indexes", headers=who,
+                                 json={"name": "doomed", "model": "lukhas-hash-v1"})
+    index = made.json()["id"]
+    added = await app_client.post(f"/v1/indexes/{index}/documents", headers=who,
+                                  json={"documents": [{"text": "The vault opens at noon."}]})
+    assert added.status_code == 200, added.text
+    search = {"query": "When does the vault open?", "top_k": 1}
+    found = await app_client.post(f"/v1/indexes/{index}/search", headers=who, json=search)
+    assert found.json()["data"][0]["text"] == "The vault opens at noon."
+    erased = await app_client.delete("/v1/identity/me/memory", headers=who)
+    assert erased.status_code == 200 and erased.json()["indexes"] == 1
+    gone = await app_client.post(f"/v1/indexes/{index}/search", headers=who, json=search)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "index_not_found"
