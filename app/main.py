@@ -24,6 +24,7 @@ from app.api.conversations.router import router as conversations_router
 from app.api.conversations.service import ConversationsService
 from app.api.embeddings.router import router as embeddings_router
 from app.api.embeddings.service import EmbeddingsService
+from app.api.experience.router import router as experience_router
 from app.api.health.router import router as health_router
 from app.api.identity.accounts import AccountPolicy, AccountsService
 from app.api.identity.accounts_router import router as accounts_router
@@ -61,6 +62,7 @@ from app.json import JSONResponse
 from app.kv.base import KeyValueStore
 from app.kv.memory import MemoryStore
 from app.kv.redis_store import RedisStore
+from app.matriz.experience import ExperienceLog
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.builtin import BuiltinProvider
 from app.matriz.providers.registry import ProviderRegistry
@@ -71,7 +73,13 @@ from app.matriz.stages.intent import IntentStage
 from app.matriz.stages.memory import MemoryStage
 from app.matriz.stages.risk import RiskStage
 from app.matriz.stages.thought import ThoughtStage
-from app.matriz.tick import AwarenessEngine, InProcessSweepEngine, PeriodicJob, Tick
+from app.matriz.tick import (
+    AWARENESS_REPLAY,
+    AwarenessEngine,
+    InProcessSweepEngine,
+    PeriodicJob,
+    Tick,
+)
 from app.memory import compaction
 from app.memory.conversations import ConversationMemory
 from app.memory.retention import ExpirySweeper, load_retention
@@ -93,7 +101,8 @@ from app.state import AppState
 log = logging.getLogger("lukhas")
 
 API_ROUTERS = (responses_router, conversations_router, chat_router, embeddings_router,
-               indexes_router, models_router, identity_router, accounts_router, admin_router)
+               indexes_router, models_router, identity_router, accounts_router, admin_router,
+               experience_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -214,8 +223,13 @@ async def _open(
         upstream.clients.for_config(routing.config)
         stack.push_async_callback(upstream.clients.aclose)
     registry = ProviderRegistry([builtin], routed=upstream)
+    experience = ExperienceLog(pool, metrics, lane)
+    # Pushed before the tick's stop, so it runs after it: what the last tick left is written.
+    stack.push_async_callback(experience.close)
+    awareness = AwarenessEngine(metrics, lane)
+    awareness.replay(await experience.replay("reflection", AWARENESS_REPLAY))
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
-                engines=[AwarenessEngine(metrics, lane),
+                engines=[awareness, experience,
                          InProcessSweepEngine([sessions, store, limiter, failures]),
                          PeriodicJob("memory expiry sweep",
                                      ExpirySweeper(pool, metrics=metrics).sweep),
@@ -225,7 +239,7 @@ async def _open(
         [MemoryStage(pool, sessions, memory, indexes),
          AttentionStage(lambda m: registry.card(m).context_window),
          ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
-         ActionStage(tick)],
+         ActionStage(tick, experience if settings.experience_log else None, metrics)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )
     tick.start()
@@ -236,12 +250,14 @@ async def _open(
         settings.data_dir, compaction.KEY_FILE))
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
+        experience=experience,
         responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane,
                                    windows, settings.max_file_bytes),
         compact=CompactService(pool, registry, windows),
         conversations=ConversationsService(pool),
         chat=ChatService(orchestrator, registry, sessions, memory, lane, settings.max_file_bytes),
         identity=IdentityService(tokens, tiers, settings.lid_max_ttl_seconds, pool=pool,
+                                 experience=experience,
                                  sessions=sessions, memory=memory), store=store,
         limits=load_limits(settings.rate_limits_file or DEFAULT_LIMITS), limiter=limiter,
         metrics=metrics, sessions=sessions, embedding_models=embedding_models,

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         }
     )
     long_term_memory: bool = True
+    # Each pipeline run's intention, action, memory write and reflection in the experience
+    # log (feedback is recorded either way: the caller asked for it).
+    experience_log: bool = True
     memory_embedding_model: str = "lukhas-hash-v1"
     embeddings_max_batch: int = Field(default=32, ge=1, le=1024)
     embeddings_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)

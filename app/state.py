@@ -20,6 +20,7 @@ from app.embeddings.registry import EmbeddingRegistry
 from app.identity.base import IdentityChain
 from app.identity.throttle import AuthThrottle
 from app.kv.base import KeyValueStore
+from app.matriz.experience import ExperienceLog
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.tick import Tick
@@ -38,6 +39,7 @@ class AppState:
     identities: IdentityChain
     registry: ProviderRegistry
     tick: Tick
+    experience: ExperienceLog
     responses: ResponsesService
     compact: CompactService
     conversations: ConversationsService

@@ -117,6 +117,10 @@ class RunContext:
     usage: Usage = field(default_factory=Usage)
     finish_reason: FinishReason = "stop"
     answer_node: str | None = None
+    # Whether validation agreed with the answer (None: nothing checked it; see
+    # app/matriz/experience.py), and what the run is about (a response or completion id).
+    validated: bool | None = None
+    ref: str | None = None
     redactions: int = 0
     started: float = field(default_factory=time.perf_counter)
     # A routed model: the route and the upstream's parameters (None: a built-in model).

@@ -14,9 +14,9 @@ import logging
 import statistics
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from app.observability.metrics import Metrics
 
@@ -24,6 +24,9 @@ log = logging.getLogger("lukhas.matriz.tick")
 
 _WINDOW = 64  # ticks in the p95 window
 _MIN_HZ = 1.0
+# Reflections the awareness engine replays from the experience log at start: enough for
+# its averages (alpha 0.05) to forget where they started.
+AWARENESS_REPLAY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,12 @@ class AwarenessEngine:
         self._alpha = alpha
         self._latency = metrics.awareness_latency.labels(lane=lane)
         self._unknown = metrics.awareness_unknown.labels(lane=lane)
+
+    def replay(self, reflections: Sequence[Mapping[str, Any]]) -> None:
+        """Start from the lane's latest reflections (the experience log's `data`, oldest
+        first) instead of cold, after a restart."""
+        self([CognitiveEvent("turn", str(r["data"].get("node", "none")),
+                             float(r["data"].get("seconds", 0.0))) for r in reflections])
 
     def __call__(self, events: Sequence[CognitiveEvent]) -> None:
         """Fold the drained turns into the moving averages."""

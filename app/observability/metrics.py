@@ -49,6 +49,24 @@ class Metrics:
             "Cognitive events dropped because the tick buffer was full (oldest first).",
             ["lane"], registry=registry,
         )
+        self.experience_events = Counter(
+            "lukhas_experience_events_total",
+            "Events written to the experience log.", ["lane"], registry=registry,
+        )
+        self.experience_dropped = Counter(
+            "lukhas_experience_dropped_total",
+            "Experience events dropped: the buffer was full (oldest first), or a failed "
+            "write left no room to keep them.", ["lane"], registry=registry,
+        )
+        self.experience_write_failures = Counter(
+            "lukhas_experience_write_failures_total",
+            "Writes of the experience log that failed (their events are kept for the next).",
+            ["lane"], registry=registry,
+        )
+        self.reflection_seconds = Histogram(
+            "lukhas_reflection_seconds", "Time to reflect on one pipeline run.",
+            ["lane"], buckets=_STAGE_BUCKETS, registry=registry,
+        )
         self.tick_buffer = Gauge(
             "lukhas_matriz_tick_buffer_events", "Events waiting in the tick buffer.", ["lane"],
             registry=registry,

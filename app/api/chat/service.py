@@ -185,7 +185,7 @@ class ChatService:
             max_output_tokens=req.max_completion_tokens or req.max_tokens,
             session_id=check_session_id(session_id), upstream=call,
             top_logprobs=_requested_logprobs(req),
-            attachments=attached if asked else [],
+            attachments=attached if asked else [], ref=completion_id,
         )
         if call is not None:
             ctx.recall = call.group.memory.recall

@@ -153,4 +153,5 @@ class Erasure(OpenAIModel):
     indexes: int
     responses: int
     conversations: int
+    events: int  # experience log events
     sessions: int

@@ -14,6 +14,7 @@ from app.api.identity.protocol import (
 )
 from app.db.repositories import audit
 from app.db.repositories import conversations as conversations_repo
+from app.db.repositories import experience as experience_repo
 from app.db.repositories import memory as memory_repo
 from app.db.repositories import responses as responses_repo
 from app.errors import AuthenticationFailed, InvalidRequest, ServiceUnavailable
@@ -22,6 +23,7 @@ from app.identity.base import Identity
 from app.identity.tiers import Tiers
 from app.identity.tokens import LidTokens
 from app.kv.base import StoreUnavailable
+from app.matriz.experience import ExperienceLog
 from app.memory.conversations import ConversationMemory
 from app.sessions.base import SessionStore
 
@@ -38,16 +40,19 @@ def describe(identity: Identity) -> dict[str, Any]:
 class IdentityService:
     def __init__(self, tokens: LidTokens, tiers: Tiers, max_ttl_seconds: int, *,
                  pool: Any = None, sessions: SessionStore | None = None,
-                 memory: ConversationMemory | None = None) -> None:
+                 memory: ConversationMemory | None = None,
+                 experience: ExperienceLog | None = None) -> None:
         self._tokens = tokens
         self._tiers = tiers
         self._max_ttl = max_ttl_seconds
         self._pool = pool
         self._sessions = sessions
         self._memory = memory
+        self._experience = experience
 
     async def erase(self, actor: Identity, subject: str) -> dict[str, Any]:
-        """Erase all `subject` owns: memory, indexes, responses, conversations, sessions.
+        """Erase all `subject` owns: memory, indexes, responses, conversations, sessions, and
+        their experience log.
 
         One transaction in PostgreSQL (content-free tombstones and an audit record stay),
         then the sessions; a session store that is down fails the call (503) after the
@@ -62,6 +67,9 @@ class IdentityService:
             counts = await memory_repo.erase_subject(conn, subject)
             counts["responses"] = await responses_repo.delete_owner(conn, subject)
             counts["conversations"] = await conversations_repo.delete_owner(conn, subject)
+            if self._experience is not None:  # its buffer first: nothing of theirs comes back
+                self._experience.forget(subject)
+            counts["events"] = await experience_repo.delete_subject(conn, subject)
             await audit.append(conn, actor.subject, "erase_subject", subject, counts)
         if self._memory is not None:
             self._memory.forget(subject)

@@ -154,7 +154,7 @@ class ResponsesService:
             max_output_tokens=req.max_output_tokens, truncation=req.truncation or "disabled",
             session_id=check_session_id(session_id), upstream=call,
             top_logprobs=requested_logprobs(req),
-            attachments=converted.attachments,
+            attachments=converted.attachments, ref=response_id,
         )
         if call is not None:
             ctx.recall = call.group.memory.recall

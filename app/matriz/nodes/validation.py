@@ -16,7 +16,7 @@ from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
 
 from app.matriz.nodes.arithmetic import source_of
-from app.matriz.nodes.types import Calculation, Check, Recollection, Turn
+from app.matriz.nodes.types import Answer, Calculation, Check, Recollection, Turn
 
 _TOLERANCE = Fraction(1, 10**9)  # for values that went through a non-integer power
 _DISPLAY_TOLERANCE = Fraction(1, 10**11)  # 12 significant digits, correctly rounded
@@ -156,3 +156,20 @@ def _show(value: Fraction) -> str:
 
 def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Nodes whose answer is returned only when its check agreed (arithmetic re-evaluated,
+# recollection and quotation found verbatim in their sources); a statement is acknowledged,
+# with nothing to check.
+_CHECKED_NODES = frozenset({"arithmetic", "recall", "documents"})
+
+
+def agreed(answer: Answer) -> bool | None:
+    """Whether validation agreed with `answer`: yes for a checked node; no for "I don't
+    know" after a check disagreed; None when nothing was checked."""
+    if answer.node in _CHECKED_NODES:
+        return True
+    if answer.node == "unknown" and any(line.startswith("validation:")
+                                        for line in answer.summary):
+        return False
+    return None

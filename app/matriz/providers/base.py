@@ -41,6 +41,7 @@ class ThoughtOutcome:
     """What the provider tells the pipeline about its answer (read after the stream)."""
 
     node: str | None = None
+    validated: bool | None = None  # whether validation agreed (None: nothing checked it)
     usage: Usage | None = None  # tokens as the provider counted them, if it did
     finish_reason: FinishReason | None = None  # when the provider, not the limit, ended it
     spans: list[ChildSpan] = field(default_factory=list)

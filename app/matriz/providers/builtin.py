@@ -10,6 +10,7 @@ import anyio.to_thread
 from app.errors import InvalidRequest
 from app.matriz.contract import Event, ReasoningDelta, TextDelta
 from app.matriz.nodes import reason
+from app.matriz.nodes.validation import agreed
 from app.matriz.providers.base import ModelCard, ThoughtInput, ThoughtOutcome
 from app.matriz.tokenizer import certain_logprobs
 
@@ -48,6 +49,7 @@ class BuiltinProvider:
         else:
             answer = reason(inp.question, inp.history, inp.sources)
         outcome.node = answer.node
+        outcome.validated = agreed(answer)
         for i, line in enumerate(answer.summary):
             yield ReasoningDelta(("\n" if i else "") + line)
         top = inp.top_logprobs

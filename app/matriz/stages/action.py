@@ -1,24 +1,46 @@
-"""Action: carry out the allowed effects (persist the response), then tell the tick."""
+"""Action: carry out the allowed effects (persist the response), then tell the tick, and
+record the run in the experience log: what was meant (intention), what was done (action), a
+memory write, and the reflection on the run."""
 
 from __future__ import annotations
 
 import time
 
 from app.matriz.contract import RunContext, Stage
+from app.matriz.experience import ExperienceLog, reflect
 from app.matriz.tick import CognitiveEvent, Tick
+from app.observability.metrics import Metrics
 
 
 class ActionStage(Stage):
     name = "action"
 
-    def __init__(self, tick: Tick) -> None:
+    def __init__(self, tick: Tick, experience: ExperienceLog | None = None,
+                 metrics: Metrics | None = None) -> None:
         self._tick = tick
+        self._experience = experience
+        self._reflection = (None if metrics is None or experience is None
+                            else metrics.reflection_seconds.labels(lane=experience.lane))
 
     async def after(self, ctx: RunContext) -> None:
-        """Run the effects in the order they were requested; publish the turn."""
+        """Run the effects in the order they were requested; publish the turn; reflect."""
         for name in ctx.allowed_effects:
             await ctx.requested_effects[name]()
         self._tick.publish(
             CognitiveEvent(kind="turn", node=ctx.answer_node or "none",
                            seconds=time.perf_counter() - ctx.started)
         )
+        log = self._experience
+        if log is None:
+            return
+        started = time.perf_counter()
+        subject, ref = ctx.identity.subject, ctx.ref
+        if ctx.requested_effects:
+            log.record("intention", subject, ref, {"effects": list(ctx.requested_effects)})
+        if ctx.allowed_effects:
+            log.record("action", subject, ref, {"effects": list(ctx.allowed_effects)})
+        if "write_memory" in ctx.allowed_effects:
+            log.record("memory_write", subject, ref, {"model": ctx.model})
+        log.record("reflection", subject, ref, reflect(ctx))
+        if self._reflection is not None:
+            self._reflection.observe(time.perf_counter() - started)

@@ -58,6 +58,7 @@ class ThoughtStage(Stage):
         finally:
             await stream.aclose()
         ctx.answer_node = outcome.node
+        ctx.validated = outcome.validated
         if outcome.finish_reason is not None:
             ctx.finish_reason = outcome.finish_reason
         counted = outcome.usage
