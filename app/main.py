@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
+from app.api.admin.drift import router as drift_router
 from app.api.admin.router import router as admin_router
 from app.api.admin.service import RoutingPreviewService
 from app.api.chat.router import router as chat_router
@@ -62,6 +63,7 @@ from app.json import JSONResponse
 from app.kv.base import KeyValueStore
 from app.kv.memory import MemoryStore
 from app.kv.redis_store import RedisStore
+from app.matriz.drift import DriftEngine, DriftLimits
 from app.matriz.experience import ExperienceLog
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.builtin import BuiltinProvider
@@ -102,7 +104,7 @@ log = logging.getLogger("lukhas")
 
 API_ROUTERS = (responses_router, conversations_router, chat_router, embeddings_router,
                indexes_router, models_router, identity_router, accounts_router, admin_router,
-               experience_router)
+               experience_router, drift_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -227,9 +229,14 @@ async def _open(
     # Pushed before the tick's stop, so it runs after it: what the last tick left is written.
     stack.push_async_callback(experience.close)
     awareness = AwarenessEngine(metrics, lane)
-    awareness.replay(await experience.replay("reflection", AWARENESS_REPLAY))
+    drift = DriftEngine(embedding_models.get(settings.memory_embedding_model).embedder,
+                        metrics, lane, DriftLimits(warn=settings.drift_warn,
+                                                   block=settings.drift_block), store=store)
+    reflections = await experience.replay("reflection", AWARENESS_REPLAY)
+    awareness.replay(reflections)
+    drift.replay(reflections)
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
-                engines=[awareness, experience,
+                engines=[awareness, drift, experience,
                          InProcessSweepEngine([sessions, store, limiter, failures]),
                          PeriodicJob("memory expiry sweep",
                                      ExpirySweeper(pool, metrics=metrics).sweep),
@@ -238,7 +245,7 @@ async def _open(
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory, indexes),
          AttentionStage(lambda m: registry.card(m).context_window),
-         ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
+         ThoughtStage(registry, drift), RiskStage(load_output_policy()), IntentStage(),
          ActionStage(tick, experience if settings.experience_log else None, metrics)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )
@@ -250,7 +257,7 @@ async def _open(
         settings.data_dir, compaction.KEY_FILE))
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
-        experience=experience,
+        experience=experience, drift=drift,
         responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane,
                                    windows, settings.max_file_bytes),
         compact=CompactService(pool, registry, windows),

@@ -20,6 +20,7 @@ from app.embeddings.registry import EmbeddingRegistry
 from app.identity.base import IdentityChain
 from app.identity.throttle import AuthThrottle
 from app.kv.base import KeyValueStore
+from app.matriz.drift import DriftEngine
 from app.matriz.experience import ExperienceLog
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.provider import UpstreamProvider
@@ -40,6 +41,7 @@ class AppState:
     registry: ProviderRegistry
     tick: Tick
     experience: ExperienceLog
+    drift: DriftEngine
     responses: ResponsesService
     compact: CompactService
     conversations: ConversationsService

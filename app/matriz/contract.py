@@ -26,6 +26,9 @@ FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
 Effect = Callable[[], Awaitable[None]]
 
 
+ANSWER_KEPT = 500  # characters of an answer the run keeps for reflection and drift
+
+
 @dataclass(slots=True)
 class ReasoningDelta:
     """A piece of the reasoning summary."""
@@ -121,6 +124,7 @@ class RunContext:
     # app/matriz/experience.py), and what the run is about (a response or completion id).
     validated: bool | None = None
     ref: str | None = None
+    answer_text: str = ""  # the start of the answer (ANSWER_KEPT characters), for the engines
     redactions: int = 0
     started: float = field(default_factory=time.perf_counter)
     # A routed model: the route and the upstream's parameters (None: a built-in model).

@@ -8,8 +8,8 @@ batch, never two writes at once). A full buffer drops the oldest event, counted 
 the bound) and is counted too. At shutdown what is left is written.
 
 The reflection (`reflect`) is built in the Action stage from what the run learnt: what was
-asked, which node answered, with what confidence, what was recalled, and whether validation
-agreed; its cost is `lukhas_reflection_seconds`.
+asked, the start of the answer, which node answered, with what confidence, what was
+recalled, and whether validation agreed; its cost is `lukhas_reflection_seconds`.
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ from typing import Any
 
 from app.db.repositories import experience as repo
 from app.db.repositories.experience import ExperienceEvent
-from app.matriz.contract import RunContext
+from app.matriz.contract import ANSWER_KEPT, RunContext
 from app.matriz.nodes.types import RECALLED
 from app.observability.metrics import Metrics
 
 log = logging.getLogger("lukhas.matriz.experience")
 
 _BATCH = 1000
-_ASKED_CHARS = 500  # what a reflection keeps of the question
 _RECALLED_MAX = 20  # recalled sources a reflection names
 
 
@@ -117,7 +116,8 @@ def reflect(ctx: RunContext) -> dict[str, Any]:
     recalled = [t.source.removeprefix(RECALLED) for t in ctx.history
                 if t.source.startswith(RECALLED)]
     return {
-        "asked": ctx.question[:_ASKED_CHARS],
+        "asked": ctx.question[:ANSWER_KEPT],
+        "answered": ctx.answer_text,
         "model": ctx.model,
         "node": node,
         "confidence": confidence(node, ctx.validated),

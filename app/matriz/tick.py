@@ -34,6 +34,12 @@ class CognitiveEvent:
     kind: str  # "turn"
     node: str  # which reasoner node answered ("none" when unknown)
     seconds: float
+    # A turn's model, what was asked and the start of what was answered, and how well it met
+    # its constraints (app/matriz/drift.py); empty when not known.
+    model: str = ""
+    question: str = ""
+    answer: str = ""
+    satisfied: float = 1.0
 
 
 Engine = Callable[[Sequence[CognitiveEvent]], None]

@@ -63,6 +63,22 @@ class Metrics:
             "Writes of the experience log that failed (their events are kept for the next).",
             ["lane"], registry=registry,
         )
+        self.drift_ema = Gauge(
+            "lukhas_drift_ema", "DriftScore v2: the EMA of 1 - cos(question, answer).",
+            ["lane"], registry=registry,
+        )
+        self.coherence = Gauge(
+            "lukhas_coherence", "Average cos(question, answer) over the last ticks, weighted "
+            "by constraint satisfaction.", ["lane"], registry=registry,
+        )
+        self.drift_blocked = Gauge(
+            "lukhas_drift_blocked", "1 while a model's answers are refused for drift.",
+            ["lane", "model"], registry=registry,
+        )
+        self.drift_samples = Counter(
+            "lukhas_drift_samples_total", "Answers folded into drift and coherence.",
+            ["lane"], registry=registry,
+        )
         self.reflection_seconds = Histogram(
             "lukhas_reflection_seconds", "Time to reflect on one pipeline run.",
             ["lane"], buckets=_STAGE_BUCKETS, registry=registry,

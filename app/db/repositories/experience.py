@@ -1,4 +1,4 @@
-"""The experience log (migrations/NNNN_experience.sql): appended in batches by the tick, read by window."""
+"""The experience log (migrations/*_experience.sql): appended by the tick, read by window."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import time
 
-from app.matriz.contract import RunContext, Stage
+from app.matriz.contract import ANSWER_KEPT, RunContext, Stage
+from app.matriz.drift import satisfaction
 from app.matriz.experience import ExperienceLog, reflect
 from app.matriz.tick import CognitiveEvent, Tick
 from app.observability.metrics import Metrics
@@ -26,10 +27,11 @@ class ActionStage(Stage):
         """Run the effects in the order they were requested; publish the turn; reflect."""
         for name in ctx.allowed_effects:
             await ctx.requested_effects[name]()
-        self._tick.publish(
-            CognitiveEvent(kind="turn", node=ctx.answer_node or "none",
-                           seconds=time.perf_counter() - ctx.started)
-        )
+        self._tick.publish(CognitiveEvent(
+            kind="turn", node=ctx.answer_node or "none",
+            seconds=time.perf_counter() - ctx.started, model=ctx.model,
+            question=ctx.question[:ANSWER_KEPT], answer=ctx.answer_text,
+            satisfied=satisfaction(ctx.finish_reason, ctx.validated)))
         log = self._experience
         if log is None:
             return

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.matriz.contract import Event, ReasoningDelta, RunContext, Stage, ToolCallDelta
+from app.matriz.contract import (
+    ANSWER_KEPT,
+    Event,
+    ReasoningDelta,
+    RunContext,
+    Stage,
+    ToolCallDelta,
+)
+from app.matriz.drift import DriftEngine
 from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.tokenizer import certain_logprobs, count_tokens, truncate_to_tokens
@@ -17,14 +25,17 @@ from app.matriz.tokenizer import certain_logprobs, count_tokens, truncate_to_tok
 class ThoughtStage(Stage):
     name = "thought"
 
-    def __init__(self, registry: ProviderRegistry) -> None:
+    def __init__(self, registry: ProviderRegistry, drift: DriftEngine | None = None) -> None:
         self._registry = registry
+        self._drift = drift
 
     async def stream(
         self, ctx: RunContext, upstream: AsyncIterator[Event]
     ) -> AsyncIterator[Event]:
         """Stream the provider's deltas, counting output tokens against the limit."""
         _, provider = self._registry.resolve(ctx.model)
+        if self._drift is not None:
+            self._drift.check(ctx.model)
         searched = ctx.file_search
         inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question,
                            ctx.upstream, ctx.top_logprobs,
@@ -51,6 +62,8 @@ class ThoughtStage(Stage):
                 usage.output_tokens += tokens
                 if isinstance(event, ReasoningDelta):
                     usage.reasoning_tokens += tokens
+                if not isinstance(event, ReasoningDelta) and len(ctx.answer_text) < ANSWER_KEPT:
+                    ctx.answer_text += event.text[: ANSWER_KEPT - len(ctx.answer_text)]
                 if event.text or (not isinstance(event, ReasoningDelta) and event.logprobs):
                     yield event
                 if ctx.finish_reason == "length":
