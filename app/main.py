@@ -63,6 +63,7 @@ from app.json import JSONResponse
 from app.kv.base import KeyValueStore
 from app.kv.memory import MemoryStore
 from app.kv.redis_store import RedisStore
+from app.matriz.breakthrough import BreakthroughDetector
 from app.matriz.drift import DriftEngine, DriftLimits
 from app.matriz.experience import ExperienceLog
 from app.matriz.orchestrator import Orchestrator
@@ -231,7 +232,8 @@ async def _open(
     awareness = AwarenessEngine(metrics, lane)
     drift = DriftEngine(embedding_models.get(settings.memory_embedding_model).embedder,
                         metrics, lane, DriftLimits(warn=settings.drift_warn,
-                                                   block=settings.drift_block), store=store)
+                                                   block=settings.drift_block), store=store,
+                        breakthroughs=BreakthroughDetector(metrics, lane))
     reflections = await experience.replay("reflection", AWARENESS_REPLAY)
     awareness.replay(reflections)
     drift.replay(reflections)

@@ -36,6 +36,7 @@ import numpy as np
 from app.embeddings.base import Embedder
 from app.errors import APIError
 from app.kv.base import KeyValueStore
+from app.matriz.breakthrough import BreakthroughDetector
 from app.matriz.tick import CognitiveEvent
 from app.observability.metrics import Metrics
 
@@ -63,6 +64,18 @@ class DriftLimits:
     window: int = 300  # ticks in the coherence average
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """One run, as drift, coherence and the breakthrough detector see it."""
+
+    model: str
+    question: str
+    answer: str
+    satisfied: float  # constraint satisfaction, 0..1
+    subject: str = ""
+    ref: str | None = None
+
+
 @dataclass(slots=True)
 class ModelDrift:
     ema: float | None = None
@@ -82,8 +95,10 @@ class DriftEngine:
 
     def __init__(self, embedder: Embedder, metrics: Metrics, lane: str,
                  limits: DriftLimits = DriftLimits(), store: KeyValueStore | None = None,
-                 sync_every: int = 30) -> None:
+                 sync_every: int = 30,
+                 breakthroughs: BreakthroughDetector | None = None) -> None:
         self.lane = lane
+        self.breakthroughs = breakthroughs
         self._store = store
         self._sync_every = sync_every
         self._ticks_seen = 0
@@ -107,20 +122,23 @@ class DriftEngine:
             self._spawn(self.sync())
         answered = [e for e in events if e.kind == "turn" and e.question and e.answer]
         if answered:
-            self.fold([(e.model, e.question, e.answer, e.satisfied)
+            self.fold([Answered(e.model, e.question, e.answer, e.satisfied, e.subject, e.ref)
                        for e in answered[: self.limits.per_tick]])
 
-    def fold(self, runs: Sequence[tuple[str, str, str, float]]) -> None:
-        """(model, question, answer, constraint satisfaction) of each run, oldest first."""
+    def fold(self, runs: Sequence[Answered]) -> None:
+        """Fold the runs (oldest first) into the averages, and show their answers to the
+        breakthrough detector."""
         vectors = np.asarray(self._embedder.embed(
-            [text for _, question, answer, _ in runs for text in (question, answer)]),
-            dtype=np.float32)
+            [text for run in runs for text in (run.question, run.answer)]), dtype=np.float32)
         questions, answers = vectors[0::2], vectors[1::2]
         norms = np.linalg.norm(questions, axis=1) * np.linalg.norm(answers, axis=1)
         cosines = np.where(norms > 0, np.einsum("ij,ij->i", questions, answers)
                            / np.maximum(norms, 1e-12), 0.0)
         a = self.limits.alpha
-        for (model, _, _, _), cos in zip(runs, cosines, strict=True):
+        for run, cos, answer in zip(runs, cosines, answers, strict=True):
+            model = run.model
+            if self.breakthroughs is not None and run.subject:
+                self.breakthroughs.observe(run.subject, answer, run.satisfied, ref=run.ref)
             drift = float(1.0 - cos)
             self.ema = drift if self.ema is None else self.ema + a * (drift - self.ema)
             state = self.models.setdefault(model, ModelDrift())
@@ -131,7 +149,7 @@ class DriftEngine:
                 if state.samples >= self.limits.min_samples:
                     state.baseline = state.baseline_sum / state.samples
             self._judge(model, state)
-        weights = np.asarray([satisfied for *_, satisfied in runs], dtype=np.float32)
+        weights = np.asarray([run.satisfied for run in runs], dtype=np.float32)
         self._ticks.append(float(np.mean(np.clip(cosines, 0.0, 1.0) * weights)))
         self._m_samples.inc(len(runs))
         if self.ema is not None:
@@ -208,11 +226,13 @@ class DriftEngine:
 
     def replay(self, reflections: Sequence[Mapping[str, Any]]) -> None:
         """Start from the lane's latest reflections (oldest first) after a restart."""
-        runs = [(str(r["data"].get("model", "")), str(r["data"].get("asked", "")),
-                 str(r["data"].get("answered", "")), satisfaction(
-                     str(r["data"].get("finish_reason", "stop")), r["data"].get("validated")))
+        runs = [Answered(str(r["data"].get("model", "")), str(r["data"].get("asked", "")),
+                         str(r["data"].get("answered", "")), satisfaction(
+                             str(r["data"].get("finish_reason", "stop")),
+                             r["data"].get("validated")), str(r.get("subject") or ""),
+                         r.get("ref"))
                 for r in reflections]
-        runs = [run for run in runs if run[1] and run[2]]
+        runs = [run for run in runs if run.question and run.answer]
         for start in range(0, len(runs), self.limits.per_tick):
             self.fold(runs[start:start + self.limits.per_tick])
 
@@ -223,7 +243,9 @@ class DriftEngine:
                 "coherence": (sum(self._ticks) / len(self._ticks)) if self._ticks else None,
                 "models": [{"model": name, "ema": s.ema, "baseline": s.baseline,
                             "samples": s.samples, "blocked": s.blocked}
-                           for name, s in sorted(self.models.items())]}
+                           for name, s in sorted(self.models.items())],
+                "breakthroughs": (None if self.breakthroughs is None
+                                  else self.breakthroughs.state())}
 
 
 def satisfaction(finish_reason: str, validated: bool | None) -> float:

@@ -40,6 +40,8 @@ class CognitiveEvent:
     question: str = ""
     answer: str = ""
     satisfied: float = 1.0
+    subject: str = ""  # who asked
+    ref: str | None = None  # the response or completion
 
 
 Engine = Callable[[Sequence[CognitiveEvent]], None]

@@ -79,6 +79,15 @@ class Metrics:
             "lukhas_drift_samples_total", "Answers folded into drift and coherence.",
             ["lane"], registry=registry,
         )
+        self.breakthrough_flags = Counter(
+            "lukhas_breakthrough_flags_total", "Answers and dream scenarios flagged as "
+            "breakthroughs (novelty x value at a z-score of 3 or more).",
+            ["lane", "kind"], registry=registry,
+        )
+        self.breakthrough_z = Gauge(
+            "lukhas_breakthrough_z", "The z-score of the latest scored answer or scenario.",
+            ["lane"], registry=registry,
+        )
         self.reflection_seconds = Histogram(
             "lukhas_reflection_seconds", "Time to reflect on one pipeline run.",
             ["lane"], buckets=_STAGE_BUCKETS, registry=registry,

@@ -35,6 +35,9 @@ class DriftState(BaseModel):
     block: float
     coherence: float | None
     models: list[ModelDriftState]
+    breakthroughs: dict[str, Any] | None = Field(description=(
+        "The breakthrough detector: how many answers it scored, their mean and spread, and "
+        "the latest flags (z of 3 or more)."))
 
 
 class DriftClear(BaseModel):

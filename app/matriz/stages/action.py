@@ -31,7 +31,8 @@ class ActionStage(Stage):
             kind="turn", node=ctx.answer_node or "none",
             seconds=time.perf_counter() - ctx.started, model=ctx.model,
             question=ctx.question[:ANSWER_KEPT], answer=ctx.answer_text,
-            satisfied=satisfaction(ctx.finish_reason, ctx.validated)))
+            satisfied=satisfaction(ctx.finish_reason, ctx.validated),
+            subject=ctx.identity.subject, ref=ctx.ref))
         log = self._experience
         if log is None:
             return
