@@ -79,11 +79,13 @@ from app.matriz.stages.thought import ThoughtStage
 from app.matriz.tick import (
     AWARENESS_REPLAY,
     AwarenessEngine,
+    Engine,
     InProcessSweepEngine,
     PeriodicJob,
     Tick,
 )
 from app.memory import compaction
+from app.memory.consolidation import SLEEP_REPLAY, Consolidator, SleepSettings
 from app.memory.conversations import ConversationMemory
 from app.memory.retention import ExpirySweeper, load_retention
 from app.middleware.register import register_middleware
@@ -237,8 +239,17 @@ async def _open(
     reflections = await experience.replay("reflection", AWARENESS_REPLAY)
     awareness.replay(reflections)
     drift.replay(reflections)
+    engines: list[Engine] = [awareness, drift, experience]
+    if memory is not None:
+        sleep = Consolidator(pool, metrics, lane, settings=SleepSettings(
+            similarity=settings.memory_fold_similarity,
+            idle_seconds=settings.memory_sleep_idle_seconds),
+            tracer=tracer_provider.get_tracer("lukhas.consciousness"))
+        sleep.replay(await experience.replay("memory_write", SLEEP_REPLAY))
+        stack.push_async_callback(sleep.close)
+        engines.append(sleep)
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
-                engines=[awareness, drift, experience,
+                engines=[*engines,
                          InProcessSweepEngine([sessions, store, limiter, failures]),
                          PeriodicJob("memory expiry sweep",
                                      ExpirySweeper(pool, metrics=metrics).sweep),

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     memory_embedding_model: str = "lukhas-hash-v1"
     # DriftScore v2 (app/matriz/drift.py): warn, and in an enforced lane block a model, when
     # the EMA of 1 - cos(question, answer) reaches these.
+    # Consolidation (app/memory/consolidation.py): memories at this cosine similarity or
+    # more fold together, once their caller has been idle this long.
+    memory_fold_similarity: float = Field(default=0.9, gt=0, le=1)
+    memory_sleep_idle_seconds: float = Field(default=30.0, ge=0)
     drift_warn: float = Field(default=0.20, gt=0, le=2)
     drift_block: float = Field(default=0.35, gt=0, le=2)
     embeddings_max_batch: int = Field(default=32, ge=1, le=1024)

@@ -42,6 +42,7 @@ class CognitiveEvent:
     satisfied: float = 1.0
     subject: str = ""  # who asked
     ref: str | None = None  # the response or completion
+    wrote_memory: bool = False  # the caller's words went to long-term memory
 
 
 Engine = Callable[[Sequence[CognitiveEvent]], None]
@@ -152,6 +153,8 @@ class Tick:
         self._m_events = metrics.tick_events.labels(lane=lane)
         self._m_dropped = metrics.tick_dropped.labels(lane=lane)
         self._m_buffer = metrics.tick_buffer.labels(lane=lane)
+        self._m_engines = [metrics.engine_seconds.labels(lane=lane, component=_name(engine))
+                           for engine in self._engines]
         self._m_hz.set(hz)
 
     def publish(self, event: CognitiveEvent) -> None:
@@ -192,11 +195,13 @@ class Tick:
         started = time.perf_counter()
         events = list(self._buffer)
         self._buffer.clear()
-        for engine in self._engines:
+        for engine, seconds in zip(self._engines, self._m_engines, strict=True):
+            began = time.perf_counter()
             try:
                 engine(events)
             except Exception:
                 log.exception("tick engine failed", extra={"engine": type(engine).__name__})
+            seconds.observe(time.perf_counter() - began)
         elapsed = time.perf_counter() - started
         self.ticks += 1
         self.last_tick_at = time.monotonic()
@@ -229,3 +234,9 @@ class Tick:
                 next_at = time.monotonic()
                 delay = 0
             await asyncio.sleep(delay)
+
+
+def _name(engine: Engine) -> str:
+    """An engine's name for its metric: a periodic job's own, or its class's."""
+    name = getattr(engine, "name", None)
+    return name if isinstance(name, str) else type(engine).__name__

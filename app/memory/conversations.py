@@ -86,7 +86,7 @@ class ConversationMemory:
             if index is None:
                 return []
             vector = (await self._embeddings.get(self._model).embed([question]))[0]
-            hits = await repo.search(conn, index, vector, self._k)
+            hits = await repo.search(conn, index, vector, self._k, repo.Filters(current=True))
         self._search.observe(time.perf_counter() - started)
         return [Turn("user", h.content, f"{RECALLED}{h.id}",
                      at=h.updated_at.timestamp() if h.updated_at is not None else None)

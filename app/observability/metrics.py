@@ -88,6 +88,23 @@ class Metrics:
             "lukhas_breakthrough_z", "The z-score of the latest scored answer or scenario.",
             ["lane"], registry=registry,
         )
+        self.memory_folds = Counter(
+            "lukhas_memory_folds_total", "Folds written by consolidation (created or extended).",
+            ["lane"], registry=registry,
+        )
+        self.memory_circuit_breaks = Counter(
+            "lukhas_memory_circuit_breaks_total",
+            "Consolidation passes stopped by the fold guard (the breaker opened).",
+            ["lane"], registry=registry,
+        )
+        self.memory_consolidation_seconds = Histogram(
+            "lukhas_memory_consolidation_seconds", "Duration of one consolidation pass.",
+            ["lane"], buckets=_STAGE_BUCKETS, registry=registry,
+        )
+        self.engine_seconds = Histogram(
+            "lukhas_matriz_engine_seconds", "Time each tick engine takes inside a tick.",
+            ["lane", "component"], buckets=_STAGE_BUCKETS, registry=registry,
+        )
         self.reflection_seconds = Histogram(
             "lukhas_reflection_seconds", "Time to reflect on one pipeline run.",
             ["lane"], buckets=_STAGE_BUCKETS, registry=registry,

@@ -87,6 +87,7 @@ class Filters:
     tags: Sequence[str] = ()  # all of them
     metadata: Mapping[str, Any] = field(default_factory=dict)  # containment (@>)
     attributes: Condition | None = None  # comparisons on metadata values
+    current: bool = False  # leave out documents a fold's newer member speaks for
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +223,10 @@ async def search(conn: Any, index: IndexRow, query: np.ndarray, k: int,
         # Silent: a comparison of mismatched types is no match, not an error.
         where.append(f"jsonb_path_match(metadata, ${len(args) - 1}::jsonpath,"
                      f" ${len(args)}::jsonb, true)")
+    if filters.current:
+        where.append("NOT superseded")
     args.append(k)
-    filtered = len(args) > 3
+    filtered = len(args) > 3 or filters.current
     sql = (f"SELECT id, {_SCORE[index.metric].format(d=distance)} AS score, content, lane,"
            f" fold, tags, metadata, updated_at, ({distance}) AS distance FROM memory_documents"
            f" WHERE {' AND '.join(where)} ORDER BY {distance} LIMIT ${len(args)}")
@@ -393,3 +396,59 @@ async def count_by_lane(conn: Any) -> dict[str, int]:
     rows = await conn.fetch("SELECT lane, count(*) AS n FROM memory_documents"
                             " WHERE expires_at IS NULL OR expires_at > now() GROUP BY lane")
     return {r["lane"]: int(r["n"]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class FoldRow:
+    id: str
+    representative: str
+    members: list[str]
+    depth: int
+
+
+async def fold_candidates(conn: Any, index_id: str, limit: int) -> list[dict[str, Any]]:
+    """An index's live documents that speak for themselves (not superseded), newest first,
+    with their embeddings and the fold they belong to, if any."""
+    rows = await conn.fetch(
+        "SELECT id, content, embedding, updated_at, fold FROM memory_documents"
+        " WHERE index_id = $1 AND NOT superseded"
+        " AND (expires_at IS NULL OR expires_at > now())"
+        " ORDER BY updated_at DESC, id DESC LIMIT $2", index_id, limit)
+    return [dict(r) for r in rows]
+
+
+async def folds(conn: Any, index_id: str, ids: Sequence[str]) -> dict[str, FoldRow]:
+    """The index's folds named in `ids`."""
+    rows = await conn.fetch("SELECT id, representative, members, depth FROM memory_folds"
+                            " WHERE index_id = $1 AND id = ANY($2::text[])", index_id, list(ids))
+    return {r["id"]: FoldRow(r["id"], r["representative"], list(r["members"]), r["depth"])
+            for r in rows}
+
+
+async def write_fold(conn: Any, index: IndexRow, fold: FoldRow, created: bool) -> None:
+    """Create or extend a fold: its members point at it, all but its representative
+    superseded. One transaction with the caller's."""
+    if created:
+        await conn.execute(
+            "INSERT INTO memory_folds (id, index_id, owner, representative, members, depth)"
+            " VALUES ($1, $2, $3, $4, $5, $6)", fold.id, index.id, index.owner,
+            fold.representative, fold.members, fold.depth)
+    else:
+        await conn.execute(
+            "UPDATE memory_folds SET representative = $2, members = $3, depth = $4,"
+            " updated_at = now() WHERE id = $1", fold.id, fold.representative, fold.members,
+            fold.depth)
+    await conn.execute(
+        "UPDATE memory_documents SET fold = $2, superseded = (id <> $3)"
+        " WHERE index_id = $4 AND id = ANY($1::text[])", fold.members, fold.id,
+        fold.representative, index.id)
+
+
+async def fold_members(conn: Any, owner: str, fold_id: str) -> list[dict[str, Any]]:
+    """A fold's members, newest first (for reading a fold back)."""
+    rows = await conn.fetch(
+        "SELECT d.id, d.content, d.updated_at, d.superseded FROM memory_folds f"
+        " JOIN memory_documents d ON d.id = ANY(f.members)"
+        " WHERE f.id = $1 AND f.owner = $2 ORDER BY d.updated_at DESC, d.id DESC",
+        fold_id, owner)
+    return [dict(r) for r in rows]

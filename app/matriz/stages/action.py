@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from app.matriz.contract import ANSWER_KEPT, RunContext, Stage
+from app.matriz.contract import ANSWER_KEPT, ChildSpan, RunContext, Stage
 from app.matriz.drift import satisfaction
 from app.matriz.experience import ExperienceLog, reflect
 from app.matriz.tick import CognitiveEvent, Tick
@@ -32,11 +32,13 @@ class ActionStage(Stage):
             seconds=time.perf_counter() - ctx.started, model=ctx.model,
             question=ctx.question[:ANSWER_KEPT], answer=ctx.answer_text,
             satisfied=satisfaction(ctx.finish_reason, ctx.validated),
-            subject=ctx.identity.subject, ref=ctx.ref))
+            subject=ctx.identity.subject, ref=ctx.ref,
+            wrote_memory="write_memory" in ctx.allowed_effects))
         log = self._experience
         if log is None:
             return
         started = time.perf_counter()
+        start_ns = time.time_ns()
         subject, ref = ctx.identity.subject, ctx.ref
         if ctx.requested_effects:
             log.record("intention", subject, ref, {"effects": list(ctx.requested_effects)})
@@ -44,6 +46,9 @@ class ActionStage(Stage):
             log.record("action", subject, ref, {"effects": list(ctx.allowed_effects)})
         if "write_memory" in ctx.allowed_effects:
             log.record("memory_write", subject, ref, {"model": ctx.model})
-        log.record("reflection", subject, ref, reflect(ctx))
+        reflection = reflect(ctx)
+        log.record("reflection", subject, ref, reflection)
         if self._reflection is not None:
             self._reflection.observe(time.perf_counter() - started)
+        ctx.spans.append(ChildSpan("action", "consciousness.reflection", start_ns, time.time_ns(),
+                                   {"lukhas.node": reflection["node"]}))
