@@ -94,10 +94,41 @@ MATRIZ: list[Panel] = [
         (_p95("lukhas_embeddings_seconds", "model"), "model {{model}}")]),
 ]
 
+ENGINES: list[Panel] = [
+    ("DriftScore v2 and coherence per lane", "short", [
+        ("max by (lane) (lukhas_drift_ema)", "drift ({{lane}})"),
+        ("max by (lane) (lukhas_coherence)", "coherence ({{lane}})")]),
+    ("Models held for drift", "short", [
+        ("max by (lane, model) (lukhas_drift_blocked)", "{{model}} ({{lane}})")]),
+    ("Breakthrough flags and latest z", "short", [
+        ("sum by (lane, kind) (increase(lukhas_breakthrough_flags_total[$__rate_interval]))",
+         "flags {{kind}} ({{lane}})"),
+        ("max by (lane) (lukhas_breakthrough_z)", "z ({{lane}})")]),
+    ("Tick engines p95", "s", [(_p95("lukhas_matriz_engine_seconds", "component"),
+                                "{{component}}")]),
+    ("Experience log: written, dropped, failed writes", "short", [
+        ("sum by (lane) (rate(lukhas_experience_events_total[$__rate_interval]))",
+         "written/s ({{lane}})"),
+        ("sum by (lane) (rate(lukhas_experience_dropped_total[$__rate_interval]))",
+         "dropped/s ({{lane}})"),
+        ("sum by (lane) (rate(lukhas_experience_write_failures_total[$__rate_interval]))",
+         "failed writes/s ({{lane}})")]),
+    ("Reflection p95", "s", [(_p95("lukhas_reflection_seconds", "lane"), "{{lane}}")]),
+    ("Consolidation: folds and breaker", "short", [
+        ("sum by (lane) (increase(lukhas_memory_folds_total[$__rate_interval]))",
+         "folds ({{lane}})"),
+        ("sum by (lane) (increase(lukhas_memory_circuit_breaks_total[$__rate_interval]))",
+         "breaker opened ({{lane}})")]),
+    ("Consolidation pass p95", "s", [(_p95("lukhas_memory_consolidation_seconds", "lane"),
+                                      "{{lane}}")]),
+]
+
 DASHBOARDS: dict[str, tuple[str, list[tuple[str, list[Panel]]]]] = {
     "lukhas-overview": ("LUKHAS façade", [("HTTP and limits", HTTP),
                                           ("Upstream models", UPSTREAM),
-                                          ("MATRIZ, tick and memory", MATRIZ)]),
+                                          ("MATRIZ, tick and memory", MATRIZ),
+                                          ("Engines: drift, breakthroughs, experience, sleep",
+                                           ENGINES)]),
 }
 
 
