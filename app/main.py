@@ -22,6 +22,8 @@ from app.api.chat.router import router as chat_router
 from app.api.chat.service import ChatService
 from app.api.conversations.router import router as conversations_router
 from app.api.conversations.service import ConversationsService
+from app.api.dreams.router import router as dreams_router
+from app.api.dreams.service import DreamsService
 from app.api.embeddings.router import router as embeddings_router
 from app.api.embeddings.service import EmbeddingsService
 from app.api.health.router import router as health_router
@@ -40,12 +42,16 @@ from app.api.responses.service import ResponsesService
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrate import migrate
 from app.db.pool import open_pool
+from app.dreams.journal import Journal, Signals
+from app.dreams.recall import Recall
+from app.dreams.runner import DreamRunner
 from app.embeddings.base import Embedder
 from app.embeddings.hashing import HashingEmbedder
 from app.embeddings.minilm import MiniLMEmbedder
 from app.embeddings.minilm import available as minilm_available
 from app.embeddings.registry import EmbeddingRegistry
 from app.errors import install_error_handlers
+from app.guardian.memory_guard import PolicyGuard
 from app.guardian.output_policy import load_output_policy
 from app.identity.api_keys import ApiKeyResolver, load_or_create_key
 from app.identity.base import IdentityChain
@@ -93,7 +99,8 @@ from app.state import AppState
 log = logging.getLogger("lukhas")
 
 API_ROUTERS = (responses_router, conversations_router, chat_router, embeddings_router,
-               indexes_router, models_router, identity_router, accounts_router, admin_router)
+               indexes_router, dreams_router, models_router, identity_router, accounts_router,
+               admin_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -214,22 +221,31 @@ async def _open(
         upstream.clients.for_config(routing.config)
         stack.push_async_callback(upstream.clients.aclose)
     registry = ProviderRegistry([builtin], routed=upstream)
+    output_policy = load_output_policy()
+    journal = Journal(pool, Signals(), metrics)
+    dream_runner = DreamRunner(pool, journal, Recall(pool, embedding_models), registry,
+                               PolicyGuard(output_policy), metrics,
+                               lease_s=settings.dream_lease_seconds,
+                               workers=settings.dream_workers,
+                               poll_ticks=max(1, round(settings.tick_hz)))
     tick = Tick(metrics, lane, hz=settings.tick_hz, buffer_size=settings.tick_buffer,
                 engines=[AwarenessEngine(metrics, lane),
                          InProcessSweepEngine([sessions, store, limiter, failures]),
                          PeriodicJob("memory expiry sweep",
                                      ExpirySweeper(pool, metrics=metrics).sweep),
-                         PeriodicJob("token marks sweep", tokens.marks.sweep)])
+                         PeriodicJob("token marks sweep", tokens.marks.sweep),
+                         dream_runner])
     indexes = IndexesService(pool, embedding_models, retention)
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory, indexes),
          AttentionStage(lambda m: registry.card(m).context_window),
-         ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
+         ThoughtStage(registry), RiskStage(output_policy), IntentStage(),
          ActionStage(tick)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )
     tick.start()
     stack.push_async_callback(tick.stop)
+    stack.push_async_callback(dream_runner.close)
     cards = [*registry.cards(), *embedding_models.cards()]
     windows = compaction.WindowSeal(Seal.from_settings(
         settings.compaction_key.get_secret_value() if settings.compaction_key else None,
@@ -252,6 +268,8 @@ async def _open(
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
         auth_throttle=auth_throttle, models=ModelsService(cards, routing),
         routing_preview=RoutingPreviewService(routing, cards, set(tiers.scopes_by_tier)),
+        dreams=DreamsService(pool, registry, journal, dream_runner.wake),
+        dream_runner=dream_runner,
     )
 
 
