@@ -243,9 +243,9 @@ async def _open(
          ActionStage(tick)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )
+    stack.push_async_callback(dream_runner.close)  # after the tick stops: it starts no more
     tick.start()
     stack.push_async_callback(tick.stop)
-    stack.push_async_callback(dream_runner.close)
     cards = [*registry.cards(), *embedding_models.cards()]
     windows = compaction.WindowSeal(Seal.from_settings(
         settings.compaction_key.get_secret_value() if settings.compaction_key else None,

@@ -57,6 +57,7 @@ class DreamRunner:
         self._woken = True  # look once at start: dreams left by the last run
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: set[str] = set()
+        self._closed = False
 
     def wake(self) -> None:
         """A dream was queued: start a worker on the next tick."""
@@ -66,7 +67,7 @@ class DreamRunner:
         """Tick engine: start a worker when woken or due, if one is free."""
         self._count += 1
         due = self._woken or self._count % self._poll_ticks == 0
-        if not due or len(self._tasks) >= self._workers:
+        if self._closed or not due or len(self._tasks) >= self._workers:
             return
         self._woken = False
         task = asyncio.get_running_loop().create_task(self._work(), name="dream-worker")
@@ -75,6 +76,7 @@ class DreamRunner:
 
     async def close(self) -> None:
         """Stop the workers and give their dreams back (resumed by the next run at once)."""
+        self._closed = True
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

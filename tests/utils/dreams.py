@@ -45,12 +45,13 @@ async def subject_of(state: AppState, credential: str) -> str:
     return identity.subject
 
 
-async def wait_ended(client: httpx.AsyncClient, dream_id: str,
-                     timeout: float = 30.0) -> dict[str, Any]:
-    """Poll the dream until it ends; return it."""
-    deadline = time.monotonic() + timeout
+async def wait_ended(client: httpx.AsyncClient, dream_id: str, *,
+                     headers: dict[str, str] | None = None,
+                     seconds: float = 30.0) -> dict[str, Any]:
+    """Poll the dream until it ends (at most `seconds`); return it."""
+    deadline = time.monotonic() + seconds
     while True:
-        got = await client.get(f"/v1/dreams/{dream_id}")
+        got = await client.get(f"/v1/dreams/{dream_id}", headers=headers)
         assert got.status_code == 200, got.text
         if got.json()["status"] in ENDED:
             return dict(got.json())
