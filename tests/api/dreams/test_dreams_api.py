@@ -329,3 +329,10 @@ async def test_cancel_before_it_ends_and_not_after(app_client: httpx.AsyncClient
     done = await ended(app_client, headers, (await dream(app_client, headers))["id"])
     late = await app_client.post(f"/v1/dreams/{done['id']}/cancel", headers=headers)
     assert late.status_code == 409 and late.json()["error"]["code"] == "dream_ended"
+
+
+async def test_unknown_query_parameters_are_named(app_client: httpx.AsyncClient) -> None:
+    listed = await app_client.get("/v1/dreams", params={"limit": 2, "status": "completed"})
+    assert listed.status_code == 400, listed.text
+    assert listed.json()["error"]["param"] == "status"
+    assert listed.json()["error"]["code"] == "unknown_parameter"
