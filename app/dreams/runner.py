@@ -77,17 +77,16 @@ class DreamRunner:
     async def close(self) -> None:
         """Stop the workers and give their dreams back (resumed by the next run at once)."""
         self._closed = True
+        held = list(self._held)  # the workers forget their dreams as they stop
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._held:
+        if held:
             async with self._pool.acquire() as conn:
                 await conn.execute("UPDATE dreams SET claimed_until = NULL, attempts ="
-                                   " greatest(attempts - 1, 0) WHERE id = ANY($1)",
-                                   list(self._held))
-            self._held.clear()
+                                   " greatest(attempts - 1, 0) WHERE id = ANY($1)", held)
 
     async def _work(self) -> None:
         try:

@@ -65,6 +65,8 @@ def test_a_dream_killed_mid_phase_resumes_after_the_restart(
     finally:
         first.stop()
 
+    # From here on a lease outlives the test: only a dream given back is resumed in time.
+    env["LUKHAS_DREAM_LEASE_SECONDS"] = "120"
     second = start_lukhas_serve(env, tmp_path / "second.log")
     try:
         with httpx.Client(base_url=second.base_url, headers=auth, timeout=30) as http:
@@ -81,5 +83,25 @@ def test_a_dream_killed_mid_phase_resumes_after_the_restart(
             for event in ("dream.gathering", "dream.memories", "dream.generating",
                           "dream.critiquing", "dream.completed"):
                 assert trace.count(f"event: {event}\n") == 1, event
+
+            upstream.script({"behaviour": "hang", "times": 1},
+                            {"behaviour": "reply", "times": 1,
+                             "reply": "What if the sea came to Lisbon? [1]"})
+            second_id = http.post("/v1/dreams", json={"model": "gpt-test",
+                                                      "seed": "Lisbon"}).json()["id"]
+            wait_for(lambda: len(upstream.requests("/v1/chat/completions")) == 3)
     finally:
-        assert second.stop(signal.SIGTERM) == 0
+        assert second.stop(signal.SIGTERM) == 0, "a clean stop, the dream given back"
+
+    third = start_lukhas_serve(env, tmp_path / "third.log")
+    try:
+        with httpx.Client(base_url=third.base_url, headers=auth, timeout=30) as http:
+            def second_ended() -> dict[str, Any] | None:
+                got: dict[str, Any] = http.get(f"/v1/dreams/{second_id}").json()
+                return got if got["status"] == "completed" else None
+
+            done = wait_for(second_ended, seconds=30)  # well inside the 120 s lease
+            assert [s["text"] for s in done["scenarios"]] == [
+                "What if the sea came to Lisbon? [1]"]
+    finally:
+        assert third.stop(signal.SIGTERM) == 0
