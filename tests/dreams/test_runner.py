@@ -119,3 +119,47 @@ async def test_cancelling_a_running_dream_stops_its_worker(
     await state.dream_runner.run(dream)  # finds it cancelled at its next write and stops
     assert await types(state, dream_id) == ["dream.queued", "dream.gathering",
                                             "dream.cancelled"]
+
+
+async def test_a_stream_of_a_deleted_dream_ends_with_an_error_event(
+        slow: tuple[httpx.AsyncClient, AppState]) -> None:
+    client, state = slow
+    dream_id = await queued(client, state, "to be deleted")
+    following = asyncio.create_task(client.get(f"/v1/dreams/{dream_id}",
+                                               params={"stream": "true"}))
+    await asyncio.sleep(0.2)  # the stream has sent `dream.queued` and waits
+    assert (await client.delete(f"/v1/dreams/{dream_id}")).status_code == 200
+    text = (await asyncio.wait_for(following, 10)).text
+    assert text.startswith("event: dream.queued\n")
+    assert "event: error\n" in text and '"code":"dream_not_found"' in text
+
+
+async def test_unstored_dreams_left_unstreamed_are_swept(
+        slow: tuple[httpx.AsyncClient, AppState]) -> None:
+    _, state = slow
+    async with state.pool.acquire() as conn:
+        for dream_id, minutes in (("dream_old", 20), ("dream_new", 1)):
+            await conn.execute(
+                "INSERT INTO dreams (id, owner, tier, model, seed, constraints, store, status,"
+                " ended_at) VALUES ($1, 'sweep-owner', 'T2', 'm', 's', '{}', false,"
+                " 'queued', now() - make_interval(mins => $2))", dream_id, minutes)
+            await conn.execute("UPDATE dreams SET status = 'cancelled' WHERE id = $1",
+                               dream_id)
+        assert await repo.delete_unstored(conn, 600.0) == 1
+        left = await conn.fetch("SELECT id FROM dreams WHERE owner = 'sweep-owner'")
+        assert [r["id"] for r in left] == ["dream_new"]
+        await conn.execute("DELETE FROM dreams WHERE owner = 'sweep-owner'")
+
+
+async def test_ended_dreams_are_counted(slow: tuple[httpx.AsyncClient, AppState]) -> None:
+    client, state = slow
+    before = state.metrics.registry.get_sample_value("lukhas_dreams_total",
+                                                     {"status": "completed"}) or 0.0
+    dream_id = await queued(client, state, "counted")
+    await state.dream_runner.run(await claim(state, dream_id))
+    after = state.metrics.registry.get_sample_value("lukhas_dreams_total",
+                                                    {"status": "completed"})
+    assert after == before + 1
+    phases = state.metrics.registry.get_sample_value("lukhas_dream_phase_seconds_count",
+                                                     {"stage": "critiquing"})
+    assert phases is not None and phases >= 1
