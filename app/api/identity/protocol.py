@@ -153,4 +153,5 @@ class Erasure(OpenAIModel):
     indexes: int
     responses: int
     conversations: int
+    dreams: int
     sessions: int

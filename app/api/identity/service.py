@@ -14,6 +14,7 @@ from app.api.identity.protocol import (
 )
 from app.db.repositories import audit
 from app.db.repositories import conversations as conversations_repo
+from app.db.repositories import dreams as dreams_repo
 from app.db.repositories import memory as memory_repo
 from app.db.repositories import responses as responses_repo
 from app.errors import AuthenticationFailed, InvalidRequest, ServiceUnavailable
@@ -47,7 +48,8 @@ class IdentityService:
         self._memory = memory
 
     async def erase(self, actor: Identity, subject: str) -> dict[str, Any]:
-        """Erase all `subject` owns: memory, indexes, responses, conversations, sessions.
+        """Erase all `subject` owns: memory, indexes, responses, conversations, dreams,
+        sessions.
 
         One transaction in PostgreSQL (content-free tombstones and an audit record stay),
         then the sessions; a session store that is down fails the call (503) after the
@@ -62,6 +64,7 @@ class IdentityService:
             counts = await memory_repo.erase_subject(conn, subject)
             counts["responses"] = await responses_repo.delete_owner(conn, subject)
             counts["conversations"] = await conversations_repo.delete_owner(conn, subject)
+            counts["dreams"] = await dreams_repo.delete_owner(conn, subject)
             await audit.append(conn, actor.subject, "erase_subject", subject, counts)
         if self._memory is not None:
             self._memory.forget(subject)

@@ -130,6 +130,12 @@ async def delete(conn: Any, owner: str, dream_id: str) -> bool:
     return status.endswith(" 1")
 
 
+async def delete_owner(conn: Any, owner: str) -> int:
+    """Delete every dream of `owner` (an erasure); a running one stops at its next write."""
+    status: str = await conn.execute("DELETE FROM dreams WHERE owner = $1", owner)
+    return int(status.split()[-1])
+
+
 async def delete_unstored(conn: Any, older_than_s: float) -> int:
     """Delete dreams created with `store: false` that ended over `older_than_s` ago (their
     stream, which deletes them, went away before the end)."""
