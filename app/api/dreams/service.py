@@ -88,7 +88,7 @@ class DreamsService:
         if not req.store and not req.stream:
             raise InvalidRequest("A dream with 'store': false is only seen through its "
                                  "stream: set 'stream': true.", param="store")
-        dream_id = "dream_" + ordered_ids("x_", 1)[0].removeprefix("x_")
+        dream_id = ordered_ids("dream_", 1)[0]
         _, provider = self._registry.resolve(req.model)
         if isinstance(provider, UpstreamProvider):
             provider.begin(identity, req.model, dream_id)  # 404 for a group the tier lacks
@@ -143,7 +143,8 @@ class DreamsService:
         async with self._pool.acquire() as conn:
             rows, more = await repo.page(conn, identity.subject, limit=q.limit, after=q.after,
                                          before=q.before, descending=q.order == "desc")
-            data = [dream_object(r, await repo.scenarios(conn, r["id"])) for r in rows]
+            scenarios = await repo.scenarios_of(conn, [r["id"] for r in rows])
+        data = [dream_object(r, scenarios.get(r["id"], [])) for r in rows]
         return list_page(data, more)
 
     async def cancel(self, identity: Identity, dream_id: str) -> dict[str, Any]:

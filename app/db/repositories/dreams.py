@@ -116,6 +116,18 @@ async def scenarios(conn: Any, dream_id: str) -> list[Any]:
     return rows
 
 
+async def scenarios_of(conn: Any, dream_ids: Sequence[str]) -> dict[str, list[Any]]:
+    """The scenarios of several dreams (one listing page), each dream's in order."""
+    rows = await conn.fetch(
+        "SELECT dream_id, id, text, cites, verdict, novelty, support, critique"
+        " FROM dream_scenarios WHERE dream_id = ANY($1) ORDER BY dream_id, position",
+        list(dream_ids))
+    found: dict[str, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row["dream_id"], []).append(row)
+    return found
+
+
 async def page(conn: Any, owner: str, *, limit: int, after: str | None, before: str | None,
                descending: bool) -> tuple[list[Any], bool]:
     """One page of `owner`'s dreams by creation, and whether more follow."""
