@@ -118,6 +118,8 @@ class DreamRunner:
             await self._advance(dream)
         except asyncio.CancelledError:
             if holder.done() and holder.result():  # ended or deleted under us: not ours
+                if worker is not None:
+                    worker.uncancel()  # the worker goes on to its next dream
                 return
             raise
         except TimeoutError:

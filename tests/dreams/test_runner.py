@@ -21,6 +21,7 @@ from tests.conftest import KEY_A
 from tests.utils.app import running_app
 from tests.utils.dreams import remember, subject_of
 
+OPEN = "status NOT IN ('completed', 'failed', 'cancelled', 'incomplete')"
 SEA = ["Anna lives in Lisbon and loves the sea.", "Anna is learning to sail in Lisbon.",
        "Bruno and Anna met in Porto in May."]
 
@@ -29,8 +30,15 @@ SEA = ["Anna lives in Lisbon and loves the sea.", "Anna is learning to sail in L
 async def slow(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
     """The app with a tick of once per 100 s: after its first tick, no worker starts."""
     async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A, tick_hz=0.01) as client:
-        await asyncio.sleep(0.1)  # let the first tick's worker find nothing and end
-        yield client, client.app.state.lukhas  # type: ignore[attr-defined]
+        state: AppState = client.app.state.lukhas  # type: ignore[attr-defined]
+        # The first tick's worker finishes what other tests' apps left open, then stops.
+        for _ in range(600):
+            async with state.pool.acquire() as conn:
+                if not await conn.fetchval(f"SELECT count(*) FROM dreams WHERE {OPEN}"):
+                    break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
+        yield client, state
 
 
 async def queued(client: httpx.AsyncClient, state: AppState, seed: str) -> str:

@@ -3,6 +3,7 @@ the recalled memories, numbered, and cites them; the rest of the dream is the sa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -73,3 +74,28 @@ async def test_an_upstream_failure_fails_the_dream_with_its_reason(
                                  headers={"Authorization": f"Bearer {fresh}"})
         assert quiet["status"] == "completed" and quiet["scenarios"] == []
         assert len(upstream.requests("/v1/chat/completions")) == before
+
+
+async def test_cancelling_stops_a_dream_waiting_on_its_model(
+        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+    upstream = mock_upstream_factory(api_key=KEY)
+    upstream.behave("hang", times=1)
+    config = routing(upstream.url)
+    config["upstreams"]["a"]["timeouts"]["read_seconds"] = 60
+    async with routed_app(pg_url, tmp_path, config, dream_lease_seconds=1.5,
+                          dream_workers=1) as app:
+        await remember(app.state, await subject_of(app.state, app.key), SAID)
+        dream_id = (await app.http.post("/v1/dreams", json={
+            "model": "gpt-test", "seed": "x"})).json()["id"]
+        for _ in range(400):
+            if upstream.requests("/v1/chat/completions"):
+                break
+            await asyncio.sleep(0.025)
+        cancelled = await app.http.post(f"/v1/dreams/{dream_id}/cancel")
+        assert cancelled.json()["status"] == "cancelled"
+        # The worker notices at its next renewal (every 0.5 s) and is free for the next one.
+        after = await app.http.post("/v1/dreams", json={"model": "lukhas-matriz", "seed": "x"})
+        done = await wait_ended(app.http, after.json()["id"], seconds=10)
+        assert done["status"] == "completed"
+        got = await app.http.get(f"/v1/dreams/{dream_id}", params={"stream": "true"})
+        assert got.text.rstrip().split("\n\n")[-1].startswith("event: dream.cancelled")
