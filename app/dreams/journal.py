@@ -86,9 +86,11 @@ class Journal:
 
     async def write(self, dream: Dream, events: Sequence[tuple[str, dict[str, Any]]],
                     to: DreamStatus | None = None, *, phase_s: float | None = None,
-                    effect: Effect | None = None, **fields: Any) -> bool:
-        """Append `events` (in the current state) and, with `to`, the move to it; False when
-        the dream is gone or no longer in `dream.status` (nothing is written then)."""
+                    moved: dict[str, Any] | None = None, effect: Effect | None = None,
+                    **fields: Any) -> bool:
+        """Append `events` (in the current state) and, with `to`, the move to it (its event
+        carrying `moved` too); set the dream's columns `fields`. False when the dream is gone
+        or no longer in `dream.status` (nothing is written then)."""
         if to is not None:
             advance(dream.status, to)  # IllegalTransition before anything is written
         rows: list[tuple[str, str, dict[str, Any]]] = [
@@ -97,7 +99,7 @@ class Journal:
             move: dict[str, Any] = {"from": dream.status.value, "to": to.value}
             if phase_s is not None:
                 move["phase_ms"] = round(phase_s * 1000, 3)
-            move.update(fields.pop("event", {}))
+            move.update(moved or {})
             rows.append((f"dream.{to.value}", to.value, move))
         async with self._pool.acquire() as conn, conn.transaction():
             row = await repo.lock(conn, dream.id)
@@ -131,4 +133,4 @@ class Journal:
         if summary is not None:
             extra["summary"] = summary
             event["summary"] = summary
-        return await self.write(dream, [], to, phase_s=phase_s, event=event, **extra)
+        return await self.write(dream, [], to, phase_s=phase_s, moved=event, **extra)

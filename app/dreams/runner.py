@@ -177,11 +177,12 @@ class DreamRunner:
             spent = time.perf_counter() - began
             self._metrics.dream_phase_seconds.labels(stage=phase.value).observe(spent)
             fields: dict[str, Any] = {}
+            moved: dict[str, Any] = {}
             if target is S.COMPLETED:
                 summary = _summary(material)
-                fields = {"summary": summary, "event": {"reason": None, "summary": summary}}
+                fields, moved = {"summary": summary}, {"reason": None, "summary": summary}
             if not await self._journal.write(dream, events, target, phase_s=spent,
-                                             effect=effect, **fields):
+                                             moved=moved, effect=effect, **fields):
                 return
 
     async def _material(self, dream: Dream) -> Material:
