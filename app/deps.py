@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 
 from app.api.chat.service import ChatService
 from app.api.conversations.service import ConversationsService
+from app.api.dreams.service import DreamsService
 from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.accounts import AccountsService
 from app.api.identity.login import LoginService
@@ -100,6 +101,10 @@ async def get_chat(request: Request) -> ChatService:
     return (await get_state(request)).chat
 
 
+async def get_dreams(request: Request) -> DreamsService:
+    return (await get_state(request)).dreams
+
+
 async def get_models(request: Request) -> ModelsService:
     return (await get_state(request)).models
 
@@ -114,3 +119,4 @@ CompactDep = Annotated[CompactService, Depends(get_compact)]
 ConversationsDep = Annotated[ConversationsService, Depends(get_conversations)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
 ModelsDep = Annotated[ModelsService, Depends(get_models)]
+DreamsDep = Annotated[DreamsService, Depends(get_dreams)]

@@ -23,6 +23,8 @@ from app.api.chat.router import router as chat_router
 from app.api.chat.service import ChatService
 from app.api.conversations.router import router as conversations_router
 from app.api.conversations.service import ConversationsService
+from app.api.dreams.router import router as dreams_router
+from app.api.dreams.service import DreamsService
 from app.api.embeddings.router import router as embeddings_router
 from app.api.embeddings.service import EmbeddingsService
 from app.api.experience.router import router as experience_router
@@ -42,12 +44,16 @@ from app.api.responses.service import ResponsesService
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrate import migrate
 from app.db.pool import open_pool
+from app.dreams.journal import Journal, Signals
+from app.dreams.recall import Recall
+from app.dreams.runner import DreamRunner
 from app.embeddings.base import Embedder
 from app.embeddings.hashing import HashingEmbedder
 from app.embeddings.minilm import MiniLMEmbedder
 from app.embeddings.minilm import available as minilm_available
 from app.embeddings.registry import EmbeddingRegistry
 from app.errors import install_error_handlers
+from app.guardian.memory_guard import PolicyGuard
 from app.guardian.output_policy import load_output_policy
 from app.identity.api_keys import ApiKeyResolver, load_or_create_key
 from app.identity.base import IdentityChain
@@ -106,8 +112,8 @@ from app.state import AppState
 log = logging.getLogger("lukhas")
 
 API_ROUTERS = (responses_router, conversations_router, chat_router, embeddings_router,
-               indexes_router, models_router, identity_router, accounts_router, admin_router,
-               experience_router, drift_router)
+               indexes_router, dreams_router, models_router, identity_router, accounts_router,
+               admin_router, experience_router, drift_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -228,6 +234,13 @@ async def _open(
         upstream.clients.for_config(routing.config)
         stack.push_async_callback(upstream.clients.aclose)
     registry = ProviderRegistry([builtin], routed=upstream)
+    output_policy = load_output_policy()
+    journal = Journal(pool, Signals(), metrics)
+    dream_runner = DreamRunner(pool, journal, Recall(pool, embedding_models), registry,
+                               PolicyGuard(output_policy), metrics,
+                               lease_s=settings.dream_lease_seconds,
+                               workers=settings.dream_workers,
+                               poll_ticks=max(1, round(settings.tick_hz)))
     experience = ExperienceLog(pool, metrics, lane)
     # Pushed before the tick's stop, so it runs after it: what the last tick left is written.
     stack.push_async_callback(experience.close)
@@ -253,15 +266,17 @@ async def _open(
                          InProcessSweepEngine([sessions, store, limiter, failures]),
                          PeriodicJob("memory expiry sweep",
                                      ExpirySweeper(pool, metrics=metrics).sweep),
-                         PeriodicJob("token marks sweep", tokens.marks.sweep)])
+                         PeriodicJob("token marks sweep", tokens.marks.sweep),
+                         dream_runner])
     indexes = IndexesService(pool, embedding_models, retention)
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory, indexes),
          AttentionStage(lambda m: registry.card(m).context_window),
-         ThoughtStage(registry, drift), RiskStage(load_output_policy()), IntentStage(),
+         ThoughtStage(registry, drift), RiskStage(output_policy), IntentStage(),
          ActionStage(tick, experience if settings.experience_log else None, metrics)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )
+    stack.push_async_callback(dream_runner.close)  # after the tick stops: it starts no more
     tick.start()
     stack.push_async_callback(tick.stop)
     cards = [*registry.cards(), *embedding_models.cards()]
@@ -288,6 +303,8 @@ async def _open(
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
         auth_throttle=auth_throttle, models=ModelsService(cards, routing),
         routing_preview=RoutingPreviewService(routing, cards, set(tiers.scopes_by_tier)),
+        dreams=DreamsService(pool, registry, journal, dream_runner.wake),
+        dream_runner=dream_runner,
     )
 
 

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     websocket_max_seconds: float = Field(default=3600.0, gt=0, le=3600)
     tick_hz: float = Field(default=30.0, gt=0, le=1000)
     tick_buffer: int = Field(default=4096, ge=16)
+    # Dreams run at most this many at once per process, each holding a lease renewed while
+    # it runs; a dream whose lease lapsed (its process died) is resumed by another.
+    dream_workers: int = Field(default=2, ge=1, le=64)
+    dream_lease_seconds: float = Field(default=30.0, ge=1.0, le=3600.0)
     stage_budget_ms: dict[str, float] = Field(
         default_factory=lambda: {
             "memory": 50.0,

@@ -19,7 +19,8 @@ from sse_starlette import EventSourceResponse
 DONE = b"data: [DONE]\n\n"
 
 
-def stream_documented(model: type[BaseModel], *, named: bool, data: str) -> dict[str, Any]:
+def stream_documented(model: type[BaseModel], *, named: bool, data: str,
+                      prefix: str = "response.") -> dict[str, Any]:
     """An OpenAPI 200 answer: `model` as JSON, or `text/event-stream` when streamed.
 
     The stream's `schema` describes one event, `{event, data, id?, retry?}`, as OpenAPI 3.2
@@ -27,7 +28,8 @@ def stream_documented(model: type[BaseModel], *, named: bool, data: str) -> dict
     the frame's name (`message` when unnamed), `data` its text.
     """
     event: dict[str, Any] = (
-        {"type": "string", "pattern": "^response\\.", "description": "The `type` in `data`."}
+        {"type": "string", "pattern": "^" + prefix.replace(".", "\\."),
+         "description": "The `type` in `data`."}
         if named else {"const": "message", "description": "Frames are not named."})
     frame = {"type": "object", "required": ["event", "data"], "description": data,
              "properties": {"event": event, "data": {"type": "string"}}}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.api.admin.service import RoutingPreviewService
 from app.api.chat.service import ChatService
 from app.api.conversations.service import ConversationsService
+from app.api.dreams.service import DreamsService
 from app.api.embeddings.service import EmbeddingsService
 from app.api.identity.accounts import AccountsService
 from app.api.identity.login import LoginService
@@ -16,6 +17,7 @@ from app.api.models.service import ModelsService
 from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
 from app.db.pool import Database
+from app.dreams.runner import DreamRunner
 from app.embeddings.registry import EmbeddingRegistry
 from app.identity.base import IdentityChain
 from app.identity.throttle import AuthThrottle
@@ -60,6 +62,8 @@ class AppState:
     auth_throttle: AuthThrottle
     models: ModelsService
     routing_preview: RoutingPreviewService
+    dreams: DreamsService
+    dream_runner: DreamRunner
     routing: RoutingReloader | None = None  # the routing file in force, when one is set
     upstream: UpstreamProvider | None = None  # serves the routing file's groups
     # Upstream failures per deployment, when upstream calls report them (the preview reads it).

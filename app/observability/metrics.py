@@ -169,6 +169,24 @@ class Metrics:
             "Memory writes not stored because the same content was already there.",
             registry=registry,
         )
+        self.dreams = Counter(
+            "lukhas_dreams_total", "Dreams ended, by how they ended (completed, failed,"
+            " cancelled, incomplete).", ["status"], registry=registry,
+        )
+        self.dream_seconds = Histogram(
+            "lukhas_dream_seconds", "Time of one dream, from its creation to its end.",
+            buckets=_UPSTREAM_BUCKETS, registry=registry,
+        )
+        self.dream_phase_seconds = Histogram(
+            "lukhas_dream_phase_seconds",
+            "Time of one phase of a dream (gathering ... consolidating), by phase.",
+            ["stage"], buckets=_STAGE_BUCKETS, registry=registry,
+        )
+        self.dream_proposals = Counter(
+            "lukhas_dream_proposals_total", "Merges proposed by dreams' consolidation, by"
+            " outcome (applied, refused by the Guardian, proposed only).", ["outcome"],
+            registry=registry,
+        )
         self.awareness_latency = Gauge(
             "lukhas_matriz_awareness_latency_ema_seconds",
             "Exponential moving average of pipeline latency, kept by the awareness engine.",

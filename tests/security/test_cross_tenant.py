@@ -35,7 +35,7 @@ async def ok(resp: httpx.Response) -> dict[str, Any]:
 async def make_objects(app: httpx.AsyncClient, who: dict[str, str],
                        tag: str) -> dict[str, str]:
     """A stored response (with input items), an index with documents, a conversation with
-    items, for one caller."""
+    items, a dream, for one caller."""
     resp = await ok(await app.post("/v1/responses", headers=who, json={
         **ASK, "input": [{"role": "user", "content": f"first {tag}"},
                          {"role": "user", "content": f"second {tag}"}]}))
@@ -47,9 +47,11 @@ async def make_objects(app: httpx.AsyncClient, who: dict[str, str],
     conv = await ok(await app.post("/v1/conversations", headers=who, json={
         "metadata": {"tag": tag}, "items": [{"role": "user", "content": f"said {tag}"}]}))
     conv_items = await ok(await app.get(f"/v1/conversations/{conv['id']}/items", headers=who))
+    dream = await ok(await app.post("/v1/dreams", headers=who, json={
+        **ASK, "seed": f"dream {tag}", "metadata": {"tag": tag}}))
     return {"response": resp["id"], "item": items["data"][0]["id"], "index": index["id"],
             "doc": docs["data"][1]["id"], "conversation": conv["id"],
-            "conversation_item": conv_items["data"][0]["id"]}
+            "conversation_item": conv_items["data"][0]["id"], "dream": dream["id"]}
 
 
 def probes(a: dict[str, str], b: dict[str, str]) -> list[tuple[str, str, Any]]:
@@ -103,6 +105,15 @@ def probes(a: dict[str, str], b: dict[str, str]) -> list[tuple[str, str, Any]]:
         ("GET", f"/v1/conversations/{own}/items/{citem}", None),
         ("DELETE", f"/v1/conversations/{own}/items/{citem}", None),
         ("DELETE", f"/v1/conversations/{cid}", None),
+        ("GET", f"/v1/dreams/{a['dream']}", None),
+        ("GET", f"/v1/dreams/{a['dream']}?stream=true&starting_after=0", None),
+        ("POST", f"/v1/dreams/{a['dream']}/cancel", None),
+        ("GET", f"/v1/dreams?after={a['dream']}", None),
+        ("GET", f"/v1/dreams?before={a['dream']}&order=asc", None),
+        # A's index as a dream's source.
+        ("POST", "/v1/dreams", {**ASK, "seed": "x", "constraints": {
+            "sources": {"indexes": [iid]}}}),
+        ("DELETE", f"/v1/dreams/{a['dream']}", None),
     ]
 
 
@@ -130,7 +141,8 @@ async def test_b_cannot_touch_or_detect_what_a_owns(app_client: httpx.AsyncClien
     for (method, path, _), (status, text) in zip(plan, while_present, strict=True):
         assert status < 500, (method, path, text)
         if status == 200:
-            leaked = [m for m in (mine["response"], mine["index"], mine["doc"], "alpha")
+            leaked = [m for m in (mine["response"], mine["index"], mine["doc"], mine["dream"],
+                                  "alpha")
                       if m in text.replace(path, "")]
             assert leaked == [], (method, path, text)
     # A's objects are untouched by everything B tried.
@@ -142,11 +154,14 @@ async def test_b_cannot_touch_or_detect_what_a_owns(app_client: httpx.AsyncClien
     assert (await ok(await app_client.get(conv, headers=a)))["metadata"] == {"tag": "alpha"}
     conv_items = await ok(await app_client.get(f"{conv}/items", headers=a))
     assert [i["id"] for i in conv_items["data"]] == [mine["conversation_item"]]
+    dream = await ok(await app_client.get(f"/v1/dreams/{mine['dream']}", headers=a))
+    assert dream["metadata"] == {"tag": "alpha"} and dream["status"] != "cancelled"
 
     # Now A's objects are gone: B's answers must not change by a byte.
     await ok(await app_client.delete(f"/v1/responses/{mine['response']}", headers=a))
     await ok(await app_client.delete(f"/v1/indexes/{mine['index']}", headers=a))
     await ok(await app_client.delete(f"/v1/conversations/{mine['conversation']}", headers=a))
+    await ok(await app_client.delete(f"/v1/dreams/{mine['dream']}", headers=a))
     when_missing = await answers(app_client, b, plan)
     differing = [(plan[i][:2], while_present[i], when_missing[i])
                  for i in range(len(plan)) if while_present[i] != when_missing[i]]
@@ -157,6 +172,7 @@ async def test_b_cannot_touch_or_detect_what_a_owns(app_client: httpx.AsyncClien
     assert statuses[f"/v1/indexes/{mine['index']}/documents"] == 404
     assert statuses[f"/v1/indexes?after={mine['index']}"] == 200
     assert statuses[f"/v1/conversations/{mine['conversation']}/items"] == 404
+    assert statuses[f"/v1/dreams/{mine['dream']}"] == 404
 
     # Index names are per caller: A's name is free for B, so creating one says nothing.
     same_name = await app_client.post("/v1/indexes", headers=b, json={

@@ -154,4 +154,5 @@ class Erasure(OpenAIModel):
     responses: int
     conversations: int
     events: int  # experience log events
+    dreams: int
     sessions: int

@@ -14,6 +14,7 @@ from app.api.identity.protocol import (
 )
 from app.db.repositories import audit
 from app.db.repositories import conversations as conversations_repo
+from app.db.repositories import dreams as dreams_repo
 from app.db.repositories import experience as experience_repo
 from app.db.repositories import memory as memory_repo
 from app.db.repositories import responses as responses_repo
@@ -51,8 +52,8 @@ class IdentityService:
         self._experience = experience
 
     async def erase(self, actor: Identity, subject: str) -> dict[str, Any]:
-        """Erase all `subject` owns: memory, indexes, responses, conversations, sessions, and
-        their experience log.
+        """Erase all `subject` owns: memory, indexes, responses, conversations, dreams,
+        sessions, and their experience log.
 
         One transaction in PostgreSQL (content-free tombstones and an audit record stay),
         then the sessions; a session store that is down fails the call (503) after the
@@ -67,6 +68,7 @@ class IdentityService:
             counts = await memory_repo.erase_subject(conn, subject)
             counts["responses"] = await responses_repo.delete_owner(conn, subject)
             counts["conversations"] = await conversations_repo.delete_owner(conn, subject)
+            counts["dreams"] = await dreams_repo.delete_owner(conn, subject)
             if self._experience is not None:  # its buffer first: nothing of theirs comes back
                 self._experience.forget(subject)
             counts["events"] = await experience_repo.delete_subject(conn, subject)

@@ -33,6 +33,8 @@ async def test_erasing_ten_thousand_documents(app_client: httpx.AsyncClient) -> 
         await repo.add_many(conn, row, docs, ordered_ids("mem_", len(docs)))
     conv = (await app_client.post("/v1/conversations", headers=me, json={
         "items": [{"role": "user", "content": "My name is Ada Lovelace."}]})).json()
+    dream = (await app_client.post("/v1/dreams", headers=me, json={
+        "model": "lukhas-matriz", "seed": "Ada"})).json()
     other = await app_client.post("/v1/responses", json={"model": "lukhas-matriz",
                                                          "input": "My name is Grace."})
     others_conv = (await app_client.post("/v1/conversations", json={})).json()
@@ -43,7 +45,7 @@ async def test_erasing_ten_thousand_documents(app_client: httpx.AsyncClient) -> 
     assert erased.status_code == 200, erased.text
     body = erased.json()
     assert body["documents"] == 10_001 and body["indexes"] == 2 and body["responses"] == 1
-    assert body["sessions"] == 1 and body["conversations"] == 1
+    assert body["sessions"] == 1 and body["conversations"] == 1 and body["dreams"] == 1
     assert elapsed < 0.5, f"erasure took {elapsed:.3f} s"
 
     asked = await app_client.post("/v1/responses", headers=me, json={
@@ -55,6 +57,7 @@ async def test_erasing_ten_thousand_documents(app_client: httpx.AsyncClient) -> 
     assert (await app_client.get(f"/v1/conversations/{conv['id']}",
                                  headers=me)).status_code == 404
     assert (await app_client.get(f"/v1/conversations/{others_conv['id']}")).status_code == 200
+    assert (await app_client.get(f"/v1/dreams/{dream['id']}", headers=me)).status_code == 404
     async with state.pool.acquire() as conn:
         tombstones = await conn.fetchval(
             "SELECT count(*) FROM memory_tombstones WHERE index_id = $1", index["id"])
