@@ -1,10 +1,14 @@
 """Whether a question asks for a tool: the cosine similarity of the question and the tool's
 name and description, embedded by one of the service's embedding models, against that
-model's threshold. A tool's embedding is kept (tools are sent again with each request)."""
+model's threshold. A question that asks for several things ("…, then …", "…; …") is also
+scored clause by clause, each tool by its best clause, so each request in it can match its
+own tool. A tool's embedding is kept (tools are sent again with each request)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
+
 
 import numpy as np
 
@@ -19,6 +23,8 @@ Embed = Callable[[list[str]], Awaitable[Vectors]]
 THRESHOLDS = {"all-MiniLM-L6-v2": 0.3, "lukhas-hash-v1": 0.25}
 DEFAULT_THRESHOLD = 0.3
 _CACHED = 4096
+_CLAUSES = re.compile(r"[.;!?]+\s+|,?\s+(?:and then|then|and also|also)\s+|,\s+and\s+",
+                      re.I)
 
 
 def tool_text(tool: ToolSpec) -> str:
@@ -41,10 +47,12 @@ class ToolMatcher:
         """The similarity of `question` to each tool, in the tools' order."""
         texts = [tool_text(t) for t in tools]
         new = [t for t in dict.fromkeys(texts) if t not in self._tools]
-        vectors = await self._embed([question, *new])
+        clauses = [c for c in _CLAUSES.split(question) if c.strip()]
+        asked = [question, *clauses] if len(clauses) > 1 else [question]
+        vectors = await self._embed([*asked, *new])
         if len(self._tools) + len(new) > _CACHED:
             self._tools.clear()
-        for text, vector in zip(new, vectors[1:], strict=True):
+        for text, vector in zip(new, vectors[len(asked):], strict=True):
             self._tools[text] = vector
-        asked = vectors[0]
-        return [round(float(np.dot(asked, self._tools[t])), 4) for t in texts]
+        questions = vectors[: len(asked)]
+        return [round(float(np.max(questions @ self._tools[t])), 4) for t in texts]
