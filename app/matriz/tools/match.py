@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 
-
 import numpy as np
 
 from app.embeddings.base import Vectors

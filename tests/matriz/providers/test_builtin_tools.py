@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from app.embeddings.hashing import HashingEmbedder
 from app.embeddings.base import Vectors
+from app.embeddings.hashing import HashingEmbedder
 from app.errors import InvalidRequest
 from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
 from app.matriz.nodes import Turn
