@@ -54,7 +54,8 @@ def test_required_calls_the_closest_tool_and_a_named_choice_that_one() -> None:
     assert called(plan("required"), "What about Paris?", [0.1, 0.2]) == [
         ("get_time", {"city": "Paris"})]
     assert called(plan({"type": "function", "name": "get_weather"}),
-                  "Is it warm in Paris, in celsius?", [0.0, 0.9]) == [("get_weather", {"city": "Paris", "unit": "celsius"})]
+                  "Is it warm in Paris, in celsius?", [0.0, 0.9]) == [
+        ("get_weather", {"city": "Paris", "unit": "celsius"})]
     allowed = {"type": "allowed_tools", "mode": "required",
                "tools": [{"type": "function", "name": "get_weather"}]}
     assert called(plan(allowed), "In Rome?", [0.0]) == [("get_weather", {"city": "Rome"})]
