@@ -22,6 +22,13 @@ from app.errors import InvalidRequest
 Mode = Literal["none", "auto", "required"]
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
+# How deep subschemas may nest (a property's schema is one level below its object's). The
+# model fills and validates a schema recursively; OpenAI's strict mode allows 10 levels.
+MAX_SCHEMA_DEPTH = 32
+_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains",
+        "propertyNames", "unevaluatedItems", "unevaluatedProperties", "additionalItems")
+_MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
+_NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,9 @@ def check_schema(schema: Any, param: str, strict: bool) -> dict[str, Any]:
     `strict`, in the strict subset (every object closed, every property required)."""
     if not isinstance(schema, dict):
         raise _bad("A JSON schema must be an object.", param)
+    if _depth(schema) > MAX_SCHEMA_DEPTH:
+        raise _bad(f"The JSON schema nests subschemas more than {MAX_SCHEMA_DEPTH} levels "
+                   "deep.", param)
     try:
         validator_for(schema).check_schema(schema)
     except SchemaError as exc:
@@ -70,6 +80,26 @@ def check_schema(schema: Any, param: str, strict: bool) -> dict[str, Any]:
     if strict:
         _check_strict(schema, param)
     return schema
+
+
+def _depth(schema: dict[str, Any]) -> int:
+    """How many levels of subschemas `schema` nests (without recursion; annotations such as
+    `examples` hold plain JSON, not schemas)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    while stack:
+        node, level = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_SCHEMA_DEPTH:
+            break
+        children = [node.get(k) for k in _ONE]
+        children += [s for k in _MANY if isinstance(node.get(k), list) for s in node[k]]
+        children += [s for k in _NAMED if isinstance(node.get(k), dict)
+                     for s in node[k].values()]
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _check_strict(schema: dict[str, Any], param: str) -> None:

@@ -144,3 +144,13 @@ def test_the_answer_quotes_each_output_and_cites_its_call() -> None:
 def test_specs_keep_where_their_schema_was() -> None:
     spec = plan().tools[0]
     assert isinstance(spec, ToolSpec) and spec.param == "tools[0].parameters"
+
+
+def test_a_schema_nested_past_the_bound_is_a_400_not_a_recursion_error() -> None:
+    schema: dict[str, Any] = {"type": "integer"}
+    for _ in range(40):
+        schema = {"type": "object", "properties": {"k": schema}}
+    with pytest.raises(InvalidRequest) as raised:
+        responses_plan("m", [{**WEATHER, "parameters": schema}], None, None, None)
+    assert raised.value.param == "tools[0].parameters"
+    assert "32 levels" in raised.value.message
