@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+import httpx
 import openai
 import pytest
 from pydantic import BaseModel
@@ -159,3 +160,21 @@ def test_chat_parse_of_a_document_and_of_strict_tool_arguments(client: openai.Op
     obj = client.chat.completions.create(model=MODEL, response_format={"type": "json_object"},
                                          messages=[{"role": "user", "content": "What is 2+2?"}])
     assert json.loads(obj.choices[0].message.content or "")["value"] == 4
+
+
+@pytest.mark.parametrize(("body", "param"), [
+    ({"functions": [{"name": "f"}]}, "functions"),
+    ({"function_call": "auto"}, "function_call"),
+    ({"tools": [{"type": "custom", "custom": {"name": "f"}}]}, "tools[0].type"),
+    ({"tools": [CHAT_WEATHER], "tool_choice": {"type": "function", "function": {"name": "x"}}},
+     "tool_choice"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "a"}}},
+     "response_format.json_schema.schema"),
+    ({"messages": [{"role": "function", "name": "f", "content": "1"}]}, "messages[0].role"),
+])
+def test_chat_fields_the_model_cannot_honour_are_a_400_naming_them(
+        http: httpx.Client, body: dict[str, Any], param: str) -> None:
+    sent = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], **body}
+    resp = http.post("/v1/chat/completions", json=sent)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["param"] == param

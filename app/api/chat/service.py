@@ -213,6 +213,10 @@ class ChatService:
                            "max_completion_tokens")
         if (req.n or 1) != 1:
             raise InvalidRequest("Only n=1 is supported.", param="n")
+        for legacy in ("functions", "function_call"):  # replaced by tools
+            if getattr(req, legacy, None) is not None:
+                raise InvalidRequest(f"'{legacy}' is not supported; use 'tools'.",
+                                     param=legacy, code="unsupported_parameter")
 
     async def create(self, identity: Identity, req: ChatCompletionRequest,
                      session_id: str | None = None) -> dict[str, Any]:
