@@ -62,8 +62,9 @@ def decide(plan: ToolPlan, question: str, scores: Sequence[float] | None,
         ranked = sorted(zip(plan.tools, scores or [0.0] * len(plan.tools), strict=True),
                         key=lambda ts: -ts[1])
         chosen = [t for t, s in ranked if s >= threshold]
-        for tool, score in ranked:
-            verdict = "matches" if score >= threshold else "does not match"
+        # Each match, or when none, the closest tool: what decided, without a line a tool.
+        for tool, score in ranked[: max(len(chosen), 1)]:
+            verdict = "matches" if score >= threshold else "is the closest but does not match"
             notes.append(f"tools: {tool.name} {verdict} the question (similarity "
                          f"{score:.2f}, threshold {threshold:.2f})")
         if not chosen and plan.mode == "required":

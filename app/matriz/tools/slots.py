@@ -126,9 +126,11 @@ def concrete(schema: dict[str, Any]) -> dict[str, Any]:
 class _Reader:
     """The question, and what of it earlier properties have already taken."""
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, reserved: frozenset[str] = frozenset()) -> None:
         self.text = question
         self.used: set[tuple[int, int]] = set()
+        # The schema's enum values: "Celsius" is a unit, never a place or a name.
+        self.reserved = reserved
 
     def free(self, span: tuple[int, int]) -> bool:
         return not any(a < span[1] and span[0] < b for a, b in self.used)
@@ -150,8 +152,22 @@ class _Reader:
 def fill(schema: dict[str, Any], question: str) -> Filled:
     """The arguments of an object schema from `question`."""
     out = Filled()
-    out.arguments = _object(schema, _Reader(question), "", out)
+    out.arguments = _object(schema, _Reader(question, frozenset(_enums(schema))), "", out)
     return out
+
+
+def _enums(schema: Any) -> list[str]:
+    """Every string enum value in a schema, lower-cased (iteratively: schemas nest)."""
+    found: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found += [v.lower() for v in node.get("enum") or () if isinstance(v, str)]
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+    return found
 
 
 def _object(schema: dict[str, Any], reader: _Reader, path: str, out: Filled) -> dict[str, Any]:
@@ -344,12 +360,14 @@ def _place(keys: set[str], reader: _Reader) -> Found:
     preps = ({"from"} if keys & _ORIGIN else {"to", "for"} if keys & _DESTINATION
              else _PLACE_AFTER)
     for m in re.finditer(rf"\b(\w+)\s+({_CAPITAL}(?:,\s*[A-Z]{{2}}\b)?)", reader.text):
-        if m.group(1).lower() in preps and reader.free(m.span(2)):
+        if m.group(1).lower() in preps and reader.free(m.span(2)) and \
+                m.group(2).lower() not in reader.reserved:
             return reader.take(m, 2), f'the capitalised place after "{m.group(1)}"'
     if preps is _PLACE_AFTER:  # a place named anywhere but at a sentence's start
         for m in re.finditer(_CAPITAL, reader.text):
             start = reader.text[: m.start()].rstrip()
-            if start and start[-1] not in ".?!" and m.group() != "I" and reader.free(m.span()):
+            if start and start[-1] not in ".?!" and m.group() != "I" and \
+                    reader.free(m.span()) and m.group().lower() not in reader.reserved:
                 return reader.take(m), "the capitalised name in the message"
     return None
 
@@ -414,7 +432,7 @@ def _name(keys: set[str], reader: _Reader) -> Found:
     if quoted is not None:
         return quoted
     for m in re.finditer(rf"\b(named|called|for|to|from|with)\s+({_CAPITAL})", reader.text):
-        if reader.free(m.span(2)):
+        if reader.free(m.span(2)) and m.group(2).lower() not in reader.reserved:
             return reader.take(m, 2), f'the capitalised name after "{m.group(1)}"'
     return None
 

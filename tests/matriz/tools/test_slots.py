@@ -39,6 +39,12 @@ def test_a_place_is_the_capitalised_name_after_in_and_the_unit_a_named_enum_valu
     assert filled.missing == []
 
 
+def test_an_enum_value_is_never_taken_for_a_place() -> None:
+    assert fill(WEATHER, "What's the weather, in Celsius?").missing == ["location"]
+    assert fill(WEATHER, "Weather in Celsius for Lima?").arguments == {
+        "location": "Lima", "unit": "celsius"}
+
+
 def test_a_required_argument_the_question_does_not_give_is_missing_not_invented() -> None:
     filled = fill(WEATHER, "How warm is it today?")
     assert filled.arguments == {}
