@@ -29,6 +29,8 @@ _ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains"
         "propertyNames", "unevaluatedItems", "unevaluatedProperties", "additionalItems")
 _MANY = ("anyOf", "oneOf", "allOf", "prefixItems")
 _NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_GROUP = re.compile(r"\(([^()]*)\)")
+_REPEATS = re.compile(r"[+*]|\{\d*,")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,10 @@ def check_schema(schema: Any, param: str, strict: bool) -> dict[str, Any]:
     if _depth(schema) > MAX_SCHEMA_DEPTH:
         raise _bad(f"The JSON schema nests subschemas more than {MAX_SCHEMA_DEPTH} levels "
                    "deep.", param)
+    risky = next((p for p in _patterns(schema) if _backtracks(p)), None)
+    if risky is not None:
+        raise _bad(f"The pattern {risky!r} repeats a group that repeats itself; such a "
+                   "pattern can take exponential time to match, so it is refused.", param)
     try:
         validator_for(schema).check_schema(schema)
     except SchemaError as exc:
@@ -80,6 +86,46 @@ def check_schema(schema: Any, param: str, strict: bool) -> dict[str, Any]:
     if strict:
         _check_strict(schema, param)
     return schema
+
+
+def _subschemas(node: dict[str, Any]) -> list[Any]:
+    children = [node.get(k) for k in _ONE]
+    children += [s for k in _MANY if isinstance(node.get(k), list) for s in node[k]]
+    children += [s for k in _NAMED if isinstance(node.get(k), dict) for s in node[k].values()]
+    return children
+
+
+def _backtracks(pattern: str) -> bool:
+    """Whether `pattern` repeats a group that repeats something ("(a+)+", "(\\w*\\s?)*"), on
+    which Python's `re` (validation and slot filling match patterns with it) may backtrack
+    exponentially. Innermost groups are read first, each then standing for what it held."""
+    text = re.sub(r"\\.", "e", pattern)
+    while True:
+        parts, at = [], 0
+        for m in _GROUP.finditer(text):
+            repeats = _REPEATS.search(m.group(1)) is not None
+            if repeats and _REPEATS.match(text, m.end()):
+                return True
+            parts += [text[at : m.start()], "e+" if repeats else "e"]
+            at = m.end()
+        if not parts:
+            return False
+        text = "".join([*parts, text[at:]])
+
+
+def _patterns(schema: dict[str, Any]) -> list[str]:
+    """Every regular expression of a schema (`pattern`, `patternProperties` keys)."""
+    found: list[str] = []
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                found.append(node["pattern"])
+            if isinstance(node.get("patternProperties"), dict):
+                found += list(node["patternProperties"])
+            stack += _subschemas(node)
+    return found
 
 
 def _depth(schema: dict[str, Any]) -> int:
@@ -94,11 +140,7 @@ def _depth(schema: dict[str, Any]) -> int:
         deepest = max(deepest, level)
         if level > MAX_SCHEMA_DEPTH:
             break
-        children = [node.get(k) for k in _ONE]
-        children += [s for k in _MANY if isinstance(node.get(k), list) for s in node[k]]
-        children += [s for k in _NAMED if isinstance(node.get(k), dict)
-                     for s in node[k].values()]
-        stack.extend((child, level + 1) for child in children)
+        stack.extend((child, level + 1) for child in _subschemas(node))
     return deepest
 
 

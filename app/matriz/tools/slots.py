@@ -46,11 +46,16 @@ _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d
 _DAY = re.compile(r"\b(today|tomorrow|yesterday|tonight|(?:next |this )?(?:monday|tuesday|"
                   r"wednesday|thursday|friday|saturday|sunday))\b", re.I)
 _QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?!\w)")
-_SAYING = (re.compile(r"\b(?:saying|says|reading)\s*:?\s+(.+?)\s*[.?!]?$", re.I),
-           re.compile(r"\b(?:message|text|body)\s*:\s*(.+?)\s*[.?!]?$", re.I))
-_ID = re.compile(r"#?([A-Za-z]*-?\d[\w-]*)")
+# Greedy to the end of the line, the end's punctuation cut after: a lazy run before an
+# optional tail would try every split of a long line.
+_SAYING = (re.compile(r"\b(?:saying|says|reading)\s*:?\s+(.+)", re.I),
+           re.compile(r"\b(?:message|text|body)\s*:\s*(.+)", re.I))
+_ID = re.compile(r"(?<![\w-])#?([A-Za-z]{0,8}-?\d[\w-]*)")
 _NEGATION = _set("no not without don't dont never disable exclude excluding skip off")
-_TRAILING = re.compile(r"[\s.?!,;:]+$")
+_TRAILING = " \t\r\n.?!,;:"
+# A request to a tool is a sentence or two: past this many characters nothing is read, so
+# no pattern runs over a long text.
+MAX_CHARS = 4000
 
 PLACE = _set("city location place town country destination origin address region "
              "state where area locale venue airport")
@@ -74,6 +79,11 @@ class Filled:
     arguments: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+def _trim(text: str) -> str:
+    """`text` without the spaces and punctuation that end it."""
+    return text.rstrip(_TRAILING)
 
 
 def words(text: str) -> list[str]:
@@ -150,9 +160,10 @@ class _Reader:
 
 
 def fill(schema: dict[str, Any], question: str) -> Filled:
-    """The arguments of an object schema from `question`."""
+    """The arguments of an object schema from `question` (its first `MAX_CHARS`)."""
     out = Filled()
-    out.arguments = _object(schema, _Reader(question, frozenset(_enums(schema))), "", out)
+    reader = _Reader(question[:MAX_CHARS], frozenset(_enums(schema)))
+    out.arguments = _object(schema, reader, "", out)
     return out
 
 
@@ -411,19 +422,21 @@ def _message(keys: set[str], reader: _Reader) -> Found:
         for m in regex.finditer(reader.text):
             group = next(i for i in range(1, (m.lastindex or 0) + 1) if m.group(i))
             if reader.free(m.span(group)):
-                return reader.take(m, group), "the quoted text" if regex is _QUOTED \
-                    else "the words after \"saying\""
+                value = _trim(reader.take(m, group))
+                if value:
+                    return value, "the quoted text" if regex is _QUOTED \
+                        else "the words after \"saying\""
     return None
 
 
 def _query(keys: set[str], reader: _Reader) -> Found:
-    m = re.search(r"\b(?:for|about|on|regarding)\s+(.+)$", reader.text)
+    m = re.search(r"\b(?:for|about|on|regarding)\s+(.+)", reader.text)
     if m is not None and reader.free(m.span(1)):
-        value = _TRAILING.sub("", m.group(1))
+        value = _trim(m.group(1))
         if value:
             reader.used.add(m.span(1))
             return value, "the words after \"" + m.group().split()[0] + "\""
-    value = _TRAILING.sub("", reader.text.strip())
+    value = _trim(reader.text.strip())
     return (value, "the whole message") if value else None
 
 
@@ -439,8 +452,8 @@ def _name(keys: set[str], reader: _Reader) -> Found:
 
 def _ident(keys: set[str], reader: _Reader) -> Found:
     for key in sorted(keys & IDENT) + sorted(keys - IDENT):
-        m = re.search(rf"\b{re.escape(key)}\w*\s*(?:number|no\.?|id|is|:|#)?\s*#?"
-                      r"([A-Za-z]*-?\d[\w-]*)", reader.text, re.I)
+        m = re.search(rf"\b{re.escape(key)}\w{{0,12}}\s?(?:number|no\.?|id|is|:|#)?\s?#?"
+                      r"([A-Za-z]{0,8}-?\d[\w-]*)", reader.text, re.I)
         if m is not None and reader.free(m.span(1)):
             return reader.take(m, 1), f'the id after "{key}"'
     value = _first(_ID, reader, "the id in the message", 1)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.matriz.tools.slots import fill, words
+from app.matriz.tools.slots import MAX_CHARS, fill, words
 
 WEATHER: dict[str, Any] = {
     "type": "object",
@@ -145,6 +145,16 @@ def test_a_value_is_taken_once() -> None:
     filled = fill(schema, "Trains from Lyon")
     assert filled.arguments == {"origin": "Lyon"}
     assert filled.missing == ["destination"]
+
+
+def test_only_the_start_of_a_long_message_is_read() -> None:
+    assert fill(WEATHER, "What's the weather in Paris?" + " and" * 2000).arguments == {
+        "location": "Paris"}
+    assert fill(WEATHER, "x " * MAX_CHARS + "in Paris").missing == ["location"]
+    # Long runs of what the readers look for end: no reader tries every split of them.
+    for filler in ("for " * 3000, "saying " + " " * 3000 + "x", "order" + "a" * 3000):
+        assert fill(obj(query={"type": "string"}, order_id={"type": "string"},
+                        body={"type": "string"}), filler).missing is not None
 
 
 def test_names_are_split_into_words() -> None:
