@@ -72,10 +72,15 @@ def check_schema(schema: Any, param: str, strict: bool) -> dict[str, Any]:
     if _depth(schema) > MAX_SCHEMA_DEPTH:
         raise _bad(f"The JSON schema nests subschemas more than {MAX_SCHEMA_DEPTH} levels "
                    "deep.", param)
-    risky = next((p for p in _patterns(schema) if _backtracks(p)), None)
-    if risky is not None:
-        raise _bad(f"The pattern {risky!r} repeats a group that repeats itself; such a "
-                   "pattern can take exponential time to match, so it is refused.", param)
+    for pattern in _patterns(schema):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise _bad(f"The pattern {pattern!r} is not a regular expression: {exc}.",
+                       param) from None
+        if _backtracks(pattern):
+            raise _bad(f"The pattern {pattern!r} repeats a group that repeats itself; such a "
+                       "pattern can take exponential time to match, so it is refused.", param)
     try:
         validator_for(schema).check_schema(schema)
     except SchemaError as exc:

@@ -105,6 +105,8 @@ def test_tool_choice_none_and_file_search_alone_make_no_plan_or_a_plan_of_none()
     ([{**WEATHER, "cache": True}], None, None, "tools[0].cache"),
     ([{**WEATHER, "parameters": {"type": "object", "properties": {
         "code": {"type": "string", "pattern": "^(a+)+$"}}}}], None, None, "tools[0].parameters"),
+    ([{**WEATHER, "parameters": {"type": "object", "patternProperties": {"[": {}}}}], None,
+     None, "tools[0].parameters"),
 ])
 def test_what_cannot_be_honoured_is_a_400_naming_it(
         tools: list[dict[str, Any]], choice: Any, max_calls: Any, param: str) -> None:
