@@ -90,6 +90,7 @@ from app.matriz.tick import (
     PeriodicJob,
     Tick,
 )
+from app.matriz.tools.match import ToolMatcher
 from app.memory import compaction
 from app.memory.consolidation import SLEEP_REPLAY, Consolidator, SleepSettings
 from app.memory.conversations import ConversationMemory
@@ -226,7 +227,10 @@ async def _open(
     memory = (ConversationMemory(pool, embedding_models, settings.memory_embedding_model,
                                  metrics, retention=retention)
               if settings.long_term_memory else None)
-    builtin = BuiltinProvider(settings.context_window_tokens)
+    tool_model = embedding_models.get(settings.tool_embedding_model or
+                                      embedding_models.default or "")
+    builtin = BuiltinProvider(settings.context_window_tokens, ToolMatcher(
+        tool_model.embedder.id, tool_model.embed, settings.tool_match_threshold))
     upstream = None
     if routing is not None:
         # One pooled client per upstream, opened now and closed when the service stops.

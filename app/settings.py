@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     embeddings_max_batch: int = Field(default=32, ge=1, le=1024)
     embeddings_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
     hash_embedding_dimensions: int = Field(default=384, ge=8, le=4096)
+    # The embedding model the built-in model matches questions to tools with (None: the
+    # first one served, all-MiniLM-L6-v2 when installed), and the similarity a match needs
+    # (None: that model's own, app/matriz/tools/match.py).
+    tool_embedding_model: str | None = None
+    tool_match_threshold: float | None = Field(default=None, ge=-1, le=1)
     context_window_tokens: int = Field(default=128_000, ge=256)
     routing_file: Path | None = Field(default_factory=_default_routing_file)
     routing_reload_seconds: float = Field(default=1.0, gt=0, le=3600)

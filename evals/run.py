@@ -10,10 +10,18 @@ leaks from one case into another. A case is a list of steps (requests) and what 
 answer must satisfy:
 
     {"id": ..., "api": "responses" | "chat" | "embeddings" | "models",
-     "steps": [{"input": ..., "chain": true, "stream": true, "store": false, "model": ...}],
+     "steps": [{"input": ..., "chain": true, "stream": true, "store": false, "model": ...,
+                "tools": [...], "tool_choice": ..., "parallel_tool_calls": false,
+                "max_tool_calls": 1, "text": {"format": ...}, "response_format": ...,
+                "tool_output": "..."}],
      "expect": {"contains": [...], "contains_any": [...], "not_contains": [...],
                 "fields": {...}, "usage": true, "events": [...],
+                "calls": [{"name": ..., "arguments": {...}}], "json": {...},
                 "error": {"status": 404, "code": ..., "param": ...}}}
+
+A step's `tool_output` answers every function call of the step before it (chained with
+`previous_response_id`); `calls` are the function calls of the last answer, `json` its text
+parsed as JSON.
 """
 
 from __future__ import annotations
@@ -52,6 +60,11 @@ class Answer:
     events: list[str] = field(default_factory=list)
     usage: bool = False
     error: dict[str, Any] | None = None
+    calls: list[dict[str, Any]] = field(default_factory=list)  # {"call_id", "name", "arguments"}
+
+
+_PASSED = ("tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "text",
+           "response_format")
 
 
 def load(suites: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -76,8 +89,16 @@ def _caller(base_url: str, admin_key: str) -> str:
     return value
 
 
-def _responses(client: openai.OpenAI, step: dict[str, Any], previous: str | None) -> Answer:
-    params: dict[str, Any] = {"model": step.get("model", MODEL), "input": step["input"]}
+def _responses(client: openai.OpenAI, step: dict[str, Any], prior: Answer) -> Answer:
+    params: dict[str, Any] = {"model": step.get("model", MODEL)}
+    previous = prior.fields.get("id")
+    if "tool_output" in step:  # the outputs of the calls just made, alone, chained
+        params["input"] = [{"type": "function_call_output", "call_id": c["call_id"],
+                            "output": step["tool_output"]} for c in prior.calls]
+        params["previous_response_id"] = previous
+    else:
+        params["input"] = step["input"]
+    params.update({k: step[k] for k in _PASSED if k in step and k != "response_format"})
     if step.get("chain") and previous:
         params["previous_response_id"] = previous
     if "store" in step:
@@ -91,6 +112,8 @@ def _responses(client: openai.OpenAI, step: dict[str, Any], previous: str | None
     else:
         answer, final = Answer(), client.responses.create(**params)
     answer.text = final.output_text
+    answer.calls = [{"call_id": i.call_id, "name": i.name, "arguments": i.arguments}
+                    for i in final.output if i.type == "function_call"]
     answer.fields = {"id": final.id, "object": final.object, "status": final.status,
                      "model": final.model}
     answer.usage = final.usage is not None and final.usage.total_tokens > 0
@@ -99,13 +122,18 @@ def _responses(client: openai.OpenAI, step: dict[str, Any], previous: str | None
 
 def _chat(client: openai.OpenAI, step: dict[str, Any]) -> Answer:
     messages = step.get("messages") or [{"role": "user", "content": step["input"]}]
-    done = client.chat.completions.create(model=step.get("model", MODEL), messages=messages)
-    return Answer(text=done.choices[0].message.content or "",
+    done = client.chat.completions.create(model=step.get("model", MODEL), messages=messages,
+                                          **{k: step[k] for k in _PASSED if k in step
+                                             and k not in ("text", "max_tool_calls")})
+    message = done.choices[0].message
+    calls = [{"call_id": c.id, "name": c.function.name, "arguments": c.function.arguments}
+             for c in message.tool_calls or () if c.type == "function"]
+    return Answer(text=message.content or "", calls=calls,
                   fields={"object": done.object, "finish_reason": done.choices[0].finish_reason},
                   usage=done.usage is not None and done.usage.total_tokens > 0)
 
 
-def _step(client: openai.OpenAI, api: str, step: dict[str, Any], previous: str | None) -> Answer:
+def _step(client: openai.OpenAI, api: str, step: dict[str, Any], prior: Answer) -> Answer:
     try:
         if api == "chat":
             return _chat(client, step)
@@ -116,7 +144,7 @@ def _step(client: openai.OpenAI, api: str, step: dict[str, Any], previous: str |
                           usage=vectors.usage.total_tokens > 0)
         if api == "models":
             return Answer(text=" ".join(m.id for m in client.models.list()))
-        return _responses(client, step, previous)
+        return _responses(client, step, prior)
     except openai.APIStatusError as error:
         body = error.body if isinstance(error.body, dict) else {}
         return Answer(error={"status": error.status_code, **body})
@@ -148,6 +176,18 @@ def check(expect: dict[str, Any], answer: Answer) -> list[str]:
             failures.append(f"{key} is {answer.fields.get(key)!r}, not {value!r}")
     if expect.get("usage") and not answer.usage:
         failures.append("no usage")
+    if "calls" in expect:
+        made = [{"name": c["name"], "arguments": json.loads(c["arguments"])}
+                for c in answer.calls]
+        if made != expect["calls"]:
+            failures.append(f"calls are {made!r}, not {expect['calls']!r}")
+    if "json" in expect:
+        try:
+            document = json.loads(answer.text)
+        except ValueError:
+            document = None
+        if document != expect["json"]:
+            failures.append(f"JSON is {document!r}, not {expect['json']!r}")
     events = expect.get("events")
     if events and not _in_order(events, answer.events):
         failures.append(f"events {events} not all seen in that order")
@@ -164,11 +204,12 @@ def run_case(base_url: str, admin_key: str, suite: str, case: dict[str, Any]) ->
     started = time.perf_counter()
     key = _caller(base_url, admin_key)
     with openai.OpenAI(base_url=base_url, api_key=key, max_retries=2) as client:
-        previous: str | None = None
         answer = Answer()
         for step in case["steps"]:
-            answer = _step(client, case.get("api", "responses"), step, previous)
-            previous = answer.fields.get("id", previous)
+            prior = answer
+            answer = _step(client, case.get("api", "responses"), step, prior)
+            if "id" not in answer.fields and "id" in prior.fields:
+                answer.fields["id"] = prior.fields["id"]
     failures = check(case["expect"], answer)
     return Result(suite, case["id"], not failures, time.perf_counter() - started, failures,
                   answer.text[:500])

@@ -31,3 +31,10 @@ def test_checks_fail_what_they_should() -> None:
     assert check({"events": ["a", "b"]}, Answer(events=["a", "x", "b"])) == []
     assert check({"error": {"status": 404}}, Answer(error={"status": 400}))
     assert check({"contains": ["x"]}, Answer(text="x", error={"status": 500}))
+    made = [{"call_id": "call_1", "name": "f", "arguments": '{"a": 1}'}]
+    assert check({"calls": []}, Answer(calls=made))
+    assert check({"calls": [{"name": "f", "arguments": {"a": 2}}]}, Answer(calls=made))
+    assert check({"calls": [{"name": "f", "arguments": {"a": 1}}]}, Answer(calls=made)) == []
+    assert check({"json": {"a": 1}}, Answer(text="not JSON"))
+    assert check({"json": {"a": 1}}, Answer(text='{"a": 1, "b": 2}'))
+    assert check({"json": {"a": 1}}, Answer(text='{"a": 1}')) == []

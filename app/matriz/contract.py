@@ -21,6 +21,8 @@ from app.matriz.nodes import Turn
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
     from app.matriz.retrieval import FileSearch
+    from app.matriz.structured import OutputFormat
+    from app.matriz.tools.plan import ToolPlan
 
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
 Effect = Callable[[], Awaitable[None]]
@@ -137,6 +139,10 @@ class RunContext:
     top_logprobs: int | None = None
     # The request's file_search tool: the Memory stage searches, the answer reads the sources.
     file_search: FileSearch | None = None
+    # A built-in model's function tools and the JSON its answer must be (a routed model's
+    # upstream gets the request's own fields).
+    tools: ToolPlan | None = None
+    output_format: OutputFormat | None = None
     spans: list[ChildSpan] = field(default_factory=list)
 
 

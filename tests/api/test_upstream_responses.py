@@ -151,11 +151,11 @@ async def test_a_field_the_upstream_cannot_honour_is_a_400_naming_it(
                                            max_output_tokens=5000)
         assert caught.value.param == "max_output_tokens"
         assert a.counts().get("/v1/chat/completions", 0) == 0
-        # The built-in model still refuses what it cannot do, as before.
+        # The built-in model refuses what it cannot do too.
         with pytest.raises(openai.BadRequestError) as caught:
-            await app.sdk.responses.create(model="lukhas-matriz", input="hi", text={
-                "format": {"type": "json_object"}})
-        assert caught.value.param == "text.format"
+            await app.sdk.responses.create(model="lukhas-matriz", input="hi", tools=[
+                {"type": "web_search"}])
+        assert caught.value.param == "tools[0].type"
 
 
 async def test_upstream_finish_reasons_make_incomplete_responses(

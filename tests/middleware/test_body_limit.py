@@ -60,8 +60,11 @@ async def test_too_deep_bodies_are_400_on_every_route(
 async def test_stored_response_with_deep_but_allowed_tools_is_served(
     app_client: httpx.AsyncClient,
 ) -> None:
-    """Depth just under the limit is stored and echoed (orjson takes up to 254 levels)."""
-    tools = [{"type": "function", "name": "f", "parameters": nested(MAX_JSON_DEPTH - 4)}]
+    """Depth just under the limit is stored and echoed (orjson takes up to 254 levels); the
+    schema is valid, its depth in an annotation, which a schema may hold any JSON in."""
+    tools = [{"type": "function", "name": "f", "parameters": {
+        "type": "object", "properties": {}, "$comment": "deep examples",
+        "examples": [nested(MAX_JSON_DEPTH - 6)]}}]
     resp = await app_client.post("/v1/responses", json={
         "model": "lukhas-matriz", "input": "What is 2+2?", "tools": tools, "tool_choice": "none"})
     assert resp.status_code == 200, resp.text

@@ -26,6 +26,8 @@ from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.providers.upstream.translate import chat_params
+from app.matriz.structured import chat_format
+from app.matriz.tools.plan import chat_plan
 from app.matriz.toolturns import call_turn, output_turn
 from app.memory.conversations import ConversationMemory, memory_writer
 from app.observability.logging import request_id_var
@@ -156,7 +158,7 @@ class ChatService:
         turns: list[Turn] = []
         attached: list[Turn] = []
         for i, message in enumerate(req.messages):
-            if call is not None and (message.role in ("tool", "function") or message.tool_calls):
+            if message.role in ("tool", "function") or message.tool_calls:
                 turns += _tool_turns(message, i)
                 continue
             # A routed model gets every user and assistant message's images and files, in
@@ -190,6 +192,10 @@ class ChatService:
         if call is not None:
             ctx.recall = call.group.memory.recall
             ctx.recall_max_tokens = call.group.memory.max_tokens
+        else:  # the built-in model calls function tools and writes JSON itself
+            ctx.tools = chat_plan(req.model, req.tools, req.tool_choice,
+                                  getattr(req, "parallel_tool_calls", None))
+            ctx.output_format = chat_format(req.response_format)
         # Chat keeps the caller's words only when asked to (`store: true`; OpenAI's default
         # for chat completions is not to store).
         if self._memory is not None and req.store:
@@ -207,10 +213,10 @@ class ChatService:
                            "max_completion_tokens")
         if (req.n or 1) != 1:
             raise InvalidRequest("Only n=1 is supported.", param="n")
-        fmt = (req.response_format or {}).get("type", "text")
-        if fmt != "text":
-            raise InvalidRequest(f"response_format '{fmt}' is not supported; the model "
-                                 "produces plain text.", param="response_format")
+        for legacy in ("functions", "function_call"):  # replaced by tools
+            if getattr(req, legacy, None) is not None:
+                raise InvalidRequest(f"'{legacy}' is not supported; use 'tools'.",
+                                     param=legacy, code="unsupported_parameter")
 
     async def create(self, identity: Identity, req: ChatCompletionRequest,
                      session_id: str | None = None) -> dict[str, Any]:

@@ -37,6 +37,8 @@ from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.providers.upstream.translate import responses_params
 from app.matriz.retrieval import FileSearch, found_turn
+from app.matriz.structured import responses_format
+from app.matriz.tools.plan import responses_plan
 from app.matriz.toolturns import call_turn
 from app.memory.compaction import WindowSeal
 from app.memory.conversations import ConversationMemory, memory_writer
@@ -100,17 +102,6 @@ class ResponsesService:
     def _check_supported(self, req: ResponseCreateRequest) -> None:
         if req.background:
             raise InvalidRequest("Background mode is not supported.", param="background")
-        fmt = (req.text or {}).get("format")
-        if fmt is None:
-            fmt = {"type": "text"}
-        if not isinstance(fmt, dict):
-            raise InvalidRequest("'text.format' must be an object such as {\"type\": \"text\"}.",
-                                 param="text.format")
-        if fmt.get("type") != "text":
-            raise InvalidRequest(
-                f"The model '{req.model}' produces plain text; text.format "
-                f"'{fmt.get('type')}' is not supported.", param="text.format",
-            )
 
     async def _files(self, req: ResponseCreateRequest) -> dict[str, AttachedFile] | None:
         """The input's files read as text, for a built-in model (a routed one is sent them)."""
@@ -159,6 +150,11 @@ class ResponsesService:
         if call is not None:
             ctx.recall = call.group.memory.recall
             ctx.recall_max_tokens = call.group.memory.max_tokens
+        else:  # the built-in model calls function tools and writes JSON itself
+            ctx.tools = responses_plan(req.model, req.tools, req.tool_choice,
+                                       req.parallel_tool_calls,
+                                       getattr(req, "max_tool_calls", None))
+            ctx.output_format = responses_format(req.text, req.model)
         ctx.file_search = file_search.plan(req, identity)
         builder = OutputBuilder(None if ctx.file_search is None else file_search.SearchOutput(
             ctx.file_search, file_search.include_results(req)))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from app.matriz.nodes import arithmetic, documents, recall, statement, validation
-from app.matriz.nodes.types import Answer, Calculation, Recollection, Turn
+from app.matriz.nodes.types import Answer, Calculation, Finding, Recollection, Turn
 
 if TYPE_CHECKING:
     from app.matriz.retrieval import Source
@@ -25,7 +25,10 @@ def reason(question: str, history: Sequence[Turn],
         check = validation.validate_calculation(calc)
         summary.append(check.note)
         if check.ok:
-            return Answer(calc.text, tuple(summary), "arithmetic", ())
+            value = float(calc.value) if calc.approximate and calc.value is not None \
+                else calc.value
+            return Answer(calc.text, tuple(summary), "arithmetic", (), Finding(
+                value, calc.rendered, calc.expression))
         return _unknown(calc, None, summary)
     rec = recall.recall(question, history)
     summary += rec.notes
@@ -33,7 +36,8 @@ def reason(question: str, history: Sequence[Turn],
         check = validation.validate_recollection(rec, history)
         summary.append(check.note)
         if check.ok:
-            return Answer(rec.text, tuple(summary), "recall", (rec.source,))
+            return Answer(rec.text, tuple(summary), "recall", (rec.source,), Finding(
+                rec.value, rec.value, "", rec.topic, rec.quote, rec.source))
     found: documents.Quotation | None = None
     if sources is not None:
         found = documents.quote(question, sources)
@@ -42,8 +46,9 @@ def reason(question: str, history: Sequence[Turn],
             check = documents.validate_quotation(found, sources)
             summary.append(check.note)
             if check.ok:
-                return Answer(found.text, tuple(summary), "documents",
-                              (sources[found.source - 1].file_id,))
+                cited = sources[found.source - 1].file_id
+                return Answer(found.text, tuple(summary), "documents", (cited,),
+                              Finding(quote=found.quote, source=cited))
     if rec.status == "not_asked" and found is None:
         told = _told(question, history)
         if told is not None:

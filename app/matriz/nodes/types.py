@@ -31,13 +31,27 @@ def is_recalled(turn: Turn) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """What a validated answer rests on, for a structured reply: the value (exact for a
+    calculation), the expression worked out, what was asked about, the quote and its source."""
+
+    value: Fraction | float | str | None = None
+    rendered: str = ""  # the value as the answer says it
+    expression: str = ""
+    topic: str = ""
+    quote: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """What the reasoner says, how it got there, and what it quoted."""
 
     text: str
     summary: tuple[str, ...]
-    node: str  # "arithmetic" | "recall" | "statement" | "unknown"
+    node: str  # "arithmetic" | "recall" | "documents" | "statement" | "tools" | "unknown"
     citations: tuple[str, ...]
+    finding: Finding | None = None
 
 
 CalculationStatus = Literal["none", "unreadable", "refused", "undefined", "ok"]

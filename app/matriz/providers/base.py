@@ -12,6 +12,8 @@ from app.matriz.nodes import Turn
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
     from app.matriz.retrieval import Source
+    from app.matriz.structured import OutputFormat
+    from app.matriz.tools.plan import ToolPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class ThoughtInput:
     top_logprobs: int | None = None  # logprobs asked for (`RunContext.top_logprobs`)
     # What a file search found, best first (None: the request asked for no search).
     sources: Sequence[Source] | None = None
+    tools: ToolPlan | None = None  # the function tools it may call, and how
+    output_format: OutputFormat | None = None  # the JSON the answer must be (None: text)
 
 
 @dataclass(slots=True)

@@ -39,7 +39,8 @@ class ThoughtStage(Stage):
         searched = ctx.file_search
         inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question,
                            ctx.upstream, ctx.top_logprobs,
-                           None if searched is None else searched.found())
+                           None if searched is None else searched.found(), ctx.tools,
+                           ctx.output_format)
         outcome = ThoughtOutcome(spans=ctx.spans)
         limit = None if ctx.upstream is not None else ctx.max_output_tokens
         usage = ctx.usage

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.matriz.nodes import Answer, Turn, arithmetic, reason, recall
-from app.matriz.nodes.types import Calculation, Recollection
+from app.matriz.nodes.types import Calculation, Finding, Recollection
 from app.matriz.nodes.validation import recompute, validate_calculation, validate_recollection
 
 HISTORY = [
@@ -33,6 +33,7 @@ def test_arithmetic_answer() -> None:
         ),
         "arithmetic",
         (),
+        Finding(Fraction(4), "4", "2 + 2"),
     )
 
 
