@@ -1,0 +1,73 @@
+"""The service's own task runner: keyed jobs that outlive the request that started them, at
+most `concurrency` running at once, the rest waiting in the order given.
+
+A job runs in the context of the code that submitted it (as `asyncio.create_task` copies it),
+so a request's id and rate-limit meter follow its background work. The lifespan drains the
+runner when the service stops: running jobs get a grace period, then are cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger("lukhas.runner")
+
+Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+class TaskRunner:
+    def __init__(self, name: str, concurrency: int) -> None:
+        self.name = name
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
+
+    def submit(self, key: str, job: Job) -> None:
+        """Run `job` under `key` when a slot is free."""
+        if self._closed:
+            raise RuntimeError(f"the {self.name} runner is stopped")
+        task = asyncio.get_running_loop().create_task(self._run(key, job),
+                                                      name=f"{self.name}:{key}")
+        self._tasks[key] = task
+
+    async def _run(self, key: str, job: Job) -> None:
+        try:
+            async with self._slots:
+                await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job failed", extra={"runner": self.name, "key": key})
+        finally:
+            self._tasks.pop(key, None)
+
+    def keys(self) -> list[str]:
+        """The keys of the jobs waiting or running."""
+        return list(self._tasks)
+
+    def cancel(self, key: str) -> bool:
+        """Cancel the job under `key`; False if there is none here."""
+        task = self._tasks.get(key)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    async def drain(self, grace_s: float) -> list[str]:
+        """Take no more jobs and wait up to `grace_s` for those submitted; the keys of the
+        jobs still unfinished then (cancel them with `close`)."""
+        self._closed = True
+        pending = list(self._tasks.values())
+        if pending:
+            await asyncio.wait(pending, timeout=grace_s)
+        return self.keys()
+
+    async def close(self) -> None:
+        """Cancel every job left and wait for each to end."""
+        pending = list(self._tasks.values())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

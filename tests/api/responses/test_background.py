@@ -1,0 +1,120 @@
+"""Background responses through the official OpenAI Python SDK, against the live server:
+created `queued`, polled, streamed and resumed with `starting_after`, cancelled, owner-scoped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import KEY_B
+
+UNFINISHED = ("queued", "in_progress")
+
+
+def wait_done(client: openai.OpenAI, rid: str, timeout: float = 30.0) -> Any:
+    """Poll until the response has ended; the statuses seen on the way and the last one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = client.responses.retrieve(rid)
+        if got.status not in UNFINISHED:
+            return got
+        assert time.monotonic() < deadline, f"{rid} still {got.status}"
+        time.sleep(0.05)
+
+
+def test_background_answers_queued_at_once_and_completes(client: openai.OpenAI) -> None:
+    created = client.responses.create(model="lukhas-matriz", input="What is 20+22?",
+                                      background=True)
+    assert created.status == "queued" and created.background is True
+    assert created.output == [] and created.usage is None
+    done = wait_done(client, created.id)
+    assert done.status == "completed" and done.background is True
+    assert "42" in done.output_text
+    assert done.usage is not None and done.usage.output_tokens > 0
+    items = list(client.responses.input_items.list(created.id))
+    assert items and items[0].type == "message"
+
+
+def test_background_needs_store(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client.responses.create(model="lukhas-matriz", input="Hi.", background=True,
+                                store=False)
+    assert err.value.param == "background"
+
+
+def test_a_bad_background_request_is_a_400_at_once(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(model="no-such-model", input="Hi.", background=True)
+    with pytest.raises(openai.BadRequestError):
+        client.responses.create(model="lukhas-matriz", input="Hi.", background=True,
+                                text={"format": {"type": "json_object"}})
+
+
+def test_background_stream_then_resume_after_a_sequence_number(client: openai.OpenAI) -> None:
+    stream = client.responses.create(model="lukhas-matriz", input="What is 6*7?",
+                                     background=True, stream=True)
+    events = list(stream)
+    types = [e.type for e in events]
+    assert types[:3] == ["response.created", "response.queued", "response.in_progress"]
+    assert types[-1] == "response.completed"
+    assert events[0].response.status == "queued" and events[0].response.background
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    rid = events[0].response.id
+    assert "42" in events[-1].response.output_text
+
+    resumed = list(client.responses.retrieve(rid, stream=True, starting_after=3))
+    assert [e.sequence_number for e in resumed] == list(range(4, len(events)))
+    assert [e.model_dump() for e in resumed] == [e.model_dump() for e in events[4:]]
+    whole = list(client.responses.retrieve(rid, stream=True))
+    assert [e.type for e in whole] == types
+    assert list(client.responses.retrieve(rid, stream=True,
+                                          starting_after=len(events) - 1)) == []
+
+
+def test_a_streaming_client_that_leaves_does_not_stop_the_response(
+        base_url: str, client: openai.OpenAI) -> None:
+    body = {"model": "lukhas-matriz", "input": "What is 9*9?", "background": True,
+            "stream": True}
+    headers = {"Authorization": f"Bearer {client.api_key}"}
+    with httpx.stream("POST", f"{base_url}/v1/responses", json=body, headers=headers,
+                      timeout=30) as resp:
+        lines = resp.iter_lines()
+        assert next(lines) == "event: response.created"
+        data = next(lines)
+    created = json.loads(data.removeprefix("data: "))
+    assert created["response"]["status"] == "queued"
+    done = wait_done(client, created["response"]["id"])
+    assert done.status == "completed" and "81" in done.output_text
+
+
+def test_cancel_rules(client: openai.OpenAI) -> None:
+    done = wait_done(client, client.responses.create(
+        model="lukhas-matriz", input="What is 1+1?", background=True).id)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.responses.cancel(done.id)
+    assert "completed" in err.value.message
+    plain = client.responses.create(model="lukhas-matriz", input="What is 1+2?")
+    with pytest.raises(openai.BadRequestError) as err:
+        client.responses.cancel(plain.id)
+    assert "background" in err.value.message
+    with pytest.raises(openai.NotFoundError):
+        client.responses.cancel("resp_missing")
+
+
+def test_background_responses_are_the_owners(base_url: str, client: openai.OpenAI) -> None:
+    created = client.responses.create(model="lukhas-matriz", input="What is 3+4?",
+                                      background=True)
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=KEY_B, max_retries=0) as other:
+        with pytest.raises(openai.NotFoundError):
+            other.responses.retrieve(created.id)
+        with pytest.raises(openai.NotFoundError):
+            list(other.responses.retrieve(created.id, stream=True))
+        with pytest.raises(openai.NotFoundError):
+            other.responses.cancel(created.id)
+    assert wait_done(client, created.id).status == "completed"
