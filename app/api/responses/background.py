@@ -9,7 +9,7 @@ replica can replay it after `starting_after` and follow it live: a follower in t
 process is woken at once, one elsewhere sees new events within `_POLL_S`.
 
 The runner holds a lease on each response it was given and renews it while it holds it.
-When the service stops, runs get a grace period, then are marked failed and cancelled; when
+When the service stops, runs get a grace period, then are cancelled and marked failed; when
 it dies, the lease lapses and any replica's sweep (at start, then periodically) marks the
 response failed with `_LOST`. Nothing is re-run: a model's half-sent answer is not repeated.
 """
@@ -66,12 +66,15 @@ class BackgroundResponses:
                                                               name="background leases")
 
     async def stop(self, grace_s: float) -> None:
-        """Let runs finish for up to `grace_s`; mark the rest failed, and cancel them."""
+        """Let runs finish for up to `grace_s`; cancel the rest, and mark them failed."""
         left = await self._runner.drain(grace_s)
-        for rid in left:
-            with contextlib.suppress(Exception):
-                await self._end(rid, None, _STOPPED)
         await self._runner.close()
+        for rid in left:  # now that nothing else writes their logs
+            try:
+                await self._end(rid, None, _STOPPED)
+            except Exception:
+                log.warning("could not mark a stopped background response failed",
+                            exc_info=True, extra={"response_id": rid})
         if self._keeper is not None:
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
