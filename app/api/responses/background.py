@@ -57,6 +57,11 @@ class BackgroundResponses:
         self._changed: dict[str, asyncio.Event] = {}  # followers here, woken by new events
         self._keeper: asyncio.Task[None] | None = None
 
+    @property
+    def held(self) -> int:
+        """How many background responses this process holds (waiting here, or running)."""
+        return len(self._runner.keys())
+
     # -- lifespan -----------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -4,15 +4,18 @@ created `queued`, polled, streamed and resumed with `starting_after`, cancelled,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.conftest import KEY_B
+from tests.conftest import KEY_A, KEY_B
+from tests.utils.app import running_app
 
 UNFINISHED = ("queued", "in_progress")
 
@@ -118,3 +121,31 @@ def test_background_responses_are_the_owners(base_url: str, client: openai.OpenA
         with pytest.raises(openai.NotFoundError):
             other.responses.cancel(created.id)
     assert wait_done(client, created.id).status == "completed"
+
+
+async def test_rate_limit_counts_it_once_and_settles_its_tokens_when_it_ends(
+        pg_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "limits.yaml"
+    path.write_text("window_seconds: 86400\ndefault: {requests: 100, tokens: 100000}\n"
+                    "routes:\n  responses: {requests: 100, tokens: 5000}\n")
+    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A,
+                           rate_limits_file=path) as limited:
+        body = {"model": "lukhas-matriz", "input": "What is 2+2?", "background": True}
+        first = await limited.post("/v1/responses", json=body)
+        assert first.json()["status"] == "queued"
+        requests_left = int(first.headers["x-ratelimit-remaining-requests"])
+        estimate = 5000 - int(first.headers["x-ratelimit-remaining-tokens"])
+        background = limited.app.state.lukhas.background  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 30
+        while background.held:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        done = (await limited.get(f"/v1/responses/{first.json()['id']}")).json()
+        assert done["status"] == "completed"
+        used = done["usage"]["total_tokens"]
+        second = await limited.post("/v1/responses", json=body)
+        # One request for the creation and one for the poll: the run itself is not counted.
+        assert int(second.headers["x-ratelimit-remaining-requests"]) == requests_left - 2
+        # The run's tokens replaced the first call's estimate once it ended.
+        remaining = int(second.headers["x-ratelimit-remaining-tokens"])
+        assert remaining == pytest.approx(5000 - used - estimate, abs=2)
