@@ -148,3 +148,44 @@ def test_after_a_crash_and_a_stop_nothing_stays_unfinished(servers: Servers) -> 
         stopped = client.responses.retrieve(rid)
         assert stopped.status == "failed" and stopped.error is not None
         assert "stopping" in stopped.error.message
+
+
+def test_another_replica_follows_and_cancels_a_run(servers: Servers) -> None:
+    a, b = servers.start(), servers.start()
+    slow_reply(servers.upstream, chunk_ms=100)
+    with sdk(a) as on_a, sdk(b) as on_b:
+        rid = on_a.responses.create(model="gpt-test", input="One.", background=True).id
+        followed = list(on_b.responses.retrieve(rid, stream=True))  # live, from b
+        assert followed[-1].type == "response.completed"
+        assert [e.sequence_number for e in followed] == list(range(len(followed)))
+        assert on_b.responses.retrieve(rid).output_text == WORDS
+
+        slow_reply(servers.upstream, chunk_ms=300)
+        rid = on_a.responses.create(model="gpt-test", input="Two.", background=True).id
+        first_delta(on_b, rid)
+        assert on_b.responses.cancel(rid).status == "cancelled"
+        # a's runner sees the cancellation at its next lease round and stops the run.
+        deadline = time.monotonic() + 10
+        while True:
+            events = list(on_a.responses.retrieve(rid, stream=True))
+            time.sleep(1.5)
+            if list(on_a.responses.retrieve(rid, stream=True,
+                                            starting_after=events[-1].sequence_number)) == []:
+                break
+            assert time.monotonic() < deadline, "the run went on writing events"
+        assert on_a.responses.retrieve(rid).status == "cancelled"
+        assert not any(e.type == "response.completed" for e in events)
+
+
+def test_deleting_a_running_background_response(servers: Servers) -> None:
+    with sdk(servers.start()) as client:
+        slow_reply(servers.upstream)
+        rid = client.responses.create(model="gpt-test", input="One.", background=True).id
+        first_delta(client, rid)
+        client.responses.delete(rid)
+        time.sleep(1.5)  # the run stops; what it ends with does not bring the response back
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(rid)
+        servers.upstream.reset()
+        later = client.responses.create(model="gpt-test", input="Two.", background=True)
+        assert wait_done(client, later.id).status == "completed"
