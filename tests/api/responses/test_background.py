@@ -149,3 +149,27 @@ async def test_rate_limit_counts_it_once_and_settles_its_tokens_when_it_ends(
         # The run's tokens replaced the first call's estimate once it ended.
         remaining = int(second.headers["x-ratelimit-remaining-tokens"])
         assert remaining == pytest.approx(5000 - used - estimate, abs=2)
+
+
+def test_bad_stream_parameters_are_400s(http: httpx.Client, client: openai.OpenAI) -> None:
+    rid = client.responses.create(model="lukhas-matriz", input="What is 2+5?",
+                                  background=True).id
+    bad = http.get(f"/v1/responses/{rid}", params={"stream": "true", "starting_after": "x"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "starting_after"
+    assert http.post("/v1/responses/resp_missing/cancel").status_code == 404
+    assert wait_done(client, rid).status == "completed"
+
+
+def test_a_background_response_extends_its_conversation_and_chain(client: openai.OpenAI
+                                                                   ) -> None:
+    conv = client.conversations.create()
+    first = client.responses.create(model="lukhas-matriz", input="My name is Ada Lovelace.",
+                                    conversation=conv.id, background=True)
+    assert wait_done(client, first.id).status == "completed"
+    items = list(client.conversations.items.list(conv.id, order="asc"))
+    assert items and items[0].type == "message"
+    second = client.responses.create(model="lukhas-matriz", input="What is my name?",
+                                     previous_response_id=first.id, background=True,
+                                     store=True)
+    done = wait_done(client, second.id)
+    assert done.status == "completed" and "Ada" in done.output_text
