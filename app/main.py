@@ -241,7 +241,7 @@ async def _open(
                                  settings.max_file_bytes)
     background = BackgroundResponses(
         pool, responses, TaskRunner("background responses", settings.background_concurrency),
-        settings.background_lease_seconds)
+        settings.background_lease_seconds, metrics)
     await background.start()
     stack.push_async_callback(background.stop, settings.background_grace_seconds)
     return AppState(

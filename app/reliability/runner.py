@@ -23,6 +23,7 @@ class TaskRunner:
         self.name = name
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.running = 0  # jobs holding a slot; the others wait
         self._closed = False
 
     def submit(self, key: str, job: Job) -> None:
@@ -36,13 +37,22 @@ class TaskRunner:
     async def _run(self, key: str, job: Job) -> None:
         try:
             async with self._slots:
-                await job()
+                self.running += 1
+                try:
+                    await job()
+                finally:
+                    self.running -= 1
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("background job failed", extra={"runner": self.name, "key": key})
         finally:
             self._tasks.pop(key, None)
+
+    @property
+    def waiting(self) -> int:
+        """Jobs submitted that wait for a slot."""
+        return len(self._tasks) - self.running
 
     def keys(self) -> list[str]:
         """The keys of the jobs waiting or running."""

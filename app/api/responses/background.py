@@ -30,6 +30,7 @@ from app.api.responses.service import PreparedStream, ResponsesService
 from app.db.repositories import background as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
+from app.observability.metrics import Metrics
 from app.reliability.meter import RequestMeter, request_meter
 from app.reliability.runner import TaskRunner
 from app.sse import named_frames
@@ -49,11 +50,16 @@ _STOPPED = {"code": "server_error",
 
 class BackgroundResponses:
     def __init__(self, pool: Any, responses: ResponsesService, runner: TaskRunner,
-                 lease_s: float) -> None:
+                 lease_s: float, metrics: Metrics) -> None:
         self._pool = pool
         self._responses = responses
         self._runner = runner
         self._lease_s = lease_s
+        self._ended = metrics.background_ended
+        metrics.background_responses.labels(status="queued").set_function(
+            lambda: runner.waiting)
+        metrics.background_responses.labels(status="in_progress").set_function(
+            lambda: runner.running)
         self._changed: dict[str, asyncio.Event] = {}  # followers here, woken by new events
         self._keeper: asyncio.Task[None] | None = None
 
@@ -76,7 +82,8 @@ class BackgroundResponses:
         await self._runner.close()
         for rid in left:  # now that nothing else writes their logs
             try:
-                await self._end(rid, None, _STOPPED)
+                if await self._end(rid, None, _STOPPED):
+                    self._ended.labels(outcome="stopped").inc()
             except Exception:
                 log.warning("could not mark a stopped background response failed",
                             exc_info=True, extra={"response_id": rid})
@@ -93,6 +100,8 @@ class BackgroundResponses:
             log.warning("background response lost its runner",
                         extra={"response_id": body["id"]})
             self._notify(body["id"])
+        if failed:
+            self._ended.labels(outcome="lapsed").inc(len(failed))
         return len(failed)
 
     async def _keep(self) -> None:
@@ -142,23 +151,27 @@ class BackgroundResponses:
 
     async def _execute(self, prepared: PreparedStream, meter: RequestMeter | None) -> None:
         try:
-            await self._run(prepared)
+            ended = await self._run(prepared)
+            if ended is not None:
+                self._ended.labels(outcome=ended).inc()
         finally:
             if meter is not None:
                 await asyncio.shield(meter.release())
 
-    async def _run(self, prepared: PreparedStream) -> None:
+    async def _run(self, prepared: PreparedStream) -> str | None:
+        """Run it to its end; the status it ended with (None: it was not to run, or was
+        deleted while it ran)."""
         rid = prepared.snapshot["id"]
         async with self._pool.acquire() as conn:
             if not await repo.start(conn, rid, prepared.snapshot, self._lease_s):
-                return  # cancelled or deleted while queued
+                return None  # cancelled or deleted while queued
         try:
             started = await prepared.start()
         except Exception as exc:
             log.info("background response failed to start", exc_info=True,
                      extra={"response_id": rid})
             await self._end(rid, 2, _error_of(exc))
-            return
+            return "failed"
         try:
             # The run's own stream: `response.created` was sent when it was queued, so its
             # events follow `response.queued` (one place later).
@@ -168,32 +181,35 @@ class BackgroundResponses:
                 if events:
                     await self._append(rid, events)
         except asyncpg.ForeignKeyViolationError:
-            return  # deleted while it ran
+            return None  # deleted while it ran
         finally:
             await started.events.aclose()
-        if started.final is not None:
-            async with self._pool.acquire() as conn:
-                await repo.finish(conn, rid, started.final)
+        if started.final is None:
+            return None
+        async with self._pool.acquire() as conn:
+            await repo.finish(conn, rid, started.final)
+        return str(started.final["status"])
 
     async def _append(self, rid: str, events: list[dict[str, Any]]) -> None:
         async with self._pool.acquire() as conn:
             await repo.append_events(conn, rid, events)
         self._notify(rid)
 
-    async def _end(self, rid: str, seq: int | None, error: dict[str, str]) -> None:
+    async def _end(self, rid: str, seq: int | None, error: dict[str, str]) -> bool:
         """Fail an unfinished response with `error`, ending its log with `response.failed`
-        (at `seq`, or after its last event)."""
+        (at `seq`, or after its last event); False if it had ended."""
         async with self._pool.acquire() as conn, conn.transaction():
             current = await repo.status_body(conn, rid)
             if current is None or current["status"] not in repo.UNFINISHED:
-                return
+                return False
             body = {**current, "status": "failed", "error": error}
             if not await repo.finish(conn, rid, body):
-                return
+                return False
             at = await repo.next_seq(conn, rid) if seq is None else seq
             await repo.append_events(conn, rid, [{"type": "response.failed",
                                                   "sequence_number": at, "response": body}])
         self._notify(rid)
+        return True
 
     # -- follow and cancel ----------------------------------------------------------------
 
@@ -261,6 +277,8 @@ class BackgroundResponses:
         if body is None:  # it had finished
             status = found.status if found.status not in repo.UNFINISHED else "finished"
             raise InvalidRequest(f"Cannot cancel a {status} response.", param="response_id")
+        if found.status != "cancelled":
+            self._ended.labels(outcome="cancelled").inc()
         self._runner.cancel(response_id)
         self._notify(response_id)
         return body

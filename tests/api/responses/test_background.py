@@ -149,6 +149,11 @@ async def test_rate_limit_counts_it_once_and_settles_its_tokens_when_it_ends(
         # The run's tokens replaced the first call's estimate once it ended.
         remaining = int(second.headers["x-ratelimit-remaining-tokens"])
         assert remaining == pytest.approx(5000 - used - estimate, abs=2)
+        while background.held:
+            await asyncio.sleep(0.02)
+        text = (await limited.get("/metrics")).text
+        assert 'lukhas_background_responses_ended_total{outcome="completed"} 2.0' in text
+        assert 'lukhas_background_responses{status="in_progress"} 0.0' in text
 
 
 def test_bad_stream_parameters_are_400s(http: httpx.Client, client: openai.OpenAI) -> None:
