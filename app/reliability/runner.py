@@ -26,23 +26,28 @@ class TaskRunner:
         self.running = 0  # jobs holding a slot; the others wait
         self._closed = False
 
-    def submit(self, key: str, job: Job) -> None:
-        """Run `job` under `key` when a slot is free."""
+    def submit(self, key: str, job: Job, dropped: Job | None = None) -> None:
+        """Run `job` under `key` when a slot is free; `dropped` instead if it is cancelled
+        before it started."""
         if self._closed:
             raise RuntimeError(f"the {self.name} runner is stopped")
-        task = asyncio.get_running_loop().create_task(self._run(key, job),
+        task = asyncio.get_running_loop().create_task(self._run(key, job, dropped),
                                                       name=f"{self.name}:{key}")
         self._tasks[key] = task
 
-    async def _run(self, key: str, job: Job) -> None:
+    async def _run(self, key: str, job: Job, dropped: Job | None) -> None:
+        started = False
         try:
             async with self._slots:
                 self.running += 1
+                started = True
                 try:
                     await job()
                 finally:
                     self.running -= 1
         except asyncio.CancelledError:
+            if not started and dropped is not None:
+                await asyncio.shield(dropped())
             raise
         except Exception:
             log.exception("background job failed", extra={"runner": self.name, "key": key})

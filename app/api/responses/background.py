@@ -146,7 +146,8 @@ class BackgroundResponses:
         meter = request_meter.get()
         if meter is not None:
             meter.hold()
-        self._runner.submit(rid, lambda: self._execute(prepared, meter))
+        self._runner.submit(rid, lambda: self._execute(prepared, meter),
+                            dropped=None if meter is None else meter.release)
         return queued, prepared.session_id
 
     async def _execute(self, prepared: PreparedStream, meter: RequestMeter | None) -> None:

@@ -123,6 +123,14 @@ def test_background_responses_are_the_owners(base_url: str, client: openai.OpenA
     assert wait_done(client, created.id).status == "completed"
 
 
+async def _idle(background: Any) -> None:
+    """Wait until this process holds no background response."""
+    deadline = time.monotonic() + 30
+    while background.held:
+        assert time.monotonic() < deadline, "background responses still held"
+        await asyncio.sleep(0.02)
+
+
 async def test_rate_limit_counts_it_once_and_settles_its_tokens_when_it_ends(
         pg_url: str, tmp_path: Path) -> None:
     path = tmp_path / "limits.yaml"
@@ -136,10 +144,7 @@ async def test_rate_limit_counts_it_once_and_settles_its_tokens_when_it_ends(
         requests_left = int(first.headers["x-ratelimit-remaining-requests"])
         estimate = 5000 - int(first.headers["x-ratelimit-remaining-tokens"])
         background = limited.app.state.lukhas.background  # type: ignore[attr-defined]
-        deadline = time.monotonic() + 30
-        while background.held:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.02)
+        await _idle(background)
         done = (await limited.get(f"/v1/responses/{first.json()['id']}")).json()
         assert done["status"] == "completed"
         used = done["usage"]["total_tokens"]
@@ -149,8 +154,7 @@ async def test_rate_limit_counts_it_once_and_settles_its_tokens_when_it_ends(
         # The run's tokens replaced the first call's estimate once it ended.
         remaining = int(second.headers["x-ratelimit-remaining-tokens"])
         assert remaining == pytest.approx(5000 - used - estimate, abs=2)
-        while background.held:
-            await asyncio.sleep(0.02)
+        await _idle(background)
         text = (await limited.get("/metrics")).text
         assert 'lukhas_background_responses_ended_total{outcome="completed"} 2.0' in text
         assert 'lukhas_background_responses{status="in_progress"} 0.0' in text
