@@ -115,9 +115,12 @@ class BackgroundResponses:
                 held = self._runner.keys()
                 if held:
                     async with self._pool.acquire() as conn:
-                        live = await repo.renew(conn, held, self._lease_s)
-                    for rid in set(held) - live:  # cancelled or deleted, maybe elsewhere
-                        self._runner.cancel(rid)
+                        statuses = await repo.renew(conn, held, self._lease_s)
+                    # Cancelled or deleted, maybe on another replica. (One that has ended
+                    # otherwise is left to log its last events.)
+                    for rid in held:
+                        if statuses.get(rid) in (None, "cancelled"):
+                            self._runner.cancel(rid)
                 if rounds % sweep_every == 0:
                     await self.sweep()
             except Exception:

@@ -58,15 +58,16 @@ async def finish(conn: Any, id: str, body: dict[str, Any]) -> bool:
     return status.endswith(" 1")
 
 
-async def renew(conn: Any, ids: list[str], lease_s: float) -> set[str]:
-    """Extend the leases of `ids`; the ones still unfinished (the others were cancelled,
-    deleted or ended elsewhere)."""
-    rows = await conn.fetch(
+async def renew(conn: Any, ids: list[str], lease_s: float) -> dict[str, str]:
+    """Extend the leases of those of `ids` still unfinished; the status of each of `ids`
+    that still exists."""
+    await conn.execute(
         f"UPDATE responses SET lease_until = now() + make_interval(secs => $2)"
-        f" WHERE id = ANY($1) AND {_UNFINISHED_SQL} RETURNING id",
+        f" WHERE id = ANY($1) AND {_UNFINISHED_SQL}",
         ids, lease_s,
     )
-    return {row["id"] for row in rows}
+    rows = await conn.fetch("SELECT id, status FROM responses WHERE id = ANY($1)", ids)
+    return {row["id"]: row["status"] for row in rows}
 
 
 async def state(conn: Any, owner: str, id: str) -> BackgroundState | None:
