@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -176,6 +176,7 @@ class BackgroundResponses:
                      extra={"response_id": rid})
             await self._end(rid, 2, _error_of(exc))
             return "failed"
+        events_log = _EventLog(lambda events: self._append(rid, events))
         try:
             # The run's own stream: `response.created` was sent when it was queued, so its
             # events follow `response.queued` (one place later).
@@ -183,10 +184,12 @@ class BackgroundResponses:
                 events = [{**e, "sequence_number": e["sequence_number"] + 1}
                           for e in batch if e["type"] != "response.created"]
                 if events:
-                    await self._append(rid, events)
+                    events_log.add(events)
+            await events_log.flush()
         except asyncpg.ForeignKeyViolationError:
             return None  # deleted while it ran
         finally:
+            await events_log.abort()  # a run stopped early leaves no write behind it
             await started.events.aclose()
         if started.final is None:
             return None
@@ -233,6 +236,7 @@ class BackgroundResponses:
         """The log of `rid` after `after`, then its new events as they come, until its
         terminal event (or its cancellation)."""
         quiet_since = time.monotonic()
+        closing = False
         try:
             while True:
                 changed = self._changed.setdefault(rid, asyncio.Event())
@@ -240,7 +244,7 @@ class BackgroundResponses:
                     events = await repo.events_after(conn, rid, after)
                     status = None if events else await repo.status(conn, rid)
                     last = (None if events or status in (None, *repo.UNFINISHED)
-                            else await repo.last_event_type(conn, rid))
+                            else await repo.last_event(conn, rid))
                 if events:
                     yield named_frames(events)
                     after = events[-1]["sequence_number"]
@@ -248,7 +252,14 @@ class BackgroundResponses:
                         return
                     quiet_since = time.monotonic()
                     continue
-                if status is None or status == "cancelled" or last in _TERMINAL_EVENTS:
+                if status is None or (status == "cancelled" and closing):
+                    return
+                if status == "cancelled":
+                    closing = True  # one more read, for what was logged before it
+                    continue
+                if last is not None and last[1] in _TERMINAL_EVENTS:
+                    if last[0] > after:
+                        continue  # logged since the read above: send it first
                     return
                 if (status not in repo.UNFINISHED
                         and time.monotonic() - quiet_since > self._lease_s):
@@ -286,6 +297,47 @@ class BackgroundResponses:
         self._runner.cancel(response_id)
         self._notify(response_id)
         return body
+
+
+class _EventLog:
+    """One run's writes to its event log, in order. A write starts as soon as the one before
+    it is done, with every event that came meanwhile: a fast model's many small batches
+    become a few writes, a slow model's each go out at once."""
+
+    def __init__(self, write: Callable[[list[dict[str, Any]]], Awaitable[None]]) -> None:
+        self._write = write
+        self._pending: list[dict[str, Any]] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._error: Exception | None = None
+
+    def add(self, events: list[dict[str, Any]]) -> None:
+        """Queue `events` for writing (raises what an earlier write raised)."""
+        if self._error is not None:
+            raise self._error
+        self._pending += events
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                events, self._pending = self._pending, []
+                await self._write(events)
+        except Exception as exc:
+            self._error = exc
+
+    async def flush(self) -> None:
+        """Wait until every event added is written (raises what a write raised)."""
+        if self._writing is not None:
+            await self._writing
+        if self._error is not None:
+            raise self._error
+
+    async def abort(self) -> None:
+        """Stop writing: a write under way is cancelled and waited for."""
+        if self._writing is not None and not self._writing.done():
+            self._writing.cancel()
+            await asyncio.gather(self._writing, return_exceptions=True)
 
 
 def _error_of(exc: Exception) -> dict[str, str]:

@@ -139,12 +139,12 @@ async def events_after(conn: Any, id: str, after: int, limit: int = 1000
     return [row["event"] for row in rows]
 
 
-async def last_event_type(conn: Any, id: str) -> str | None:
-    """The `type` of the last event in the log of `id` (None: no events)."""
-    value: str | None = await conn.fetchval(
-        "SELECT event->>'type' FROM response_events WHERE response_id = $1"
+async def last_event(conn: Any, id: str) -> tuple[int, str] | None:
+    """The sequence number and `type` of the last event in the log of `id` (None: none)."""
+    row = await conn.fetchrow(
+        "SELECT seq, event->>'type' AS type FROM response_events WHERE response_id = $1"
         " ORDER BY seq DESC LIMIT 1", id)
-    return value
+    return None if row is None else (row["seq"], row["type"])
 
 
 async def status_body(conn: Any, id: str) -> dict[str, Any] | None:
