@@ -182,3 +182,13 @@ def test_a_background_response_extends_its_conversation_and_chain(client: openai
                                      store=True)
     done = wait_done(client, second.id)
     assert done.status == "completed" and "Ada" in done.output_text
+
+
+def test_every_streamed_background_response_reaches_its_end(client: openai.OpenAI) -> None:
+    # The run logs its last events while the response is already stored as completed: a
+    # follower that reads in between must still send them.
+    for i in range(30):
+        events = list(client.responses.create(model="lukhas-matriz", input=f"What is {i}+1?",
+                                              background=True, stream=True))
+        assert events[-1].type == "response.completed", [e.type for e in events[-4:]]
+        assert [e.sequence_number for e in events] == list(range(len(events)))
