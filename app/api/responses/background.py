@@ -5,8 +5,7 @@ https://platform.openai.com/docs/guides/background. The request is checked when 
 (a bad one is a 400 then, not a failed response later); the run starts when the runner has a
 free slot, and moves the stored response from `queued` through `in_progress` to its end.
 Every event it emits goes to the response's log in PostgreSQL (`response_events`), so any
-replica can replay it after `starting_after` and follow it live: a follower in the same
-process is woken at once, one elsewhere sees new events within `_POLL_S`.
+replica can replay it after `starting_after` and follow it live (event_log.py).
 
 The runner holds a lease on each response it was given and renews it while it holds it.
 When the service stops, runs get a grace period, then are cancelled and marked failed; when
@@ -19,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 
+from app.api.responses.event_log import EventLog
 from app.api.responses.protocol import ResponseCreateRequest
 from app.api.responses.service import PreparedStream, ResponsesService
 from app.db.repositories import background as repo
@@ -33,13 +32,10 @@ from app.identity.base import Identity
 from app.observability.metrics import Metrics
 from app.reliability.meter import RequestMeter, request_meter
 from app.reliability.runner import TaskRunner
-from app.sse import named_frames
 
 log = logging.getLogger("lukhas.responses.background")
 
-_POLL_S = 0.25  # how soon a follower sees events written by another replica
 _RENEW_MAX_S = 1.0  # how soon a runner sees a cancel made on another replica
-_TERMINAL_EVENTS = frozenset({"response.completed", "response.failed", "response.incomplete"})
 _LOST = {"code": "server_error",
          "message": "The service stopped before this background response finished (a restart "
                     "or a failure); create it again."}
@@ -60,7 +56,7 @@ class BackgroundResponses:
             lambda: runner.waiting)
         metrics.background_responses.labels(status="in_progress").set_function(
             lambda: runner.running)
-        self._changed: dict[str, asyncio.Event] = {}  # followers here, woken by new events
+        self._log = EventLog(pool, lease_s)
         self._keeper: asyncio.Task[None] | None = None
 
     @property
@@ -99,7 +95,7 @@ class BackgroundResponses:
         for body in failed:
             log.warning("background response lost its runner",
                         extra={"response_id": body["id"]})
-            self._notify(body["id"])
+            self._log.notify(body["id"])
         if failed:
             self._ended.labels(outcome="lapsed").inc(len(failed))
         return len(failed)
@@ -176,7 +172,7 @@ class BackgroundResponses:
                      extra={"response_id": rid})
             await self._end(rid, 2, _error_of(exc))
             return "failed"
-        events_log = _EventLog(lambda events: self._append(rid, events))
+        events_log = self._log.writer(rid)
         try:
             # The run's own stream: `response.created` was sent when it was queued, so its
             # events follow `response.queued` (one place later).
@@ -197,11 +193,6 @@ class BackgroundResponses:
             await repo.finish(conn, rid, started.final)
         return str(started.final["status"])
 
-    async def _append(self, rid: str, events: list[dict[str, Any]]) -> None:
-        async with self._pool.acquire() as conn:
-            await repo.append_events(conn, rid, events)
-        self._notify(rid)
-
     async def _end(self, rid: str, seq: int | None, error: dict[str, str]) -> bool:
         """Fail an unfinished response with `error`, ending its log with `response.failed`
         (at `seq`, or after its last event); False if it had ended."""
@@ -215,7 +206,7 @@ class BackgroundResponses:
             at = await repo.next_seq(conn, rid) if seq is None else seq
             await repo.append_events(conn, rid, [{"type": "response.failed",
                                                   "sequence_number": at, "response": body}])
-        self._notify(rid)
+        self._log.notify(rid)
         return True
 
     # -- follow and cancel ----------------------------------------------------------------
@@ -232,49 +223,9 @@ class BackgroundResponses:
             return await self._responses.replay(identity, response_id, starting_after)
         return self.follow(response_id, -1 if starting_after is None else starting_after)
 
-    async def follow(self, rid: str, after: int) -> AsyncIterator[bytes]:
-        """The log of `rid` after `after`, then its new events as they come, until its
-        terminal event (or its cancellation)."""
-        quiet_since = time.monotonic()
-        closing = False
-        try:
-            while True:
-                changed = self._changed.setdefault(rid, asyncio.Event())
-                async with self._pool.acquire() as conn:
-                    events = await repo.events_after(conn, rid, after)
-                    status = None if events else await repo.status(conn, rid)
-                    last = (None if events or status in (None, *repo.UNFINISHED)
-                            else await repo.last_event(conn, rid))
-                if events:
-                    yield named_frames(events)
-                    after = events[-1]["sequence_number"]
-                    if events[-1]["type"] in _TERMINAL_EVENTS:
-                        return
-                    quiet_since = time.monotonic()
-                    continue
-                if status is None or (status == "cancelled" and closing):
-                    return
-                if status == "cancelled":
-                    closing = True  # one more read, for what was logged before it
-                    continue
-                if last is not None and last[1] in _TERMINAL_EVENTS:
-                    if last[0] > after:
-                        continue  # logged since the read above: send it first
-                    return
-                if (status not in repo.UNFINISHED
-                        and time.monotonic() - quiet_since > self._lease_s):
-                    return  # ended, and its runner stopped before logging the end
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), _POLL_S)
-        finally:
-            waiting = self._changed.get(rid)
-            if waiting is not None and not waiting.is_set():
-                self._changed.pop(rid, None)
-
-    def _notify(self, rid: str) -> None:
-        changed = self._changed.pop(rid, None)
-        if changed is not None:
-            changed.set()
+    def follow(self, rid: str, after: int) -> AsyncIterator[bytes]:
+        """The events of `rid` after `after`, then live until it ends."""
+        return self._log.follow(rid, after)
 
     async def cancel(self, identity: Identity, response_id: str) -> dict[str, Any]:
         """Cancel a queued or running background response of the caller's; cancelling one
@@ -295,49 +246,8 @@ class BackgroundResponses:
         if found.status != "cancelled":
             self._ended.labels(outcome="cancelled").inc()
         self._runner.cancel(response_id)
-        self._notify(response_id)
+        self._log.notify(response_id)
         return body
-
-
-class _EventLog:
-    """One run's writes to its event log, in order. A write starts as soon as the one before
-    it is done, with every event that came meanwhile: a fast model's many small batches
-    become a few writes, a slow model's each go out at once."""
-
-    def __init__(self, write: Callable[[list[dict[str, Any]]], Awaitable[None]]) -> None:
-        self._write = write
-        self._pending: list[dict[str, Any]] = []
-        self._writing: asyncio.Task[None] | None = None
-        self._error: Exception | None = None
-
-    def add(self, events: list[dict[str, Any]]) -> None:
-        """Queue `events` for writing (raises what an earlier write raised)."""
-        if self._error is not None:
-            raise self._error
-        self._pending += events
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            while self._pending:
-                events, self._pending = self._pending, []
-                await self._write(events)
-        except Exception as exc:
-            self._error = exc
-
-    async def flush(self) -> None:
-        """Wait until every event added is written (raises what a write raised)."""
-        if self._writing is not None:
-            await self._writing
-        if self._error is not None:
-            raise self._error
-
-    async def abort(self) -> None:
-        """Stop writing: a write under way is cancelled and waited for."""
-        if self._writing is not None and not self._writing.done():
-            self._writing.cancel()
-            await asyncio.gather(self._writing, return_exceptions=True)
 
 
 def _error_of(exc: Exception) -> dict[str, str]:
