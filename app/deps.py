@@ -22,6 +22,7 @@ from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.models.service import ModelsService
+from app.api.responses.background import BackgroundResponses
 from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
 from app.errors import AuthenticationFailed, PermissionDenied
@@ -89,6 +90,10 @@ async def get_responses(request: Request) -> ResponsesService:
     return (await get_state(request)).responses
 
 
+async def get_background(request: Request) -> BackgroundResponses:
+    return (await get_state(request)).background
+
+
 async def get_compact(request: Request) -> CompactService:
     return (await get_state(request)).compact
 
@@ -115,6 +120,7 @@ IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
 AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
 LoginDep = Annotated[LoginService, Depends(get_login)]
 ResponsesDep = Annotated[ResponsesService, Depends(get_responses)]
+BackgroundDep = Annotated[BackgroundResponses, Depends(get_background)]
 CompactDep = Annotated[CompactService, Depends(get_compact)]
 ConversationsDep = Annotated[ConversationsService, Depends(get_conversations)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]

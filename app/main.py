@@ -2,7 +2,8 @@
 
 The lifespan opens, in order: the database (embedded PostgreSQL unless a URL is given),
 migrations, the pool, the stores, the routing file (when set, watched for edits) and its
-upstream clients, the providers and the MATRIZ orchestrator, the tick; and closes them in reverse.
+upstream clients, the providers and the MATRIZ orchestrator, the tick, the background runner;
+and closes them in reverse (the runner first: its runs still need the rest).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from app.api.indexes.router import router as indexes_router
 from app.api.indexes.service import IndexesService
 from app.api.models.router import router as models_router
 from app.api.models.service import ModelsService
+from app.api.responses.background import BackgroundResponses
 from app.api.responses.compact import CompactService
 from app.api.responses.router import router as responses_router
 from app.api.responses.service import ResponsesService
@@ -103,6 +105,7 @@ from app.openapi import install as install_openapi
 from app.reliability.ratelimit import DEFAULT_PATH as DEFAULT_LIMITS
 from app.reliability.ratelimit import Limiter, MemoryLimiter, load_limits
 from app.reliability.redis_limiter import RedisLimiter
+from app.reliability.runner import TaskRunner
 from app.routing.reload import RoutingMetrics, RoutingReloader
 from app.sessions.base import SessionLimits, SessionStore
 from app.sessions.memory import MemorySessions
@@ -287,11 +290,17 @@ async def _open(
     windows = compaction.WindowSeal(Seal.from_settings(
         settings.compaction_key.get_secret_value() if settings.compaction_key else None,
         settings.data_dir, compaction.KEY_FILE))
+    responses = ResponsesService(pool, orchestrator, registry, sessions, memory, lane, windows,
+                                 settings.max_file_bytes)
+    background = BackgroundResponses(
+        pool, responses, TaskRunner("background responses", settings.background_concurrency),
+        settings.background_lease_seconds, metrics)
+    await background.start()
+    stack.push_async_callback(background.stop, settings.background_grace_seconds)
     return AppState(
         settings=settings, pool=pool, identities=identities, registry=registry, tick=tick,
         experience=experience, drift=drift,
-        responses=ResponsesService(pool, orchestrator, registry, sessions, memory, lane,
-                                   windows, settings.max_file_bytes),
+        responses=responses, background=background,
         compact=CompactService(pool, registry, windows),
         conversations=ConversationsService(pool),
         chat=ChatService(orchestrator, registry, sessions, memory, lane, settings.max_file_bytes),

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=3600)
     # A WebSocket on /v1/responses lasts at most this long (Open Responses: 60 minutes).
     websocket_max_seconds: float = Field(default=3600.0, gt=0, le=3600)
+    # Background responses: how many run at once per process (the rest wait, queued); how
+    # long a runner's hold on one lasts unless renewed (a crashed runner's responses are
+    # failed once it lapses); how long a stopping service lets running ones finish.
+    background_concurrency: int = Field(default=8, ge=1, le=1024)
+    background_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    background_grace_seconds: float = Field(default=10.0, ge=0, le=3600)
     tick_hz: float = Field(default=30.0, gt=0, le=1000)
     tick_buffer: int = Field(default=4096, ge=16)
     # Dreams run at most this many at once per process, each holding a lease renewed while

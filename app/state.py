@@ -14,6 +14,7 @@ from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.models.service import ModelsService
+from app.api.responses.background import BackgroundResponses
 from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
 from app.db.pool import Database
@@ -45,6 +46,7 @@ class AppState:
     experience: ExperienceLog
     drift: DriftEngine
     responses: ResponsesService
+    background: BackgroundResponses
     compact: CompactService
     conversations: ConversationsService
     chat: ChatService

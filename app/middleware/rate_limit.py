@@ -68,4 +68,4 @@ class RateLimitMiddleware:
             await self.app(scope, replay if messages else receive, send_with_headers)
         finally:
             request_meter.reset(token)
-            await gate.settle(admission, meter)
+            await meter.settle_when_done(lambda: gate.settle(admission, meter))

@@ -132,6 +132,18 @@ class Metrics:
             " the response's terminal status; error: refused with an error message; left: the"
             " client went away mid-response).", ["outcome"], registry=registry,
         )
+        self.background_responses = Gauge(
+            "lukhas_background_responses",
+            "Background responses this process holds, by status (queued: waiting for a slot"
+            " of its runner; in_progress: running).", ["status"], registry=registry,
+        )
+        self.background_ended = Counter(
+            "lukhas_background_responses_ended_total",
+            "Background responses ended, by outcome (completed, incomplete, failed: as their"
+            " run ended; cancelled: on request; lapsed: their runner was gone, marked failed;"
+            " stopped: the service stopped first, marked failed).", ["outcome"],
+            registry=registry,
+        )
         self.auth_failures = Counter(
             "lukhas_auth_failures_total",
             "Failed authentications by surface (credential: API key or ΛiD token; password:"

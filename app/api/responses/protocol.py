@@ -300,7 +300,7 @@ class ResponseObject(OpenAIModel):
     id: str
     object: Literal["response"]
     created_at: int
-    status: Literal["completed", "incomplete", "failed", "in_progress"]
+    status: Literal["completed", "incomplete", "failed", "in_progress", "queued", "cancelled"]
     completed_at: int | None
     background: bool
     conversation: ConversationRef | None

@@ -1,5 +1,5 @@
-"""`/v1/responses`: create (JSON, SSE, or a WebSocket's turns), compact, retrieve (or replay),
-delete, input items."""
+"""`/v1/responses`: create (JSON, SSE, a WebSocket's turns, or in the background), compact,
+retrieve (or replay, or follow), cancel, delete, input items."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from app.api.responses.protocol import (
     ResponseCreateRequest,
     ResponseObject,
 )
-from app.deps import CompactDep, ResponsesDep, StateDep, require
+from app.deps import BackgroundDep, CompactDep, ResponsesDep, StateDep, require
 from app.identity.base import Identity
 from app.json import JSONResponse
 from app.sse import sse_response, stream_documented
@@ -34,14 +34,21 @@ SESSION_HEADER_DOC = ("Working memory to read and extend; without it, the sessio
     "`sequence_number`.")})
 async def create_response(
     body: ResponseCreateRequest, identity: Annotated[Identity, require("responses.write")],
-    service: ResponsesDep,
+    service: ResponsesDep, background: BackgroundDep,
     x_lukhas_session: Annotated[str | None, Header(description=SESSION_HEADER_DOC)] = None,
 ) -> Response:
-    """Create a model response; `stream: true` answers with server-sent events. A WebSocket
-    on this path creates responses too (`x-openresponses-websocket`)."""
-    if body.stream:
+    """Create a model response; `stream: true` answers with server-sent events. With
+    `background: true` it is answered at once, `queued`, and runs on (streamed, it goes on
+    if the client leaves). A WebSocket on this path creates responses too
+    (`x-openresponses-websocket`)."""
+    response: Response
+    if body.background:
+        queued, session_id = await background.create(identity, body, x_lukhas_session)
+        response = (sse_response(background.follow(queued["id"], -1)) if body.stream
+                    else JSONResponse(queued))
+    elif body.stream:
         frames, session_id = await service.stream(identity, body, x_lukhas_session)
-        response: Response = sse_response(frames)
+        response = sse_response(frames)
     else:
         created, session_id = await service.create(identity, body, x_lukhas_session)
         response = JSONResponse(created)
@@ -69,16 +76,32 @@ async def responses_socket(socket: WebSocket, state: StateDep) -> None:
 
 @router.get("/responses/{response_id}", response_model=None, responses={200: stream_documented(
     ResponseObject, named=True, data="With `stream=true`: the stored response's events "
-    "replayed (after `starting_after` when given).")})
+    "replayed (after `starting_after` when given); a background response's followed live "
+    "until it ends.")})
 async def retrieve_response(
     response_id: str, identity: Annotated[Identity, require("responses.read")],
-    service: ResponsesDep, stream: bool = False, starting_after: int | None = None,
+    service: ResponsesDep, background: BackgroundDep,
+    stream: Annotated[bool, Query(description="Answer with the response's events.")] = False,
+    starting_after: Annotated[int | None, Query(
+        description="With `stream=true`: only the events whose `sequence_number` is "
+                    "greater (to resume a stream).")] = None,
     include: Annotated[list[str] | None, Query(alias="include[]")] = None,
 ) -> Response:
-    """A stored response; with `stream=true`, its event stream replayed."""
+    """A stored response (a background one as it stands: `queued`, `in_progress`, ...); with
+    `stream=true`, its event stream."""
     if stream:
-        return sse_response(await service.replay(identity, response_id, starting_after))
+        return sse_response(await background.stream(identity, response_id, starting_after))
     return JSONResponse(await service.get(identity, response_id))
+
+
+@router.post("/responses/{response_id}/cancel", response_model=None,
+             responses={200: {"model": ResponseObject}})
+async def cancel_response(
+    response_id: str, identity: Annotated[Identity, require("responses.write")],
+    background: BackgroundDep,
+) -> dict[str, Any]:
+    """Cancel a queued or running background response; it is returned `cancelled`."""
+    return await background.cancel(identity, response_id)
 
 
 @router.delete("/responses/{response_id}", response_model=None,

@@ -83,6 +83,17 @@ class ResponseStream:
                                for t in own)]
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedStream:
+    """A checked run, not started yet: the Response object it begins as (`in_progress`,
+    no output), its session and input items, and `start()`."""
+
+    snapshot: dict[str, Any]
+    session_id: str | None
+    input_items: list[dict[str, Any]]
+    start: Callable[[], Awaitable[ResponseStream]]
+
+
 class ResponsesService:
     def __init__(self, pool: Any, orchestrator: Orchestrator, registry: ProviderRegistry,
                  sessions: SessionStore, memory: ConversationMemory | None = None,
@@ -98,10 +109,6 @@ class ResponsesService:
         self._sessions = sessions
 
     # -- create -----------------------------------------------------------------------
-
-    def _check_supported(self, req: ResponseCreateRequest) -> None:
-        if req.background:
-            raise InvalidRequest("Background mode is not supported.", param="background")
 
     async def _files(self, req: ResponseCreateRequest) -> dict[str, AttachedFile] | None:
         """The input's files read as text, for a built-in model (a routed one is sent them)."""
@@ -122,11 +129,10 @@ class ResponsesService:
         if isinstance(provider, UpstreamProvider):
             call = provider.begin(identity, req.model, request_id_var.get() or new_id("req_"))
             call.params = responses_params(req, call.group)
-            call.stream = bool(req.stream)
+            call.stream = bool(req.stream or req.background)  # a background run is followed
         else:
             check_output_limit(req.max_output_tokens, card.context_window,
                                "max_output_tokens")
-            self._check_supported(req)
         window = (expand_input(req.input, identity.subject, self._windows)
                   if self._windows is not None and not isinstance(req.input, str) else None)
         converted = convert_input(req, media=call is not None, window=window,
@@ -231,14 +237,31 @@ class ResponsesService:
         transport. `chain`: the turns of `req.previous_response_id`'s conversation when the
         caller holds them (a WebSocket's connection-local state), instead of reading them
         from storage."""
+        prepared = await self.prepare_stream(identity, req, session_id, chain)
+        return await prepared.start()
+
+    async def prepare_stream(
+        self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None,
+        chain: list[Turn] | None = None,
+    ) -> PreparedStream:
+        """Check and prepare the run now (its request errors are raised here); start it
+        later, with `start()` (a background response's runner does)."""
         files = await self._files(req)
         ctx, base, builder, store_final, converted = self._prepare(identity, req, session_id,
                                                                    files, chain)
-        events, first = await self._orchestrator.start(ctx)
-        started = ResponseStream(base["id"], _session_of(ctx, base, req.store is not False),
-                                 ctx.chain or [], converted, ctx.file_search)
-        started.events = self._events(ctx, base, builder, events, first, store_final, started)
-        return started
+
+        async def start() -> ResponseStream:
+            if ctx.upstream is not None:  # the deadline counts from the run, not its wait
+                ctx.upstream.started = asyncio.get_running_loop().time()
+            events, first = await self._orchestrator.start(ctx)
+            started = ResponseStream(base["id"], _session_of(ctx, base, req.store is not False),
+                                     ctx.chain or [], converted, ctx.file_search)
+            started.events = self._events(ctx, base, builder, events, first, store_final,
+                                          started)
+            return started
+
+        return PreparedStream(base, _session_of(ctx, base, req.store is not False),
+                              converted.items, start)
 
     async def _events(
         self, ctx: RunContext, base: dict[str, Any], builder: OutputBuilder,
@@ -432,7 +455,8 @@ def _base_object(response_id: str, req: ResponseCreateRequest,
                  conversation_id: str | None) -> dict[str, Any]:
     return {
         "id": response_id, "object": "response", "created_at": int(time.time()),
-        "status": "in_progress", "completed_at": None, "background": False, "error": None,
+        "status": "in_progress", "completed_at": None, "background": bool(req.background),
+        "error": None,
         "conversation": None if conversation_id is None else {"id": conversation_id},
         "incomplete_details": None, "instructions": req.instructions,
         "max_output_tokens": req.max_output_tokens, "model": req.model,

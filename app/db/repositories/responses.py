@@ -32,7 +32,17 @@ async def insert(
     keep_existing: bool = False,
 ) -> None:
     """Store one response; with `keep_existing`, a response already stored under `id`
-    stays as it is."""
+    stays as it is. A background response's row exists from when it was queued: its end
+    updates it while it is unfinished (one cancelled or deleted meanwhile stays so). Only
+    its cancel request cancels it: a run stopped otherwise is ended by its runner."""
+    if body.get("background"):
+        await conn.execute(
+            "UPDATE responses SET status = $3, input_items = $4, turns = $5, body = $6,"
+            " session_id = $7, lease_until = NULL WHERE id = $1 AND owner = $2"
+            " AND status IN ('queued', 'in_progress') AND $3 <> 'cancelled'",
+            id, owner, status, input_items, turns, body, session_id,
+        )
+        return
     await conn.execute(
         "INSERT INTO responses (id, owner, previous_response_id, model, status, input_items,"
         " turns, body, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"

@@ -100,8 +100,6 @@ def _tools(req: ResponseCreateRequest) -> dict[str, Any]:
 def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]:
     """The upstream parameters of a Responses request, or a 400 naming what cannot go."""
     model = req.model
-    if req.background:
-        raise _unsupported(model, "background")
     params: dict[str, Any] = _tools(req)
     extra = req.model_extra or {}
     for name, value in extra.items():
