@@ -35,6 +35,25 @@ SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.js
 _METHODS = ("get", "put", "post", "delete", "patch")
 _VARIABLE = re.compile(r"\{\{(\w+)\}\}")
 
+def _await_end(url: str, ended: tuple[str, ...]) -> list[str]:
+    """A pre-request script's lines: poll `url` (as the caller) until its status is one of
+    `ended`, every 100 ms, at most 100 times."""
+    return [
+        f"const url = pm.variables.replaceIn('{url}');",
+        "const header = [{key: 'Authorization',",
+        "                 value: 'Bearer ' + pm.collectionVariables.get('token')}];",
+        f"const ended = {json.dumps(list(ended))};",
+        "let tries = 0;",
+        "function poll() {",
+        "  pm.sendRequest({url: url, method: 'GET', header: header}, function (err, res) {",
+        "    if (!err && ended.includes(res.json().status)) { return; }",
+        "    if (++tries < 100) { setTimeout(poll, 100); }",
+        "  });",
+        "}",
+        "poll();",
+    ]
+
+
 # Named pre-request scripts (Postman's sandbox: `pm`, and CryptoJS for the TOTP code).
 PRE_SCRIPTS: dict[str, list[str]] = {
     "username": [
@@ -44,18 +63,13 @@ PRE_SCRIPTS: dict[str, list[str]] = {
     ],
     "dream_ended": [
         "// Wait (up to 10 s) until the dream has ended: it runs on the service's tick.",
-        "const url = pm.variables.replaceIn('{{baseUrl}}/v1/dreams/{{dreamId}}');",
-        "const header = [{key: 'Authorization',",
-        "                 value: 'Bearer ' + pm.collectionVariables.get('token')}];",
-        "const ended = ['completed', 'failed', 'cancelled', 'incomplete'];",
-        "let tries = 0;",
-        "function poll() {",
-        "  pm.sendRequest({url: url, method: 'GET', header: header}, function (err, res) {",
-        "    if (!err && ended.includes(res.json().status)) { return; }",
-        "    if (++tries < 100) { setTimeout(poll, 100); }",
-        "  });",
-        "}",
-        "poll();",
+        *_await_end("{{baseUrl}}/v1/dreams/{{dreamId}}", ("completed", "failed", "cancelled",
+                                                          "incomplete")),
+    ],
+    "background_ended": [
+        "// Wait (up to 10 s) until the background response has ended.",
+        *_await_end("{{baseUrl}}/v1/responses/{{backgroundId}}", ("completed", "failed",
+                                                                  "cancelled", "incomplete")),
     ],
     "totp": [
         "// The current RFC 6238 code (HMAC-SHA1, 6 digits, 30 s) for the enrolled secret.",
