@@ -42,7 +42,7 @@ from app.matriz.providers.upstream.responses_api import (
     responses_params,
 )
 from app.matriz.providers.upstream.translate import messages
-from app.observability.metrics import Metrics
+from app.observability.metrics import Children, Metrics
 from app.reliability.backoff import MAX_RETRY_AFTER_S, backoff_delay
 from app.routing.config import FailureKind, RoutingConfig, failure_kind
 from app.routing.cooldown import CooldownSnapshot, CooldownTracker
@@ -113,6 +113,8 @@ class UpstreamProvider:
         self._cards: tuple[RoutingConfig | None, dict[str, ModelCard]] = (None, {})
         self._cooling_gauged: set[str] = set()
         self._labels: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._requests = Children(metrics.upstream_requests)
+        self._tokens = Children(metrics.upstream_tokens)
 
     # -- models -----------------------------------------------------------------------
 
@@ -358,17 +360,16 @@ class UpstreamProvider:
         return found
 
     def _count(self, attempt: Attempt, outcome: str) -> None:
-        self._metrics.upstream_requests.labels(attempt.upstream, attempt.group, outcome).inc()
+        self._requests(attempt.upstream, attempt.group, outcome).inc()
 
     def _count_tokens(self, group: str, reader: Reader) -> None:
         usage = reader.usage
         assert usage is not None
-        tokens = self._metrics.upstream_tokens
         for kind, value in (("input", usage.input_tokens), ("output", usage.output_tokens),
                             ("reasoning", usage.reasoning_tokens),
                             ("cached", usage.cached_tokens)):
             if value:
-                tokens.labels(group, kind).inc(value)
+                self._tokens(group, kind).inc(value)
 
     def _gauge(self, snapshot: CooldownSnapshot) -> None:
         counts: dict[str, int] = {}
