@@ -182,7 +182,7 @@ def measured(args: argparse.Namespace) -> None:
                                                                     args.requests))
                     if args.profile:
                         profiler.disable()
-                        pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+                        pstats.Stats(profiler).sort_stats(args.sort).print_stats(
                             args.profile)
                 loop.run_until_complete(stack.aclose())
             finally:
@@ -230,6 +230,8 @@ def main() -> int:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="no valgrind: run the cases under cProfile and print the N "
                              "functions with the most cumulative time, per case")
+    parser.add_argument("--sort", default="cumulative",
+                        help="the profile's order (a pstats key: cumulative, tottime, ...)")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
