@@ -4,7 +4,9 @@ Drives the ASGI app in-process (no HTTP server, no client library on our side) w
 lifespan running, on the embedded PostgreSQL, with an API key, rate limits that never refuse
 but run on every request, memory recall and the output policy on, and a routing file whose
 group `bench-gpt` is the mock upstream (`tests/utils/mock_upstream.py`, a separate process
-on 127.0.0.1, so its own work is not counted). The body is `bench/gateway.py`'s.
+on 127.0.0.1, so its own work is not counted). The body is `bench/gateway.py`'s. The
+`passthrough` cases send it through `load/passthrough_proxy.py` on an aiohttp session
+instead, the floor for a Python gateway, in the same process and run.
 
 Run as `python bench/gateway_instructions.py`: it starts itself again under
 `valgrind --tool=callgrind` with collection only inside the measured section (the section
@@ -15,7 +17,8 @@ The routing file's reload poll is set to an hour so that the slowed-down clock d
 reloads to the count.
 
 Usage: .venv/bin/python bench/gateway_instructions.py [--requests 20] [--warmup 30]
-           [--cases chat,chat-stream,responses,responses-stream] [--profile N]
+           [--cases chat,chat-stream,responses,responses-stream,passthrough,passthrough-stream]
+           [--profile N]
        (--profile N: no valgrind; the same cases under cProfile, the N functions with the most
         cumulative time each, to see where the instructions go)
 """
@@ -56,6 +59,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         "model": MODEL, "instructions": BODY["messages"][0]["content"],
         "input": BODY["messages"][1]["content"], "max_output_tokens": 32, "store": False,
         "stream": True}),
+    # The floor: load/passthrough_proxy.py on an aiohttp session, the same body forwarded.
+    "passthrough": ("/v1/chat/completions", BODY),
+    "passthrough-stream": ("/v1/chat/completions", {**BODY, "stream": True}),
 }
 
 
@@ -137,6 +143,7 @@ def measured(args: argparse.Namespace) -> None:
     from app.db.embedded import EmbeddedPostgres
     from app.main import create_app
     from app.settings import Settings
+    from load.passthrough_proxy import create_app as passthrough
 
     mock, port = start_mock()
     try:
@@ -165,9 +172,14 @@ def measured(args: argparse.Namespace) -> None:
                                           routing_reload_seconds=3600, log_level="warning"))
                 loop.run_until_complete(stack.enter_async_context(
                     app.router.lifespan_context(app)))
+                floor = passthrough(f"http://{HOST}:{port}/v1", transport="aiohttp")
+                loop.run_until_complete(stack.enter_async_context(
+                    floor.router.lifespan_context(floor)))
+                apps = {name: floor if name.startswith("passthrough") else app
+                        for name in args.cases}
                 for name in args.cases:
                     path, body = CASES[name]
-                    loop.run_until_complete(run_case(app, path, orjson.dumps(body),
+                    loop.run_until_complete(run_case(apps[name], path, orjson.dumps(body),
                                                      args.warmup))
                 for name in args.cases:
                     path, body = CASES[name]
@@ -178,7 +190,7 @@ def measured(args: argparse.Namespace) -> None:
                     if args.profile:
                         profiler = cProfile.Profile()
                         profiler.enable()
-                    operator.call(loop.run_until_complete, run_case(app, path, raw,
+                    operator.call(loop.run_until_complete, run_case(apps[name], path, raw,
                                                                     args.requests))
                     if args.profile:
                         profiler.disable()
