@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
@@ -118,6 +119,11 @@ log = logging.getLogger("lukhas")
 API_ROUTERS = (responses_router, conversations_router, chat_router, embeddings_router,
                indexes_router, dreams_router, models_router, identity_router, accounts_router,
                admin_router, experience_router, drift_router)
+# The order requests are matched in: the busiest first (each route passed over costs ~18,000
+# CPU instructions per request in FastAPI's matching), then the rest of the API, the probes,
+# and FastAPI's own pages (/openapi.json, /docs, /redoc). The OpenAPI document keeps
+# the order above, the probes first.
+_MATCHED_FIRST = (chat_router, responses_router, embeddings_router, models_router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -151,11 +157,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    "operation_spans": False},
     )
     install_error_handlers(app)
-    app.include_router(health_router)
-    for router in API_ROUTERS:
+    framework = list(app.router.routes)
+    app.router.routes.clear()
+    matched = [*_MATCHED_FIRST, *(r for r in API_ROUTERS if r not in _MATCHED_FIRST)]
+    for router in matched:
         app.include_router(router, prefix="/v1")
+    app.include_router(health_router)
+    app.router.routes.extend(framework)
     register_middleware(app, settings, registry, tracer_provider)
-    install_openapi(app)
+    documented = [(health_router, ""), *((router, "/v1") for router in API_ROUTERS)]
+    install_openapi(app, [prefix + route.path_format for router, prefix in documented
+                          for route in router.routes if isinstance(route, APIRoute)])
     return app
 
 

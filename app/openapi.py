@@ -13,6 +13,7 @@ Usage: `python -m app.openapi docs/openapi/lukhas-openai.yaml` (or `make openapi
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,15 +148,19 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def install(app: FastAPI) -> None:
-    """Serve the finished document at `/openapi.json`."""
+def install(app: FastAPI, path_order: Sequence[str] = ()) -> None:
+    """Serve the finished document at `/openapi.json`, its paths in `path_order` (the
+    order requests are matched in need not be the order a reader expects)."""
     raw = app.openapi
     finished: dict[str, Any] | None = None
+    rank = {path: i for i, path in enumerate(path_order)}
 
     def document() -> dict[str, Any]:
         nonlocal finished
         if finished is None:
             finished = finish(raw())
+            finished["paths"] = dict(sorted(finished["paths"].items(),
+                                            key=lambda item: rank.get(item[0], len(rank))))
         return finished
 
     app.openapi = document  # type: ignore[method-assign]

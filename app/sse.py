@@ -1,4 +1,4 @@
-"""The one SSE helper: typed events in, `text/event-stream` frames out (sse-starlette).
+"""The one SSE helper: typed events in, `text/event-stream` frames out.
 
 Responses streams name each frame (`event: <type>`) and send JSON whose `type` equals that
 name; chat streams send bare `data:` frames and end with `data: [DONE]`
@@ -9,14 +9,23 @@ the server does a third of the sends.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from sse_starlette import EventSourceResponse
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 DONE = b"data: [DONE]\n\n"
+PING_SECONDS = 15.0
+_PING: Message = {"type": "http.response.body", "body": b": ping\n\n", "more_body": True}
+_END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
+
+log = logging.getLogger("lukhas.sse")
 
 
 def stream_documented(model: type[BaseModel], *, named: bool, data: str,
@@ -55,9 +64,92 @@ def data_frame(payload: Mapping[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-def sse_response(frames: AsyncIterator[bytes]) -> EventSourceResponse:
-    """Stream `frames`; a `: ping` comment every 15 s keeps idle proxies from closing it."""
-    return EventSourceResponse(
-        frames, ping=15, sep="\n",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+class EventStream(Response):
+    """A `text/event-stream` response of ready-made frames.
+
+    Each frame goes out as it is produced, in one write. Beside it one small task waits for
+    the client: on `http.disconnect` it cancels the request's task, so a stream waiting on a
+    slow pipeline stops at once (the frames' generator sees the cancellation, or is closed
+    when it sits at a `yield`, and runs its own cleanup); the cancellation ends here, as the
+    normal end of a stream its client left. A server that raises `OSError` on a send to a
+    closed connection (ASGI 2.4) ends it the same way. While no frame has gone out for
+    `PING_SECONDS`, the task sends a `: ping` comment, which keeps idle proxies from closing
+    the connection and which clients ignore.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, frames: AsyncIterator[bytes],
+                 headers: Mapping[str, str] | None = None) -> None:
+        self.frames = frames
+        self.status_code = 200
+        self.background = None
+        self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no",
+                           "connection": "keep-alive", **(headers or {})})
+        self._gone = False
+        self._sent_at = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        frames = self.frames
+        await send({"type": "http.response.start", "status": self.status_code,
+                    "headers": self.raw_headers})
+        if scope.get("method") == "HEAD":  # headers only; the frames are never produced
+            await send(_END)
+            await _close(frames)
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        self._sent_at = loop.time()
+        watcher = loop.create_task(self._watch(receive, send, task, loop))
+        try:
+            try:
+                async for frame in frames:
+                    await send({"type": "http.response.body", "body": frame,
+                                "more_body": True})
+                    self._sent_at = loop.time()
+            finally:
+                watcher.cancel()
+            await send(_END)
+        except asyncio.CancelledError:
+            if not self._gone or task.uncancel() > 0:
+                raise  # cancelled for another reason (the server stopping): not ours to end
+            await _close(frames)
+        except OSError:  # the server could not send: the client's connection is gone
+            await _close(frames)
+
+    async def _watch(self, receive: Receive, send: Send, task: asyncio.Task[Any],
+                     loop: asyncio.AbstractEventLoop) -> None:
+        """Wait for the client to leave, and ping while the stream is idle."""
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(self._sent_at + PING_SECONDS):
+                        message = await receive()
+                except TimeoutError:
+                    if loop.time() >= self._sent_at + PING_SECONDS:
+                        await send(_PING)
+                        self._sent_at = loop.time()
+                    continue
+                if message["type"] == "http.disconnect":
+                    break
+        except asyncio.CancelledError:
+            return  # the stream ended first
+        except Exception:  # the connection failed under us: the client is gone as well
+            log.debug("SSE client watch ended", exc_info=True)
+        self._gone = True
+        task.cancel()
+
+
+async def _close(frames: AsyncIterator[bytes]) -> None:
+    """Close the frames' generator, so that its cleanup runs (a no-op when it has ended)."""
+    aclose = getattr(frames, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+def sse_response(frames: AsyncIterator[bytes]) -> EventStream:
+    """Stream `frames`; a `: ping` comment every 15 idle seconds keeps proxies from closing
+    it."""
+    return EventStream(frames)

@@ -6,7 +6,7 @@ on free ports of 127.0.0.1, each peer in front of it:
   direct       the requests go straight to the mock upstream (the zero-overhead baseline);
   passthrough  a bare FastAPI + httpx pass-through (`load/passthrough_proxy.py`): the floor
                for a Python gateway on httpx's own connection pool;
-  passthrough-aiohttp  the same on httpx-aiohttp's transport, as the façade calls upstreams:
+  passthrough-aiohttp  the same with an aiohttp session, as the façade calls upstreams:
                the floor for the client the façade uses;
   litellm      LiteLLM proxy, installed into `bench/.venvs/litellm` on first use, one worker,
                its logging and callbacks at their documented quietest (see LITELLM_SETTINGS);
@@ -355,8 +355,7 @@ def start_passthrough(procs: Processes, upstream: int, transport: str = "httpx")
                                        "--host", HOST, "--port", str(port), "--workers", "1",
                                        "--http", "httptools", "--loop", "uvloop",
                                        "--no-access-log", "--log-level", "warning"], env=env)
-    label = ("FastAPI + httpx pass-through" if transport == "httpx"
-             else f"FastAPI + httpx-on-{transport} pass-through")
+    label = f"FastAPI + {transport} pass-through"
     peer = Peer(name, port, "none", label=label)
     _check_answer(peer, proc, 60)
     return peer

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from app.errors import RateLimited
-from app.observability.metrics import Metrics
+from app.observability.metrics import Children, Metrics
 from app.reliability.backoff import MAX_RETRY_AFTER_S
 from app.reliability.durations import go_duration
 from app.reliability.meter import RequestMeter
@@ -59,6 +59,7 @@ class RateGate:
         self._limits = limits
         self._limiter = limiter
         self._metrics = metrics
+        self._decisions = Children(metrics.ratelimit_decisions)
 
     def limit_for(self, path: str) -> tuple[str, Limit]:
         """The route class of `path` and its limit."""
@@ -79,8 +80,7 @@ class RateGate:
             self._metrics.ratelimit_fail_open.labels(route=route).inc()
             log.warning("rate limiter unavailable; admitting", extra={"error": str(exc)})
             return Admission(key, route, limit, estimate, None)
-        self._metrics.ratelimit_decisions.labels(
-            route=route, status="admitted" if decision.allowed else "limited").inc()
+        self._decisions(route, "admitted" if decision.allowed else "limited").inc()
         if not decision.allowed:
             wait = min(MAX_RETRY_AFTER_S, max(0.001, decision.retry_after_s))
             raise RateLimited(

@@ -18,9 +18,10 @@ BODY = {"model": "mock-gpt", "max_tokens": 32,
 AUTH = {"Authorization": "Bearer caller-key"}
 
 
-@pytest.fixture
-async def proxy(mock_upstream: MockUpstream) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(mock_upstream.url, pool=4)
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def proxy(mock_upstream: MockUpstream,
+                request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(mock_upstream.url, pool=4, transport=request.param)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:

@@ -27,6 +27,10 @@ MAX_DIGITS = int(MAX_BITS * math.log10(2))
 _ALLOWED = re.compile(r"[0-9.+\-*/%()\s]*")
 _RUN = re.compile(r"[0-9.+\-*/%()\s]+")
 _OPERATOR = re.compile(r"[-+*/%()]")
+# An expression holds an ASCII digit (`_RUN` keeps nothing else that is a number); before the
+# words below are rewritten, that digit is in the message, or comes from "squared" or
+# "cubed". A message with neither has no expression: one search instead of the rewrites.
+_MAY_HOLD_ARITHMETIC = re.compile(r"[0-9]|squared|cubed", re.IGNORECASE)
 _WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), replacement)
     for pattern, replacement in (
@@ -71,6 +75,8 @@ class _NotReal(Exception):
 
 def find_expression(message: str) -> str | None:
     """Return the arithmetic expression in a natural-language message, or None."""
+    if not _MAY_HOLD_ARITHMETIC.search(message):
+        return None
     text = message
     for pattern, replacement in _WORDS:
         text = pattern.sub(replacement, text)

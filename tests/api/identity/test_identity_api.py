@@ -50,6 +50,10 @@ async def test_scopes_are_enforced_per_route(app_client: httpx.AsyncClient) -> N
     chat = await app_client.post("/v1/chat/completions", headers=bearer(narrow), json={
         "model": "lukhas-matriz", "messages": [{"role": "user", "content": "hi"}]})
     assert chat.status_code == 403 and "'chat'" in chat.json()["error"]["message"]
+    # The scope is checked before the body: an invalid body still gets the 403 first.
+    for body in ({"model": "lukhas-matriz", "messages": "not a list"}, {"messages": []}):
+        bad = await app_client.post("/v1/chat/completions", headers=bearer(narrow), json=body)
+        assert bad.status_code == 403 and "'chat'" in bad.json()["error"]["message"]
 
 
 async def test_failures_have_their_own_codes(app_client: httpx.AsyncClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import threading
 from fractions import Fraction
 from pathlib import Path
@@ -258,3 +259,32 @@ def test_source_never_evaluates_code() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in {"eval", "exec", "compile"}, path.name
+
+
+@pytest.mark.parametrize("message", [
+    "Name three prime numbers greater than ten.", "What is my favourite colour?",
+    "two plus two times three over four", "x times y divided by z, minus negative q",
+    "five squared", "Five CUBED plus one", "what is 7 x 6?", "3 to the 4th power",
+    "١٢ + ٣", "half of it, percent of nothing", "(a+b)*(c-d)", "",
+])
+def test_the_digit_gate_changes_no_answer(message: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    gated = arithmetic.find_expression(message)
+    monkeypatch.setattr(arithmetic, "_MAY_HOLD_ARITHMETIC", re.compile(""))
+    assert arithmetic.find_expression(message) == gated
+
+
+_WORDS_AROUND = ["what", "is", "plus", "minus", "times", "over", "negative", "squared",
+                 "cubed", "x", "(", ")", "+", "*", "/", "%", "^", "−", "÷", "percent", "of",
+                 "to", "the", "power", "raised", "mod", "4th", "seven", ",", ".", "?", "Ⅻ"]
+
+
+@given(st.lists(st.sampled_from(_WORDS_AROUND), max_size=12).map(" ".join))
+@settings(max_examples=300, deadline=None)
+def test_the_digit_gate_changes_no_answer_without_digits(message: str) -> None:
+    gated = arithmetic.find_expression(message)
+    saved = arithmetic._MAY_HOLD_ARITHMETIC
+    arithmetic._MAY_HOLD_ARITHMETIC = re.compile("")
+    try:
+        assert arithmetic.find_expression(message) == gated
+    finally:
+        arithmetic._MAY_HOLD_ARITHMETIC = saved

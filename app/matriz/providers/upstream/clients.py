@@ -1,8 +1,10 @@
-"""One pooled `httpx.AsyncClient` per upstream, kept across requests and reloads.
+"""One pooled `aiohttp.ClientSession` per upstream, kept across requests and reloads.
 
-Its transport is aiohttp's (`httpx-aiohttp`, as the OpenAI SDK offers): httpx's own pool
-spends a third of a busy gateway's time on its bookkeeping (encode/httpx#3215) and its
-throughput falls past a few connections; aiohttp's connector does not.
+aiohttp, not httpx: httpx's own pool spends a third of a busy gateway's time on its
+bookkeeping (encode/httpx#3215) and its throughput falls past a few connections; httpx on
+aiohttp's connector (`httpx-aiohttp`) fixes the pool but still builds httpx's request and
+response models around aiohttp's, about 0.8 million CPU instructions per call
+(`bench/gateway_instructions.py`, docs/routing.md). The session is called directly.
 
 Created when the routing file is first loaded; on a reload only upstreams whose settings
 changed get a new client (the others keep their warm keep-alive connections). A replaced
@@ -21,16 +23,22 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import httpx
-from httpx_aiohttp import AiohttpTransport
+import aiohttp
+from yarl import URL
 
 from app.routing.config import RoutingConfig, Upstream
 
 log = logging.getLogger("lukhas.upstream")
 
 
-def make_client(name: str, upstream: Upstream) -> httpx.AsyncClient:
-    """The pooled client of one upstream, from its settings in the routing file."""
+def make_client(name: str, upstream: Upstream) -> aiohttp.ClientSession:
+    """The pooled client of one upstream, from its settings in the routing file.
+
+    Timeouts as httpx had them: `connect_seconds` to open a connection, `read_seconds`
+    between two reads and to wait for a free connection of the pool; no total (the route's
+    deadline is the total). `max_connections` bounds the pool; idle connections are kept
+    `keepalive_seconds`.
+    """
     headers = dict(upstream.headers)
     if upstream.api_key_env is not None:
         key = os.environ.get(upstream.api_key_env)
@@ -41,15 +49,13 @@ def make_client(name: str, upstream: Upstream) -> httpx.AsyncClient:
                       "key", name, upstream.api_key_env)
     t = upstream.timeouts
     pool = upstream.pool
-    limits = httpx.Limits(max_connections=pool.max_connections,
-                          max_keepalive_connections=pool.max_keepalive,
-                          keepalive_expiry=pool.keepalive_seconds)
-    return httpx.AsyncClient(
-        base_url=upstream.base_url.rstrip("/") + "/", headers=headers,
-        timeout=httpx.Timeout(connect=t.connect_seconds, read=t.read_seconds,
-                              write=t.read_seconds, pool=t.read_seconds),
-        transport=AiohttpTransport(limits=limits, trust_env=False),
-        follow_redirects=False, trust_env=False,
+    connector = aiohttp.TCPConnector(limit=pool.max_connections, limit_per_host=0,
+                                     keepalive_timeout=pool.keepalive_seconds)
+    return aiohttp.ClientSession(
+        connector=connector, headers=headers,
+        timeout=aiohttp.ClientTimeout(total=None, connect=t.read_seconds,
+                                      sock_connect=t.connect_seconds, sock_read=t.read_seconds),
+        trust_env=False, raise_for_status=False,
     )
 
 
@@ -57,13 +63,13 @@ def make_client(name: str, upstream: Upstream) -> httpx.AsyncClient:
 class Endpoint:
     """An upstream's client and the absolute URL it is called at (parsed once, not per call)."""
 
-    client: httpx.AsyncClient
-    url: httpx.URL  # `{base_url}/chat/completions`, or `/responses` for `api: responses`
+    client: aiohttp.ClientSession
+    url: URL  # `{base_url}/chat/completions`, or `/responses` for `api: responses`
 
 
-def _endpoint(upstream: Upstream, client: httpx.AsyncClient) -> Endpoint:
+def _endpoint(upstream: Upstream, client: aiohttp.ClientSession) -> Endpoint:
     path = "chat/completions" if upstream.api == "chat_completions" else "responses"
-    return Endpoint(client, client.base_url.join(path))
+    return Endpoint(client, URL(upstream.base_url.rstrip("/") + "/" + path))
 
 
 class UpstreamClients:
@@ -71,9 +77,9 @@ class UpstreamClients:
 
     def __init__(self) -> None:
         self._config: RoutingConfig | None = None
-        self._clients: dict[str, tuple[Upstream, httpx.AsyncClient]] = {}
+        self._clients: dict[str, tuple[Upstream, aiohttp.ClientSession]] = {}
         self._view: dict[str, Endpoint] = {}
-        self._retired: dict[httpx.AsyncClient, asyncio.Task[None]] = {}
+        self._retired: dict[aiohttp.ClientSession, asyncio.Task[None]] = {}
 
     def for_config(self, config: RoutingConfig) -> Mapping[str, Endpoint]:
         """Upstream name → its endpoint for `config` (the same mapping until the file
@@ -83,8 +89,8 @@ class UpstreamClients:
         return self._view
 
     def _sync(self, config: RoutingConfig) -> None:
-        retired: list[httpx.AsyncClient] = []
-        clients: dict[str, tuple[Upstream, httpx.AsyncClient]] = {}
+        retired: list[aiohttp.ClientSession] = []
+        clients: dict[str, tuple[Upstream, aiohttp.ClientSession]] = {}
         for name, upstream in config.upstreams.items():
             kept = self._clients.get(name)
             if kept is not None and kept[0] == upstream:
@@ -108,13 +114,13 @@ class UpstreamClients:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await client.aclose()
+            await client.close()
         self._retired.clear()
         for _, client in self._clients.values():
-            await client.aclose()
+            await client.close()
         self._clients, self._view, self._config = {}, {}, None
 
-    async def _close_later(self, client: httpx.AsyncClient, delay: float) -> None:
+    async def _close_later(self, client: aiohttp.ClientSession, delay: float) -> None:
         await asyncio.sleep(delay)
         self._retired.pop(client, None)
-        await client.aclose()
+        await client.close()

@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from app.errors import APIError, RateLimited
@@ -42,7 +42,7 @@ from app.matriz.providers.upstream.responses_api import (
     responses_params,
 )
 from app.matriz.providers.upstream.translate import messages
-from app.observability.metrics import Metrics
+from app.observability.metrics import Children, Metrics
 from app.reliability.backoff import MAX_RETRY_AFTER_S, backoff_delay
 from app.routing.config import FailureKind, RoutingConfig, failure_kind
 from app.routing.cooldown import CooldownSnapshot, CooldownTracker
@@ -66,7 +66,7 @@ class _Failure:
 @dataclass(slots=True)
 class _Opened:
     attempt: Attempt
-    response: httpx.Response
+    response: aiohttp.ClientResponse
     chunks: AsyncIterator[bytes]
     api: str
     reader: Reader
@@ -75,7 +75,7 @@ class _Opened:
     start_ns: int
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: aiohttp.ClientResponse) -> float | None:
     for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
         value = response.headers.get(name)
         if value is not None:
@@ -113,6 +113,8 @@ class UpstreamProvider:
         self._cards: tuple[RoutingConfig | None, dict[str, ModelCard]] = (None, {})
         self._cooling_gauged: set[str] = set()
         self._labels: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._requests = Children(metrics.upstream_requests)
+        self._tokens = Children(metrics.upstream_tokens)
 
     # -- models -----------------------------------------------------------------------
 
@@ -199,7 +201,7 @@ class UpstreamProvider:
             # a response closed before that takes its connection out of the keep-alive pool.
             async for _ in opened.chunks:
                 pass
-        except (httpx.HTTPError, StreamBroken) as exc:
+        except (aiohttp.ClientError, StreamBroken) as exc:
             outcome_label, error = "died", str(exc) or type(exc).__name__
             self._failed(attempt, FailureKind.SERVER_ERROR, call.config)
             log.warning("upstream broke off mid-answer",
@@ -210,7 +212,10 @@ class UpstreamProvider:
             outcome_label = "cancelled"  # the caller left, or Risk ended the answer
             raise
         finally:
-            await opened.response.aclose()
+            if outcome_label == "ok":
+                opened.response.release()  # read to its end: the connection goes back to the pool
+            else:
+                opened.response.close()  # cut off mid-answer: the connection cannot be reused
             latency.observe(time.perf_counter() - opened.sent)
             self._count(attempt, outcome_label)
             self._span(outcome, attempt, opened.api, opened.start_ns, outcome_label, error)
@@ -269,31 +274,29 @@ class UpstreamProvider:
     async def _try(self, endpoint: Endpoint, attempt: Attempt, api: str,
                    body: dict[str, Any], outcome: ThoughtOutcome) -> _Opened | _Failure:
         body["model"] = attempt.model
-        client = endpoint.client
-        request = client.build_request("POST", endpoint.url, content=orjson.dumps(body),
-                                       headers=_HEADERS)
+        payload = orjson.dumps(body)
         start_ns, sent = time.time_ns(), time.perf_counter()
-        response: httpx.Response | None = None
+        response: aiohttp.ClientResponse | None = None
         try:
-            response = await client.send(request, stream=True)
-            if response.status_code != 200:
-                raw = await response.aread()
-                await response.aclose()
-                failure = self._http_failure(attempt, response.status_code, raw,
+            response = await endpoint.client.post(endpoint.url, data=payload, headers=_HEADERS,
+                                                  allow_redirects=False)
+            if response.status != 200:
+                raw = await response.read()
+                response.release()
+                failure = self._http_failure(attempt, response.status, raw,
                                              _retry_after(response))
-                self._count(attempt, _outcome(response.status_code))
-                self._span(outcome, attempt, api, start_ns, _outcome(response.status_code),
+                self._count(attempt, _outcome(response.status))
+                self._span(outcome, attempt, api, start_ns, _outcome(response.status),
                            failure.error.message)
                 return failure
             first: list[Event] = []
             if not body.get("stream"):  # a whole chat.completion
                 whole = ChunkReader()
-                whole.whole(await response.aread(), first)
+                whole.whole(await response.read(), first)
                 return _Opened(attempt, response, _nothing(), api, whole, first, sent, start_ns)
             reader: Reader = ChunkReader() if api == "chat_completions" else ResponsesReader()
-            # Raw bytes unless the body is compressed: no decoder pass per chunk.
-            chunks = (response.aiter_bytes() if "content-encoding" in response.headers
-                      else response.aiter_raw())
+            # Each chunk as it arrives (decompressed by aiohttp when the body is compressed).
+            chunks = response.content.iter_any()
             while not first and not reader.done:
                 chunk = await anext(chunks, None)
                 if chunk is None:
@@ -305,7 +308,7 @@ class UpstreamProvider:
             return _Opened(attempt, response, chunks, api, reader, first, sent, start_ns)
         except BaseException as exc:
             if response is not None:
-                await response.aclose()
+                response.close()
             kind = _transport_kind(exc)
             if kind is None:
                 if isinstance(exc, asyncio.CancelledError):  # the deadline, or the caller left
@@ -357,17 +360,16 @@ class UpstreamProvider:
         return found
 
     def _count(self, attempt: Attempt, outcome: str) -> None:
-        self._metrics.upstream_requests.labels(attempt.upstream, attempt.group, outcome).inc()
+        self._requests(attempt.upstream, attempt.group, outcome).inc()
 
     def _count_tokens(self, group: str, reader: Reader) -> None:
         usage = reader.usage
         assert usage is not None
-        tokens = self._metrics.upstream_tokens
         for kind, value in (("input", usage.input_tokens), ("output", usage.output_tokens),
                             ("reasoning", usage.reasoning_tokens),
                             ("cached", usage.cached_tokens)):
             if value:
-                tokens.labels(group, kind).inc(value)
+                self._tokens(group, kind).inc(value)
 
     def _gauge(self, snapshot: CooldownSnapshot) -> None:
         counts: dict[str, int] = {}
@@ -400,11 +402,11 @@ def _outcome(status: int) -> str:
 
 
 def _transport_kind(exc: BaseException) -> FailureKind | None:
-    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
         return FailureKind.CONNECT
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, aiohttp.ServerTimeoutError):
         return FailureKind.TIMEOUT
-    if isinstance(exc, httpx.HTTPError | StreamBroken):
+    if isinstance(exc, aiohttp.ClientError | StreamBroken):
         return FailureKind.SERVER_ERROR  # the connection broke, or garbage came back
     return None
 
