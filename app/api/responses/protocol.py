@@ -427,8 +427,8 @@ class ConversationRef:
     id: str
 
 
-ResponseStatus = Literal["queued", "in_progress", "completed", "incomplete", "failed",
-                         "cancelled"]
+# `cancelled`: a streamed response whose client left before its end (as stored).
+ResponseStatus = Literal["in_progress", "completed", "incomplete", "failed", "cancelled"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -454,7 +454,7 @@ class ResponseObject:
     parallel_tool_calls: bool = True
     previous_response_id: str | None = None
     prompt_cache_key: str | None = None
-    reasoning: ReasoningConfig | None = field(default_factory=ReasoningConfig)
+    reasoning: ReasoningConfig = field(default_factory=ReasoningConfig)
     safety_identifier: str | None = None
     service_tier: str = "default"
     store: bool = True
@@ -478,8 +478,8 @@ class ResponseObject:
 class ResponseStateEvent:
     """The response as it stands: when it starts, and when it ends (the full output)."""
 
-    type: Literal["response.queued", "response.created", "response.in_progress",
-                  "response.completed", "response.incomplete", "response.failed"]
+    type: Literal["response.created", "response.in_progress", "response.completed",
+                  "response.incomplete", "response.failed"]
     sequence_number: int
     response: ResponseObject
 
@@ -650,8 +650,8 @@ def response_from_stored(body: dict[str, Any]) -> ResponseObject:
         "error": None if error is None else ResponseError(code=error["code"],
                                                           message=error["message"]),
         "incomplete_details": None if incomplete is None else IncompleteDetails(**incomplete),
-        "reasoning": None if reasoning is None else ReasoningConfig(
-            effort=reasoning.get("effort"), summary=reasoning.get("summary")),
+        "reasoning": ReasoningConfig(**{k: v for k, v in (reasoning or {}).items()
+                                         if k in ("effort", "summary")}),
         "tools": [_tool_from_stored(t) for t in body.get("tools") or ()],
         "output": [item_from_stored(item) for item in body.get("output") or ()],
         "usage": None if usage is None else ResponseUsage.of(

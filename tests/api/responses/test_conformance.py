@@ -341,8 +341,7 @@ COUNTERPARTS: list[tuple[Any, tuple[str, ...]]] = [
     (protocol.FunctionTool, ("FunctionTool",)),
     (CompactResource, ("CompactResource",)),
     (protocol.ResponseStateEvent, (
-        "ResponseCreatedStreamingEvent", "ResponseQueuedStreamingEvent",
-        "ResponseInProgressStreamingEvent", "ResponseCompletedStreamingEvent",
+        "ResponseCreatedStreamingEvent", "ResponseInProgressStreamingEvent", "ResponseCompletedStreamingEvent",
         "ResponseFailedStreamingEvent", "ResponseIncompleteStreamingEvent")),
     (protocol.OutputItemEvent, ("ResponseOutputItemAddedStreamingEvent",
                                 "ResponseOutputItemDoneStreamingEvent")),
