@@ -26,7 +26,7 @@ class CompactRequest(OpenAIModel):
 # What goes out: the output items of `app.api.responses.protocol`, typed as a response's.
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class CompactResource:
     """The compacted window: the kept items (messages verbatim, their text an `output_text`
     part whatever the role, as the SDKs type every output message's parts; function calls

@@ -246,7 +246,7 @@ ItemStatus = Literal["in_progress", "completed", "incomplete"]
 Logprob = dict[str, Any]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FileCitation:
     """A source the answer cites: `index` is where its marker `[n]` starts in the text."""
 
@@ -256,7 +256,7 @@ class FileCitation:
     index: int
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputTextPart:
     type: Literal["output_text"] = "output_text"
     text: str
@@ -264,13 +264,13 @@ class OutputTextPart:
     logprobs: list[Logprob] = field(default_factory=list)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputRefusalPart:
     type: Literal["refusal"] = "refusal"
     refusal: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class SummaryText:
     type: Literal["summary_text"] = "summary_text"
     text: str
@@ -279,7 +279,7 @@ class SummaryText:
 ContentPartOut = Annotated[OutputTextPart | OutputRefusalPart, Field(discriminator="type")]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputMessage:
     """A message: the answer (or, in a compacted window, a turn kept verbatim)."""
 
@@ -290,7 +290,7 @@ class OutputMessage:
     content: list[ContentPartOut]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputFunctionCall:
     """A function call the model made; answer it with a `function_call_output` item."""
 
@@ -302,7 +302,7 @@ class OutputFunctionCall:
     arguments: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputFunctionCallOutput:
     """A function's output (in a compacted window, as it was given)."""
 
@@ -313,7 +313,7 @@ class OutputFunctionCallOutput:
     status: ItemStatus = "completed"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputReasoning:
     id: str
     type: Literal["reasoning"] = "reasoning"
@@ -321,7 +321,7 @@ class OutputReasoning:
     status: ItemStatus
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FileSearchHit:
     """A passage a file search found: a document of one of the caller's indexes."""
 
@@ -332,7 +332,7 @@ class FileSearchHit:
     attributes: dict[str, str | float | bool] | None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputFileSearchCall:
     """The search of the caller's indexes that ran before the answer; `results` with
     `include: ["file_search_call.results"]`."""
@@ -344,7 +344,7 @@ class OutputFileSearchCall:
     results: list[FileSearchHit] | None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputCompaction:
     """The rest of a conversation, sealed for its owner: pass it back as an input item."""
 
@@ -361,17 +361,17 @@ OutputItem = Annotated[
 ]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class InputTokensDetails:
     cached_tokens: int = 0
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputTokensDetails:
     reasoning_tokens: int = 0
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ResponseUsage:
     input_tokens: int
     input_tokens_details: InputTokensDetails
@@ -390,18 +390,18 @@ class ResponseUsage:
                    total_tokens=input_tokens + output_tokens)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ResponseError:
     code: str
     message: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class IncompleteDetails:
     reason: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ReasoningConfig:
     """The reasoning the caller asked for (the built-in model's summary is always given)."""
 
@@ -409,7 +409,7 @@ class ReasoningConfig:
     summary: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FunctionTool:
     """A function tool as the caller declared it, normalised: every field present."""
 
@@ -420,7 +420,7 @@ class FunctionTool:
     strict: bool | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ConversationRef:
     """The conversation a response was made in (its items were read, and extended)."""
 
@@ -431,7 +431,7 @@ class ConversationRef:
 ResponseStatus = Literal["in_progress", "completed", "incomplete", "failed", "cancelled"]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ResponseObject:
     """The Response object (https://platform.openai.com/docs/api-reference/responses/object):
     the request's settings as they were used, then what the run made of them."""
@@ -470,11 +470,22 @@ class ResponseObject:
     user: str | None = None
     usage: ResponseUsage | None = None
 
+    def ended(self, status: ResponseStatus, *, completed_at: int | None,
+              error: ResponseError | None, incomplete_details: IncompleteDetails | None,
+              output: list[OutputItem], usage: ResponseUsage | None) -> ResponseObject:
+        """This response as its run ended: a copy with what the run made. Copied field by
+        field rather than through `__init__` (`dataclasses.replace` costs ten times more)."""
+        ended = object.__new__(ResponseObject)
+        ended.__dict__.update(self.__dict__)
+        ended.status, ended.completed_at, ended.error = status, completed_at, error
+        ended.incomplete_details, ended.output, ended.usage = incomplete_details, output, usage
+        return ended
+
 
 # Stream events, in the order a stream can carry them; each with its `sequence_number`.
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ResponseStateEvent:
     """The response as it stands: when it starts, and when it ends (the full output)."""
 
@@ -484,7 +495,7 @@ class ResponseStateEvent:
     response: ResponseObject
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputItemEvent:
     """An output item begins (`added`, as it is then) or is finished (`done`)."""
 
@@ -494,7 +505,7 @@ class OutputItemEvent:
     item: OutputItem
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FileSearchCallEvent:
     """The file search item's state (it ran before the answer)."""
 
@@ -506,7 +517,7 @@ class FileSearchCallEvent:
     output_index: int
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ReasoningSummaryPartEvent:
     type: Literal["response.reasoning_summary_part.added",
                   "response.reasoning_summary_part.done"]
@@ -517,7 +528,7 @@ class ReasoningSummaryPartEvent:
     part: SummaryText
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ReasoningSummaryTextDeltaEvent:
     type: Literal["response.reasoning_summary_text.delta"] = (
         "response.reasoning_summary_text.delta")
@@ -528,7 +539,7 @@ class ReasoningSummaryTextDeltaEvent:
     delta: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ReasoningSummaryTextDoneEvent:
     type: Literal["response.reasoning_summary_text.done"] = (
         "response.reasoning_summary_text.done")
@@ -539,7 +550,7 @@ class ReasoningSummaryTextDoneEvent:
     text: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class ContentPartEvent:
     type: Literal["response.content_part.added", "response.content_part.done"]
     sequence_number: int
@@ -549,7 +560,7 @@ class ContentPartEvent:
     part: ContentPartOut
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputTextDeltaEvent:
     type: Literal["response.output_text.delta"] = "response.output_text.delta"
     sequence_number: int
@@ -560,7 +571,7 @@ class OutputTextDeltaEvent:
     logprobs: list[Logprob]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputTextAnnotationAddedEvent:
     type: Literal["response.output_text.annotation.added"] = (
         "response.output_text.annotation.added")
@@ -572,7 +583,7 @@ class OutputTextAnnotationAddedEvent:
     annotation: FileCitation
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class OutputTextDoneEvent:
     type: Literal["response.output_text.done"] = "response.output_text.done"
     sequence_number: int
@@ -583,7 +594,7 @@ class OutputTextDoneEvent:
     logprobs: list[Logprob]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class RefusalDeltaEvent:
     type: Literal["response.refusal.delta"] = "response.refusal.delta"
     sequence_number: int
@@ -593,7 +604,7 @@ class RefusalDeltaEvent:
     delta: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class RefusalDoneEvent:
     type: Literal["response.refusal.done"] = "response.refusal.done"
     sequence_number: int
@@ -603,7 +614,7 @@ class RefusalDoneEvent:
     refusal: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FunctionCallArgumentsDeltaEvent:
     type: Literal["response.function_call_arguments.delta"] = (
         "response.function_call_arguments.delta")
@@ -613,7 +624,7 @@ class FunctionCallArgumentsDeltaEvent:
     delta: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(kw_only=True)
 class FunctionCallArgumentsDoneEvent:
     type: Literal["response.function_call_arguments.done"] = (
         "response.function_call_arguments.done")

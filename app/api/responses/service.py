@@ -493,7 +493,7 @@ def _base_object(response_id: str, req: ResponseCreateRequest,
                                   summary=reasoning.get("summary")),
         safety_identifier=req.safety_identifier, store=req.store is not False,
         temperature=1.0 if req.temperature is None else req.temperature,
-        text={"format": {"type": "text"}, **(req.text or {})},
+        text={**(req.text or {}), "format": (req.text or {}).get("format") or {"type": "text"}},
         tool_choice=req.tool_choice or "auto", tools=[_tool(t) for t in req.tools or ()],
         top_logprobs=req.top_logprobs or 0,
         top_p=1.0 if req.top_p is None else req.top_p,
@@ -522,9 +522,10 @@ async def _store_abandoned(store_final: StoreFinal, cancelled: ResponseObject) -
 
 def _cancelled(run: _Run) -> ResponseObject:
     """The response of a stream its client left: what it had been sent, `cancelled`."""
-    return replace(_final(run.base, run.ctx, run.builder), status="cancelled",
-                   completed_at=None, incomplete_details=None,
-                   output=run.builder.items("incomplete"))
+    final = _final(run.base, run.ctx, run.builder)
+    return final.ended("cancelled", completed_at=None, error=final.error,
+                       incomplete_details=None, output=run.builder.items("incomplete"),
+                       usage=final.usage)
 
 
 def _final(base: ResponseObject, ctx: RunContext, builder: OutputBuilder,
@@ -532,9 +533,8 @@ def _final(base: ResponseObject, ctx: RunContext, builder: OutputBuilder,
     status = "failed" if error else _STATUS[ctx.finish_reason]
     reason = _INCOMPLETE_REASON.get(ctx.finish_reason)
     u = ctx.usage
-    return replace(
-        base, status=status, error=error,
-        completed_at=int(time.time()) if status == "completed" else None,
+    return base.ended(
+        status, error=error, completed_at=int(time.time()) if status == "completed" else None,
         incomplete_details=IncompleteDetails(reason=reason)
         if status == "incomplete" and reason else None,
         output=builder.items("completed" if status == "completed" else "incomplete"),
