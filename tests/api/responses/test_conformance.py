@@ -8,6 +8,7 @@ is patched below, minimally and by name (`_PATCHES`), so everything else is chec
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import Callable, Iterator
@@ -18,10 +19,12 @@ from typing import Any, get_args, get_type_hints
 import httpx
 import jsonschema_rs
 import pytest
+from websockets.asyncio.client import connect
 
 from app.api.responses import protocol, service
 from app.api.responses.compact_protocol import CompactResource
 from tests.api.responses.test_sse_golden import parse_sse
+from tests.conftest import KEY_A
 from tests.utils.indexes import file_search, make_index
 from tests.utils.mock_upstream import MockUpstream
 from tests.utils.routed import UPSTREAM_KEY_ENV, routed_app, routing
@@ -229,6 +232,29 @@ async def test_what_the_caller_sent_is_echoed(app_client: httpx.AsyncClient) -> 
         "prompt_cache_key": None, "reasoning": {"effort": None, "summary": None}, "tools": []}
 
 
+async def test_websocket_events_conform(base_url: str) -> None:
+    url = base_url.replace("http://", "ws://") + "/v1/responses"
+    async with connect(url, additional_headers={"Authorization": f"Bearer {KEY_A}"},
+                       open_timeout=30) as ws:
+
+        async def turn(**body: Any) -> list[dict[str, Any]]:
+            await ws.send(json.dumps({"type": "response.create", "model": MODEL, **body}))
+            events = [json.loads(await asyncio.wait_for(ws.recv(), 30))]
+            while events[-1]["type"] not in ("response.completed", "error"):
+                events.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+            return events
+
+        first = await turn(input="My name is Ada Lovelace.", store=False)
+        for event in first:
+            conforms(EVENT_SCHEMAS[event["type"]], event)
+        second = await turn(input="What is my name?", store=False,
+                            previous_response_id=first[-1]["response"]["id"])
+        for event in second:
+            conforms(EVENT_SCHEMAS[event["type"]], event)
+        [refused] = await turn(input="hi", previous_response_id="resp_unknown")
+        conforms("WebSocketErrorEvent", refused)
+
+
 class _TickingClock:
     """A clock a second later at each reading: two builds of one response would differ."""
 
@@ -341,8 +367,9 @@ COUNTERPARTS: list[tuple[Any, tuple[str, ...]]] = [
     (protocol.FunctionTool, ("FunctionTool",)),
     (CompactResource, ("CompactResource",)),
     (protocol.ResponseStateEvent, (
-        "ResponseCreatedStreamingEvent", "ResponseInProgressStreamingEvent", "ResponseCompletedStreamingEvent",
-        "ResponseFailedStreamingEvent", "ResponseIncompleteStreamingEvent")),
+        "ResponseCreatedStreamingEvent", "ResponseInProgressStreamingEvent",
+        "ResponseCompletedStreamingEvent", "ResponseFailedStreamingEvent",
+        "ResponseIncompleteStreamingEvent")),
     (protocol.OutputItemEvent, ("ResponseOutputItemAddedStreamingEvent",
                                 "ResponseOutputItemDoneStreamingEvent")),
     (protocol.ReasoningSummaryPartEvent, ("ResponseReasoningSummaryPartAddedStreamingEvent",
