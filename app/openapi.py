@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from fastapi import FastAPI
 
+from app.api.protocol import wire_schemas
 from app.errors import ErrorEnvelope, SocketErrorEvent
 from app.settings import Settings
 
@@ -119,6 +120,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
     envelope = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(envelope.pop("$defs", {}))
     schemas["ErrorEnvelope"] = envelope
+    schemas.update(wire_schemas())
     components["securitySchemes"] = SECURITY_SCHEMES
     if SOCKET_PATH in document["paths"]:
         socket_error = SocketErrorEvent.model_json_schema(

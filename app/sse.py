@@ -28,33 +28,46 @@ _END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 log = logging.getLogger("lukhas.sse")
 
 
-def stream_documented(model: type[BaseModel], *, named: bool, data: str,
+def stream_documented(model: type[BaseModel] | dict[str, Any], *, named: bool, data: str,
+                      events: dict[str, Any] | None = None,
                       prefix: str = "response.") -> dict[str, Any]:
-    """An OpenAPI 200 answer: `model` as JSON, or `text/event-stream` when streamed.
+    """An OpenAPI 200 answer: `model` (a pydantic model, or a schema) as JSON, or
+    `text/event-stream` when streamed.
 
     The stream's `schema` describes one event, `{event, data, id?, retry?}`, as OpenAPI 3.2
     has it (https://spec.openapis.org/oas/v3.2.0.html#server-sent-event-streams): `event` is
-    the frame's name (`message` when unnamed), `data` its text.
+    the frame's name (`message` when unnamed), `data` its text: JSON, of the schema `events`
+    when given.
     """
     event: dict[str, Any] = (
         {"type": "string", "pattern": "^" + prefix.replace(".", "\\."),
          "description": "The `type` in `data`."}
         if named else {"const": "message", "description": "Frames are not named."})
+    text: dict[str, Any] = {"type": "string"}
+    if events is not None:
+        text.update(contentMediaType="application/json", contentSchema=events)
     frame = {"type": "object", "required": ["event", "data"], "description": data,
-             "properties": {"event": event, "data": {"type": "string"}}}
-    return {"model": model, "description": "The object; or, streamed, its events.",
-            "content": {"text/event-stream": {"schema": frame}}}
+             "properties": {"event": event, "data": text}}
+    content: dict[str, Any] = {"text/event-stream": {"schema": frame}}
+    answer: dict[str, Any] = {"description": "The object; or, streamed, its events."}
+    if isinstance(model, dict):
+        content = {"application/json": {"schema": model}, **content}
+    else:
+        answer["model"] = model
+    return {**answer, "content": content}
 
 
-def event_json(payload: Mapping[str, Any]) -> bytes:
-    """One event's JSON: a frame's `data`, and a WebSocket message as it is."""
+def event_json(payload: Any) -> bytes:
+    """One event's JSON (a mapping or a dataclass): a frame's `data`, and a WebSocket message
+    as it is."""
     return orjson.dumps(payload)
 
 
-def named_frames(payloads: Iterable[Mapping[str, Any]]) -> bytes:
-    """Frames named after each payload's `type`, joined for one write."""
+def named_frames(payloads: Iterable[Any]) -> bytes:
+    """Frames named after each event's `type` (typed events: dataclasses), joined for one
+    write."""
     return b"".join(
-        b"event: " + str(p["type"]).encode() + b"\ndata: " + event_json(p) + b"\n\n"
+        b"event: " + p.type.encode() + b"\ndata: " + event_json(p) + b"\n\n"
         for p in payloads
     )
 

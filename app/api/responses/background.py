@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from app.api.protocol import plain
 from app.api.responses.event_log import EventLog
 from app.api.responses.protocol import ResponseCreateRequest
 from app.api.responses.service import PreparedStream, ResponsesService
@@ -177,8 +178,8 @@ class BackgroundResponses:
             # The run's own stream: `response.created` was sent when it was queued, so its
             # events follow `response.queued` (one place later).
             async for batch in started.events:
-                events = [{**e, "sequence_number": e["sequence_number"] + 1}
-                          for e in batch if e["type"] != "response.created"]
+                events = [{**event, "sequence_number": event["sequence_number"] + 1}
+                          for event in map(plain, batch) if event["type"] != "response.created"]
                 if events:
                     events_log.add(events)
             await events_log.flush()
@@ -189,9 +190,10 @@ class BackgroundResponses:
             await started.events.aclose()
         if started.final is None:
             return None
+        final = plain(started.final)
         async with self._pool.acquire() as conn:
-            await repo.finish(conn, rid, started.final)
-        return str(started.final["status"])
+            await repo.finish(conn, rid, final)
+        return str(final["status"])
 
     async def _end(self, rid: str, seq: int | None, error: dict[str, str]) -> bool:
         """Fail an unfinished response with `error`, ending its log with `response.failed`

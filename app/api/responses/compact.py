@@ -17,15 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from app.api.responses.compact_protocol import (
-    CompactionBody,
-    CompactRequest,
-    CompactResource,
-    KeptFunctionCallOutput,
-    KeptMessage,
-)
+from app.api.responses.compact_protocol import CompactRequest, CompactResource
 from app.api.responses.convert import convert_input, stored_source
-from app.api.responses.events import usage_object
 from app.api.responses.protocol import (
     CompactionItem,
     FunctionCallItem,
@@ -33,7 +26,11 @@ from app.api.responses.protocol import (
     InputItem,
     InputText,
     MessageItem,
+    OutputCompaction,
     OutputFunctionCall,
+    OutputFunctionCallOutput,
+    OutputItem,
+    OutputMessage,
     OutputText,
     OutputTextPart,
     Refusal,
@@ -174,11 +171,10 @@ class CompactService:
         window = Window(new_id("cmp_"), req.model, now, context_text(instructions, summary),
                         tuple(records))
         sealed = self._windows.seal(identity.subject, window)
-        output.append(CompactionBody(id=window.id, type="compaction", encrypted_content=sealed,
-                                     created_by=req.model))
+        output.append(OutputCompaction(id=window.id, encrypted_content=sealed,
+                                       created_by=req.model))
         usage = _usage(instructions, turns, summary)
-        return CompactResource(id=compaction_id, object="response.compaction", created_at=now,
-                               output=output, usage=usage)
+        return CompactResource(id=compaction_id, created_at=now, output=output, usage=usage)
 
     async def _chain(self, identity: Identity, response_id: str) -> list[Turn]:
         async with self._pool.acquire() as conn:
@@ -240,30 +236,25 @@ def _fit(turns: list[Turn], room: int) -> tuple[list[Turn], list[Turn]]:
     return turns[:start], turns[start:]
 
 
-_Output = KeptMessage | OutputFunctionCall | KeptFunctionCallOutput | CompactionBody
-
-
-def _kept_items(kept: list[Turn]) -> tuple[list[_Output], list[Kept]]:
+def _kept_items(kept: list[Turn]) -> tuple[list[OutputItem], list[Kept]]:
     """The kept turns as output items, and what the window records of each."""
-    items: list[_Output] = []
+    items: list[OutputItem] = []
     records: list[Kept] = []
     for turn in kept:
-        item: _Output
+        item: OutputFunctionCall | OutputFunctionCallOutput | OutputMessage
         if turn.role == CALL:
             call = fields(turn)
-            item = OutputFunctionCall(id=new_id("fc_"), type="function_call",
-                                      call_id=call["call_id"], name=call["name"],
-                                      arguments=call["arguments"], status="completed")
+            item = OutputFunctionCall(id=new_id("fc_"), call_id=call["call_id"],
+                                      name=call["name"], arguments=call["arguments"],
+                                      status="completed")
         elif turn.role == OUTPUT:
             result = fields(turn)
-            item = KeptFunctionCallOutput(id=new_id("fco_"), type="function_call_output",
-                                          call_id=result["call_id"], output=result["output"],
-                                          status="completed")
+            item = OutputFunctionCallOutput(id=new_id("fco_"), call_id=result["call_id"],
+                                            output=result["output"], status="completed")
         else:
-            item = KeptMessage(id=new_id("msg_"), type="message",
-                               role="assistant" if turn.role == "assistant" else "user",
-                               status="completed", content=[OutputTextPart(
-                                   type="output_text", text=turn.text, annotations=[])])
+            item = OutputMessage(id=new_id("msg_"),
+                                 role="assistant" if turn.role == "assistant" else "user",
+                                 status="completed", content=[OutputTextPart(text=turn.text)])
         items.append(item)
         records.append(Kept(item.id, digest(turn.text), turn.source))
     return items, records
@@ -277,4 +268,4 @@ def _usage(instructions: str | None, turns: list[Turn], summary: str) -> Respons
     meter = request_meter.get()
     if meter is not None:
         meter.add(read + written)
-    return ResponseUsage.model_validate(usage_object(read, written, 0, 0))
+    return ResponseUsage.of(read, written)

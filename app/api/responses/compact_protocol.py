@@ -4,17 +4,13 @@ https://platform.openai.com/docs/api-reference/responses/compact)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field
 
 from app.api.protocol import OpenAIModel
-from app.api.responses.protocol import (
-    InputItem,
-    OutputFunctionCall,
-    OutputTextPart,
-    ResponseUsage,
-)
+from app.api.responses.protocol import InputItem, OutputItem, ResponseUsage
 
 
 class CompactRequest(OpenAIModel):
@@ -27,43 +23,17 @@ class CompactRequest(OpenAIModel):
     prompt_cache_key: str | None = Field(default=None, max_length=64)
 
 
-# What goes out: documented in the OpenAPI document (`responses=`), built typed.
+# What goes out: the output items of `app.api.responses.protocol`, typed as a response's.
 
 
-class KeptMessage(OpenAIModel):
-    """A message the window kept verbatim: give it back as input, unchanged. Its text is an
-    `output_text` part whatever its role (the spec allows it): the SDKs type every output
-    message's parts so, and give an `input_text` part back only with a serializer warning."""
-
-    id: str
-    type: Literal["message"]
-    role: Literal["user", "assistant"]
-    status: Literal["completed"]
-    content: list[OutputTextPart]
-
-
-class KeptFunctionCallOutput(OpenAIModel):
-    id: str
-    type: Literal["function_call_output"]
-    call_id: str
-    output: str | list[Any]
-    status: Literal["completed"]
-
-
-class CompactionBody(OpenAIModel):
-    """The rest of the conversation, sealed for the caller: pass it back as an input item."""
+@dataclass(kw_only=True)
+class CompactResource:
+    """The compacted window: the kept items (messages verbatim, their text an `output_text`
+    part whatever the role, as the SDKs type every output message's parts; function calls
+    and outputs as given), then one compaction item standing for the rest."""
 
     id: str
-    type: Literal["compaction"]
-    encrypted_content: str
-    created_by: str | None = None
-
-
-class CompactResource(OpenAIModel):
-    """The compacted window: the kept items, then one compaction item."""
-
-    id: str
-    object: Literal["response.compaction"]
+    object: Literal["response.compaction"] = "response.compaction"
     created_at: int
-    output: list[KeptMessage | OutputFunctionCall | KeptFunctionCallOutput | CompactionBody]
+    output: list[OutputItem]
     usage: ResponseUsage

@@ -19,9 +19,15 @@ from pydantic import ValidationError
 from app.api.responses.protocol import (
     ComparisonFilter,
     CompoundFilter,
+    FileCitation,
     FileSearchCallItem,
+    FileSearchHit,
     FileSearchTool,
+    OutputFileSearchCall,
+    OutputMessage,
+    OutputTextPart,
     ResponseCreateRequest,
+    ResponseObject,
 )
 from app.db.repositories.memory import Combine, Compare, Condition
 from app.errors import InvalidRequest, PermissionDenied, validation_error
@@ -123,11 +129,11 @@ def include_results(req: ResponseCreateRequest) -> bool:
 class Output(Protocol):
     """The file search part of a response's output, live or replayed."""
 
-    def item(self) -> dict[str, Any]:
+    def item(self) -> OutputFileSearchCall:
         """The finished `file_search_call` item."""
         ...
 
-    def cite(self, text: str) -> list[dict[str, Any]]:
+    def cite(self, text: str) -> list[FileCitation]:
         """The citations that `text` (the answer so far) completed since the last call."""
         ...
 
@@ -140,17 +146,17 @@ class SearchOutput:
         self._with_results = with_results
         self._scanned = 0  # how far the answer's text has been read for markers
 
-    def item(self) -> dict[str, Any]:
+    def item(self) -> OutputFileSearchCall:
         search = self.search
         results = None
         if self._with_results:
-            results = [{"file_id": s.file_id, "filename": s.filename, "score": s.score,
-                        "text": s.text, "attributes": s.attributes}
+            results = [FileSearchHit(file_id=s.file_id, filename=s.filename, score=s.score,
+                                     text=s.text, attributes=s.attributes)
                        for s in search.sources or []]
-        return {"id": search.id, "type": "file_search_call", "status": "completed",
-                "queries": list(search.queries), "results": results}
+        return OutputFileSearchCall(id=search.id, status="completed",
+                                    queries=list(search.queries), results=results)
 
-    def cite(self, text: str) -> list[dict[str, Any]]:
+    def cite(self, text: str) -> list[FileCitation]:
         sources = self.search.sources or []
         cited = []
         read = self._scanned
@@ -158,8 +164,8 @@ class SearchOutput:
             n = int(marker.group(1))
             if 1 <= n <= len(sources):
                 source = sources[n - 1]
-                cited.append({"type": "file_citation", "file_id": source.file_id,
-                              "filename": source.filename, "index": marker.start()})
+                cited.append(FileCitation(file_id=source.file_id, filename=source.filename,
+                                          index=marker.start()))
             read = marker.end()
         opened = text.rfind("[", read)
         self._scanned = opened if opened >= 0 and len(text) - opened <= _PARTIAL else len(text)
@@ -169,27 +175,27 @@ class SearchOutput:
 class StoredOutput:
     """The item and citations of a stored response, for its replay."""
 
-    def __init__(self, item: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
+    def __init__(self, item: OutputFileSearchCall, annotations: list[FileCitation]) -> None:
         self._item = item
-        self._pending = sorted(annotations, key=lambda a: int(a.get("index", 0)))
+        self._pending = sorted(annotations, key=lambda a: a.index)
 
-    def item(self) -> dict[str, Any]:
+    def item(self) -> OutputFileSearchCall:
         return self._item
 
-    def cite(self, text: str) -> list[dict[str, Any]]:
-        ready = [a for a in self._pending if int(a.get("index", 0)) < len(text)]
+    def cite(self, text: str) -> list[FileCitation]:
+        ready = [a for a in self._pending if a.index < len(text)]
         self._pending = self._pending[len(ready):]
         return ready
 
 
-def stored_output(body: dict[str, Any]) -> StoredOutput | None:
+def stored_output(response: ResponseObject) -> StoredOutput | None:
     """The file search of a stored response, if it had one."""
-    item = next((i for i in body["output"] if i["type"] == "file_search_call"), None)
+    item = next((i for i in response.output if isinstance(i, OutputFileSearchCall)), None)
     if item is None:
         return None
-    annotations = [a for i in body["output"] if i["type"] == "message"
-                   for p in i["content"] if p["type"] == "output_text"
-                   for a in p.get("annotations", [])]
+    annotations = [a for i in response.output if isinstance(i, OutputMessage)
+                   for p in i.content if isinstance(p, OutputTextPart)
+                   for a in p.annotations]
     return StoredOutput(item, annotations)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, WebSocket
 from starlette.responses import Response
 
-from app.api.protocol import CheckedRoute
+from app.api.protocol import CheckedRoute, wire_ref
 from app.api.responses import websocket
 from app.api.responses.compact_protocol import CompactRequest, CompactResource
 from app.api.responses.protocol import (
@@ -17,6 +17,7 @@ from app.api.responses.protocol import (
     InputItemsQuery,
     ResponseCreateRequest,
     ResponseObject,
+    StreamEvent,
 )
 from app.deps import BackgroundDep, CompactDep, ResponsesDep, StateDep, require
 from app.identity.base import Identity
@@ -24,13 +25,15 @@ from app.json import JSONResponse
 from app.sse import sse_response, stream_documented
 
 router = APIRouter(tags=["responses"], route_class=CheckedRoute)
+RESPONSE = wire_ref("ResponseObject", ResponseObject)
+EVENT = wire_ref("ResponseStreamEvent", StreamEvent)
 SESSION_HEADER_DOC = ("Working memory to read and extend; without it, the session of the "
                       "previous response, or a new one named after this response.")
 
 
 @router.post("/responses", response_model=None, responses={200: stream_documented(
-    ResponseObject, named=True, data="With `stream: true`: each event named by its `type` "
-    "(`response.created` ... `response.completed`), `data` the JSON event with its "
+    RESPONSE, named=True, events=EVENT, data="With `stream: true`: each event named by its "
+    "`type` (`response.created` ... `response.completed`), `data` the JSON event with its "
     "`sequence_number`.")})
 async def create_response(
     body: ResponseCreateRequest, identity: Annotated[Identity, require("responses.write")],
@@ -58,14 +61,15 @@ async def create_response(
 
 
 @router.post("/responses/compact", response_model=None,
-             responses={200: {"model": CompactResource}})
+             responses={200: {"description": "The compacted window.", "content": {
+                 "application/json": {"schema": wire_ref("CompactResource", CompactResource)}}}})
 async def compact_response(
     body: CompactRequest, identity: Annotated[Identity, require("responses.write")],
     service: CompactDep,
 ) -> Response:
     """Compact a conversation into a window that a new response can start from."""
     compacted = await service.compact(identity, body)
-    return JSONResponse(compacted.model_dump(exclude_none=True))
+    return JSONResponse(compacted)
 
 
 @router.websocket("/responses")
@@ -75,9 +79,9 @@ async def responses_socket(socket: WebSocket, state: StateDep) -> None:
 
 
 @router.get("/responses/{response_id}", response_model=None, responses={200: stream_documented(
-    ResponseObject, named=True, data="With `stream=true`: the stored response's events "
-    "replayed (after `starting_after` when given); a background response's followed live "
-    "until it ends.")})
+    RESPONSE, named=True, events=EVENT, data="With `stream=true`: the stored response's "
+    "events replayed (after `starting_after` when given); a background response's followed "
+    "live until it ends.")})
 async def retrieve_response(
     response_id: str, identity: Annotated[Identity, require("responses.read")],
     service: ResponsesDep, background: BackgroundDep,

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -14,7 +14,7 @@ import anyio
 from app.api.conversations.service import check_item_ids, conversation_of
 from app.api.files import AttachedFile, read_files, responses_file_parts
 from app.api.listing import list_page
-from app.api.protocol import check_output_limit
+from app.api.protocol import check_output_limit, plain
 from app.api.responses import file_search
 from app.api.responses.compact import expand_input
 from app.api.responses.convert import (
@@ -23,8 +23,27 @@ from app.api.responses.convert import (
     requested_logprobs,
     stored_source,
 )
-from app.api.responses.events import OutputBuilder, StreamEncoder, usage_object
-from app.api.responses.protocol import InputItemsQuery, ResponseCreateRequest
+from app.api.responses.events import OutputBuilder, StreamEncoder
+from app.api.responses.protocol import (
+    ConversationRef,
+    FunctionTool,
+    IncompleteDetails,
+    InputItemsQuery,
+    OutputFileSearchCall,
+    OutputFunctionCall,
+    OutputMessage,
+    OutputReasoning,
+    OutputRefusalPart,
+    OutputTextPart,
+    ReasoningConfig,
+    ResponseCreateRequest,
+    ResponseError,
+    ResponseObject,
+    ResponseStatus,
+    ResponseUsage,
+    StreamEvent,
+    response_from_stored,
+)
 from app.db.repositories import responses as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
@@ -50,14 +69,37 @@ from app.sse import named_frames
 
 log = logging.getLogger("lukhas.responses")
 
-_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "incomplete",
-           "content_filter": "incomplete"}
+_STATUS: dict[str, ResponseStatus] = {
+    "stop": "completed", "tool_calls": "completed", "length": "incomplete",
+    "content_filter": "incomplete"}
 _INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_filter"}
 # How long an abandoned stream may take to store what it had (and to close its run).
 _ABANDON_CLEANUP_S = 10.0
 
-StoreFinal = Callable[[dict[str, Any], bool], Awaitable[None]]
-Payload = dict[str, Any]
+StoreFinal = Callable[[ResponseObject, bool], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Run:
+    """One response's run: the object it started as, and the one it ended as, built once
+    (what is stored, returned and streamed is that same object)."""
+
+    base: ResponseObject
+    ctx: RunContext
+    builder: OutputBuilder
+    final: ResponseObject | None = None
+
+    def finish(self) -> ResponseObject:
+        """The response as the run ended (built on the first call)."""
+        if self.final is None:
+            self.final = _final(self.base, self.ctx, self.builder)
+        return self.final
+
+    def fail(self, code: str, message: str) -> ResponseObject:
+        """The response as the run failed, with what it had made."""
+        self.final = _final(self.base, self.ctx, self.builder,
+                            ResponseError(code=code, message=message))
+        return self.final
 
 
 @dataclass(slots=True)
@@ -71,8 +113,8 @@ class ResponseStream:
     chain: list[Turn]  # the conversation it continues (`previous_response_id`'s turns)
     converted: ConvertedInput
     search: FileSearch | None  # the request's file search, whose finds the chain keeps
-    events: AsyncGenerator[list[Payload], None] = field(init=False)
-    final: dict[str, Any] | None = None
+    events: AsyncGenerator[list[StreamEvent], None] = field(init=False)
+    final: ResponseObject | None = None
 
     def conversation(self) -> list[Turn]:
         """The conversation a `previous_response_id` naming this response reads: the chain
@@ -121,7 +163,7 @@ class ResponsesService:
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None,
         files: dict[str, AttachedFile] | None = None,
         chain: list[Turn] | None = None,
-    ) -> tuple[RunContext, dict[str, Any], OutputBuilder, StoreFinal | None, ConvertedInput]:
+    ) -> tuple[_Run, StoreFinal | None, ConvertedInput]:
         conversation_id = conversation_of(req.conversation, req.previous_response_id,
                                           session_id)
         card, provider = self._registry.resolve(req.model)
@@ -164,6 +206,7 @@ class ResponsesService:
         ctx.file_search = file_search.plan(req, identity)
         builder = OutputBuilder(None if ctx.file_search is None else file_search.SearchOutput(
             ctx.file_search, file_search.include_results(req)))
+        run = _Run(base, ctx, builder)
         stored = req.store is not False
         # A conversation is extended whether or not the response itself is stored; first,
         # so a conversation that cannot be extended fails the response before it is kept.
@@ -171,16 +214,16 @@ class ResponsesService:
             check_item_ids(converted.items, "input")
             ctx.requested_effects["write_conversation"] = conversation_writer(
                 self._pool, ctx, conversation_id, converted.items,
-                lambda: list(_final(base, ctx, builder)["output"]))
+                lambda: plain(run.finish().output))
         store_final: StoreFinal | None = None
         if stored:
-            async def store_final(final: dict[str, Any], keep_existing: bool) -> None:
+            async def store_final(final: ResponseObject, keep_existing: bool) -> None:
                 await self._store(identity, req, converted, final,
                                   _session_of(ctx, base, stored), keep_existing,
                                   ctx.file_search)
 
             async def store() -> None:
-                await store_final(_final(base, ctx, builder), False)
+                await store_final(run.finish(), False)
 
             ctx.requested_effects["store_response"] = store
         # `store: false` keeps nothing: neither the response nor the caller's words.
@@ -190,17 +233,18 @@ class ResponsesService:
         # (no session named, no chain continued) leaves nothing behind in the session store.
         if ctx.session_id is not None or req.previous_response_id is not None:
             ctx.requested_effects["write_session"] = session_writer(
-                self._sessions, ctx, lambda: builder.text or "", base["id"],
+                self._sessions, ctx, lambda: builder.text or "", base.id,
                 lambda: _session_of(ctx, base, stored),
             )
-        return ctx, base, builder, store_final, converted
+        return run, store_final, converted
 
     async def create(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
-    ) -> tuple[dict[str, Any], str | None]:
+    ) -> tuple[ResponseObject, str | None]:
         """Run the pipeline to the end; the Response object and the session it joined."""
         files = await self._files(req)
-        ctx, base, builder, store_final, _ = self._prepare(identity, req, session_id, files)
+        run, store_final, _ = self._prepare(identity, req, session_id, files)
+        ctx, base, builder = run.ctx, run.base, run.builder
         try:
             async for event in self._orchestrator.run(ctx):
                 if isinstance(event, ReasoningDelta):
@@ -215,11 +259,10 @@ class ResponsesService:
             # An answer that broke off once started is kept as failed, as a stream's is.
             started = bool(builder.parts or builder.reasoning is not None or builder.calls)
             if started and store_final is not None:
-                await _store_abandoned(store_final, _final(
-                    base, ctx, builder, error={"code": exc.code or "server_error",
-                                               "message": exc.message}))
+                await _store_abandoned(store_final, run.fail(exc.code or "server_error",
+                                                             exc.message))
             raise
-        return _final(base, ctx, builder), _session_of(ctx, base, req.store is not False)
+        return run.finish(), _session_of(ctx, base, req.store is not False)
 
     async def stream(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None = None
@@ -247,37 +290,36 @@ class ResponsesService:
         """Check and prepare the run now (its request errors are raised here); start it
         later, with `start()` (a background response's runner does)."""
         files = await self._files(req)
-        ctx, base, builder, store_final, converted = self._prepare(identity, req, session_id,
-                                                                   files, chain)
+        run, store_final, converted = self._prepare(identity, req, session_id, files, chain)
+        ctx, base = run.ctx, run.base
 
         async def start() -> ResponseStream:
             if ctx.upstream is not None:  # the deadline counts from the run, not its wait
                 ctx.upstream.started = asyncio.get_running_loop().time()
             events, first = await self._orchestrator.start(ctx)
-            started = ResponseStream(base["id"], _session_of(ctx, base, req.store is not False),
+            started = ResponseStream(base.id, _session_of(ctx, base, req.store is not False),
                                      ctx.chain or [], converted, ctx.file_search)
-            started.events = self._events(ctx, base, builder, events, first, store_final,
-                                          started)
+            started.events = self._events(run, events, first, store_final, started)
             return started
 
-        return PreparedStream(base, _session_of(ctx, base, req.store is not False),
-                              converted.items, start)
+        return PreparedStream(plain(base),
+                              _session_of(ctx, base, req.store is not False), converted.items,
+                              start)
 
     async def _events(
-        self, ctx: RunContext, base: dict[str, Any], builder: OutputBuilder,
-        events: AsyncGenerator[Event, None], first: Event | None,
+        self, run: _Run, events: AsyncGenerator[Event, None], first: Event | None,
         store_final: StoreFinal | None, out: ResponseStream,
-    ) -> AsyncGenerator[list[Payload], None]:
+    ) -> AsyncGenerator[list[StreamEvent], None]:
         """The stream's events. A client that goes away after `response.created` (the
         generator is closed, or cancelled while it waits on the pipeline) leaves its
         response stored as `cancelled` with what it had been sent, so the announced id is
         never a dangling one; the run's own store, if it got there first, stays."""
+        base, builder = run.base, run.builder
         encoder = StreamEncoder(builder)
-        snapshot = {**base, "status": "in_progress", "usage": None}
         ended = False
-        final: dict[str, Any]
+        final: ResponseObject
         try:
-            yield [*encoder.start(snapshot), *encoder.file_search_call()]
+            yield [*encoder.start(base), *encoder.file_search_call()]
             try:
                 pending = first
                 while pending is not None:
@@ -292,14 +334,14 @@ class ResponsesService:
                     yield payloads
                     pending = await anext(events, None)
                 ended = True
-                final = _final(base, ctx, builder)
+                final = run.finish()
                 payloads = encoder.finish(final)
             except Exception as exc:
                 ended = True
-                log.exception("response stream failed", extra={"response_id": base["id"]})
+                log.exception("response stream failed", extra={"response_id": base.id})
                 message = exc.message if isinstance(exc, APIError) else "The server had an error."
                 code = (exc.code if isinstance(exc, APIError) else None) or "server_error"
-                final = _final(base, ctx, builder, error={"code": code, "message": message})
+                final = run.fail(code, message)
                 payloads = encoder.fail(final)
                 if store_final is not None:  # the partial answer is kept, as failed
                     await _store_abandoned(store_final, final)
@@ -314,31 +356,31 @@ class ResponsesService:
                 with anyio.move_on_after(_ABANDON_CLEANUP_S, shield=True):
                     await events.aclose()
                     if store_final is not None:
-                        await _store_abandoned(store_final, _cancelled(base, ctx, builder))
+                        await _store_abandoned(store_final, _cancelled(run))
             raise
 
     async def _store(self, identity: Identity, req: ResponseCreateRequest,
-                     converted: ConvertedInput, final: dict[str, Any],
+                     converted: ConvertedInput, final: ResponseObject,
                      session_id: str | None, keep_existing: bool = False,
                      search: FileSearch | None = None) -> None:
         async with self._pool.acquire() as conn:
             await repo.insert(
-                conn, id=final["id"], owner=identity.subject,
+                conn, id=final.id, owner=identity.subject,
                 previous_response_id=req.previous_response_id, model=req.model,
-                status=final["status"], input_items=converted.items,
+                status=final.status, input_items=converted.items,
                 turns=_turns(converted, final, search), body=final, session_id=session_id,
                 keep_existing=keep_existing,
             )
 
     # -- stored responses ---------------------------------------------------------------
 
-    async def get(self, identity: Identity, response_id: str) -> dict[str, Any]:
+    async def get(self, identity: Identity, response_id: str) -> ResponseObject:
         """A stored response of the caller's, or 404."""
         async with self._pool.acquire() as conn:
             stored = await repo.get(conn, identity.subject, response_id)
         if stored is None:
             raise _not_found(response_id)
-        return stored.body
+        return response_from_stored(stored.body)
 
     async def replay(
         self, identity: Identity, response_id: str, starting_after: int | None
@@ -346,32 +388,33 @@ class ResponsesService:
         """The stored response's full event stream, as it was sent, after `starting_after`."""
         body = await self.get(identity, response_id)
         builder = OutputBuilder(file_search.stored_output(body))
-        for item in body["output"]:
-            if item["type"] == "reasoning":
-                builder.reasoning_id = item["id"]
-            elif item["type"] == "message":
-                builder.message_id = item["id"]
+        for item in body.output:
+            if isinstance(item, OutputReasoning):
+                builder.reasoning_id = item.id
+            elif isinstance(item, OutputMessage):
+                builder.message_id = item.id
         encoder = StreamEncoder(builder)
-        payloads = encoder.start({**body, "status": "in_progress", "output": [], "usage": None})
-        for item in body["output"]:
-            if item["type"] == "file_search_call":
+        payloads = encoder.start(replace(body, status="in_progress", completed_at=None,
+                                         error=None, incomplete_details=None, output=[],
+                                         usage=None))
+        for item in body.output:
+            if isinstance(item, OutputFileSearchCall):
                 payloads += encoder.file_search_call()
-            elif item["type"] == "reasoning":
-                payloads += encoder.reasoning("".join(s["text"] for s in item["summary"]))
-            elif item["type"] == "message":
-                for part in item["content"]:
-                    payloads += (encoder.refusal(part["refusal"]) if part["type"] == "refusal"
-                                 else encoder.text(part.get("text", ""),
-                                                   part.get("logprobs")))
-            elif item["type"] == "function_call":
+            elif isinstance(item, OutputReasoning):
+                payloads += encoder.reasoning("".join(s.text for s in item.summary))
+            elif isinstance(item, OutputMessage):
+                for part in item.content:
+                    payloads += (encoder.refusal(part.refusal)
+                                 if isinstance(part, OutputRefusalPart)
+                                 else encoder.text(part.text, part.logprobs))
+            elif isinstance(item, OutputFunctionCall):
                 payloads += encoder.tool_call(ToolCallDelta(
-                    len(builder.calls), item["call_id"], item["name"], item["arguments"]),
-                    item["id"])
+                    len(builder.calls), item.call_id, item.name, item.arguments), item.id)
         payloads += encoder.finish(body)
 
         async def frames() -> AsyncIterator[bytes]:
             yield named_frames(p for p in payloads
-                               if starting_after is None or p["sequence_number"] > starting_after)
+                               if starting_after is None or p.sequence_number > starting_after)
 
         return frames()
 
@@ -401,12 +444,12 @@ class ResponsesService:
         return list_page(items[start : start + query.limit], start + query.limit < len(items))
 
 
-def _turns(converted: ConvertedInput, final: dict[str, Any],
+def _turns(converted: ConvertedInput, final: ResponseObject,
            search: FileSearch | None = None) -> list[dict[str, Any]]:
     """The conversation turns one response adds: its input (a turn's images and files kept
     with it: a later turn of the chain sends them on), what its file search found, its
     answer, its calls."""
-    rid = final["id"]
+    rid = final.id
     turns = [{"role": t.role, "text": t.text, "source": stored_source(rid, t.source),
               **({"parts": list(t.parts)} if t.parts else {}),
               **({"file": t.file} if t.file is not None else {})}
@@ -419,17 +462,18 @@ def _turns(converted: ConvertedInput, final: dict[str, Any],
     searched = None if search is None else found_turn(search, f"{rid} output")
     if searched is not None:  # what the answer was given to read, kept with the chain
         turns.append({"role": searched.role, "text": searched.text, "source": searched.source})
-    answer = "".join(p["text"] for item in final["output"] if item["type"] == "message"
-                     for p in item["content"] if p["type"] == "output_text")
+    answer = "".join(p.text for item in final.output if isinstance(item, OutputMessage)
+                     for p in item.content if isinstance(p, OutputTextPart))
     turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
-    for item in final["output"]:
-        if item["type"] == "function_call":
-            turn = call_turn(item["call_id"], item["name"], item["arguments"], f"{rid} output")
+    for item in final.output:
+        if isinstance(item, OutputFunctionCall):
+            turn = call_turn(item.call_id, item.name, item.arguments, f"{rid} output")
             turns.append({"role": turn.role, "text": turn.text, "source": turn.source})
     return turns
 
 
-async def _sse_frames(batches: AsyncGenerator[list[Payload], None]) -> AsyncIterator[bytes]:
+async def _sse_frames(
+        batches: AsyncGenerator[list[StreamEvent], None]) -> AsyncIterator[bytes]:
     """The events as SSE frames, a batch per write; closing these closes the events."""
     try:
         async for batch in batches:
@@ -438,12 +482,12 @@ async def _sse_frames(batches: AsyncGenerator[list[Payload], None]) -> AsyncIter
         await batches.aclose()
 
 
-def _session_of(ctx: RunContext, base: dict[str, Any], stored: bool) -> str | None:
+def _session_of(ctx: RunContext, base: ResponseObject, stored: bool) -> str | None:
     """The session: named by the caller or the chain; else a stored response starts its own
     (but not one made in a conversation, which keeps its own history)."""
     if ctx.session_id is not None:
         return ctx.session_id
-    return str(base["id"]) if stored and ctx.conversation_id is None else None
+    return base.id if stored and ctx.conversation_id is None else None
 
 
 def _not_found(response_id: str) -> NotFound:
@@ -452,52 +496,68 @@ def _not_found(response_id: str) -> NotFound:
 
 
 def _base_object(response_id: str, req: ResponseCreateRequest,
-                 conversation_id: str | None) -> dict[str, Any]:
-    return {
-        "id": response_id, "object": "response", "created_at": int(time.time()),
-        "status": "in_progress", "completed_at": None, "background": bool(req.background),
-        "error": None,
-        "conversation": None if conversation_id is None else {"id": conversation_id},
-        "incomplete_details": None, "instructions": req.instructions,
-        "max_output_tokens": req.max_output_tokens, "model": req.model,
-        "metadata": req.metadata or {}, "output": [],
-        "parallel_tool_calls": req.parallel_tool_calls is not False,
-        "previous_response_id": req.previous_response_id,
-        "reasoning": {"effort": None, "summary": None}, "service_tier": "default",
-        "store": req.store is not False,
-        "temperature": 1.0 if req.temperature is None else req.temperature,
-        "text": req.text or {"format": {"type": "text"}},
-        "tool_choice": req.tool_choice or "auto", "tools": req.tools or [],
-        "top_p": 1.0 if req.top_p is None else req.top_p,
-        "truncation": req.truncation or "disabled", "user": req.user, "usage": None,
-    }
+                 conversation_id: str | None) -> ResponseObject:
+    """The response as it starts: the request's settings as they are used (what the caller
+    sent, else the default), no output yet."""
+    reasoning = req.reasoning or {}
+    return ResponseObject(
+        id=response_id, created_at=int(time.time()), status="in_progress",
+        background=bool(req.background),
+        conversation=None if conversation_id is None else ConversationRef(id=conversation_id),
+        instructions=req.instructions, max_output_tokens=req.max_output_tokens,
+        max_tool_calls=req.max_tool_calls, model=req.model, metadata=req.metadata or {},
+        parallel_tool_calls=req.parallel_tool_calls is not False,
+        previous_response_id=req.previous_response_id,
+        prompt_cache_key=req.prompt_cache_key,
+        reasoning=ReasoningConfig(effort=reasoning.get("effort"),
+                                  summary=reasoning.get("summary")),
+        safety_identifier=req.safety_identifier, store=req.store is not False,
+        temperature=1.0 if req.temperature is None else req.temperature,
+        text={**(req.text or {}), "format": (req.text or {}).get("format") or {"type": "text"}},
+        tool_choice=req.tool_choice or "auto", tools=[_tool(t) for t in req.tools or ()],
+        top_logprobs=req.top_logprobs or 0,
+        top_p=1.0 if req.top_p is None else req.top_p,
+        presence_penalty=req.presence_penalty or 0.0,
+        frequency_penalty=req.frequency_penalty or 0.0,
+        truncation=req.truncation or "disabled", user=req.user,
+    )
 
 
-async def _store_abandoned(store_final: StoreFinal, cancelled: dict[str, Any]) -> None:
+def _tool(tool: dict[str, Any]) -> FunctionTool | dict[str, Any]:
+    """A tool as the response shows it: a function with every field (null when not given),
+    another kind as given."""
+    if tool.get("type") != "function":
+        return tool
+    return FunctionTool(name=tool.get("name") or "", description=tool.get("description"),
+                        parameters=tool.get("parameters"), strict=tool.get("strict"))
+
+
+async def _store_abandoned(store_final: StoreFinal, cancelled: ResponseObject) -> None:
     try:
         await store_final(cancelled, True)
     except Exception:
         log.exception("storing an abandoned response failed",
-                      extra={"response_id": cancelled["id"]})
+                      extra={"response_id": cancelled.id})
 
 
-def _cancelled(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder) -> dict[str, Any]:
+def _cancelled(run: _Run) -> ResponseObject:
     """The response of a stream its client left: what it had been sent, `cancelled`."""
-    return {**_final(base, ctx, builder), "status": "cancelled", "completed_at": None,
-            "incomplete_details": None, "output": builder.items("incomplete")}
+    final = _final(run.base, run.ctx, run.builder)
+    return final.ended("cancelled", completed_at=None, error=final.error,
+                       incomplete_details=None, output=run.builder.items("incomplete"),
+                       usage=final.usage)
 
 
-def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,
-           error: dict[str, str] | None = None) -> dict[str, Any]:
+def _final(base: ResponseObject, ctx: RunContext, builder: OutputBuilder,
+           error: ResponseError | None = None) -> ResponseObject:
     status = "failed" if error else _STATUS[ctx.finish_reason]
     reason = _INCOMPLETE_REASON.get(ctx.finish_reason)
     u = ctx.usage
-    return {
-        **base, "status": status, "error": error,
-        "completed_at": int(time.time()) if status == "completed" else None,
-        "incomplete_details": {"reason": reason} if status == "incomplete" and reason else None,
-        "output": builder.items("completed" if status == "completed" else "incomplete"),
-        "usage": usage_object(u.input_tokens, u.output_tokens, u.reasoning_tokens,
-                              u.cached_tokens),
-    }
-
+    return base.ended(
+        status, error=error, completed_at=int(time.time()) if status == "completed" else None,
+        incomplete_details=IncompleteDetails(reason=reason)
+        if status == "incomplete" and reason else None,
+        output=builder.items("completed" if status == "completed" else "incomplete"),
+        usage=ResponseUsage.of(u.input_tokens, u.output_tokens, u.reasoning_tokens,
+                               u.cached_tokens),
+    )

@@ -233,7 +233,7 @@ class ResponsesSocket:
             async for batch in events:
                 for event in batch:
                     await self._send(event_json(event))
-        status = "failed" if started.final is None else str(started.final["status"])
+        status = "failed" if started.final is None else started.final.status
         if status == "failed":
             self._evict(req.previous_response_id)
         else:

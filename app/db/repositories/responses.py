@@ -27,7 +27,7 @@ async def insert(
     status: str,
     input_items: list[dict[str, Any]],
     turns: list[dict[str, Any]],
-    body: dict[str, Any],
+    body: Any,  # the Response object (a dataclass, or its JSON)
     session_id: str | None = None,
     keep_existing: bool = False,
 ) -> None:

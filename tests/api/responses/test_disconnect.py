@@ -36,8 +36,8 @@ async def test_a_stream_closed_after_created_is_stored_cancelled(
     rid = _created_id(await anext(frames))
     await frames.aclose()  # what the SSE response does when the client goes away
     stored = await state.responses.get(caller, rid)
-    assert stored["status"] == "cancelled" and stored["id"] == rid
-    assert stored["output"][-1]["status"] == "incomplete"
+    assert stored.status == "cancelled" and stored.id == rid
+    assert stored.output[-1].status == "incomplete"
 
     unstored = ResponseCreateRequest(model="lukhas-matriz", input="hi", stream=True,
                                      store=False)

@@ -315,6 +315,6 @@ def test_markers_cut_between_deltas_are_cited_once_whole() -> None:
     text, cited = "", []
     for delta in ("See [", "1", "] and [", "12] or [2", "]", " [0] [2]"):
         text += delta
-        cited += [(c["file_id"], c["index"]) for c in output.cite(text)]
+        cited += [(c.file_id, c.index) for c in output.cite(text)]
     assert text == "See [1] and [12] or [2] [0] [2]"
     assert cited == [("mem_1", 4), ("mem_2", 20), ("mem_2", 28)]

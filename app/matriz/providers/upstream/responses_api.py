@@ -19,7 +19,8 @@ from app.errors import InvalidRequest
 from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta, Usage
 from app.matriz.providers.upstream.reader import Reader, StreamBroken
 
-_SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "top_logprobs", "metadata")
+_SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "top_logprobs", "metadata",
+         "presence_penalty", "frequency_penalty", "safety_identifier")
 _HANDLED = ("max_tokens", "max_completion_tokens", "response_format", "reasoning_effort",
             "tools", "tool_choice", "logprobs")
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}

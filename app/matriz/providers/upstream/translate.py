@@ -116,6 +116,13 @@ def responses_params(req: ResponseCreateRequest, group: Group) -> dict[str, Any]
         params["top_p"] = req.top_p
     if req.user is not None:
         params["user"] = req.user
+    for name in ("presence_penalty", "frequency_penalty", "safety_identifier"):
+        if (value := getattr(req, name)) is not None:  # the same in the chat shape
+            params[name] = value
+    # No routed group has a prompt cache to key, and chat completions has no tool call limit.
+    for name in ("prompt_cache_key", "max_tool_calls"):
+        if getattr(req, name) is not None:
+            raise _unsupported(model, name)
     fmt = _text_format(req)
     if fmt is not None:
         params["response_format"] = fmt
