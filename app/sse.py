@@ -64,10 +64,11 @@ def event_json(payload: Any) -> bytes:
 
 
 def named_frames(payloads: Iterable[Any]) -> bytes:
-    """Frames named after each event's `type` (typed events: dataclasses), joined for one
-    write."""
+    """Frames named after each event's `type` (typed events, or the JSON objects a log
+    kept), joined for one write."""
     return b"".join(
-        b"event: " + p.type.encode() + b"\ndata: " + event_json(p) + b"\n\n"
+        b"event: " + (p["type"] if isinstance(p, dict) else p.type).encode() + b"\ndata: "
+        + event_json(p) + b"\n\n"
         for p in payloads
     )
 

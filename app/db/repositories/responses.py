@@ -35,7 +35,9 @@ async def insert(
     stays as it is. A background response's row exists from when it was queued: its end
     updates it while it is unfinished (one cancelled or deleted meanwhile stays so). Only
     its cancel request cancels it: a run stopped otherwise is ended by its runner."""
-    if body.get("background"):
+    background = (body.get("background") if isinstance(body, dict)
+                  else getattr(body, "background", False))
+    if background:
         await conn.execute(
             "UPDATE responses SET status = $3, input_items = $4, turns = $5, body = $6,"
             " session_id = $7, lease_until = NULL WHERE id = $1 AND owner = $2"
