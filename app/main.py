@@ -46,6 +46,9 @@ from app.embeddings.minilm import MiniLMEmbedder
 from app.embeddings.minilm import available as minilm_available
 from app.embeddings.registry import EmbeddingRegistry
 from app.errors import install_error_handlers
+from app.guardian.enforcement import Enforcement
+from app.guardian.lanes import load_lanes
+from app.guardian.metrics import GuardianMetrics
 from app.guardian.output_policy import load_output_policy
 from app.identity.api_keys import ApiKeyResolver, load_or_create_key
 from app.identity.base import IdentityChain
@@ -196,6 +199,10 @@ async def _open(
     ])
 
     lane = settings.lane.value
+    lane_policy = load_lanes(settings.guardian_lanes_file)[settings.lane]
+    enforcement = Enforcement(lane, lane_policy, pool,
+                              GuardianMetrics(metrics.registry, lane, lane_policy.mode))
+    await enforcement.kill_switch.engaged()  # read once before the first request
     embedders: list[Embedder] = [MiniLMEmbedder()] if minilm_available() else []
     embedders.append(HashingEmbedder(settings.hash_embedding_dimensions))
     embedding_models = EmbeddingRegistry(embedders, metrics,
@@ -252,6 +259,7 @@ async def _open(
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
         auth_throttle=auth_throttle, models=ModelsService(cards, routing),
         routing_preview=RoutingPreviewService(routing, cards, set(tiers.scopes_by_tier)),
+        enforcement=enforcement,
     )
 
 

@@ -17,6 +17,7 @@ from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
 from app.db.pool import Database
 from app.embeddings.registry import EmbeddingRegistry
+from app.guardian.enforcement import Enforcement
 from app.identity.base import IdentityChain
 from app.identity.throttle import AuthThrottle
 from app.kv.base import KeyValueStore
@@ -56,6 +57,7 @@ class AppState:
     auth_throttle: AuthThrottle
     models: ModelsService
     routing_preview: RoutingPreviewService
+    enforcement: Enforcement
     routing: RoutingReloader | None = None  # the routing file in force, when one is set
     upstream: UpstreamProvider | None = None  # serves the routing file's groups
     # Upstream failures per deployment, when upstream calls report them (the preview reads it).

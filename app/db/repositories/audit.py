@@ -32,7 +32,8 @@ async def page(conn: Any, *, after: int | None, before: int | None, limit: int,
                newest_first: bool, action: str | None) -> list[dict[str, Any]]:
     """Up to `limit` records past the cursor, in the order asked, optionally of one action
     (or, ending in `.`, of every action under that prefix)."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if after is not None:
         args.append(after)
         where.append(f"id {'<' if newest_first else '>'} ${len(args)}")

@@ -1,0 +1,99 @@
+"""What the Guardian's decisions do in this lane: the lane policy in force, the kill switch,
+the metrics, the audit of every decision that is not a plain allow, and the errors a
+refused request gets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from app.db.pool import Database
+from app.db.repositories import audit
+from app.errors import APIError
+from app.guardian.kill_switch import KillSwitch
+from app.guardian.lanes import LanePolicy
+from app.guardian.metrics import GuardianMetrics
+
+log = logging.getLogger("lukhas.guardian")
+
+
+class ContentPolicyViolation(APIError):
+    """400: the request's content is refused by the policy (the rule is never named)."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+    default_code = "content_policy_violation"
+
+
+class GuardianUnavailable(APIError):
+    """503: the Guardian failed (an exception, a timeout) and the lane fails closed. The same
+    request would meet the same failure: `x-should-retry: false`."""
+
+    status_code = 503
+    default_code = "guardian_unavailable"
+
+
+class KillSwitchEngaged(APIError):
+    """503: the kill switch stops all traffic until administrators release it."""
+
+    status_code = 503
+    default_code = "kill_switch_engaged"
+
+
+def policy_violation(param: str | None) -> ContentPolicyViolation:
+    return ContentPolicyViolation(
+        "Your request was rejected by the content policy of this service.", param=param)
+
+
+def guardian_unavailable() -> GuardianUnavailable:
+    return GuardianUnavailable(
+        "The content policy could not be checked for this request, so it was refused.")
+
+
+def kill_switch_engaged() -> KillSwitchEngaged:
+    return KillSwitchEngaged(
+        "This service is stopped by its administrators (kill switch engaged): no request is "
+        "served until it is released.")
+
+
+class Enforcement:
+    """The lane's enforcement, shared by the request middleware and the Risk stage."""
+
+    def __init__(self, lane: str, policy: LanePolicy, pool: Database,
+                 metrics: GuardianMetrics) -> None:
+        self.lane = lane
+        self.policy = policy
+        self.pool = pool
+        self.metrics = metrics
+        self.kill_switch = KillSwitch(pool, policy.kill_switch,
+                                      metrics.kill_switch.labels(lane))
+
+    @property
+    def enforced(self) -> bool:
+        return self.policy.enforced
+
+    @property
+    def strict(self) -> bool:
+        return self.policy.strict
+
+    @property
+    def scan_timeout_s(self) -> float:
+        return self.policy.scan_timeout_ms / 1000
+
+    def emergency_active(self) -> bool:
+        """The kill switch as this worker last read it (no database call)."""
+        try:
+            return self.kill_switch.last_known()
+        except RuntimeError:
+            return True
+
+    async def record(self, actor: str, action: str, details: Mapping[str, Any]) -> None:
+        """Append one decision to the audit chain; a failure is logged and counted (the
+        decision itself stands)."""
+        try:
+            async with self.pool.acquire() as conn:
+                await audit.append(conn, actor, action, None, details)
+        except Exception:
+            self.metrics.audit_failures.labels(self.lane).inc()
+            log.exception("guardian decision not audited", extra={"action": action})
