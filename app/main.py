@@ -34,6 +34,8 @@ from app.api.indexes.router import router as indexes_router
 from app.api.indexes.service import IndexesService
 from app.api.models.router import router as models_router
 from app.api.models.service import ModelsService
+from app.api.moderations.router import router as moderations_router
+from app.api.moderations.service import ModerationsService
 from app.api.responses.compact import CompactService
 from app.api.responses.router import router as responses_router
 from app.api.responses.service import ResponsesService
@@ -46,10 +48,12 @@ from app.embeddings.minilm import MiniLMEmbedder
 from app.embeddings.minilm import available as minilm_available
 from app.embeddings.registry import EmbeddingRegistry
 from app.errors import install_error_handlers
+from app.guardian.detectors.semantic import SemanticIndex
 from app.guardian.enforcement import Enforcement
+from app.guardian.engine import Guardian
 from app.guardian.lanes import load_lanes
-from app.guardian.metrics import GuardianMetrics
-from app.guardian.output_policy import load_output_policy
+from app.guardian.metrics import EnforcementMetrics
+from app.guardian.reload import GuardianMetrics, PolicyReloader
 from app.identity.api_keys import ApiKeyResolver, load_or_create_key
 from app.identity.base import IdentityChain
 from app.identity.keyring import load_settings_keyring
@@ -96,6 +100,7 @@ from app.state import AppState
 log = logging.getLogger("lukhas")
 
 API_ROUTERS = (responses_router, conversations_router, chat_router, embeddings_router,
+               moderations_router,
                indexes_router, models_router, identity_router, accounts_router, admin_router)
 
 
@@ -201,7 +206,7 @@ async def _open(
     lane = settings.lane.value
     lane_policy = load_lanes(settings.guardian_lanes_file)[settings.lane]
     enforcement = Enforcement(lane, lane_policy, pool,
-                              GuardianMetrics(metrics.registry, lane, lane_policy.mode))
+                              EnforcementMetrics(metrics.registry, lane, lane_policy.mode))
     await enforcement.kill_switch.engaged()  # read once before the first request
     embedders: list[Embedder] = [MiniLMEmbedder()] if minilm_available() else []
     embedders.append(HashingEmbedder(settings.hash_embedding_dimensions))
@@ -228,10 +233,18 @@ async def _open(
                                      ExpirySweeper(pool, metrics=metrics).sweep),
                          PeriodicJob("token marks sweep", tokens.marks.sweep)])
     indexes = IndexesService(pool, embedding_models, retention)
+    # The Guardian's policy: an invalid one stops the start. Its semantic examples are
+    # embedded on first use (loading the embedding model takes seconds).
+    semantic = SemanticIndex(embedding_models)
+    guardian_policy = await stack.enter_async_context(PolicyReloader(
+        settings.guardian_policy_dir, GuardianMetrics(metrics.registry),
+        interval_s=settings.guardian_reload_seconds, embedding_models=semantic.models))
+    guardian_policy.on_reload(semantic.on_reload)
+    guardian = Guardian(guardian_policy, semantic)
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory, indexes),
          AttentionStage(lambda m: registry.card(m).context_window),
-         ThoughtStage(registry), RiskStage(load_output_policy()), IntentStage(),
+         ThoughtStage(registry), RiskStage(guardian), IntentStage(),
          ActionStage(tick)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )
@@ -259,7 +272,8 @@ async def _open(
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
         auth_throttle=auth_throttle, models=ModelsService(cards, routing),
         routing_preview=RoutingPreviewService(routing, cards, set(tiers.scopes_by_tier)),
-        enforcement=enforcement,
+        guardian=guardian, guardian_policy=guardian_policy,
+        moderations=ModerationsService(guardian), enforcement=enforcement,
     )
 
 

@@ -13,11 +13,14 @@ from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.models.service import ModelsService
+from app.api.moderations.service import ModerationsService
 from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
 from app.db.pool import Database
 from app.embeddings.registry import EmbeddingRegistry
 from app.guardian.enforcement import Enforcement
+from app.guardian.engine import Guardian
+from app.guardian.reload import PolicyReloader
 from app.identity.base import IdentityChain
 from app.identity.throttle import AuthThrottle
 from app.kv.base import KeyValueStore
@@ -57,6 +60,9 @@ class AppState:
     auth_throttle: AuthThrottle
     models: ModelsService
     routing_preview: RoutingPreviewService
+    guardian: Guardian
+    guardian_policy: PolicyReloader
+    moderations: ModerationsService
     enforcement: Enforcement
     routing: RoutingReloader | None = None  # the routing file in force, when one is set
     upstream: UpstreamProvider | None = None  # serves the routing file's groups

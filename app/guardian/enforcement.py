@@ -13,7 +13,7 @@ from app.db.repositories import audit
 from app.errors import APIError
 from app.guardian.kill_switch import KillSwitch
 from app.guardian.lanes import LanePolicy
-from app.guardian.metrics import GuardianMetrics
+from app.guardian.metrics import EnforcementMetrics
 
 log = logging.getLogger("lukhas.guardian")
 
@@ -61,7 +61,7 @@ class Enforcement:
     """The lane's enforcement, shared by the request middleware and the Risk stage."""
 
     def __init__(self, lane: str, policy: LanePolicy, pool: Database,
-                 metrics: GuardianMetrics) -> None:
+                 metrics: EnforcementMetrics) -> None:
         self.lane = lane
         self.policy = policy
         self.pool = pool

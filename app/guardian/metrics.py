@@ -12,7 +12,7 @@ _SCAN_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
                  0.5, 1.0)
 
 
-class GuardianMetrics:
+class EnforcementMetrics:
     def __init__(self, registry: CollectorRegistry, lane: str, mode: Mode) -> None:
         self.lane = lane
         self.mode = Gauge(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.guardian.output_policy import load_output_policy
+from app.guardian.engine import Guardian
+from app.guardian.reload import load_policy
 from app.identity.base import Identity
 from app.matriz.contract import Event, RunContext, TextDelta
 from app.matriz.stages.risk import RiskStage
@@ -19,7 +20,7 @@ async def _through_risk(pieces: list[str]) -> list[TextDelta]:
 
     who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
     ctx = RunContext(identity=who, model="m", question="q", history=[])
-    out = [e async for e in RiskStage(load_output_policy()).stream(ctx, upstream())]
+    out = [e async for e in RiskStage(Guardian(load_policy(), None)).stream(ctx, upstream())]
     assert all(isinstance(e, TextDelta) for e in out)
     return [e for e in out if isinstance(e, TextDelta)]
 
@@ -44,7 +45,7 @@ async def test_a_redacted_piece_goes_without_its_tokens() -> None:
     secret = "sk-" + "a1b2c3d4" * 3
     out = await _through_risk(["my key is ", secret[:10], secret[10:], " ok then"])
     text = "".join(e.text for e in out)
-    assert secret not in text and "[redacted key]" in text
+    assert secret not in text and "[redacted]" in text
     tokens = "".join(lp["token"] for e in out for lp in e.logprobs or ())
     assert "a1b2" not in tokens
     assert tokens.startswith("my key is") and tokens.endswith("then")

@@ -1,7 +1,8 @@
 """Risk: the Guardian on the way out, seeing deltas as they pass.
 
 Text is held back to the last white space so a secret split across deltas is still seen
-whole before it is redacted; a block rule ends the answer with `content_filter`.
+whole before it is redacted; a block rule ends the answer with `content_filter`. The rules
+are the Guardian's output rules that need no embedding call (`Guardian.scan_fast`).
 Function-call arguments pass unchanged: they are JSON for the caller's code, and a
 redaction inside them would break it.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.guardian.output_policy import OutputPolicy
+from app.guardian.engine import Guardian
 from app.matriz.contract import (
     Event,
     Logprob,
@@ -28,8 +29,8 @@ _WINDOW = 256  # characters of already-sent text a block rule may look back over
 class RiskStage(Stage):
     name = "risk"
 
-    def __init__(self, policy: OutputPolicy) -> None:
-        self._policy = policy
+    def __init__(self, guardian: Guardian) -> None:
+        self._guardian = guardian
 
     async def stream(
         self, ctx: RunContext, upstream: AsyncIterator[Event]
@@ -40,7 +41,8 @@ class RiskStage(Stage):
         held = _Held()
         async for event in upstream:
             if isinstance(event, ReasoningDelta | RefusalDelta):
-                event.text, n = self._policy.apply(event.text)
+                event.text, n = self._guardian.scan_fast(
+                    event.text, direction="output").redact(event.text)
                 ctx.redactions += n
                 if n and isinstance(event, RefusalDelta) and event.logprobs:
                     event.logprobs = []  # their tokens would tell what was redacted
@@ -73,12 +75,15 @@ class RiskStage(Stage):
                 yield held.delta("", pending, checked)
 
     def _check(self, ctx: RunContext, sent: str, text: str) -> str | None:
-        if self._policy.blocked_by(sent + text):
+        whole = sent + text
+        decision = self._guardian.scan_fast(whole, direction="output")
+        if decision.blocked:
             ctx.finish_reason = "content_filter"
             return None
-        text, n = self._policy.apply(text)
+        # Only what lies in `text` is changed: `sent` has left already.
+        whole, n = decision.redact(whole, since=len(sent))
         ctx.redactions += n
-        return text
+        return whole[len(sent):]
 
 
 class _Held:
