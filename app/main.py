@@ -240,11 +240,12 @@ async def _open(
         settings.guardian_policy_dir, GuardianMetrics(metrics.registry),
         interval_s=settings.guardian_reload_seconds, embedding_models=semantic.models))
     guardian_policy.on_reload(semantic.on_reload)
+    guardian_policy.on_reload(enforcement.policy_reloaded)
     guardian = Guardian(guardian_policy, semantic)
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory, indexes),
          AttentionStage(lambda m: registry.card(m).context_window),
-         ThoughtStage(registry), RiskStage(guardian), IntentStage(),
+         ThoughtStage(registry), RiskStage(guardian, enforcement), IntentStage(),
          ActionStage(tick)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )

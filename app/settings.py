@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     )
 
     lane: Lane = Lane.DEV
-    guardian_lanes_file: Path | None = None  # None: configs/guardian/lanes.yaml
+    guardian_lanes_file: Path | None = None  # None: configs/runtime/lanes.yaml
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)

@@ -5,12 +5,15 @@ refused request gets."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
+from app.config_files import ReloadEvent
 from app.db.pool import Database
 from app.db.repositories import audit
 from app.errors import APIError
+from app.guardian.compiled import Policy
 from app.guardian.kill_switch import KillSwitch
 from app.guardian.lanes import LanePolicy
 from app.guardian.metrics import EnforcementMetrics
@@ -87,6 +90,17 @@ class Enforcement:
             return self.kill_switch.last_known()
         except RuntimeError:
             return True
+
+    async def policy_reloaded(self, event: ReloadEvent, policy: Policy | None) -> None:
+        """A policy reload joins the audit chain: applied (its label) or refused (why)."""
+        if event.outcome == "applied" and policy is not None:
+            await self.record("guardian", "guardian.policy_reloaded", {
+                "policy": policy.label, "rules": len(policy.rules), "lane": self.lane,
+                "pid": os.getpid()})
+        elif event.outcome != "applied":
+            await self.record("guardian", "guardian.policy_rejected", {
+                "outcome": event.outcome, "digest": event.digest, "reason": event.message,
+                "lane": self.lane, "pid": os.getpid()})
 
     async def record(self, actor: str, action: str, details: Mapping[str, Any]) -> None:
         """Append one decision to the audit chain; a failure is logged and counted (the

@@ -1,4 +1,4 @@
-"""How strictly each lane enforces the Guardian's policy, from `configs/guardian/lanes.yaml`.
+"""How strictly each lane enforces the Guardian's policy, from `configs/runtime/lanes.yaml`.
 
 The file is checked at start (an invalid one stops it): every lane present, each with a
 known mode. `LUKHAS_LANE` picks the entry in force.
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from app.settings import Lane
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "configs" / "guardian" / "lanes.yaml"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "configs" / "runtime" / "lanes.yaml"
 
 _Strict = ConfigDict(extra="forbid", frozen=True)
 

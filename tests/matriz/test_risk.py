@@ -43,9 +43,13 @@ async def test_each_piece_goes_out_with_the_tokens_it_holds_whole() -> None:
 
 async def test_a_redacted_piece_goes_without_its_tokens() -> None:
     secret = "sk-" + "a1b2c3d4" * 3
-    out = await _through_risk(["my key is ", secret[:10], secret[10:], " ok then"])
+    before = "Here is the configuration you asked for, every value filled in: my key is "
+    after = (" and that is all you need to know about this setup, nothing more to add here"
+             " at all, so go ahead.")
+    full = before + secret + after
+    out = await _through_risk([full[i:i + 7] for i in range(0, len(full), 7)])
     text = "".join(e.text for e in out)
     assert secret not in text and "[redacted]" in text
     tokens = "".join(lp["token"] for e in out for lp in e.logprobs or ())
     assert "a1b2" not in tokens
-    assert tokens.startswith("my key is") and tokens.endswith("then")
+    assert tokens.startswith("Here is the") and tokens.endswith("ahead.")
