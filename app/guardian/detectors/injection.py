@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import regex
 
 from app.guardian.detectors import Hit
-from app.guardian.detectors.patterns import SEARCH_TIMEOUT_S
+from app.guardian.detectors.patterns import search_timeout
 
 _EARLIER = r"(?:previous|prior|preceding|above|earlier|foregoing|original|initial|system|all)"
 _ORDERS = r"(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|context)"
@@ -69,7 +69,7 @@ def find(text: str) -> Iterator[Hit]:
     """One hit per signal found, each with the score of all the signals together."""
     spans: list[tuple[int, int]] = []
     weights: dict[str, float] = {}
-    for m in _PATTERN.finditer(text, timeout=SEARCH_TIMEOUT_S):
+    for m in _PATTERN.finditer(text, timeout=search_timeout()):
         group = m.lastgroup
         if group is None:
             continue

@@ -10,13 +10,27 @@ an attacker sends the input that triggers it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 
 import regex
 
 from app.guardian.detectors import Hit
 
 SEARCH_TIMEOUT_S = 0.25  # per text, per rule: far above a sane pattern's cost
+# The monotonic time by which the current scan must end, when its caller set one (a request's
+# scan, within the lane's budget): each search's timeout is cut to what remains of it.
+scan_deadline: ContextVar[float | None] = ContextVar("lukhas_guardian_scan_deadline",
+                                                     default=None)
+
+
+def search_timeout() -> float:
+    """The timeout of one search: SEARCH_TIMEOUT_S, or less when the scan's deadline is near."""
+    deadline = scan_deadline.get()
+    if deadline is None:
+        return SEARCH_TIMEOUT_S
+    return max(min(SEARCH_TIMEOUT_S, deadline - time.monotonic()), 0.001)
 _PROBE_TIMEOUT_S = 0.05
 _PROBES = tuple(
     body * n + tail
@@ -54,7 +68,7 @@ def compile_safe(patterns: Sequence[str], *, ignore_case: bool) -> regex.Pattern
 def find_all(pattern: regex.Pattern[str], text: str, *, score: float,
              detector: str = "pattern", group: int | str = 0) -> Iterator[Hit]:
     """Every non-overlapping match (its `group` span); TimeoutError past the budget."""
-    for m in pattern.finditer(text, timeout=SEARCH_TIMEOUT_S):
+    for m in pattern.finditer(text, timeout=search_timeout()):
         start, end = m.span(group)
         if end > start:
             yield Hit(start, end, score, detector)

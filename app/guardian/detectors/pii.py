@@ -24,7 +24,7 @@ from stdnum.nl import bsn
 from stdnum.us import ssn
 
 from app.guardian.detectors import Hit
-from app.guardian.detectors.patterns import SEARCH_TIMEOUT_S
+from app.guardian.detectors.patterns import search_timeout
 
 _EMAIL = regex.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
@@ -60,7 +60,7 @@ def _near(text: str, start: int, words: Sequence[str]) -> bool:
 
 def _scan(pattern: regex.Pattern[str], text: str, name: str,
           score: Callable[[str, int], float]) -> Iterator[Hit]:
-    for m in pattern.finditer(text, timeout=SEARCH_TIMEOUT_S):
+    for m in pattern.finditer(text, timeout=search_timeout()):
         s = score(m.group(), m.start())
         if s > 0:
             yield Hit(m.start(), m.end(), s, f"pii.{name}")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 import regex
 
 from app.guardian.detectors import Hit
-from app.guardian.detectors.patterns import SEARCH_TIMEOUT_S
+from app.guardian.detectors.patterns import search_timeout
 
 _MIN_ENTROPY = 3.0
 _PLACEHOLDER = regex.compile(r"^(?:[*x.#-]+|<[^>]*>?|\$\{?\w+\}?|%\w+%|\{\{.*|your[_-].*|changeme"
@@ -69,7 +69,7 @@ def finder(entities: Sequence[str]) -> Callable[[str], Iterator[Hit]]:
 
     def find(text: str) -> Iterator[Hit]:
         for name, pattern, plausible in chosen:
-            for m in pattern.finditer(text, timeout=SEARCH_TIMEOUT_S):
+            for m in pattern.finditer(text, timeout=search_timeout()):
                 secret = m.group("s")
                 if not plausible(secret):
                     continue
