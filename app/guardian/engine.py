@@ -85,7 +85,7 @@ def _run(rules: Iterable[CompiledRule], text: str) -> tuple[list[Reason], dict[s
     scores: dict[str, float] = {}
     for rule in rules:
         try:
-            hits = rule.find(text)
+            hits = list(rule.find(text))
         except Exception as exc:
             raise DetectorError(rule.name, rule.detector, str(exc)) from exc
         for hit in hits:
