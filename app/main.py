@@ -207,6 +207,7 @@ async def _open(
     lane_policy = load_lanes(settings.guardian_lanes_file)[settings.lane]
     enforcement = Enforcement(lane, lane_policy, pool,
                               EnforcementMetrics(metrics.registry, lane, lane_policy.mode))
+    stack.push_async_callback(enforcement.close)  # before the pool closes
     await enforcement.kill_switch.engaged()  # read once before the first request
     embedders: list[Embedder] = [MiniLMEmbedder()] if minilm_available() else []
     embedders.append(HashingEmbedder(settings.hash_embedding_dimensions))

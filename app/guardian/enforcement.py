@@ -4,9 +4,11 @@ refused request gets."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from app.config_files import ReloadEvent
@@ -14,6 +16,8 @@ from app.db.pool import Database
 from app.db.repositories import audit
 from app.errors import APIError
 from app.guardian.compiled import Policy
+from app.guardian.decision import Direction, Kind, decision_record, strongest
+from app.guardian.engine import Guardian
 from app.guardian.kill_switch import KillSwitch
 from app.guardian.lanes import LanePolicy
 from app.guardian.metrics import EnforcementMetrics
@@ -71,6 +75,7 @@ class Enforcement:
         self.metrics = metrics
         self.kill_switch = KillSwitch(pool, policy.kill_switch,
                                       metrics.kill_switch.labels(lane))
+        self._reviews: set[asyncio.Task[None]] = set()
 
     @property
     def enforced(self) -> bool:
@@ -90,6 +95,50 @@ class Enforcement:
             return self.kill_switch.last_known()
         except RuntimeError:
             return True
+
+    def review_later(self, guardian: Guardian, policy: Policy, direction: Direction,
+                     texts: Sequence[tuple[str, Kind, str]], *, actor: str,
+                     correlation_id: str) -> None:
+        """Scan `texts` (where, kind, text) with every rule, semantic ones too, after the
+        request or answer went on: for rules that only log, whose embedding call would
+        otherwise sit in its path. What they find joins the audit chain."""
+        task = asyncio.create_task(self._review(guardian, policy, direction, texts, actor,
+                                                correlation_id))
+        self._reviews.add(task)
+        task.add_done_callback(self._reviews.discard)
+
+    async def close(self, wait_s: float = 2.0) -> None:
+        """Let the reviews under way finish (for at most `wait_s`), then cancel the rest."""
+        if not self._reviews:
+            return
+        _, pending = await asyncio.wait(set(self._reviews), timeout=wait_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _review(self, guardian: Guardian, policy: Policy, direction: Direction,
+                      texts: Sequence[tuple[str, Kind, str]], actor: str,
+                      correlation_id: str) -> None:
+        for where, kind, text in texts:
+            try:
+                decision = await guardian.scan(text, direction=direction, kind=kind,
+                                               policy=policy)
+            except Exception as exc:
+                self.metrics.failures.labels(self.lane, f"{direction}_review").inc()
+                log.warning("guardian review failed: %s", exc)
+                return
+            found = tuple(r for r in decision.reasons if r.detector == "semantic")
+            if not found:
+                continue
+            decision = replace(decision, reasons=found,
+                               action=strongest(r.action for r in found))
+            self.metrics.decisions.labels(self.lane, f"{direction}_review",
+                                          decision.action).inc()
+            record = decision_record(decision, correlation_id=correlation_id, lane=self.lane,
+                                     emergency_active=self.emergency_active(),
+                                     enforcement_enabled=self.enforced)
+            await self.record(actor, f"guardian.{direction}.{decision.action}",
+                              {"param": where, "decision": record, "review": True})
 
     async def policy_reloaded(self, event: ReloadEvent, policy: Policy | None) -> None:
         """A policy reload joins the audit chain: applied (its label) or refused (why)."""

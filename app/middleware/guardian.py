@@ -29,7 +29,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.files import read_files
 from app.api.protocol import PARSED_BODY, is_json
 from app.errors import APIError, refuse
-from app.guardian.decision import CATEGORIES, Action, Decision, decision_record, strongest
+from app.guardian.compiled import Policy
+from app.guardian.decision import (
+    CATEGORIES,
+    Action,
+    Decision,
+    Kind,
+    decision_record,
+    strongest,
+)
 from app.guardian.detectors.patterns import scan_deadline
 from app.guardian.enforcement import (
     Enforcement,
@@ -128,6 +136,7 @@ class GuardianMiddleware:
         started = time.perf_counter()
         policy = guardian.policy
         found: list[tuple[RequestText, Decision]] = []
+        later: list[tuple[str, Kind, str]] = []  # texts for the semantic rules that only log
         deadline = time.monotonic() + enforcement.scan_timeout_s
         token = scan_deadline.set(deadline)  # each pattern search stops by then, too
         try:
@@ -140,9 +149,15 @@ class GuardianMiddleware:
                         read = {}  # the route refuses the file with its own 400
                     texts += [RequestText(where, "file", f.text) for where, f in read.items()]
                 for text in texts:
-                    decision = await guardian.scan(text.text, direction="input",
-                                                   kind=text.kind,  # type: ignore[arg-type]
-                                                   policy=policy)
+                    kind: Kind = text.kind  # type: ignore[assignment]
+                    if _semantic_decides(policy, kind):
+                        decision = await guardian.scan(text.text, direction="input",
+                                                       kind=kind, policy=policy)
+                    else:
+                        decision = guardian.scan_fast(text.text, direction="input",
+                                                      kind=kind, policy=policy)
+                        if policy.rules_for("input", kind, semantic=True):
+                            later.append((text.where, kind, text.text))
                     if decision.action != "allow":
                         found.append((text, decision))
             if time.monotonic() > deadline:  # over budget without an await to stop at
@@ -153,6 +168,10 @@ class GuardianMiddleware:
             return await self._scan_failed(scope, enforcement, exc)
         finally:
             scan_deadline.reset(token)
+        if later:
+            enforcement.review_later(guardian, policy, "input", later, actor=_actor(scope),
+                                     correlation_id=scope.get("state", {}).get("request_id",
+                                                                               ""))
         enforcement.metrics.scan_seconds.labels(enforcement.lane).observe(
             time.perf_counter() - started)
         action = strongest(self._action(d, enforcement) for _, d in found)
@@ -218,6 +237,13 @@ class GuardianMiddleware:
             enforcement_enabled=enforcement.enforced)
         await enforcement.record(_actor(scope), f"guardian.input.{decision.action}",
                                  {"param": where, "decision": record})
+
+
+def _semantic_decides(policy: Policy, kind: Kind) -> bool:
+    """Whether a semantic rule on this kind of input may change the request (redact or
+    block): then its embedding call is awaited before the route runs; else it runs after."""
+    return any(r.action in ("redact", "block")
+               for r in policy.rules_for("input", kind, semantic=True))
 
 
 def _actor(scope: Scope) -> str:

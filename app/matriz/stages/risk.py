@@ -13,7 +13,8 @@ Enforced (the lane policy): a redact rule's span is replaced before it is releas
 rule ends the answer with `content_filter` (Responses: `incomplete`; chat: `finish_reason`),
 and what was held is never sent. A scan that fails ends the answer the same way (nothing
 unchecked leaves). Advisory: the same decisions are logged and audited, and the text passes
-unchanged. Every answer with a decision other than allow joins the audit chain.
+unchanged. Every answer with a decision other than allow joins the audit chain. Semantic
+rules (an embedding call) read the whole answer once it has ended, off its path.
 
 Function-call arguments pass unchanged: they are JSON for the caller's code, and a
 redaction inside them would break it.
@@ -124,6 +125,11 @@ class RiskStage(Stage):
         if self._enforcement is None:
             return
         enforcement = self._enforcement
+        if gate.answer and gate.policy.rules_for("output", "text", semantic=True):
+            enforcement.review_later(self._guardian, gate.policy, "output",
+                                     [("output", "text", "".join(gate.answer))],
+                                     actor=ctx.identity.subject,
+                                     correlation_id=request_id_var.get() or "")
         enforcement.metrics.decisions.labels(enforcement.lane, "output", action).inc()
         if gate.failed:
             enforcement.metrics.failures.labels(enforcement.lane, "output").inc()
@@ -159,6 +165,7 @@ class _Gate:
     seen: int = 0  # characters of the answer released so far (before redaction)
     scans: int = 0
     reasons: list[Reason] = field(default_factory=list)  # offsets in the answer as written
+    answer: list[str] = field(default_factory=list)  # the answer as written, released so far
     blocked: bool = False
     failed: str | None = None
 
@@ -205,6 +212,7 @@ class _Gate:
             ctx.redactions += count
         self.tail = (self.tail + out)[-self.window:]
         self.seen += cut
+        self.answer.append(ready)
         return out, cut
 
     def whole(self, ctx: RunContext, event: ReasoningDelta | RefusalDelta) -> bool:
