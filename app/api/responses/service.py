@@ -467,6 +467,14 @@ def _cancelled(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder) ->
             "incomplete_details": None, "output": builder.items("incomplete")}
 
 
+def _incomplete(reason: str, ctx: RunContext) -> dict[str, Any]:
+    """Why the answer stopped; ended by the content filter, also how many spans of what was
+    sent were redacted before it (never which rule, nor what)."""
+    if reason == "content_filter":
+        return {"reason": reason, "redactions": ctx.redactions}
+    return {"reason": reason}
+
+
 def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,
            error: dict[str, str] | None = None) -> dict[str, Any]:
     status = "failed" if error else _STATUS[ctx.finish_reason]
@@ -475,7 +483,8 @@ def _final(base: dict[str, Any], ctx: RunContext, builder: OutputBuilder,
     return {
         **base, "status": status, "error": error,
         "completed_at": int(time.time()) if status == "completed" else None,
-        "incomplete_details": {"reason": reason} if status == "incomplete" and reason else None,
+        "incomplete_details": _incomplete(reason, ctx) if status == "incomplete" and reason
+        else None,
         "output": builder.items("completed" if status == "completed" else "incomplete"),
         "usage": usage_object(u.input_tokens, u.output_tokens, u.reasoning_tokens,
                               u.cached_tokens),

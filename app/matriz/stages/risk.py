@@ -3,11 +3,12 @@ the built-in model and upstream ones alike.
 
 Text is released through a holdback window: the last `WINDOW` characters stay held, and so
 does any match that could still grow or that runs into the held part, so a secret split
-across deltas is seen whole before
-any of it leaves. Released text is cut at a white space when it can be, so words go out
-whole. The rules are the Guardian's output rules that need no embedding call
-(`Guardian.scan_fast`); the text already sent (the last `window` characters) is scanned again
-with what is held, so a rule sees its context.
+across deltas is seen whole before any of it leaves. Held text is scanned once `STEP` more
+characters have come (a scan per delta would cost the policy's rules on every token), and
+released cut at a white space when it can be, so words go out whole. The rules are the
+Guardian's output rules that need no embedding call (`Guardian.scan_fast`); the last
+`CONTEXT` characters already sent are scanned again with what is held, so a rule sees the
+word boundary or prefix before it.
 
 Enforced (the lane policy): a redact rule's span is replaced before it is released; a block
 rule ends the answer with `content_filter` (Responses: `incomplete`; chat: `finish_reason`),
@@ -55,6 +56,8 @@ log = logging.getLogger("lukhas.guardian")
 # written in groups, a card number with spaces); a match of unbounded length is held whole,
 # however long, as long as it may still grow.
 WINDOW = 64
+STEP = 64  # characters more than the window before held text is scanned and released
+CONTEXT = 24  # characters already sent, scanned again as the context of what follows
 
 
 class RiskStage(Stage):
@@ -104,7 +107,7 @@ class RiskStage(Stage):
                 continue
             pending += event.text
             held.add(event.logprobs)
-            if len(pending) <= gate.window:
+            if len(pending) < gate.window + STEP:
                 continue
             checked = gate.release(ctx, pending, final=False)
             if checked is None:
@@ -161,7 +164,7 @@ class _Gate:
     window: int
     enforced: bool
     strict: bool
-    tail: str = ""  # the last `window` characters sent
+    tail: str = ""  # the last CONTEXT characters sent
     seen: int = 0  # characters of the answer released so far (before redaction)
     scans: int = 0
     reasons: list[Reason] = field(default_factory=list)  # offsets in the answer as written
@@ -210,7 +213,7 @@ class _Gate:
         if self.enforced:
             out, count = _redact(ready, [r for r in released if r.action == "redact"], off)
             ctx.redactions += count
-        self.tail = (self.tail + out)[-self.window:]
+        self.tail = (self.tail + out)[-CONTEXT:]
         self.seen += cut
         self.answer.append(ready)
         return out, cut
