@@ -28,18 +28,20 @@ class EnforcementMetrics:
         self.kill_switch.labels(lane).set(0)
         self.decisions = Counter(
             "lukhas_guardian_decisions_total",
-            "Guardian decisions by direction (input: a request; output: an answer) and"
-            " decision (allow, log, redact, block), whether enforced or only logged.",
-            ["lane", "direction", "decision"], registry=registry)
+            "Guardian decisions by direction (input: a request; output: an answer; and the"
+            " reviews by semantic rules after them) and action (allow, log, redact, block),"
+            " whether enforced or only logged.",
+            ["lane", "direction", "action"], registry=registry)
         self.failures = Counter(
             "lukhas_guardian_failures_total",
             "Failures inside the Guardian (an exception or a timeout) by where: input,"
-            " output, kill_switch; in an enforced lane each one denied its request.",
-            ["lane", "where"], registry=registry)
+            " output, kill_switch, and the reviews by semantic rules after a request or an"
+            " answer (input_review, output_review); in an enforced lane a failure of input or"
+            " output denied its request.", ["lane", "operation"], registry=registry)
         self.refused = Counter(
             "lukhas_guardian_refused_total",
-            "Requests the Guardian refused, by reason (policy: 400; failure: 503;"
-            " kill_switch: 503).", ["lane", "reason"], registry=registry)
+            "Requests the Guardian refused, by outcome (policy: 400; failure: 503;"
+            " kill_switch: 503).", ["lane", "outcome"], registry=registry)
         self.scan_seconds = Histogram(
             "lukhas_guardian_scan_seconds",
             "Time to scan one request's texts before its route runs.",

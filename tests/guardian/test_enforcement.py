@@ -238,7 +238,7 @@ async def test_a_failing_detector_denies_in_enforced_lanes(
         resp = await app.http.post("/v1/responses", json={"model": "gpt-test",
                                                           "input": "b" * 40 + "!"})
         metrics = (await app.http.get("/metrics")).text
-        failures = f'lukhas_guardian_failures_total{{lane="{lane}",where="input"}} 1.0'
+        failures = f'lukhas_guardian_failures_total{{lane="{lane}",operation="input"}} 1.0'
         assert failures in metrics
         entries = await _audit(app, "guardian.input.failure")
         assert len(entries) == 1, entries
