@@ -18,11 +18,16 @@ from app.errors import APIError
 from app.guardian.compiled import Policy
 from app.guardian.decision import Direction, Kind, decision_record, strongest
 from app.guardian.engine import Guardian
-from app.guardian.kill_switch import KillSwitch
+from app.guardian.kill_switch import KillSwitch, SwitchUnknown
 from app.guardian.lanes import LanePolicy
 from app.guardian.metrics import EnforcementMetrics
+from app.identity.base import Identity
 
 log = logging.getLogger("lukhas.guardian")
+
+# What an administrator reaches while the kill switch is engaged: the switch and the audit
+# log, and the issue of the single-use tokens releasing it takes.
+ADMIN_CONTROL = ("/v1/admin/guardian/", "/v1/admin/audit", "/v1/identity/tokens")
 
 
 class ContentPolicyViolation(APIError):
@@ -88,6 +93,24 @@ class Enforcement:
     @property
     def scan_timeout_s(self) -> float:
         return self.policy.scan_timeout_ms / 1000
+
+    async def stopped(self, identity: Identity | None, path: str) -> APIError | None:
+        """The refusal of a request to `path` while the kill switch stops traffic (or, in a
+        strict lane, while its state cannot be read); None when it may go on. An
+        administrator's control of the switch always goes on."""
+        try:
+            engaged = await self.kill_switch.engaged()
+        except SwitchUnknown:
+            self.metrics.failures.labels(self.lane, "kill_switch").inc()
+            if not self.strict:  # strict lanes stop when they cannot tell
+                return None
+            self.metrics.refused.labels(self.lane, "failure").inc()
+            return guardian_unavailable()
+        if not engaged or (identity is not None and identity.has_scope("admin")
+                           and path.startswith(ADMIN_CONTROL)):
+            return None
+        self.metrics.refused.labels(self.lane, "kill_switch").inc()
+        return kill_switch_engaged()
 
     def emergency_active(self) -> bool:
         """The kill switch as this worker last read it (no database call)."""

@@ -18,47 +18,20 @@ request goes on unchanged. The body is parsed once here and handed to the route'
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.files import read_files
 from app.api.protocol import PARSED_BODY, is_json
 from app.errors import APIError, refuse
-from app.guardian.compiled import Policy
-from app.guardian.decision import (
-    CATEGORIES,
-    Action,
-    Decision,
-    Kind,
-    decision_record,
-    strongest,
-)
-from app.guardian.detectors.patterns import scan_deadline
-from app.guardian.enforcement import (
-    Enforcement,
-    guardian_unavailable,
-    kill_switch_engaged,
-    policy_violation,
-)
-from app.guardian.engine import Guardian
-from app.guardian.kill_switch import SwitchUnknown
-from app.guardian.request_texts import SCANNED_PATHS, RequestText, request_texts
+from app.guardian.enforcement import Enforcement
+from app.guardian.request_check import check_request, failed
+from app.guardian.request_texts import SCANNED_PATHS
 from app.json import loads
 
 log = logging.getLogger("lukhas.guardian")
-
-_ADMIN_CONTROL = ("/v1/admin/guardian/", "/v1/admin/audit", "/v1/identity/tokens")
-
-
-def _admin_control(scope: Scope) -> bool:
-    identity = scope.get("state", {}).get("identity")
-    return (identity is not None and identity.has_scope("admin")
-            and scope["path"].startswith(_ADMIN_CONTROL))
 
 
 async def _read_body(receive: Receive) -> list[Message]:
@@ -87,19 +60,10 @@ class GuardianMiddleware:
             return
         state: Any = scope["app"].state.lukhas
         enforcement: Enforcement = state.enforcement
-        try:
-            stopped = await enforcement.kill_switch.engaged()
-        except SwitchUnknown:
-            enforcement.metrics.failures.labels(enforcement.lane, "kill_switch").inc()
-            # Strict lanes stop when they cannot tell; the others keep serving.
-            stopped = enforcement.strict
-            if stopped:
-                enforcement.metrics.refused.labels(enforcement.lane, "failure").inc()
-                await refuse(guardian_unavailable(), scope, receive, send)
-                return
-        if stopped and not _admin_control(scope):
-            enforcement.metrics.refused.labels(enforcement.lane, "kill_switch").inc()
-            await refuse(kill_switch_engaged(), scope, receive, send)
+        refusal = await enforcement.stopped(scope.get("state", {}).get("identity"),
+                                            scope["path"])
+        if refusal is not None:
+            await refuse(refusal, scope, receive, send)
             return
         if (scope["type"] != "http" or scope["method"] != "POST"
                 or scope["path"] not in SCANNED_PATHS or not is_json(_content_type(scope))):
@@ -107,10 +71,10 @@ class GuardianMiddleware:
             return
         messages = await _read_body(receive)
         try:
-            refusal = await self._check(scope, messages, state.guardian, enforcement)
+            refusal = await self._check(scope, messages, state, enforcement)
         except Exception:  # a failure of ours, outside the scan itself: fail closed too
             log.exception("guardian request check failed")
-            refusal = self._failed(enforcement)
+            refusal = failed(enforcement)
         if refusal is not None:
             await refuse(refusal, scope, receive, send)
             return
@@ -120,7 +84,7 @@ class GuardianMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _check(self, scope: Scope, messages: list[Message], guardian: Guardian,
+    async def _check(self, scope: Scope, messages: list[Message], state: Any,
                      enforcement: Enforcement) -> APIError | None:
         body = b"".join(m.get("body", b"") for m in messages)
         try:
@@ -129,123 +93,16 @@ class GuardianMiddleware:
             return None  # the route answers its own `invalid_json`
         if not isinstance(parsed, dict):
             return None
-        texts, files = request_texts(scope["path"], parsed)
         scope.setdefault("state", {})[PARSED_BODY] = parsed
-        if not texts and not files:
-            return None
-        started = time.perf_counter()
-        policy = guardian.policy
-        found: list[tuple[RequestText, Decision]] = []
-        later: list[tuple[str, Kind, str]] = []  # texts for the semantic rules that only log
-        deadline = time.monotonic() + enforcement.scan_timeout_s
-        token = scan_deadline.set(deadline)  # each pattern search stops by then, too
-        try:
-            async with asyncio.timeout(enforcement.scan_timeout_s):
-                if files:
-                    try:
-                        read = await read_files(files, scope["app"].state.lukhas
-                                                .settings.max_file_bytes)
-                    except APIError:
-                        read = {}  # the route refuses the file with its own 400
-                    texts += [RequestText(where, "file", f.text) for where, f in read.items()]
-                for text in texts:
-                    kind: Kind = text.kind  # type: ignore[assignment]
-                    if _semantic_decides(policy, kind):
-                        decision = await guardian.scan(text.text, direction="input",
-                                                       kind=kind, policy=policy)
-                    else:
-                        decision = guardian.scan_fast(text.text, direction="input",
-                                                      kind=kind, policy=policy)
-                        if policy.rules_for("input", kind, semantic=True):
-                            later.append((text.where, kind, text.text))
-                    if decision.action != "allow":
-                        found.append((text, decision))
-            if time.monotonic() > deadline:  # over budget without an await to stop at
-                raise TimeoutError(f"the scan took over {enforcement.scan_timeout_s:g} s")
-        except Exception as exc:
-            enforcement.metrics.scan_seconds.labels(enforcement.lane).observe(
-                time.perf_counter() - started)
-            return await self._scan_failed(scope, enforcement, exc)
-        finally:
-            scan_deadline.reset(token)
-        if later:
-            enforcement.review_later(guardian, policy, "input", later, actor=_actor(scope),
-                                     correlation_id=scope.get("state", {}).get("request_id",
-                                                                               ""))
-        enforcement.metrics.scan_seconds.labels(enforcement.lane).observe(
-            time.perf_counter() - started)
-        action = strongest(self._action(d, enforcement) for _, d in found)
-        enforcement.metrics.decisions.labels(enforcement.lane, "input", action).inc()
-        if not found:
-            return None
-        for text, decision in found:
-            await self._audit(scope, enforcement, decision, text.where)
-        if not enforcement.enforced:
-            log.warning("guardian input decision (advisory, not enforced)",
-                        extra={"decision": action})
-            return None
-        blocked = next((text for text, d in found if self._action(d, enforcement) == "block"),
-                       None)
-        if blocked is not None:
-            enforcement.metrics.refused.labels(enforcement.lane, "policy").inc()
-            return policy_violation(blocked.where)
-        redacted = False
-        for text, decision in found:
-            if decision.action == "redact" and text.holder is not None:
-                new, count = decision.redact(text.text)
-                if count:
-                    text.replace(new)
-                    redacted = True
-        if redacted:
-            new_body = orjson.dumps(parsed)
-            messages[:] = [{"type": "http.request", "body": new_body, "more_body": False}]
-        return None
-
-    @staticmethod
-    def _action(decision: Decision, enforcement: Enforcement) -> Action:
-        """The decision's action in this lane: strict lanes block a category they do not
-        know."""
-        if enforcement.strict and any(r.category not in CATEGORIES for r in decision.reasons):
-            return "block"
-        return decision.action
-
-    async def _scan_failed(self, scope: Scope, enforcement: Enforcement,
-                           exc: Exception) -> APIError | None:
-        where = type(exc).__name__
-        log.error("guardian request scan failed: %s", exc if str(exc) else where)
-        await enforcement.record(_actor(scope), "guardian.input.failure", {
-            "correlation_id": scope.get("state", {}).get("request_id", ""),
-            "lane": enforcement.lane, "enforcement_enabled": enforcement.enforced,
-            "error": where, "detector": getattr(exc, "detector", None),
-            "rule": getattr(exc, "rule", None)})
-        return self._failed(enforcement)
-
-    @staticmethod
-    def _failed(enforcement: Enforcement) -> APIError | None:
-        enforcement.metrics.failures.labels(enforcement.lane, "input").inc()
-        if not enforcement.enforced:
-            return None
-        enforcement.metrics.refused.labels(enforcement.lane, "failure").inc()
-        return guardian_unavailable()
-
-    @staticmethod
-    async def _audit(scope: Scope, enforcement: Enforcement, decision: Decision,
-                     where: str) -> None:
-        record = decision_record(
-            decision, correlation_id=scope.get("state", {}).get("request_id", ""),
-            lane=enforcement.lane, emergency_active=enforcement.emergency_active(),
-            enforcement_enabled=enforcement.enforced)
-        await enforcement.record(_actor(scope), f"guardian.input.{decision.action}",
-                                 {"param": where, "decision": record})
+        identity = scope["state"].get("identity")
+        check = await check_request(
+            state.guardian, enforcement, scope["path"], parsed,
+            actor=identity.subject if identity is not None else "anonymous",
+            request_id=scope["state"].get("request_id", ""),
+            max_file_bytes=state.settings.max_file_bytes)
+        if check.redacted:
+            messages[:] = [{"type": "http.request", "body": orjson.dumps(parsed),
+                            "more_body": False}]
+        return check.refusal
 
 
-def _semantic_decides(policy: Policy, kind: Kind) -> bool:
-    """Whether a semantic rule on this kind of input may change the request (redact or
-    block): then its embedding call is awaited before the route runs; else it runs after."""
-    return any(r.action in ("redact", "block")
-               for r in policy.rules_for("input", kind, semantic=True))
-
-
-def _actor(scope: Scope) -> str:
-    identity = scope.get("state", {}).get("identity")
-    return identity.subject if identity is not None else "anonymous"
