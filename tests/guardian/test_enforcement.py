@@ -270,3 +270,27 @@ async def test_a_body_is_read_once_and_reaches_the_route_intact(
     broken = await app_client.post("/v1/responses", content=b"{not json",
                                    headers={"content-type": "application/json"})
     assert broken.status_code == 400 and broken.json()["error"]["code"] == "invalid_json"
+
+
+async def test_concurrent_refusals_keep_one_audit_chain(app_client: httpx.AsyncClient,
+                                                        pg_url: str) -> None:
+    import asyncio
+
+    from app.db.pool import open_pool
+    from app.guardian.audit import verify
+
+    replies = await asyncio.gather(*(app_client.post("/v1/responses", json={
+        "model": "lukhas-matriz", "input": f"{INJECTION} ({i})"}) for i in range(24)))
+    assert {r.status_code for r in replies} == {400}
+    pool = await open_pool(pg_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            report = await verify(conn)
+            blocked = await conn.fetchval(
+                "SELECT count(*) FROM audit_log WHERE action = 'guardian.input.block'"
+                " AND details->'decision'->>'correlation_id' = ANY($1::text[])",
+                [r.headers["x-request-id"] for r in replies])
+    finally:
+        await pool.close()
+    assert report.ok, report.problems
+    assert blocked == 24
