@@ -37,9 +37,9 @@ _NINO = regex.compile(
     r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])", regex.IGNORECASE)
 _DNI = regex.compile(r"(?<![A-Za-z0-9])\d{8}-?[A-Z](?![A-Za-z0-9])", regex.IGNORECASE)
 _NIR = regex.compile(r"(?<!\d)[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\d)")
-_BSN = regex.compile(r"(?<![\d.-])\d{9}(?![\d.-])")
+_BSN = regex.compile(r"(?<![\d.-])\d{9}(?![\d-]|\.\d)")
 _AADHAAR = regex.compile(r"(?<![\d-])[2-9]\d{3} ?\d{4} ?\d{4}(?![\d-])")
-_CPF = regex.compile(r"(?<![\d.-])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\d.-])")
+_CPF = regex.compile(r"(?<![\d.-])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\d-]|\.\d)")
 
 # Card networks by prefix (IIN ranges): Visa, Mastercard, Amex, Discover, JCB, Diners,
 # UnionPay, Maestro.

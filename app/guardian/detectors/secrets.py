@@ -60,7 +60,7 @@ _PATTERNS: dict[str, tuple[regex.Pattern[str], Callable[[str], bool]]] = {
         r"(?<![\w-])(?P<s>gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"), _any),
     "slack_token": (regex.compile(r"(?<![\w-])(?P<s>xox[abposr]-[A-Za-z0-9-]{10,})"), _any),
     "password_assignment": (regex.compile(
-        r"\b(?:password|passwd|pwd|passphrase|secret|api[_-]?key)\s*[:=]\s*[\"']?"
+        r"(?<![A-Za-z])(?:password|passwd|pwd|passphrase|secret|api[_-]?key)\s*[:=]\s*[\"']?"
         r"(?P<s>[^\s\"']{6,})", regex.IGNORECASE), _not_placeholder),
 }
 def finder(entities: Sequence[str]) -> Callable[[str], Iterator[Hit]]:
