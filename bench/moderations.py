@@ -4,7 +4,9 @@ Starts `lukhas serve` (one worker, embedded PostgreSQL, limits that never refuse
 with the default policy (configs/guardian, semantic rules included: one embedding of the
 text per request, shared in micro-batches), then with the same policy without its semantic
 rules (patterns, PII, secrets and injection only). Each run warms the model, then drives
-CLIENTS concurrent k6 clients for SECONDS, cycling through a few short texts.
+CLIENTS concurrent k6 clients for SECONDS, each sending the same short text. Then the bare
+embedding model on batches of CLIENTS such texts, in the same run: on a shared machine its
+rate says how much of the first figure is the model's cost.
 
 Usage: python bench/moderations.py [CLIENTS=16] [SECONDS=15]
 """
@@ -71,6 +73,20 @@ def run(work: Path, policy_dir: Path, clients: int, seconds: float) -> dict[str,
         server.wait(30)
 
 
+def bare_model(texts: int, seconds: float) -> float:
+    """Texts per second of all-MiniLM-L6-v2 alone, in batches of `texts`."""
+    from app.embeddings.minilm import MiniLMEmbedder
+
+    model = MiniLMEmbedder()
+    model.embed([TEXT] * texts)
+    done = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        model.embed([TEXT] * texts)
+        done += texts
+    return done / (time.perf_counter() - started)
+
+
 def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 16
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 15
@@ -87,6 +103,8 @@ def main() -> None:
             r = run(work, policy, clients, seconds)
             print(f"{name:<24} {r['rps']:8.1f} requests/s  p50 {r['p50_ms']:7.1f} ms  "
                   f"p99 {r['p99_ms']:7.1f} ms  ({int(r['requests'])} requests)")
+    print(f"{'bare model, batches of ' + str(clients):<24} {bare_model(clients, seconds):8.1f} "
+          "texts/s")
 
 
 if __name__ == "__main__":
