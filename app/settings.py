@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         # Blank, as copied from .env.example, keeps the default: configs/routing.yml if present.
         return _default_routing_file() if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("guardian_policy_dir", mode="before")
+    @classmethod
+    def _blank_is_the_shipped_policy(cls, value: object) -> object:
+        return GUARDIAN_POLICY_DIR if isinstance(value, str) and not value.strip() else value
+
     @field_validator("stage_budget_ms")
     @classmethod
     def _known_stages(cls, budgets: dict[str, float]) -> dict[str, float]:

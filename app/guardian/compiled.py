@@ -130,7 +130,10 @@ def compile_policy(files: Sequence[tuple[str, bytes]],
         except UnicodeDecodeError:
             problems.append(Problem(name, "not UTF-8"))
             continue
-        except ValueError as exc:  # YAML errors and unsupported values, as Problem text
+        except orjson.JSONEncodeError as exc:  # a YAML set or binary value: no key takes one
+            problems.append(Problem(name, f"unsupported YAML value: {exc}"))
+            continue
+        except ValueError as exc:  # YAML errors and the schema's, as Problem text
             if isinstance(exc, ValidationError):
                 problems += [Problem(f"{name}: {p.path}", p.message)
                              for p in from_validation(PolicyFile, exc)]
@@ -155,6 +158,9 @@ def compile_policy(files: Sequence[tuple[str, bytes]],
             model = spec.model or header.embedding_model
             if model not in set(embedding_models):
                 problems.append(Problem(where, f"embedding model {model!r} is not served"))
+        if spec.direction == ("output",) and spec.kinds and "text" not in spec.kinds:
+            problems.append(Problem(f"{where}.kinds", "an output is all of kind `text`: "
+                                                      "this rule would never apply"))
         if spec.detector in ("pii", "secrets") and len(set(spec.entities)) != len(spec.entities):
             problems.append(Problem(f"{where}.entities", "an entity is named twice"))
         try:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from app.guardian.compiled import CompiledRule, Policy
 from app.guardian.decision import Decision, Direction, Kind, Reason, strongest
+from app.guardian.detectors import Hit
 from app.guardian.detectors.semantic import SemanticIndex
 
 
@@ -83,11 +84,14 @@ class Guardian:
 def _run(rules: Iterable[CompiledRule], text: str) -> tuple[list[Reason], dict[str, float]]:
     reasons: list[Reason] = []
     scores: dict[str, float] = {}
+    found: dict[int, list[Hit]] = {}  # rules sharing a detector (injection) run it once
     for rule in rules:
-        try:
-            hits = list(rule.find(text))
-        except Exception as exc:
-            raise DetectorError(rule.name, rule.detector, str(exc)) from exc
+        hits = found.get(id(rule.find))
+        if hits is None:
+            try:
+                hits = found[id(rule.find)] = list(rule.find(text))
+            except Exception as exc:
+                raise DetectorError(rule.name, rule.detector, str(exc)) from exc
         for hit in hits:
             scores[rule.category] = max(scores.get(rule.category, 0.0), hit.score)
             if hit.score >= rule.threshold:

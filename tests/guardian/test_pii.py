@@ -32,6 +32,7 @@ def _found(text: str, threshold: float = 0.5) -> list[tuple[str, str]]:
     ("mijn BSN is 111222333", ("nl_bsn", "111222333")),
     ("Aadhaar 2345 6789 0124", ("in_aadhaar", "2345 6789 0124")),
     ("CPF 390.533.447-05", ("br_cpf", "390.533.447-05")),
+    ("O meu CPF é 390.533.447-05.", ("br_cpf", "390.533.447-05")),  # a full stop after it
 ])
 def test_each_entity_is_found_with_its_span(text: str, expected: tuple[str, str]) -> None:
     assert expected in _found(text)

@@ -56,6 +56,11 @@ def test_the_default_policy_loads_and_covers_every_category() -> None:
     (b"rules:\n  - {name: s, direction: [input], category: hate, action: log,"
      b" detector: semantic, threshold: 0.5, examples: ['  ']}\n", "blank"),
     (b"surprise: 1\n", "surprise: unknown key"),
+    (b"rules: !!set {a}\n", "unsupported YAML value"),
+    (_rule().replace(b"[input]", b"[output]") + b"    kinds: [tool]\n", "never apply"),
+    (b"rules:\n  - {name: p, direction: [input], category: pii, action: log, detector: pii,"
+     b" entities: [email, email]}\n", "named twice"),
+    (b"\xff\xfe", "not UTF-8"),
 ])
 def test_an_invalid_file_names_its_problem(content: bytes, expected: str) -> None:
     assert expected in _problems([("a.yaml", content)])

@@ -32,6 +32,7 @@ JWT = ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
     ("GH {} done", "github_token", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
     ("slack {}", "slack_token", "xoxb-2048-4096-abcdefABCDEF1234"),
     ('db password: "{}"', "password_assignment", "Tr0ub4dor&3x"),
+    ("db_password = '{}'", "password_assignment", "Tr0ub4dor&3x"),
 ])
 def test_each_secret_is_found_as_its_own_span(template: str, kind: str, secret: str) -> None:
     assert (kind, secret) in _found(template.format(secret))

@@ -53,3 +53,13 @@ async def test_a_redacted_piece_goes_without_its_tokens() -> None:
     tokens = "".join(lp["token"] for e in out for lp in e.logprobs or ())
     assert "a1b2" not in tokens
     assert tokens.startswith("Here is the") and tokens.endswith("ahead.")
+
+
+async def test_the_guardian_output_rules_apply_across_deltas() -> None:
+    # The card number is cut by the deltas: it is still seen whole and redacted; an e-mail
+    # address (logged only) goes out as it was.
+    pieces = ["Pay with 41111111", "11111111 or mail ", "ada@example.org today."]
+    out = await _through_risk(pieces)
+    text = "".join(e.text for e in out)
+    assert "4111" not in text and "[pii]" in text
+    assert text.startswith("Pay with ") and text.endswith("or mail ada@example.org today.")

@@ -11,6 +11,7 @@ joined. Images cannot be judged by these detectors: an image part is a 400, not 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from app.api.moderations.protocol import ImagePart, ModerationRequest, TextPart
@@ -41,7 +42,8 @@ def _texts(raw: str | list[str] | list[TextPart | ImagePart]) -> list[str]:
     return ["\n".join(texts)]
 
 
-def _result(decision: Decision) -> dict[str, Any]:
+def moderation_result(decision: Decision) -> dict[str, Any]:
+    """One entry of `results`: the decision's categories, flagged and scored."""
     fired: set[str] = {r.category for r in decision.reasons if r.action != "allow"}
     scores: dict[str, float] = {c: round(float(decision.scores.get(c, 0.0)), 6)
                                 for c in CATEGORIES}
@@ -79,9 +81,11 @@ class ModerationsService:
                                      param="input" if isinstance(req.input, str)
                                      else f"input[{i}]", code="string_above_max_length")
         try:
-            results = [_result(await self._guardian.scan(t, direction="input", policy=policy))
-                       for t in texts]
+            # Together, so the embedding model sees the texts in one batch.
+            decisions = await asyncio.gather(
+                *(self._guardian.scan(t, direction="input", policy=policy) for t in texts))
         except DetectorError as exc:
             raise ServiceUnavailable(f"The moderation could not be completed: detector "
                                      f"{exc.detector} of rule {exc.rule} failed.") from exc
-        return {"id": new_id("modr-"), "model": policy.name, "results": results}
+        return {"id": new_id("modr-"), "model": policy.name,
+                "results": [moderation_result(d) for d in decisions]}

@@ -60,15 +60,27 @@ _PATTERNS: dict[str, tuple[regex.Pattern[str], Callable[[str], bool]]] = {
         r"(?<![\w-])(?P<s>gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"), _any),
     "slack_token": (regex.compile(r"(?<![\w-])(?P<s>xox[abposr]-[A-Za-z0-9-]{10,})"), _any),
     "password_assignment": (regex.compile(
-        r"\b(?:password|passwd|pwd|passphrase|secret|api[_-]?key)\s*[:=]\s*[\"']?"
+        r"(?<![A-Za-z])(?:password|passwd|pwd|passphrase|secret|api[_-]?key)\s*[:=]\s*[\"']?"
         r"(?P<s>[^\s\"']{6,})", regex.IGNORECASE), _not_placeholder),
 }
+# Text every match of an entity contains (lower-cased): a text without any is not searched.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "api_key": ("sk-", "lk-", "rk-", "pk-", "sk_", "aiza"), "bearer_token": ("bearer",),
+    "private_key": ("private key",), "aws_access_key": ("akia", "asia"), "jwt": ("eyj",),
+    "github_token": ("gh", "github_pat_"), "slack_token": ("xox",),
+    "password_assignment": ("pass", "pwd", "secret", "key"),
+}
+
+
 def finder(entities: Sequence[str]) -> Callable[[str], Iterator[Hit]]:
     """A function finding every secret of `entities` in a text."""
-    chosen = [(name, *_PATTERNS[name]) for name in entities]
+    chosen = [(name, _NEEDS[name], *_PATTERNS[name]) for name in entities]
 
     def find(text: str) -> Iterator[Hit]:
-        for name, pattern, plausible in chosen:
+        lowered = text.lower()
+        for name, needs, pattern, plausible in chosen:
+            if not any(n in lowered for n in needs):
+                continue
             for m in pattern.finditer(text, timeout=search_timeout()):
                 secret = m.group("s")
                 if not plausible(secret):
