@@ -90,9 +90,8 @@ class Enforcement:
     def strict(self) -> bool:
         return self.policy.strict
 
-    @property
-    def scan_timeout_s(self) -> float:
-        return self.policy.scan_timeout_ms / 1000
+    def scan_budget_s(self, chars: int) -> float:
+        return self.policy.scan_budget_s(chars)
 
     async def stopped(self, identity: Identity | None, path: str) -> APIError | None:
         """The refusal of a request to `path` while the kill switch stops traffic (or, in a

@@ -50,6 +50,8 @@ class LanePolicy(BaseModel):
 
     mode: Mode
     scan_timeout_ms: float = Field(default=250.0, gt=0, le=60_000)
+    scan_ms_per_kchar: float = Field(default=10.0, ge=0, le=10_000)
+    max_scan_chars: int = Field(default=524_288, ge=1024, le=64 * 1024 * 1024)
     kill_switch: KillSwitchRule = KillSwitchRule()
     drift: DriftThresholds = DriftThresholds()
 
@@ -61,6 +63,10 @@ class LanePolicy(BaseModel):
     @property
     def strict(self) -> bool:
         return self.mode is Mode.STRICT
+
+    def scan_budget_s(self, chars: int) -> float:
+        """The time a scan of `chars` characters may take before it counts as a failure."""
+        return (self.scan_timeout_ms + self.scan_ms_per_kchar * chars / 1000) / 1000
 
 
 class LanesFile(BaseModel):

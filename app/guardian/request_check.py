@@ -4,8 +4,10 @@ for each `response.create`.
 
 Enforced: a block is a `content_policy_violation` naming where the text was (never the rule),
 a redaction is written into the parsed body, a failure or a scan over the lane's budget is
-`guardian_unavailable`. Advisory: the same decisions are logged and audited, nothing changes.
-Semantic rules that only log run after the request went on (Enforcement.review_later).
+`guardian_unavailable`; a request longer than the lane's `max_scan_chars` is refused before
+it is scanned (400 `context_length_exceeded`), in every lane. Advisory: the same decisions
+are logged and audited, nothing changes. Semantic rules that only log run after the request
+went on (Enforcement.review_later).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.api.files import read_files
-from app.errors import APIError
+from app.errors import APIError, InvalidRequest
 from app.guardian.compiled import Policy
 from app.guardian.decision import CATEGORIES, Action, Decision, Kind, decision_record, strongest
 from app.guardian.detectors.patterns import scan_deadline
@@ -50,10 +52,15 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     policy = guardian.policy
     found: list[tuple[RequestText, Decision]] = []
     later: list[tuple[str, Kind, str]] = []  # texts for the semantic rules that only log
-    deadline = time.monotonic() + enforcement.scan_timeout_s
+    limit = enforcement.policy.max_scan_chars
+    chars = sum(len(t.text) for t in texts) + sum(len(f.file_data or "") for f in files)
+    if chars > limit:
+        return Checked(_too_long(chars, limit))
+    budget = enforcement.scan_budget_s(chars)
+    deadline = time.monotonic() + budget
     token = scan_deadline.set(deadline)  # each pattern search stops by then, too
     try:
-        async with asyncio.timeout(enforcement.scan_timeout_s):
+        async with asyncio.timeout(budget):
             if files:
                 try:
                     read = await read_files(files, max_file_bytes)
@@ -73,7 +80,7 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
                 if decision.action != "allow":
                     found.append((text, decision))
         if time.monotonic() > deadline:  # over budget without an await to stop at
-            raise TimeoutError(f"the scan took over {enforcement.scan_timeout_s:g} s")
+            raise TimeoutError(f"the scan took over {budget:g} s")
     except Exception as exc:
         enforcement.metrics.scan_seconds.labels(enforcement.lane).observe(
             time.perf_counter() - started)
@@ -111,6 +118,13 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
                 text.replace(new)
                 redacted = True
     return Checked(redacted=redacted)
+
+
+def _too_long(chars: int, limit: int) -> InvalidRequest:
+    return InvalidRequest(
+        f"This request carries {chars} characters of text, more than the {limit} this "
+        "service checks against its content policy; shorten the input.", param="input",
+        code="context_length_exceeded")
 
 
 def failed(enforcement: Enforcement) -> APIError | None:
