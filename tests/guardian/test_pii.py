@@ -63,6 +63,14 @@ def test_a_bare_nine_digit_number_counts_only_with_its_name_nearby() -> None:
     assert ("nl_bsn", "111222333") in _found("BSN: 111222333")
 
 
+def test_numbers_that_pass_a_weak_check_need_their_name() -> None:
+    # One 12-digit number in ten passes Aadhaar's Verhoeff check, one 11-digit in a hundred
+    # a CPF's two check digits.
+    assert _found("order 2345 6789 0124 shipped") == []
+    assert _found("order 39053344705 shipped") == []
+    assert ("br_cpf", "39053344705") in _found("CPF 39053344705")
+
+
 def test_spans_are_code_point_offsets() -> None:
     text = "Größe: ada@example.org"
     [(kind, found)] = _found(text)

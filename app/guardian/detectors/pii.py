@@ -131,14 +131,21 @@ def _checked(validate: Callable[[str], bool], words: Sequence[str], bare: float,
 _ES_DNI = _checked(dni.is_valid, ("dni", "nif", "documento"), 0.9)
 _FR_NIR = _checked(nir.is_valid, ("nir", "sécurité sociale", "securite sociale", "insee"), 0.9)
 _NL_BSN = _checked(bsn.is_valid, ("bsn", "burgerservicenummer", "sofinummer"), 0.3)
-_IN_AADHAAR = _checked(aadhaar.is_valid, ("aadhaar", "uidai", "uid"), 0.6)
-_BR_CPF = _checked(cpf.is_valid, ("cpf",), 0.6)
+# One 12-digit number in ten passes the Verhoeff check: alone it is not an Aadhaar number.
+_IN_AADHAAR = _checked(aadhaar.is_valid, ("aadhaar", "uidai", "uid"), 0.4)
+_BR_CPF_CHECK = _checked(cpf.is_valid, ("cpf",), 0.4)
+
+
+def _br_cpf(text: str) -> Callable[[str, int], float]:
+    # Written as CPFs are (123.456.789-09) it is one; bare digits only with its name nearby.
+    checked = _BR_CPF_CHECK(text)
+    return lambda s, at: max(checked(s, at), 0.9 if "-" in s and checked(s, at) else 0.0)
 
 
 def national_ids(entity: str, text: str) -> Iterator[Hit]:
     pattern, score = {
         "es_dni": (_DNI, _ES_DNI), "fr_nir": (_NIR, _FR_NIR), "nl_bsn": (_BSN, _NL_BSN),
-        "in_aadhaar": (_AADHAAR, _IN_AADHAAR), "br_cpf": (_CPF, _BR_CPF),
+        "in_aadhaar": (_AADHAAR, _IN_AADHAAR), "br_cpf": (_CPF, _br_cpf),
     }[entity]
     yield from _scan(pattern, text, entity, score(text))
 
