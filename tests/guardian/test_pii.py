@@ -50,6 +50,8 @@ def test_each_entity_is_found_with_its_span(text: str, expected: tuple[str, str]
     "DNI 54362315Z",  # wrong check letter
     "CPF 390.533.447-06",  # wrong check digits
     "the ticket 2023-01-15 build 4.2.1",
+    "The build finished at 2023-01-15 14:32:10.",  # 202-301-1514 would be a valid number
+    "at 12:30 555 0142 people",
     "timestamp 1234567890 in the log",  # no US area code starts with 1
     "user@localhost is not an address on the internet",
 ])

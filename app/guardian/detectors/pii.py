@@ -31,8 +31,8 @@ _EMAIL = regex.compile(
     r"[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
 _PHONE = regex.compile(
     r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"
-    r"(?![\w-]|\.\d)")
-_ISO_DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
+    r"(?![\w-]|[.:]\d)")
+_ISO_DATE = regex.compile(r"\d{4}-\d{2}-\d{2}")
 _CARD = regex.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IBAN = regex.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _SSN = regex.compile(r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])")
@@ -79,8 +79,8 @@ def phones(text: str, region: str) -> Iterator[Hit]:
     # Candidates by a loose shape, each then parsed and checked against libphonenumber's
     # metadata for its country: as exact as its own matcher, and some ten times faster.
     for m in _PHONE.finditer(text, timeout=SEARCH_TIMEOUT_S):
-        if len(_digits(m.group())) < 7 or _ISO_DATE.match(m.group()):
-            continue  # no phone number is that short; a date is not one
+        if len(_digits(m.group())) < 7 or _ISO_DATE.search(m.group()):
+            continue  # no phone number is that short; a date (and time) is not one
         try:
             number = phonenumbers.parse(m.group(), region)
         except phonenumbers.NumberParseException:
