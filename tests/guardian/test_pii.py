@@ -50,6 +50,8 @@ def test_each_entity_is_found_with_its_span(text: str, expected: tuple[str, str]
     "DNI 54362315Z",  # wrong check letter
     "CPF 390.533.447-06",  # wrong check digits
     "the ticket 2023-01-15 build 4.2.1",
+    "The build finished at 2023-01-15 14:32:10.",  # 202-301-1514 would be a valid number
+    "at 12:30 555 0142 people",
     "timestamp 1234567890 in the log",  # no US area code starts with 1
     "user@localhost is not an address on the internet",
 ])
@@ -61,6 +63,14 @@ def test_a_bare_nine_digit_number_counts_only_with_its_name_nearby() -> None:
     # 111222333 passes the BSN eleven-test, as one in eleven 9-digit numbers do.
     assert _found("tracking number 111222333") == []
     assert ("nl_bsn", "111222333") in _found("BSN: 111222333")
+
+
+def test_numbers_that_pass_a_weak_check_need_their_name() -> None:
+    # One 12-digit number in ten passes Aadhaar's Verhoeff check, one 11-digit in a hundred
+    # a CPF's two check digits.
+    assert _found("order 2345 6789 0124 shipped") == []
+    assert _found("order 39053344705 shipped") == []
+    assert ("br_cpf", "39053344705") in _found("CPF 39053344705")
 
 
 def test_spans_are_code_point_offsets() -> None:

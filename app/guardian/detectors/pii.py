@@ -31,8 +31,8 @@ _EMAIL = regex.compile(
     r"[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
 _PHONE = regex.compile(
     r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"
-    r"(?![\w-]|\.\d)")
-_ISO_DATE = regex.compile(r"^\d{4}-\d{2}-\d{2}$")
+    r"(?![\w-]|[.:]\d)")
+_ISO_DATE = regex.compile(r"\d{4}-\d{2}-\d{2}")
 _CARD = regex.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IBAN = regex.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _SSN = regex.compile(r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])")
@@ -79,8 +79,8 @@ def phones(text: str, region: str) -> Iterator[Hit]:
     # Candidates by a loose shape, each then parsed and checked against libphonenumber's
     # metadata for its country: as exact as its own matcher, and some ten times faster.
     for m in _PHONE.finditer(text, timeout=search_timeout()):
-        if len(_digits(m.group())) < 7 or _ISO_DATE.match(m.group()):
-            continue  # no phone number is that short; a date is not one
+        if len(_digits(m.group())) < 7 or _ISO_DATE.search(m.group()):
+            continue  # no phone number is that short; a date (and time) is not one
         try:
             number = phonenumbers.parse(m.group(), region)
         except phonenumbers.NumberParseException:
@@ -131,14 +131,21 @@ def _checked(validate: Callable[[str], bool], words: Sequence[str], bare: float,
 _ES_DNI = _checked(dni.is_valid, ("dni", "nif", "documento"), 0.9)
 _FR_NIR = _checked(nir.is_valid, ("nir", "sécurité sociale", "securite sociale", "insee"), 0.9)
 _NL_BSN = _checked(bsn.is_valid, ("bsn", "burgerservicenummer", "sofinummer"), 0.3)
-_IN_AADHAAR = _checked(aadhaar.is_valid, ("aadhaar", "uidai", "uid"), 0.6)
-_BR_CPF = _checked(cpf.is_valid, ("cpf",), 0.6)
+# One 12-digit number in ten passes the Verhoeff check: alone it is not an Aadhaar number.
+_IN_AADHAAR = _checked(aadhaar.is_valid, ("aadhaar", "uidai", "uid"), 0.4)
+_BR_CPF_CHECK = _checked(cpf.is_valid, ("cpf",), 0.4)
+
+
+def _br_cpf(text: str) -> Callable[[str, int], float]:
+    # Written as CPFs are (123.456.789-09) it is one; bare digits only with its name nearby.
+    checked = _BR_CPF_CHECK(text)
+    return lambda s, at: max(checked(s, at), 0.9 if "-" in s and checked(s, at) else 0.0)
 
 
 def national_ids(entity: str, text: str) -> Iterator[Hit]:
     pattern, score = {
         "es_dni": (_DNI, _ES_DNI), "fr_nir": (_NIR, _FR_NIR), "nl_bsn": (_BSN, _NL_BSN),
-        "in_aadhaar": (_AADHAAR, _IN_AADHAAR), "br_cpf": (_CPF, _BR_CPF),
+        "in_aadhaar": (_AADHAAR, _IN_AADHAAR), "br_cpf": (_CPF, _br_cpf),
     }[entity]
     yield from _scan(pattern, text, entity, score(text))
 
