@@ -180,3 +180,20 @@ async def test_an_approval_lapses_after_the_window(fresh_db_url: str, tmp_path: 
         late = await _approve(client, "engage", await _single_use(client))
         assert late.json()["engaged"] is False
         assert late.json()["pending"]["approvals"] == 1  # the first one lapsed
+
+
+async def test_the_audit_list_pages_and_refuses_bad_cursors(
+        two_workers: tuple[httpx.AsyncClient, httpx.AsyncClient]) -> None:
+    one, _ = two_workers
+    for _ in range(3):
+        await _approve(one, "engage", await _single_use(one))  # each a record (or a 409)
+    first = (await one.get("/v1/admin/audit", params={"limit": 2, "order": "asc"})).json()
+    assert first["has_more"] is True and len(first["data"]) == 2
+    rest = (await one.get("/v1/admin/audit", params={
+        "limit": 100, "order": "asc", "after": first["last_id"]})).json()
+    ids = [e["id"] for e in first["data"] + rest["data"]]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert rest["data"][0]["prev_hash"] == first["data"][-1]["hash"]
+    for bad in ({"after": str(2**70)}, {"limit": 0}, {"order": "sideways"}, {"cursor": "1"}):
+        resp = await one.get("/v1/admin/audit", params=bad)
+        assert resp.status_code == 400, (bad, resp.text)

@@ -79,8 +79,11 @@ class KillSwitch(WireObject):
 class AuditQuery(BaseModel):
     model_config = _Strict
 
-    after: int | None = Field(default=None, ge=0, description="The id to list after (cursor).")
-    before: int | None = Field(default=None, ge=0, description="The id to list before.")
+    # Record ids are PostgreSQL bigints.
+    after: int | None = Field(default=None, ge=0, le=2**63 - 1,
+                              description="The id to list after (cursor).")
+    before: int | None = Field(default=None, ge=0, le=2**63 - 1,
+                               description="The id to list before.")
     limit: int = Field(default=20, ge=1, le=100)
     order: Literal["asc", "desc"] = "desc"
     action: str | None = Field(
