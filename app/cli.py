@@ -1,4 +1,4 @@
-"""`lukhas serve | migrate | token | routes`: the service's command line."""
+"""`lukhas serve | migrate | token | routes | audit`: the service's command line."""
 
 from __future__ import annotations
 
@@ -218,6 +218,46 @@ def routes_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_verify(args: argparse.Namespace) -> int:
+    """Recompute the audit chain: "ok" and the count, or one line per problem (exit 1)."""
+    import asyncpg
+
+    from app.db.embedded import EmbeddedPostgres
+    from app.guardian.audit import verify
+
+    settings = Settings()
+    embedded = None
+
+    async def check(url: str) -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            report = await verify(conn, max_problems=args.max_problems)
+        finally:
+            await conn.close()
+        for problem in report.problems:
+            _say(problem)
+        if report.ok:
+            _say(f"ok: {report.records} records, chain head {report.head_id}")
+            return 0
+        _say(f"audit chain broken: {len(report.problems)} problem(s) in {report.records} "
+             "records read")
+        return 1
+
+    try:
+        if settings.database_url is None:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            url = embedded.start(keep_alive=False)
+        else:
+            url = settings.database_url.get_secret_value()
+        return asyncio.run(check(url))
+    except (OSError, asyncpg.PostgresError) as exc:
+        sys.stderr.write(f"lukhas audit verify: {exc}\n")
+        return 2
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lukhas` command."""
     parser = argparse.ArgumentParser(prog="lukhas", description="LUKHAS façade")
@@ -256,6 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                            help="routing file (default: LUKHAS_ROUTING_FILE)")
     p_preview.add_argument("--json", action="store_true", help="print the route as JSON")
     p_preview.set_defaults(func=routes_preview)
+    p_audit = commands.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True)
+    p_verify = p_audit.add_parser("verify", help="check the audit log's hash chain")
+    p_verify.add_argument("--max-problems", type=int, default=100,
+                          help="stop after this many problems")
+    p_verify.set_defaults(func=audit_verify)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -22,6 +22,7 @@ from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.models.service import ModelsService
+from app.api.moderations.service import ModerationsService
 from app.api.responses.background import BackgroundResponses
 from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
@@ -70,6 +71,10 @@ async def get_embeddings(request: Request) -> EmbeddingsService:
     return (await get_state(request)).embeddings
 
 
+async def get_moderations(request: Request) -> ModerationsService:
+    return (await get_state(request)).moderations
+
+
 async def get_indexes(request: Request) -> IndexesService:
     return (await get_state(request)).indexes
 
@@ -115,6 +120,7 @@ async def get_models(request: Request) -> ModelsService:
 
 
 EmbeddingsDep = Annotated[EmbeddingsService, Depends(get_embeddings)]
+ModerationsDep = Annotated[ModerationsService, Depends(get_moderations)]
 IndexesDep = Annotated[IndexesService, Depends(get_indexes)]
 IdentityServiceDep = Annotated[IdentityService, Depends(get_identity_service)]
 AccountsDep = Annotated[AccountsService, Depends(get_accounts)]

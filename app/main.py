@@ -40,6 +40,8 @@ from app.api.indexes.router import router as indexes_router
 from app.api.indexes.service import IndexesService
 from app.api.models.router import router as models_router
 from app.api.models.service import ModelsService
+from app.api.moderations.router import router as moderations_router
+from app.api.moderations.service import ModerationsService
 from app.api.responses.background import BackgroundResponses
 from app.api.responses.compact import CompactService
 from app.api.responses.router import router as responses_router
@@ -56,8 +58,13 @@ from app.embeddings.minilm import MiniLMEmbedder
 from app.embeddings.minilm import available as minilm_available
 from app.embeddings.registry import EmbeddingRegistry
 from app.errors import install_error_handlers
+from app.guardian.detectors.semantic import SemanticIndex
+from app.guardian.enforcement import Enforcement
+from app.guardian.engine import Guardian
+from app.guardian.lanes import load_lanes
 from app.guardian.memory_guard import PolicyGuard
-from app.guardian.output_policy import load_output_policy
+from app.guardian.metrics import EnforcementMetrics
+from app.guardian.reload import GuardianMetrics, PolicyReloader
 from app.identity.api_keys import ApiKeyResolver, load_or_create_key
 from app.identity.base import IdentityChain
 from app.identity.keyring import load_settings_keyring
@@ -95,7 +102,7 @@ from app.matriz.tick import (
 )
 from app.matriz.tools.match import ToolMatcher
 from app.memory import compaction
-from app.memory.consolidation import SLEEP_REPLAY, Consolidator, SleepSettings
+from app.memory.consolidation import SLEEP_REPLAY, Consolidator, SleepSettings, guarded
 from app.memory.conversations import ConversationMemory
 from app.memory.retention import ExpirySweeper, load_retention
 from app.middleware.register import register_middleware
@@ -117,8 +124,8 @@ from app.state import AppState
 log = logging.getLogger("lukhas")
 
 API_ROUTERS = (responses_router, conversations_router, chat_router, embeddings_router,
-               indexes_router, dreams_router, models_router, identity_router, accounts_router,
-               admin_router, experience_router, drift_router)
+               moderations_router, indexes_router, dreams_router, models_router,
+               identity_router, accounts_router, admin_router, experience_router, drift_router)
 # The order requests are matched in: the busiest first (each route passed over costs ~18,000
 # CPU instructions per request in FastAPI's matching), then the rest of the API, the probes,
 # and FastAPI's own pages (/openapi.json, /docs, /redoc). The OpenAPI document keeps
@@ -232,6 +239,11 @@ async def _open(
     ])
 
     lane = settings.lane.value
+    lane_policy = load_lanes(settings.guardian_lanes_file)[settings.lane]
+    enforcement = Enforcement(lane, lane_policy, pool,
+                              EnforcementMetrics(metrics.registry, lane, lane_policy.mode))
+    stack.push_async_callback(enforcement.close)  # before the pool closes
+    await enforcement.kill_switch.engaged()  # read once before the first request
     embedders: list[Embedder] = [MiniLMEmbedder()] if minilm_available() else []
     embedders.append(HashingEmbedder(settings.hash_embedding_dimensions))
     embedding_models = EmbeddingRegistry(embedders, metrics,
@@ -253,10 +265,20 @@ async def _open(
         upstream.clients.for_config(routing.config)
         stack.push_async_callback(upstream.clients.aclose)
     registry = ProviderRegistry([builtin], routed=upstream)
-    output_policy = load_output_policy()
+    # The Guardian's policy: an invalid one stops the start. Its semantic examples are
+    # embedded on first use (loading the embedding model takes seconds).
+    semantic = SemanticIndex(embedding_models)
+    guardian_policy = await stack.enter_async_context(PolicyReloader(
+        settings.guardian_policy_dir, GuardianMetrics(metrics.registry),
+        interval_s=settings.guardian_reload_seconds, embedding_models=semantic.models))
+    guardian_policy.on_reload(semantic.on_reload)
+    guardian_policy.on_reload(enforcement.policy_reloaded)
+    guardian = Guardian(guardian_policy, semantic)
+    # Changes to memory the service decides itself (dreams, sleep) pass the Guardian first.
+    memory_guard = PolicyGuard(guardian)
     journal = Journal(pool, Signals(), metrics)
     dream_runner = DreamRunner(pool, journal, Recall(pool, embedding_models), registry,
-                               PolicyGuard(output_policy), metrics,
+                               memory_guard, metrics,
                                lease_s=settings.dream_lease_seconds,
                                workers=settings.dream_workers,
                                poll_ticks=max(1, round(settings.tick_hz)))
@@ -276,6 +298,7 @@ async def _open(
         sleep = Consolidator(pool, metrics, lane, settings=SleepSettings(
             similarity=settings.memory_fold_similarity,
             idle_seconds=settings.memory_sleep_idle_seconds),
+            approve=guarded(memory_guard),
             tracer=tracer_provider.get_tracer("lukhas.consciousness"))
         sleep.replay(await experience.replay("memory_write", SLEEP_REPLAY))
         stack.push_async_callback(sleep.close)
@@ -291,7 +314,7 @@ async def _open(
     orchestrator = Orchestrator(
         [MemoryStage(pool, sessions, memory, indexes),
          AttentionStage(lambda m: registry.card(m).context_window),
-         ThoughtStage(registry, drift), RiskStage(output_policy), IntentStage(),
+         ThoughtStage(registry, drift), RiskStage(guardian, enforcement), IntentStage(),
          ActionStage(tick, experience if settings.experience_log else None, metrics)],
         metrics, tracer_provider.get_tracer("lukhas.matriz"), lane, settings.budget_seconds,
     )
@@ -330,6 +353,8 @@ async def _open(
         routing_preview=RoutingPreviewService(routing, cards, set(tiers.scopes_by_tier)),
         dreams=DreamsService(pool, registry, journal, dream_runner.wake),
         dream_runner=dream_runner,
+        guardian=guardian, guardian_policy=guardian_policy,
+        moderations=ModerationsService(guardian), enforcement=enforcement,
     )
 
 

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STAGES = ("memory", "attention", "thought", "risk", "intent", "action")
 ROUTING_FILE = Path(__file__).resolve().parents[1] / "configs" / "routing.yml"
+GUARDIAN_POLICY_DIR = Path(__file__).resolve().parents[1] / "configs" / "guardian"
 
 
 def _default_routing_file() -> Path | None:
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
     )
 
     lane: Lane = Lane.DEV
+    guardian_lanes_file: Path | None = None  # None: configs/runtime/lanes.yaml
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
@@ -125,6 +127,9 @@ class Settings(BaseSettings):
     context_window_tokens: int = Field(default=128_000, ge=256)
     routing_file: Path | None = Field(default_factory=_default_routing_file)
     routing_reload_seconds: float = Field(default=1.0, gt=0, le=3600)
+    # The Guardian's policy: every *.yaml of this directory, followed as it changes.
+    guardian_policy_dir: Path = Field(default_factory=lambda: GUARDIAN_POLICY_DIR)
+    guardian_reload_seconds: float = Field(default=1.0, gt=0, le=3600)
 
     @field_validator("database_url", "api_keys", "redis_url", "lid_keys", "lid_keys_dir",
                      "lid_active_kid", "rate_limits_file", "totp_key", "compaction_key",
@@ -155,6 +160,11 @@ class Settings(BaseSettings):
         if warn is not None and block <= warn:
             raise ValueError(f"drift_block ({block}) must be above drift_warn ({warn})")
         return block
+
+    @field_validator("guardian_policy_dir", mode="before")
+    @classmethod
+    def _blank_is_the_shipped_policy(cls, value: object) -> object:
+        return GUARDIAN_POLICY_DIR if isinstance(value, str) and not value.strip() else value
 
     @field_validator("stage_budget_ms")
     @classmethod

@@ -14,12 +14,16 @@ from app.api.identity.login import LoginService
 from app.api.identity.service import IdentityService
 from app.api.indexes.service import IndexesService
 from app.api.models.service import ModelsService
+from app.api.moderations.service import ModerationsService
 from app.api.responses.background import BackgroundResponses
 from app.api.responses.compact import CompactService
 from app.api.responses.service import ResponsesService
 from app.db.pool import Database
 from app.dreams.runner import DreamRunner
 from app.embeddings.registry import EmbeddingRegistry
+from app.guardian.enforcement import Enforcement
+from app.guardian.engine import Guardian
+from app.guardian.reload import PolicyReloader
 from app.identity.base import IdentityChain
 from app.identity.throttle import AuthThrottle
 from app.kv.base import KeyValueStore
@@ -66,6 +70,10 @@ class AppState:
     routing_preview: RoutingPreviewService
     dreams: DreamsService
     dream_runner: DreamRunner
+    guardian: Guardian
+    guardian_policy: PolicyReloader
+    moderations: ModerationsService
+    enforcement: Enforcement
     routing: RoutingReloader | None = None  # the routing file in force, when one is set
     upstream: UpstreamProvider | None = None  # serves the routing file's groups
     # Upstream failures per deployment, when upstream calls report them (the preview reads it).

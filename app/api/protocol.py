@@ -68,7 +68,12 @@ def _metadata_limits(value: dict[str, str]) -> dict[str, str]:
 Metadata = Annotated[dict[str, str], AfterValidator(_metadata_limits)]
 
 
-def _is_json(content_type: str | None) -> bool:
+# Where the Guardian's request check leaves the JSON body it parsed (possibly redacted), in the
+# request's state: the route's check takes it instead of parsing the body again.
+PARSED_BODY = "parsed_json_body"
+
+
+def is_json(content_type: str | None) -> bool:
     # As FastAPI decides whether to parse a body as JSON.
     if not content_type:
         return True
@@ -77,6 +82,9 @@ def _is_json(content_type: str | None) -> bool:
     subtype = message.get_content_subtype()
     return message.get_content_maintype() == "application" and (
         subtype == "json" or subtype.endswith("+json"))
+
+
+_NOTHING = object()
 
 
 class CheckedRequest(Request):
@@ -94,15 +102,19 @@ class CheckedRequest(Request):
                 if (problem := text_problem(name)) is not None:
                     raise BadValue(None, f"A query parameter's name {problem}.")
                 check_text(value, name)
-            if not has_body or not _is_json(self.headers.get("content-type")):
+            if not has_body or not is_json(self.headers.get("content-type")):
                 return
-            body = await self.body()
-            if not body:
-                return
-            try:
-                parsed = loads(body)
-            except (ValueError, RecursionError):
-                return  # FastAPI parses it again and answers its own `invalid_json`
+            shared = self.scope.get("state", {}).get(PARSED_BODY, _NOTHING)
+            if shared is not _NOTHING:
+                parsed = shared
+            else:
+                body = await self.body()
+                if not body:
+                    return
+                try:
+                    parsed = loads(body)
+                except (ValueError, RecursionError):
+                    return  # FastAPI parses it again and answers its own `invalid_json`
             check_value(parsed)
             self._checked, self._has_checked = parsed, True
         except BadValue as bad:

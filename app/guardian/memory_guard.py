@@ -2,8 +2,8 @@
 
 An engine (a dream's consolidation) does not write memory directly: it describes the change
 as a `MemoryChange` and applies it only when a `MemoryGuard` allows it. `PolicyGuard` is the
-guard in force: it refuses a change whose text the output policy would block or redact
-(nothing the service would not say may become memory on its own).
+guard in force: it refuses a change whose text the Guardian's output rules would block or
+redact (nothing the service would not say may become memory on its own).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from app.guardian.output_policy import OutputPolicy
+from app.guardian.engine import Guardian
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ class MemoryChange:
     kind: Literal["fold"]  # merge `members` into one fold
     members: Sequence[str]  # the documents changed
     texts: Sequence[str]  # what they say, and what the change would make them say
-    origin: str  # what decided it: "dream:<id>"
+    origin: str  # what decided it: "dream:<id>", "sleep"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +39,18 @@ class MemoryGuard(Protocol):
 
 
 class PolicyGuard:
-    """Refuses a change whose text the output policy blocks or would redact."""
+    """Refuses a change whose text the Guardian's output rules block or would redact."""
 
-    def __init__(self, policy: OutputPolicy) -> None:
-        self._policy = policy
+    def __init__(self, guardian: Guardian) -> None:
+        self._guardian = guardian
 
     async def review(self, change: MemoryChange) -> Verdict:
-        """Allowed unless a text matches a block or redaction rule (named in the reason)."""
+        """Allowed unless a text meets a block or redaction rule (its category named)."""
+        policy = self._guardian.policy
         for text in change.texts:
-            rule = self._policy.blocked_by(text)
-            if rule is not None:
-                return Verdict(False, f"the output policy blocks it ({rule})")
-            if self._policy.apply(text)[1]:
-                return Verdict(False, "the output policy would redact part of it")
+            decision = self._guardian.scan_fast(text, direction="output", policy=policy)
+            if decision.action in ("block", "redact"):
+                categories = ", ".join(sorted(decision.categories()))
+                verb = "blocks" if decision.action == "block" else "would redact part of"
+                return Verdict(False, f"the output policy {verb} it ({categories})")
         return Verdict(True)

@@ -21,6 +21,7 @@ class Identity:
     kind: str  # "api_key" | "lid"
     token_id: str | None = None  # a ΛiD token's jti
     expires_at: int | None = None  # a ΛiD token's exp (Unix seconds)
+    single_use: bool = False  # a ΛiD token valid for one request, now spent
 
     def has_scope(self, scope: str) -> bool:
         """True if the identity may use `scope`."""

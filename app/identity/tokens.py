@@ -94,7 +94,8 @@ class LidTokens:
             raise _unavailable() from exc
         scopes = frozenset(claims["scope"].split()) & self._tiers.scopes(claims["tier"])
         return Identity(subject=claims["sub"], scopes=scopes, tier=claims["tier"], kind="lid",
-                        token_id=claims["jti"], expires_at=int(claims["exp"]))
+                        token_id=claims["jti"], expires_at=int(claims["exp"]),
+                        single_use=claims.get("once") is True)
 
     async def revoke(self, jti: str, expires_at: int) -> None:
         """Revoke a token id until the token would have expired anyway."""

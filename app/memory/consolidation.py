@@ -33,6 +33,7 @@ import numpy as np
 from opentelemetry.trace import Tracer
 
 from app.db.repositories import memory as repo
+from app.guardian.memory_guard import MemoryChange, MemoryGuard
 from app.ids import ordered_ids
 from app.matriz.tick import CognitiveEvent
 from app.memory.conversations import INDEX_NAME
@@ -72,6 +73,21 @@ class FoldProposal:
 
 
 Approve = Callable[[FoldProposal], Awaitable[bool]]
+
+
+def guarded(guard: MemoryGuard) -> Approve:
+    """`approve` through the Guardian's memory guard: a fold is a change to memory the
+    service decides by itself."""
+
+    async def approve(proposal: FoldProposal) -> bool:
+        verdict = await guard.review(MemoryChange(
+            proposal.subject, "fold", proposal.fold.members, list(proposal.texts.values()),
+            "sleep"))
+        if not verdict.allowed:
+            log.info("fold refused by the Guardian", extra={"reason": verdict.reason})
+        return verdict.allowed
+
+    return approve
 
 
 class GuardBreached(Exception):

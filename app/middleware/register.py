@@ -2,7 +2,7 @@
 
 OpenTelemetry (when tracing is on; wraps everything, added by its instrumentor) →
 request id → CORS → header limit → body limit → `/v1` alias → Prometheus HTTP metrics →
-identity → rate limit → routes. The Guardian's request check slots in after the rate limit.
+identity → rate limit → Guardian (kill switch, request policy) → routes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from starlette.middleware.cors import CORSMiddleware
 
 from app.middleware.body_limit import BodyLimitMiddleware
+from app.middleware.guardian import GuardianMiddleware
 from app.middleware.header_limit import HeaderLimitMiddleware
 from app.middleware.http_metrics import HttpMetricsMiddleware
 from app.middleware.identity import IdentityMiddleware
@@ -41,6 +42,7 @@ def register_middleware(
     app: FastAPI, settings: Settings, registry: CollectorRegistry, tracer: TracerProvider
 ) -> None:
     """Add the middleware, innermost first (Starlette makes the last added outermost)."""
+    app.add_middleware(GuardianMiddleware)
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(IdentityMiddleware)
     # The instrumentator's HTTP metrics, two of them, not the default four (whose 21-bucket

@@ -4,38 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
 import orjson
-import yaml
 from pydantic import ValidationError
 
+from app.config_files import YamlError, read_yaml
 from app.identity.tiers import load_tiers
 from app.routing.checks import cross_check, secret_problems
 from app.routing.config import RoutingConfig
 from app.routing.problems import Problem, RoutingConfigError, from_validation, sorted_problems
-
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built in
-
-
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc,valid-type]
-    """A safe loader that refuses a key given twice (plain YAML keeps the last one silently)."""
-
-
-def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
-    return mapping
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
 def parse_routing(raw: object, tiers: Collection[str] | None = None) -> RoutingConfig:
@@ -65,12 +42,9 @@ def parse_routing(raw: object, tiers: Collection[str] | None = None) -> RoutingC
 def parse_routing_text(text: str, tiers: Collection[str] | None = None) -> RoutingConfig:
     """Parse and validate the text of a routing file."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RoutingConfigError([Problem(where, f"not valid YAML: {problem}")]) from None
+        raw = read_yaml(text)
+    except YamlError as exc:
+        raise RoutingConfigError([Problem(exc.where, f"not valid YAML: {exc.problem}")]) from None
     return parse_routing(raw, tiers)
 
 

@@ -45,18 +45,22 @@ async def _replayed(app: Routed, response_id: str) -> list[dict[str, Any]]:
             if line.startswith("data: ")]
 
 
+# Long enough to leave the Guardian's holdback window in more than one piece.
+WORDS = " ".join(["count these five little words"] * 8)
+
+
 async def test_a_streamed_chat_completion_carries_the_upstreams_logprobs(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     a = mock_upstream_factory()
     async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
         stream = await app.sdk.chat.completions.create(
             model="gpt-test", stream=True, logprobs=True, top_logprobs=2,
-            messages=[{"role": "user", "content": "count these five little words"}])
+            messages=[{"role": "user", "content": WORDS}])
         chunks = [c async for c in stream]
         body = a.last()["body"]
         assert (body["stream"], body["logprobs"], body["top_logprobs"]) == (True, True, 2)
         content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-        assert content == "Echo: count these five little words"
+        assert content == f"Echo: {WORDS}"
         with_logprobs = [c.choices[0].logprobs for c in chunks
                          if c.choices and c.choices[0].logprobs and c.choices[0].logprobs.content]
         assert len(with_logprobs) > 1, "logprobs come with the pieces, not all at the end"
@@ -78,7 +82,7 @@ async def test_a_streamed_response_carries_logprobs_on_each_delta(
     config["upstreams"]["a"]["api"] = api
     async with routed_app(pg_url, tmp_path, config) as app:
         async with app.sdk.responses.stream(
-                model="gpt-test", input="count these five little words", top_logprobs=3,
+                model="gpt-test", input=WORDS, top_logprobs=3,
                 include=LOGPROBS) as stream:  # type: ignore[list-item]
             events = [e async for e in stream]
             final = await stream.get_final_response()

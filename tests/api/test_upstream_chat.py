@@ -121,7 +121,7 @@ async def test_a_tier_the_group_refuses_gets_404(
 async def test_the_output_policy_sees_every_upstream_delta(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     a = mock_upstream_factory()
-    secret = "sk-" + "abcdefghij" * 3
+    secret = "sk-" + "a1b2c3d4e5" * 3  # a key looks random: letters and digits
     a.behave("reply", reply=f"Here is the key {secret} for you.")
     a.behave("reply", reply="Begin -----BEGIN RSA PRIVATE KEY----- MIIE and more text")
     async with routed_app(pg_url, tmp_path, routing(a.url)) as app:

@@ -60,11 +60,12 @@ async def test_a_streamed_response_arrives_as_deltas(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     a = mock_upstream_factory()
     async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
-        async with app.sdk.responses.stream(model="gpt-test",
-                                            input="stream these words please") as stream:
+        # Long enough to leave the Guardian's holdback window in more than one piece.
+        words = " ".join(["stream these words please"] * 12)
+        async with app.sdk.responses.stream(model="gpt-test", input=words) as stream:
             deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
             final = await stream.get_final_response()
-        assert "".join(deltas) == "Echo: stream these words please"
+        assert "".join(deltas) == f"Echo: {words}"
         assert len(deltas) > 1
         body = a.last()["body"]
         assert body["stream"] is True and body["stream_options"] == {"include_usage": True}

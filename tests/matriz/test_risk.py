@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from app.guardian.output_policy import load_output_policy
+from app.guardian.engine import Guardian
+from app.guardian.reload import load_policy
 from app.identity.base import Identity
 from app.matriz.contract import Event, RunContext, TextDelta
 from app.matriz.stages.risk import RiskStage
@@ -19,7 +20,7 @@ async def _through_risk(pieces: list[str]) -> list[TextDelta]:
 
     who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
     ctx = RunContext(identity=who, model="m", question="q", history=[])
-    out = [e async for e in RiskStage(load_output_policy()).stream(ctx, upstream())]
+    out = [e async for e in RiskStage(Guardian(load_policy(), None)).stream(ctx, upstream())]
     assert all(isinstance(e, TextDelta) for e in out)
     return [e for e in out if isinstance(e, TextDelta)]
 
@@ -42,9 +43,23 @@ async def test_each_piece_goes_out_with_the_tokens_it_holds_whole() -> None:
 
 async def test_a_redacted_piece_goes_without_its_tokens() -> None:
     secret = "sk-" + "a1b2c3d4" * 3
-    out = await _through_risk(["my key is ", secret[:10], secret[10:], " ok then"])
+    before = "Here is the configuration you asked for, every value filled in: my key is "
+    after = (" and that is all you need to know about this setup, nothing more to add here"
+             " at all, so go ahead.")
+    full = before + secret + after
+    out = await _through_risk([full[i:i + 7] for i in range(0, len(full), 7)])
     text = "".join(e.text for e in out)
-    assert secret not in text and "[redacted key]" in text
+    assert secret not in text and "[redacted]" in text
     tokens = "".join(lp["token"] for e in out for lp in e.logprobs or ())
     assert "a1b2" not in tokens
-    assert tokens.startswith("my key is") and tokens.endswith("then")
+    assert tokens.startswith("Here is the") and tokens.endswith("ahead.")
+
+
+async def test_the_guardian_output_rules_apply_across_deltas() -> None:
+    # The card number is cut by the deltas: it is still seen whole and redacted; an e-mail
+    # address (logged only) goes out as it was.
+    pieces = ["Pay with 41111111", "11111111 or mail ", "ada@example.org today."]
+    out = await _through_risk(pieces)
+    text = "".join(e.text for e in out)
+    assert "4111" not in text and "[pii]" in text
+    assert text.startswith("Pay with ") and text.endswith("or mail ada@example.org today.")

@@ -29,6 +29,7 @@ TIERS = load_tiers()
 ROUTES: dict[str, tuple[str, str, Any]] = {
     "models.read": ("GET", "/v1/models", None),
     "embeddings": ("POST", "/v1/embeddings", {"model": "lukhas-hash-v1", "input": "hi"}),
+    "moderations": ("POST", "/v1/moderations", {"input": "hi"}),
     "responses.write": ("POST", "/v1/responses",
                         {"model": "lukhas-matriz", "input": "hi", "store": False}),
     "chat": ("POST", "/v1/chat/completions",

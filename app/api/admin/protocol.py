@@ -1,8 +1,9 @@
-"""Wire models of `/v1/admin/routing/preview` (docs/routing.md)."""
+"""Wire models of `/v1/admin`: the routing preview (docs/routing.md), the kill switch and the
+audit log (docs/guardian-enforcement.md)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,3 +49,64 @@ class RoutingPreview(WireObject):
     deadline_seconds: float = Field(description="For the whole request, across attempts.")
     plan: list[PlannedAttempt]
     cooling: list[str] = Field(description="Deployments left out: cooling down after failures.")
+
+
+class KillSwitchRequest(BaseModel):
+    model_config = _Strict
+
+    action: Literal["engage", "release"] = Field(
+        description="engage: stop all non-probe traffic; release: let it through again. Each "
+                    "takes approvals from as many different administrators as the lane policy "
+                    "asks, within its window, each with a single-use ΛiD token.")
+
+
+class KillSwitchPending(WireObject):
+    action: Literal["engage", "release"]
+    approvals: int = Field(description="Approvals given so far.")
+    required: int = Field(description="Approvals the change needs.")
+    expires_at: int = Field(description="When the first approval lapses (Unix seconds).")
+
+
+class KillSwitch(WireObject):
+    object: Literal["guardian.kill_switch"] = "guardian.kill_switch"
+    engaged: bool
+    changed_at: int = Field(description="When it was last engaged or released (Unix seconds).")
+    approved_by: list[str] = Field(description="The administrators who made the last change.")
+    pending: KillSwitchPending | None = Field(
+        description="Approvals waiting for more, when there are some.")
+
+
+class AuditQuery(BaseModel):
+    model_config = _Strict
+
+    # Record ids are PostgreSQL bigints.
+    after: int | None = Field(default=None, ge=0, le=2**63 - 1,
+                              description="The id to list after (cursor).")
+    before: int | None = Field(default=None, ge=0, le=2**63 - 1,
+                               description="The id to list before.")
+    limit: int = Field(default=20, ge=1, le=100)
+    order: Literal["asc", "desc"] = "desc"
+    action: str | None = Field(
+        default=None, min_length=1, max_length=128,
+        description="Only records of this action; ending in `.`, of every action under it "
+                    "(`guardian.`).")
+
+
+class AuditEntry(WireObject):
+    object: Literal["audit.entry"] = "audit.entry"
+    id: int
+    created_at: float = Field(description="Unix seconds, with microseconds.")
+    actor: str
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+    prev_hash: str = Field(description="The hash of the record before it in the chain.")
+    hash: str = Field(description="SHA-256 over this record's canonical text.")
+
+
+class AuditList(WireObject):
+    object: Literal["list"] = "list"
+    data: list[AuditEntry]
+    first_id: int | None
+    last_id: int | None
+    has_more: bool

@@ -12,9 +12,20 @@ class Alive(OpenAIModel):
     status: Literal["ok"]
 
 
+class GuardianStatus(OpenAIModel):
+    """The Guardian in this lane: its mode, and the kill switch as this worker last read it
+    (engaged, the service refuses all but probes; a probe still answers, so administrators
+    can reach the service to release it)."""
+
+    lane: str
+    mode: Literal["advisory", "enforced", "strict"]
+    kill_switch: Literal["engaged", "released", "unknown"]
+
+
 class Ready(OpenAIModel):
     status: Literal["ready"]
     checks: dict[str, str]
+    guardian: GuardianStatus
 
 
 class NotReady(OpenAIModel):
@@ -22,6 +33,7 @@ class NotReady(OpenAIModel):
 
     status: Literal["not_ready"]
     checks: dict[str, str]
+    guardian: GuardianStatus
     error: ErrorObject
 
 

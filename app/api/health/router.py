@@ -12,8 +12,10 @@ from app.api.health.protocol import Alive, Broken, NotReady, Ready
 from app.db.migrate import load_migrations, pending
 from app.deps import StateDep
 from app.errors import error_body
+from app.guardian.kill_switch import SwitchUnknown
 from app.json import JSONResponse
 from app.kv.base import StoreUnavailable
+from app.state import AppState
 
 router = APIRouter(tags=["health"])
 
@@ -36,7 +38,7 @@ async def healthz(state: StateDep) -> Response:
 @router.get("/readyz", responses={200: {"model": Ready}, 503: {"model": NotReady}})
 async def readyz(state: StateDep) -> Response:
     """Database reachable, migrations applied, tick alive, Redis (when configured) answering;
-    else 503 naming what failed."""
+    else 503 naming what failed. Either way, the Guardian's lane, mode and kill switch."""
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(2.0), state.pool.acquire() as conn:
@@ -56,7 +58,19 @@ async def readyz(state: StateDep) -> Response:
         except (StoreUnavailable, TimeoutError) as exc:
             checks["redis"] = f"unreachable: {type(exc).__name__}"
     failing = [name for name, result in checks.items() if result != "ok"]
+    guardian = await _guardian(state)
     if not failing:
-        return JSONResponse({"status": "ready", "checks": checks})
+        return JSONResponse({"status": "ready", "checks": checks, "guardian": guardian})
     body = error_body(f"Not ready: {', '.join(failing)}.", "server_error", None, "not_ready")
-    return JSONResponse({"status": "not_ready", "checks": checks, **body}, status_code=503)
+    return JSONResponse({"status": "not_ready", "checks": checks, "guardian": guardian,
+                         **body}, status_code=503)
+
+
+async def _guardian(state: AppState) -> dict[str, str]:
+    enforcement = state.enforcement
+    try:
+        switch = "engaged" if await enforcement.kill_switch.engaged() else "released"
+    except SwitchUnknown:
+        switch = "unknown"
+    return {"lane": enforcement.lane, "mode": enforcement.policy.mode.value,
+            "kill_switch": switch}

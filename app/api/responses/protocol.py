@@ -402,6 +402,14 @@ class IncompleteDetails:
 
 
 @dataclass(kw_only=True)
+class FilteredDetails(IncompleteDetails):
+    """Ended by the content filter: also how many spans of what was sent were redacted
+    before it (never which rule, nor what)."""
+
+    redactions: int
+
+
+@dataclass(kw_only=True)
 class ReasoningConfig:
     """The reasoning the caller asked for (the built-in model's summary is always given)."""
 

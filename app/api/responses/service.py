@@ -26,6 +26,7 @@ from app.api.responses.convert import (
 from app.api.responses.events import OutputBuilder, StreamEncoder
 from app.api.responses.protocol import (
     ConversationRef,
+    FilteredDetails,
     FunctionTool,
     IncompleteDetails,
     InputItemsQuery,
@@ -548,6 +549,14 @@ def _cancelled(run: _Run) -> ResponseObject:
                        usage=final.usage)
 
 
+def _incomplete(reason: str, ctx: RunContext) -> IncompleteDetails:
+    """Why the answer stopped; ended by the content filter, also how many spans of what was
+    sent were redacted before it (never which rule, nor what)."""
+    if reason == "content_filter":
+        return FilteredDetails(reason=reason, redactions=ctx.redactions)
+    return IncompleteDetails(reason=reason)
+
+
 def _final(base: ResponseObject, ctx: RunContext, builder: OutputBuilder,
            error: ResponseError | None = None) -> ResponseObject:
     status = "failed" if error else _STATUS[ctx.finish_reason]
@@ -555,8 +564,8 @@ def _final(base: ResponseObject, ctx: RunContext, builder: OutputBuilder,
     u = ctx.usage
     return base.ended(
         status, error=error, completed_at=int(time.time()) if status == "completed" else None,
-        incomplete_details=IncompleteDetails(reason=reason)
-        if status == "incomplete" and reason else None,
+        incomplete_details=_incomplete(reason, ctx) if status == "incomplete" and reason
+        else None,
         output=builder.items("completed" if status == "completed" else "incomplete"),
         usage=ResponseUsage.of(u.input_tokens, u.output_tokens, u.reasoning_tokens,
                                u.cached_tokens),

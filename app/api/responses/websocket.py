@@ -4,11 +4,13 @@ Transport"; OpenAI's WebSocket mode).
 The caller is resolved from the upgrade request as for HTTP (a refusal answers the handshake:
 401, 403, 429 ...). Then each `response.create` message (the create body plus `type`; without
 the HTTP fields `stream`, `stream_options` and `background`) is one turn: counted by the rate
-limiter like one HTTP request, checked like an HTTP body, and answered with the events a
-streamed HTTP response carries, the same JSON with the same sequence numbers, one event per
-message, from the same stream (`ResponsesService.stream_events`). A turn that fails before
-its response starts is answered `{"type": "error", "status", "error": {...}}`
-(app/errors.py); one that fails after ends with `response.failed`, as over SSE.
+limiter like one HTTP request, met by the kill switch and the Guardian's request check as an
+HTTP request is (app/guardian/request_check.py), checked like an HTTP body, and answered
+with the events a streamed HTTP response carries, the same JSON with the same sequence
+numbers, one event per message, from the same stream (`ResponsesService.stream_events`). A
+turn that fails before its response starts is answered `{"type": "error", "status",
+"error": {...}}` (app/errors.py); one that fails after ends with `response.failed`, as over
+SSE.
 
 One response is in flight per socket: a `response.create` while one runs is refused (409
 `response_already_in_flight`) and the running one goes on. The socket keeps its most recent
@@ -49,6 +51,7 @@ from app.errors import (
     socket_error,
     validation_error,
 )
+from app.guardian.request_check import check_request
 from app.identity.base import Identity
 from app.json import BadValue, check_value, loads
 from app.matriz.nodes import Turn
@@ -167,6 +170,7 @@ class ResponsesSocket:
             event = self._parse(raw)
             previous = event.get("previous_response_id")
             self._check_identity()
+            await self._guard(event)
             admission = await self._gate.admit(self._identity.subject, PATH, len(raw))
             meter = RequestMeter()
             meter_token = request_meter.set(meter)
@@ -212,6 +216,20 @@ class ResponsesSocket:
             raise InvalidRequest(f"Unknown message type {str(kind)[:64]!r}: a client sends "
                                  f"'{CREATE}'.", param="type", code="invalid_value")
         return event
+
+    async def _guard(self, event: dict[str, Any]) -> None:
+        """The kill switch and the Guardian's request check, as an HTTP request meets them
+        in its middleware: a refusal is this turn's error message."""
+        enforcement = self._state.enforcement
+        refusal = await enforcement.stopped(self._identity, PATH)
+        if refusal is None:
+            checked = await check_request(
+                self._state.guardian, enforcement, PATH, event, actor=self._identity.subject,
+                request_id=request_id_var.get() or "",
+                max_file_bytes=self._state.settings.max_file_bytes)
+            refusal = checked.refusal
+        if refusal is not None:
+            raise refusal
 
     def _check_identity(self) -> None:
         """A ΛiD token that has expired since the handshake ends the socket's turns."""

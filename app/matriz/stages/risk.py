@@ -1,16 +1,43 @@
-"""Risk: the Guardian on the way out, seeing deltas as they pass.
+"""Risk: the Guardian on the way out, seeing every text delta before the client does, for
+the built-in model and upstream ones alike.
 
-Text is held back to the last white space so a secret split across deltas is still seen
-whole before it is redacted; a block rule ends the answer with `content_filter`.
+Text is released through a holdback window: the last `WINDOW` characters stay held, and so
+does any match that could still grow or that runs into the held part, so a secret split
+across deltas is seen whole before any of it leaves. Held text is scanned once `STEP` more
+characters have come (a scan per delta would cost the policy's rules on every token), and
+released cut at a white space when it can be, so words go out whole. The rules are the
+Guardian's output rules that need no embedding call (`Guardian.scan_fast`); the last
+`CONTEXT` characters already sent are scanned again with what is held, so a rule sees the
+word boundary or prefix before it.
+
+Enforced (the lane policy): a redact rule's span is replaced before it is released; a block
+rule ends the answer with `content_filter` (Responses: `incomplete`; chat: `finish_reason`),
+and what was held is never sent. A scan that fails ends the answer the same way (nothing
+unchecked leaves). Advisory: the same decisions are logged and audited, and the text passes
+unchanged. Every answer with a decision other than allow joins the audit chain. Semantic
+rules (an embedding call) read the whole answer once it has ended, off its path.
+
 Function-call arguments pass unchanged: they are JSON for the caller's code, and a
 redaction inside them would break it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
 
-from app.guardian.output_policy import OutputPolicy
+from app.guardian.compiled import Policy
+from app.guardian.decision import (
+    CATEGORIES,
+    Action,
+    Decision,
+    Reason,
+    decision_record,
+    strongest,
+)
+from app.guardian.enforcement import Enforcement
+from app.guardian.engine import Guardian
 from app.matriz.contract import (
     Event,
     Logprob,
@@ -21,64 +48,245 @@ from app.matriz.contract import (
     TextDelta,
     ToolCallDelta,
 )
+from app.observability.logging import request_id_var
 
-_WINDOW = 256  # characters of already-sent text a block rule may look back over
+log = logging.getLogger("lukhas.guardian")
+
+# Characters held back: more than the longest fixed-length match of an output rule (an IBAN
+# written in groups, a card number with spaces); a match of unbounded length is held whole,
+# however long, as long as it may still grow.
+WINDOW = 64
+STEP = 64  # characters more than the window before held text is scanned and released
+CONTEXT = 24  # characters already sent, scanned again as the context of what follows
 
 
 class RiskStage(Stage):
     name = "risk"
 
-    def __init__(self, policy: OutputPolicy) -> None:
-        self._policy = policy
+    def __init__(self, guardian: Guardian, enforcement: Enforcement | None = None,
+                 window: int = WINDOW) -> None:
+        """`enforcement` None: enforced, nothing audited (a pipeline without a database)."""
+        self._guardian = guardian
+        self._enforcement = enforcement
+        self._window = window
+
+    @property
+    def _enforced(self) -> bool:
+        return self._enforcement is None or self._enforcement.enforced
 
     async def stream(
         self, ctx: RunContext, upstream: AsyncIterator[Event]
     ) -> AsyncIterator[Event]:
-        """Redact and block text as it streams."""
-        pending = ""
-        sent = ""
+        """Release text through the holdback window, redacted or blocked by the policy."""
+        policy = self._guardian.policy
+        strict = self._enforcement is not None and self._enforcement.strict
+        gate = _Gate(self._guardian, policy, self._window, self._enforced, strict)
+        async for event in self._through(ctx, gate, upstream):
+            yield event
+        await self._record(ctx, gate)
+
+    @staticmethod
+    async def _through(ctx: RunContext, gate: _Gate,
+                       upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
         held = _Held()
+        pending = ""
         async for event in upstream:
             if isinstance(event, ReasoningDelta | RefusalDelta):
-                event.text, n = self._policy.apply(event.text)
-                ctx.redactions += n
-                if n and isinstance(event, RefusalDelta) and event.logprobs:
-                    event.logprobs = []  # their tokens would tell what was redacted
+                if not gate.whole(ctx, event):
+                    return
                 yield event
                 continue
             if isinstance(event, ToolCallDelta):
                 if pending:  # the text before a call goes first, checked
-                    checked = self._check(ctx, sent, pending)
+                    checked = gate.release(ctx, pending, final=True)
                     if checked is None:
                         return
-                    sent = (sent + checked)[-_WINDOW:]
-                    yield held.delta("", pending, checked)
+                    yield held.delta("", pending, checked[0])
                     pending = ""
                 yield event
                 continue
             pending += event.text
             held.add(event.logprobs)
-            cut = max(pending.rfind(" "), pending.rfind("\n"))
-            if cut < 0:
+            if len(pending) < gate.window + STEP:
                 continue
-            ready, pending = pending[: cut + 1], pending[cut + 1 :]
-            checked = self._check(ctx, sent, ready)
+            checked = gate.release(ctx, pending, final=False)
             if checked is None:
                 return
-            sent = (sent + checked)[-_WINDOW:]
-            yield held.delta(pending, ready, checked)
+            out, cut = checked
+            if cut:
+                ready, pending = pending[:cut], pending[cut:]
+                yield held.delta(pending, ready, out)
         if pending or held.logprobs:
-            checked = self._check(ctx, sent, pending)
+            checked = gate.release(ctx, pending, final=True)
             if checked is not None:
-                yield held.delta("", pending, checked)
+                yield held.delta("", pending, checked[0])
 
-    def _check(self, ctx: RunContext, sent: str, text: str) -> str | None:
-        if self._policy.blocked_by(sent + text):
-            ctx.finish_reason = "content_filter"
+    async def _record(self, ctx: RunContext, gate: _Gate) -> None:
+        action = "block" if gate.blocked else strongest(r.action for r in gate.reasons)
+        if gate.failed:
+            action = "block"
+        if self._enforcement is None:
+            return
+        enforcement = self._enforcement
+        if gate.answer and gate.policy.rules_for("output", "text", semantic=True):
+            enforcement.review_later(self._guardian, gate.policy, "output",
+                                     [("output", "text", "".join(gate.answer))],
+                                     actor=ctx.identity.subject,
+                                     correlation_id=request_id_var.get() or "")
+        enforcement.metrics.decisions.labels(enforcement.lane, "output", action).inc()
+        if gate.failed:
+            enforcement.metrics.failures.labels(enforcement.lane, "output").inc()
+        if action == "allow":
+            return
+        decision = Decision(action=action, reasons=tuple(gate.reasons), direction="output",
+                            kind="text", policy=gate.policy.label,
+                            metrics={"redactions": ctx.redactions, "chars": gate.seen,
+                                     "scans": gate.scans})
+        record = decision_record(
+            decision, correlation_id=request_id_var.get() or "", lane=enforcement.lane,
+            emergency_active=enforcement.emergency_active(),
+            enforcement_enabled=enforcement.enforced)
+        details = {"model": ctx.model, "decision": record}
+        if gate.failed:
+            details["failure"] = gate.failed
+        if not enforcement.enforced:
+            log.warning("guardian output decision (advisory, not enforced)",
+                        extra={"decision": action})
+        await enforcement.record(ctx.identity.subject, f"guardian.output.{action}", details)
+
+
+@dataclass(slots=True)
+class _Gate:
+    """One answer's passage through the policy: what was sent, and what was found."""
+
+    guardian: Guardian
+    policy: Policy
+    window: int
+    enforced: bool
+    strict: bool
+    tail: str = ""  # the last CONTEXT characters sent
+    seen: int = 0  # characters of the answer released so far (before redaction)
+    scans: int = 0
+    reasons: list[Reason] = field(default_factory=list)  # offsets in the answer as written
+    answer: list[str] = field(default_factory=list)  # the answer as written, released so far
+    blocked: bool = False
+    failed: str | None = None
+
+    def _scan(self, text: str) -> Decision | None:
+        self.scans += 1
+        try:
+            return self.guardian.scan_fast(text, direction="output", policy=self.policy)
+        except Exception as exc:  # fail closed: nothing unchecked leaves
+            self.failed = type(exc).__name__
+            log.error("guardian output scan failed: %s", exc)
             return None
-        text, n = self._policy.apply(text)
-        ctx.redactions += n
-        return text
+
+    def _action(self, reason: Reason) -> Action:
+        """A reason's action here: strict lanes block a category they do not know."""
+        if self.strict and reason.category not in CATEGORIES:
+            return "block"
+        return reason.action
+
+    def release(self, ctx: RunContext, pending: str, *,
+                final: bool) -> tuple[str, int] | None:
+        """What of `pending` may leave now, as it leaves, and how many of its characters
+        that is; None when the answer ends here (blocked, or the scan failed)."""
+        off = len(self.tail)
+        decision = self._scan(self.tail + pending)
+        if decision is None:
+            if self.enforced:
+                ctx.finish_reason = "content_filter"
+                return None
+            self.seen += len(pending) if final else 0
+            return (pending, len(pending)) if final else ("", 0)
+        found = [r for r in decision.reasons if r.end > off]  # those in the part held
+        cut = len(pending) if final else _cut(pending, self.window, found, off)
+        released = [r for r in found if r.start - off < cut]
+        self._keep(released, off)
+        if any(self._action(r) == "block" for r in released):
+            self.blocked = True
+            if self.enforced:
+                ctx.finish_reason = "content_filter"
+                return None
+        ready = pending[:cut]
+        out = ready
+        if self.enforced:
+            out, count = _redact(ready, [r for r in released if r.action == "redact"], off)
+            ctx.redactions += count
+        self.tail = (self.tail + out)[-CONTEXT:]
+        self.seen += cut
+        self.answer.append(ready)
+        return out, cut
+
+    def whole(self, ctx: RunContext, event: ReasoningDelta | RefusalDelta) -> bool:
+        """A reasoning or refusal delta, checked on its own; False when the answer ends."""
+        decision = self._scan(event.text)
+        if decision is None:
+            if self.enforced:
+                ctx.finish_reason = "content_filter"
+                return False
+            return True
+        if not decision.reasons:
+            return True
+        self.reasons.extend(decision.reasons)
+        if any(self._action(r) == "block" for r in decision.reasons):
+            self.blocked = True
+            if self.enforced:
+                ctx.finish_reason = "content_filter"
+                return False
+        if self.enforced:
+            event.text, n = _redact(event.text, [r for r in decision.reasons
+                                                 if r.action == "redact"], 0)
+            ctx.redactions += n
+            if n and isinstance(event, RefusalDelta) and event.logprobs:
+                event.logprobs = []  # their tokens would tell what was redacted
+        return True
+
+    def _keep(self, reasons: Sequence[Reason], off: int) -> None:
+        base = self.seen - off
+        self.reasons.extend(replace(r, start=max(base + r.start, 0), end=base + r.end)
+                            for r in reasons)
+
+
+def _cut(pending: str, window: int, found: list[Reason], off: int) -> int:
+    """How much of `pending` may leave: all but the last `window` characters, back to a white
+    space when there is one, and never into a match that runs past the cut or to the end of
+    what is held (it may still grow)."""
+    cut = len(pending) - window
+    space = max(pending.rfind(" ", 0, cut), pending.rfind("\n", 0, cut))
+    if space >= 0:
+        cut = space + 1
+    moved = True
+    while moved and cut > 0:
+        moved = False
+        for r in found:
+            start, end = r.start - off, r.end - off
+            if start < cut and (end > cut or end >= len(pending)):
+                cut, moved = max(start, 0), True
+    return cut
+
+
+def _redact(text: str, reasons: list[Reason], off: int) -> tuple[str, int]:
+    """`text` (which starts at `off` in the scanned text) with each redact span that lies in
+    it replaced; overlapping spans merge and take the first one's replacement."""
+    spans = sorted((max(r.start - off, 0), min(r.end - off, len(text)), r.replacement)
+                   for r in reasons if r.end - off > 0 and r.start - off < len(text))
+    merged: list[tuple[int, int, str]] = []
+    for start, end, repl in spans:
+        if end <= start:
+            continue
+        if merged and start < merged[-1][1]:
+            first = merged[-1]
+            merged[-1] = (first[0], max(first[1], end), first[2])
+        else:
+            merged.append((start, end, repl))
+    out, at = [], 0
+    for start, end, repl in merged:
+        out.append(text[at:start])
+        out.append(repl)
+        at = end
+    out.append(text[at:])
+    return "".join(out), len(merged)
 
 
 class _Held:

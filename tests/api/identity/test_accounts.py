@@ -133,7 +133,7 @@ async def test_password_login_gives_a_t1_token(admin: httpx.AsyncClient) -> None
     assert token["object"] == "identity.token" and token["token_type"] == "bearer"
     assert (token["tier"], token["factors"], token["account_id"], token["alias"]) == (
         "T1", ["password"], account["id"], account["alias"])
-    assert token["scopes"] == ["embeddings", "identity.read", "models.read"]
+    assert token["scopes"] == ["embeddings", "identity.read", "models.read", "moderations"]
     assert token["expires_in"] == 3600
     me = (await admin.get("/v1/identity/me", headers=bearer(token["token"]))).json()
     assert (me["subject"], me["tier"], me["token_id"]) == (account["alias"], "T1",

@@ -257,7 +257,7 @@ async def test_the_stream_tells_the_search_and_its_citations_in_order(
     # Announced right after the delta that completed its marker, before the text is done.
     at = types.index("response.output_text.annotation.added")
     assert events[at - 1]["type"] == "response.output_text.delta"
-    assert events[at - 1]["delta"].strip() == "[1]"
+    assert events[at - 1]["delta"].rstrip().endswith("[1]")  # its marker ends it
     assert types.index("response.output_text.done") > at
     assert final["output"][2]["content"][0]["annotations"] == [cited["annotation"]]
     # Collected, it is the same response.

@@ -1,0 +1,74 @@
+"""Regular expressions that cannot hang a request.
+
+Patterns are compiled with the `regex` library, whose matching takes a timeout: a search
+over its budget raises TimeoutError (a detector failure, never a silent pass). At load,
+every pattern also runs against inputs that make catastrophic backtracking show itself
+(`(a+)+$` on a long run of one character); a pattern that needs more than its budget there
+is refused with the file, so a slow pattern is found when the policy is written, not when
+an attacker sends the input that triggers it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+
+import regex
+
+from app.guardian.detectors import Hit
+
+SEARCH_TIMEOUT_S = 0.25  # per text, per rule: far above a sane pattern's cost
+# The monotonic time by which the current scan must end, when its caller set one (a request's
+# scan, within the lane's budget): each search's timeout is cut to what remains of it.
+scan_deadline: ContextVar[float | None] = ContextVar("lukhas_guardian_scan_deadline",
+                                                     default=None)
+
+
+def search_timeout() -> float:
+    """The timeout of one search: SEARCH_TIMEOUT_S, or less when the scan's deadline is near."""
+    deadline = scan_deadline.get()
+    if deadline is None:
+        return SEARCH_TIMEOUT_S
+    return max(min(SEARCH_TIMEOUT_S, deadline - time.monotonic()), 0.001)
+_PROBE_TIMEOUT_S = 0.05
+_PROBES = tuple(
+    body * n + tail
+    for n in (64, 2048)
+    for body, tail in (("a", "!"), ("aa ", "!"), ("1", "x"), (" ", "!"), ("a1", "\n"),
+                       ("a@", "!"), ("ab", "\x00"), ("-", "a"), (".", " "))
+)
+
+
+class UnsafePattern(ValueError):
+    """A pattern that does not compile, or that backtracks catastrophically."""
+
+
+def compile_safe(patterns: Sequence[str], *, ignore_case: bool) -> regex.Pattern[str]:
+    """One pattern that matches any of `patterns`; UnsafePattern names the first bad one."""
+    flags = regex.VERSION0 | (regex.IGNORECASE if ignore_case else 0)
+    for i, source in enumerate(patterns):
+        try:
+            one = regex.compile(source, flags)
+        except regex.error as exc:
+            raise UnsafePattern(f"patterns[{i}] does not compile: {exc}") from None
+        if one.search(""):
+            raise UnsafePattern(f"patterns[{i}] matches the empty text")
+        for probe in _PROBES:
+            try:
+                one.search(probe, timeout=_PROBE_TIMEOUT_S)
+            except TimeoutError:
+                raise UnsafePattern(
+                    f"patterns[{i}] backtracks catastrophically (over "
+                    f"{_PROBE_TIMEOUT_S * 1000:.0f} ms on {len(probe)} characters); "
+                    "remove nested repetition such as (a+)+") from None
+    return regex.compile("|".join(f"(?:{p})" for p in patterns), flags)
+
+
+def find_all(pattern: regex.Pattern[str], text: str, *, score: float,
+             detector: str = "pattern", group: int | str = 0) -> Iterator[Hit]:
+    """Every non-overlapping match (its `group` span); TimeoutError past the budget."""
+    for m in pattern.finditer(text, timeout=search_timeout()):
+        start, end = m.span(group)
+        if end > start:
+            yield Hit(start, end, score, detector)

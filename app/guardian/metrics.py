@@ -1,0 +1,52 @@
+"""The Guardian's enforcement metrics (their contract: configs/observability/contracts/
+component-guardian.yaml). Labels are the lane, the mode, the direction, the decision and
+the failure's place: a small fixed set."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from app.guardian.lanes import Mode
+
+_SCAN_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                 0.5, 1.0)
+
+
+class EnforcementMetrics:
+    def __init__(self, registry: CollectorRegistry, lane: str, mode: Mode) -> None:
+        self.lane = lane
+        self.mode = Gauge(
+            "lukhas_guardian_mode",
+            "The Guardian's mode in this lane: 1 for the mode in force, 0 for the others.",
+            ["lane", "mode"], registry=registry)
+        for each in Mode:
+            self.mode.labels(lane, each.value).set(1 if each is mode else 0)
+        self.kill_switch = Gauge(
+            "lukhas_guardian_kill_switch_engaged",
+            "1 while the kill switch stops all non-probe traffic, as this worker last read it.",
+            ["lane"], registry=registry)
+        self.kill_switch.labels(lane).set(0)
+        self.decisions = Counter(
+            "lukhas_guardian_decisions_total",
+            "Guardian decisions by direction (input: a request; output: an answer; and the"
+            " reviews by semantic rules after them) and action (allow, log, redact, block),"
+            " whether enforced or only logged.",
+            ["lane", "direction", "action"], registry=registry)
+        self.failures = Counter(
+            "lukhas_guardian_failures_total",
+            "Failures inside the Guardian (an exception or a timeout) by where: input,"
+            " output, kill_switch, and the reviews by semantic rules after a request or an"
+            " answer (input_review, output_review); in an enforced lane a failure of input or"
+            " output denied its request.", ["lane", "operation"], registry=registry)
+        self.refused = Counter(
+            "lukhas_guardian_refused_total",
+            "Requests the Guardian refused, by outcome (policy: 400; failure: 503;"
+            " kill_switch: 503).", ["lane", "outcome"], registry=registry)
+        self.scan_seconds = Histogram(
+            "lukhas_guardian_scan_seconds",
+            "Time to scan one request's texts before its route runs.",
+            ["lane"], buckets=_SCAN_BUCKETS, registry=registry)
+        self.audit_failures = Counter(
+            "lukhas_guardian_audit_failures_total",
+            "Guardian decisions that could not be written to the audit chain.",
+            ["lane"], registry=registry)

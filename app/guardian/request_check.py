@@ -1,0 +1,161 @@
+"""A request's texts against the policy's input rules, in the lane's mode: what the
+Guardian middleware runs for `POST /v1/responses` and chat completions, and a WebSocket runs
+for each `response.create`.
+
+Enforced: a block is a `content_policy_violation` naming where the text was (never the rule),
+a redaction is written into the parsed body, a failure or a scan over the lane's budget is
+`guardian_unavailable`; a request longer than the lane's `max_scan_chars` is refused before
+it is scanned (400 `context_length_exceeded`), in every lane. Advisory: the same decisions
+are logged and audited, nothing changes. Semantic rules that only log run after the request
+went on (Enforcement.review_later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from app.api.files import read_files
+from app.errors import APIError, InvalidRequest
+from app.guardian.compiled import Policy
+from app.guardian.decision import CATEGORIES, Action, Decision, Kind, decision_record, strongest
+from app.guardian.detectors.patterns import scan_deadline
+from app.guardian.enforcement import (
+    Enforcement,
+    guardian_unavailable,
+    policy_violation,
+)
+from app.guardian.engine import Guardian
+from app.guardian.request_texts import RequestText, request_texts
+
+log = logging.getLogger("lukhas.guardian")
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    refusal: APIError | None = None  # the error to answer with, when refused
+    redacted: bool = False  # a text of the body was rewritten
+
+
+async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
+                        body: dict[str, Any], *, actor: str, request_id: str,
+                        max_file_bytes: int) -> Checked:
+    """Check `body` (the parsed request of `path`), redacting it in place when the policy
+    says so; never raises (a failure is the lane's to decide)."""
+    texts, files = request_texts(path, body)
+    if not texts and not files:
+        return Checked()
+    started = time.perf_counter()
+    policy = guardian.policy
+    found: list[tuple[RequestText, Decision]] = []
+    later: list[tuple[str, Kind, str]] = []  # texts for the semantic rules that only log
+    limit = enforcement.policy.max_scan_chars
+    chars = sum(len(t.text) for t in texts) + sum(len(f.file_data or "") for f in files)
+    if chars > limit:
+        return Checked(_too_long(chars, limit))
+    budget = enforcement.scan_budget_s(chars)
+    deadline = time.monotonic() + budget
+    token = scan_deadline.set(deadline)  # each pattern search stops by then, too
+    try:
+        async with asyncio.timeout(budget):
+            if files:
+                try:
+                    read = await read_files(files, max_file_bytes)
+                except APIError:
+                    read = {}  # the route refuses the file with its own 400
+                texts += [RequestText(where, "file", f.text) for where, f in read.items()]
+            for text in texts:
+                kind: Kind = text.kind  # type: ignore[assignment]
+                if _semantic_decides(policy, kind):
+                    decision = await guardian.scan(text.text, direction="input", kind=kind,
+                                                   policy=policy)
+                else:
+                    decision = guardian.scan_fast(text.text, direction="input", kind=kind,
+                                                  policy=policy)
+                    if policy.rules_for("input", kind, semantic=True):
+                        later.append((text.where, kind, text.text))
+                if decision.action != "allow":
+                    found.append((text, decision))
+        if time.monotonic() > deadline:  # over budget without an await to stop at
+            raise TimeoutError(f"the scan took over {budget:g} s")
+    except Exception as exc:
+        enforcement.metrics.scan_seconds.labels(enforcement.lane).observe(
+            time.perf_counter() - started)
+        return Checked(await _scan_failed(enforcement, exc, actor, request_id))
+    finally:
+        scan_deadline.reset(token)
+    enforcement.metrics.scan_seconds.labels(enforcement.lane).observe(
+        time.perf_counter() - started)
+    if later:
+        enforcement.review_later(guardian, policy, "input", later, actor=actor,
+                                 correlation_id=request_id)
+    action = strongest(_action(d, enforcement) for _, d in found)
+    enforcement.metrics.decisions.labels(enforcement.lane, "input", action).inc()
+    if not found:
+        return Checked()
+    for text, decision in found:
+        record = decision_record(decision, correlation_id=request_id, lane=enforcement.lane,
+                                 emergency_active=enforcement.emergency_active(),
+                                 enforcement_enabled=enforcement.enforced)
+        await enforcement.record(actor, f"guardian.input.{decision.action}",
+                                 {"param": text.where, "decision": record})
+    if not enforcement.enforced:
+        log.warning("guardian input decision (advisory, not enforced)",
+                    extra={"decision": action})
+        return Checked()
+    blocked = next((text for text, d in found if _action(d, enforcement) == "block"), None)
+    if blocked is not None:
+        enforcement.metrics.refused.labels(enforcement.lane, "policy").inc()
+        return Checked(policy_violation(blocked.where))
+    redacted = False
+    for text, decision in found:
+        if decision.action == "redact" and text.holder is not None:
+            new, count = decision.redact(text.text)
+            if count:
+                text.replace(new)
+                redacted = True
+    return Checked(redacted=redacted)
+
+
+def _too_long(chars: int, limit: int) -> InvalidRequest:
+    return InvalidRequest(
+        f"This request carries {chars} characters of text, more than the {limit} this "
+        "service checks against its content policy; shorten the input.", param="input",
+        code="context_length_exceeded")
+
+
+def failed(enforcement: Enforcement) -> APIError | None:
+    """Count a failure of the request check; the refusal, in an enforced lane."""
+    enforcement.metrics.failures.labels(enforcement.lane, "input").inc()
+    if not enforcement.enforced:
+        return None
+    enforcement.metrics.refused.labels(enforcement.lane, "failure").inc()
+    return guardian_unavailable()
+
+
+async def _scan_failed(enforcement: Enforcement, exc: Exception, actor: str,
+                       request_id: str) -> APIError | None:
+    error = type(exc).__name__
+    log.error("guardian request scan failed: %s", exc if str(exc) else error)
+    await enforcement.record(actor, "guardian.input.failure", {
+        "correlation_id": request_id, "lane": enforcement.lane,
+        "enforcement_enabled": enforcement.enforced, "error": error,
+        "detector": getattr(exc, "detector", None), "rule": getattr(exc, "rule", None)})
+    return failed(enforcement)
+
+
+def _action(decision: Decision, enforcement: Enforcement) -> Action:
+    """The decision's action in this lane: strict lanes block a category they do not know."""
+    if enforcement.strict and any(r.category not in CATEGORIES for r in decision.reasons):
+        return "block"
+    return decision.action
+
+
+def _semantic_decides(policy: Policy, kind: Kind) -> bool:
+    """Whether a semantic rule on this kind of input may change the request (redact or
+    block): then its embedding call is awaited before the route runs; else it runs after."""
+    return any(r.action in ("redact", "block")
+               for r in policy.rules_for("input", kind, semantic=True))

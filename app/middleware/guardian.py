@@ -1,0 +1,108 @@
+"""The Guardian on the way in: the kill switch, then the request's texts against the policy,
+before any route runs. After identity and rate limiting, so a refusal here is counted
+against the caller who sent it.
+
+The kill switch stops every `/v1` request (HTTP and WebSocket handshakes) with 503, except
+an administrator's own control of it: the switch and the audit log under `/v1/admin/`, and
+the issue of the single-use ΛiD tokens releasing it takes (`/v1/identity/tokens`). Probes
+and metrics (outside `/v1`) always pass.
+
+The texts of `POST /v1/responses` and `/v1/chat/completions` (app/guardian/request_texts.py)
+are scanned within the lane's time budget. Enforced: a block is a 400
+`content_policy_violation` naming where the text was, never the rule; a redaction is written
+into the body the route reads; a failure or timeout is a 503 `guardian_unavailable`
+(`x-should-retry: false`). Advisory: the same decisions are logged and audited, and the
+request goes on unchanged. The body is parsed once here and handed to the route's own check
+(app/api/protocol.py), which would otherwise parse it again.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.protocol import PARSED_BODY, is_json
+from app.errors import APIError, refuse
+from app.guardian.enforcement import Enforcement
+from app.guardian.request_check import check_request, failed
+from app.guardian.request_texts import SCANNED_PATHS
+from app.json import loads
+
+log = logging.getLogger("lukhas.guardian")
+
+
+async def _read_body(receive: Receive) -> list[Message]:
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _content_type(scope: Scope) -> str | None:
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            return str(value.decode("latin-1"))
+    return None
+
+
+class GuardianMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        state: Any = scope["app"].state.lukhas
+        enforcement: Enforcement = state.enforcement
+        refusal = await enforcement.stopped(scope.get("state", {}).get("identity"),
+                                            scope["path"])
+        if refusal is not None:
+            await refuse(refusal, scope, receive, send)
+            return
+        if (scope["type"] != "http" or scope["method"] != "POST"
+                or scope["path"] not in SCANNED_PATHS or not is_json(_content_type(scope))):
+            await self.app(scope, receive, send)
+            return
+        messages = await _read_body(receive)
+        try:
+            refusal = await self._check(scope, messages, state, enforcement)
+        except Exception:  # a failure of ours, outside the scan itself: fail closed too
+            log.exception("guardian request check failed")
+            refusal = failed(enforcement)
+        if refusal is not None:
+            await refuse(refusal, scope, receive, send)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _check(self, scope: Scope, messages: list[Message], state: Any,
+                     enforcement: Enforcement) -> APIError | None:
+        body = b"".join(m.get("body", b"") for m in messages)
+        try:
+            parsed = loads(body)
+        except (ValueError, RecursionError):
+            return None  # the route answers its own `invalid_json`
+        if not isinstance(parsed, dict):
+            return None
+        scope.setdefault("state", {})[PARSED_BODY] = parsed
+        identity = scope["state"].get("identity")
+        check = await check_request(
+            state.guardian, enforcement, scope["path"], parsed,
+            actor=identity.subject if identity is not None else "anonymous",
+            request_id=scope["state"].get("request_id", ""),
+            max_file_bytes=state.settings.max_file_bytes)
+        if check.redacted:
+            messages[:] = [{"type": "http.request", "body": orjson.dumps(parsed),
+                            "more_body": False}]
+        return check.refusal
+
+

@@ -1,0 +1,232 @@
+"""What the Guardian costs: CPU per request on `/v1/responses`, time to the first delta under
+concurrent streams, and how fast a failure inside it denies (fail-closed activation).
+
+Drives the ASGI app directly with the lifespan running, on the embedded PostgreSQL, in the
+style of bench/asgi_overhead.py. Three apps take turns within each round:
+
+  off       the Guardian removed: no request check, the Risk stage a pass-through
+  default   the default policy (configs/guardian), as shipped
+  default*  the same, its semantic rules (which only log) left out, as they run after the
+            answer, off its path: the CPU they add is the embedding of every text
+
+CPU is process time (user + system) per request, the background reviews included (the
+clock stops once they have run). Time to first delta: 32 streams at once, from the request
+to the first `response.output_text.delta`, p50 and p95. Activation: the production lane with
+a test policy whose pattern backtracks past its budget, from the request to its 503.
+
+Usage: python bench/guardian_overhead.py [REQUESTS] [--streams N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.db.embedded import EmbeddedPostgres
+from app.guardian.reload import DEFAULT_DIR
+from app.main import create_app
+from app.matriz.contract import Event, RunContext, Stage
+from app.middleware.guardian import GuardianMiddleware
+from app.settings import Settings
+from bench.asgi_overhead import call, unlimited
+
+KEY = "lk-bench-guardian-0123456789"
+LID_KEYS = '{"k1": "bench-signing-key-0123456789abcdef0123456789"}'
+QUESTION = {"model": "lukhas-matriz", "store": False,
+            "input": "Explain in a few sentences how a rainbow forms after the rain."}
+
+
+class _PassThrough(Stage):
+    name = "risk"
+
+    async def stream(self, ctx: RunContext,
+                     upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        async for event in upstream:
+            yield event
+
+
+def _without_guardian(app: Any) -> None:
+    """Take the Guardian out of a started app: its middleware and its Risk stage."""
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not GuardianMiddleware]
+    app.middleware_stack = None  # built again on the next request, without it
+    state = app.state.lukhas
+    for service in (state.responses, state.chat):
+        orchestrator = service._orchestrator
+        orchestrator.stages = tuple(_PassThrough() if s.name == "risk" else s
+                                    for s in orchestrator.stages)
+
+
+def _policy_without_semantic(directory: Path) -> Path:
+    out = directory / "policy-fast"
+    shutil.copytree(DEFAULT_DIR, out)
+    (out / "semantic.yaml").unlink()
+    return out
+
+
+def _failing_policy(directory: Path) -> Path:
+    out = directory / "policy-failing"
+    shutil.copytree(DEFAULT_DIR, out)
+    (out / "slow.yaml").write_text(
+        "rules:\n  - name: bench.slow\n    direction: [input]\n    category: policy\n"
+        "    detector: pattern\n    patterns: ['(b|bb)+$']\n    action: block\n")
+    return out
+
+
+async def _drain(app: Any) -> None:
+    reviews = app.state.lukhas.enforcement._reviews
+    while reviews:
+        await asyncio.gather(*list(reviews), return_exceptions=True)
+
+
+async def cpu_per_request(app: Any, n: int) -> tuple[float, float]:
+    """(CPU µs, wall µs) per request over `n` requests, background reviews included."""
+    body = orjson.dumps(QUESTION)
+    status, out = await call(app, "POST", "/v1/responses", body, KEY)
+    assert status == 200, out
+    await _drain(app)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(n):
+        await call(app, "POST", "/v1/responses", body, KEY)
+    await _drain(app)
+    return ((time.process_time() - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6)
+
+
+async def first_delta(app: Any, streams: int) -> list[float]:
+    """Milliseconds from the request to its first text delta, for `streams` at once."""
+    body = orjson.dumps({**QUESTION, "stream": True})
+    scope_headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                     (b"authorization", f"Bearer {KEY}".encode()),
+                     (b"content-length", str(len(body)).encode())]
+
+    async def one() -> float:
+        started = time.perf_counter()
+        first: float | None = None
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal first
+            if (first is None and message["type"] == "http.response.body"
+                    and b"response.output_text.delta" in message.get("body", b"")):
+                first = time.perf_counter()
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "POST", "scheme": "http", "path": "/v1/responses",
+                 "raw_path": b"/v1/responses", "query_string": b"", "root_path": "",
+                 "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
+                 "headers": scope_headers}
+        await app(scope, receive, send)
+        assert first is not None, "no text delta"
+        return (first - started) * 1000
+
+    return list(await asyncio.gather(*(one() for _ in range(streams))))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def activation(url: str, directory: Path,
+                     runs: int = 20) -> tuple[list[float], float]:
+    """Milliseconds from a request to its 503, in the production lane, with a pattern that
+    backtracks past the scan's budget; and the mean time inside the scan itself (from its
+    start to the failure), from lukhas_guardian_scan_seconds."""
+    app = create_app(Settings(database_url=url, api_keys=KEY, data_dir=directory,
+                              lane="production", lid_keys=LID_KEYS,
+                              guardian_policy_dir=_failing_policy(directory),
+                              rate_limits_file=unlimited(directory), log_level="critical"))
+    times = []
+    async with app.router.lifespan_context(app):
+        body = orjson.dumps({"model": "lukhas-matriz", "input": "b" * 60 + "!"})
+        for _ in range(runs):
+            started = time.perf_counter()
+            status, out = await call(app, "POST", "/v1/responses", body, KEY)
+            times.append((time.perf_counter() - started) * 1000)
+            assert status == 503, out
+        registry = app.state.lukhas.metrics.registry
+        total = registry.get_sample_value("lukhas_guardian_scan_seconds_sum",
+                                          {"lane": "production"}) or 0.0
+        count = registry.get_sample_value("lukhas_guardian_scan_seconds_count",
+                                          {"lane": "production"}) or 1.0
+    return times, total / count * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("requests", type=int, nargs="?", default=700)
+    parser.add_argument("--streams", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        pg = EmbeddedPostgres(root / "pg")
+        url = pg.start()
+        try:
+            def settings(name: str, **extra: Any) -> Settings:
+                (root / name).mkdir()
+                return Settings(database_url=url, api_keys=KEY, data_dir=root / name,
+                                rate_limits_file=unlimited(root), log_level="critical",
+                                long_term_memory=False, **extra)
+
+            apps = {"off": create_app(settings("off")),
+                    "default": create_app(settings("default")),
+                    "default*": create_app(settings(
+                        "fast", guardian_policy_dir=_policy_without_semantic(root)))}
+            async with apps["off"].router.lifespan_context(apps["off"]), \
+                    apps["default"].router.lifespan_context(apps["default"]), \
+                    apps["default*"].router.lifespan_context(apps["default*"]):
+                _without_guardian(apps["off"])
+                for app in apps.values():  # load the embedding model before timing
+                    await cpu_per_request(app, 3)
+                cpu: dict[str, list[float]] = {name: [] for name in apps}
+                wall: dict[str, list[float]] = {name: [] for name in apps}
+                ttfd: dict[str, list[float]] = {name: [] for name in apps}
+                for _ in range(args.rounds):
+                    for name, app in apps.items():
+                        c, w = await cpu_per_request(app, args.requests // args.rounds)
+                        cpu[name].append(c)
+                        wall[name].append(w)
+                        ttfd[name] += await first_delta(app, args.streams)
+                base = statistics.median(cpu["off"])
+                print(f"/v1/responses store=false; median of {args.rounds} interleaved rounds,"
+                      f" {args.requests} requests each")
+                for name in apps:
+                    c = statistics.median(cpu[name])
+                    print(f"{name:<9} CPU {c:8.1f} µs/request  wall "
+                          f"{statistics.median(wall[name]):8.1f} µs  added CPU "
+                          f"{(c - base) / base:+6.1%}")
+                base_p50 = pct(ttfd["off"], 0.5)
+                print(f"time to first delta, {args.streams} concurrent streams "
+                      f"({args.rounds} bursts)")
+                for name in apps:
+                    p50, p95 = pct(ttfd[name], 0.5), pct(ttfd[name], 0.95)
+                    print(f"{name:<9} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  added p50 "
+                          f"{p50 - base_p50:+6.2f} ms")
+            (root / "activation").mkdir()
+            times, in_scan = await activation(url, root / "activation")
+            print(f"fail-closed activation, production lane (scan budget 50 ms), "
+                  f"{len(times)} requests: request to 503 p50 {pct(times, 0.5):.1f} ms, "
+                  f"max {max(times):.1f} ms; scan start to denial, mean {in_scan:.1f} ms")
+        finally:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,102 @@
+"""The holdback window: however an answer is cut into deltas, no piece of a secret reaches the
+client, what leaves is what the same answer gives in one piece, and a block ends the answer
+before any of the blocked text."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.guardian.engine import Guardian
+from app.guardian.reload import load_policy
+from app.identity.base import Identity
+from app.matriz.contract import Event, RunContext, TextDelta
+from app.matriz.stages.risk import STEP, RiskStage
+
+GUARDIAN = Guardian(load_policy(), None)
+KEY = "sk-proj-" + "Zq8xW3vN5tR7yL2k" * 2
+TOKEN = "Bearer " + "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"
+PRIVATE = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----"
+WORDS = ("the", "service", "answers", "with", "care", "and", "a", "long", "sentence", "of",
+         "plain", "words", "around", "what", "matters", "here", "today")
+
+
+def _prose(draw: random.Random, n: int) -> str:
+    return " ".join(draw.choice(WORDS) for _ in range(n))
+
+
+def _split(text: str, draw: random.Random) -> list[str]:
+    pieces, at = [], 0
+    while at < len(text):
+        step = draw.choice((1, 1, 2, 3, 5, 8, 13, 40))
+        pieces.append(text[at:at + step])
+        at += step
+    return pieces
+
+
+async def _run(pieces: list[str]) -> tuple[list[str], RunContext]:
+    async def upstream() -> AsyncIterator[Event]:
+        for piece in pieces:
+            yield TextDelta(piece)
+
+    who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
+    ctx = RunContext(identity=who, model="m", question="q", history=[])
+    out = [e async for e in RiskStage(GUARDIAN).stream(ctx, upstream())]
+    return [e.text for e in out if isinstance(e, TextDelta)], ctx
+
+
+def _pieces_of(secret: str, n: int = 8) -> list[str]:
+    """Every run of `n` characters of the secret's random part."""
+    body = secret.split("-", 2)[-1] if secret.startswith("sk-") else secret[7:]
+    return [body[i:i + n] for i in range(len(body) - n + 1)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+async def test_no_piece_of_a_secret_leaks_however_it_is_split(seed: int) -> None:
+    draw = random.Random(seed)
+    text = (f"{_prose(draw, draw.randint(0, 30))} {KEY} {_prose(draw, draw.randint(1, 20))}"
+            f"\n{TOKEN}\n{_prose(draw, draw.randint(0, 30))}")
+    whole, whole_ctx = await _run([text])
+    streamed, ctx = await _run(_split(text, draw))
+    sent = "".join(streamed)
+    assert sent == "".join(whole), "streamed or not, the same text leaves"
+    assert ctx.redactions == whole_ctx.redactions == 2
+    assert ctx.finish_reason == "stop"
+    for secret in (KEY, TOKEN):
+        for piece in _pieces_of(secret):
+            assert piece not in sent, f"{piece!r} of a secret reached the client"
+    # Everything around the secrets went out, in order.
+    assert [w for w in sent.split() if w in WORDS] == [w for w in text.split() if w in WORDS]
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_a_block_ends_the_answer_before_any_of_it(seed: int) -> None:
+    draw = random.Random(1000 + seed)
+    before = _prose(draw, draw.randint(0, 40))
+    text = f"{before}\n{PRIVATE}\n{_prose(draw, 30)}"
+    streamed, ctx = await _run(_split(text, draw))
+    sent = "".join(streamed)
+    assert ctx.finish_reason == "content_filter"
+    assert "-----BEGIN" not in sent and "MIIE" not in sent and "PRIVATE" not in sent
+    assert before.startswith(sent.rstrip("\n")) or sent == ""
+
+
+async def test_text_without_a_match_is_released_before_the_answer_ends() -> None:
+    text = _prose(random.Random(5), 80)
+    released: list[str] = []
+
+    async def upstream() -> AsyncIterator[Event]:
+        for piece in _split(text, random.Random(6)):
+            yield TextDelta(piece)
+
+    who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
+    ctx = RunContext(identity=who, model="m", question="q", history=[])
+    async for event in RiskStage(GUARDIAN).stream(ctx, upstream()):
+        assert isinstance(event, TextDelta)
+        released.append(event.text)
+    assert "".join(released) == text
+    assert len(released) >= 3  # released as it came, not all at the end
+    # Each piece leaves once the window and a step more are held (a delta is at most 40).
+    assert all(0 < len(piece) <= STEP + 40 for piece in released[:-1])
