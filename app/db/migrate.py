@@ -6,7 +6,6 @@ starting together serialise on `pg_advisory_lock`, so each file is applied exact
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -30,18 +29,16 @@ class Migration:
 
 
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """The migration files in version order; a duplicate version is an error (a number may
-    be skipped: it is applied in order with the rest once its file exists)."""
+    """The migration files in version order; a gap or a duplicate version is an error."""
     found: list[Migration] = []
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
         if match is None:
             raise RuntimeError(f"migration file name must be NNNN_name.sql: {path.name}")
         found.append(Migration(int(match.group(1)), match.group(2), path.read_text()))
-    for before, migration in itertools.pairwise(found):
-        if migration.version == before.version:
-            raise RuntimeError(f"two migrations share the number {migration.version}: "
-                               f"{before.name}, {migration.name}")
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise RuntimeError(f"migrations must be numbered 1..n without gaps: {migration}")
     return found
 
 
