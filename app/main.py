@@ -287,8 +287,8 @@ async def _open(
     stack.push_async_callback(experience.close)
     awareness = AwarenessEngine(metrics, lane)
     drift = DriftEngine(embedding_models.get(settings.memory_embedding_model).embedder,
-                        metrics, lane, DriftLimits(warn=settings.drift_warn,
-                                                   block=settings.drift_block), store=store,
+                        metrics, lane, DriftLimits(warn=lane_policy.drift.warn,
+                                                   block=lane_policy.drift.block), store=store,
                         breakthroughs=BreakthroughDetector(metrics, lane))
     reflections = await experience.replay("reflection", AWARENESS_REPLAY)
     awareness.replay(reflections)

@@ -108,14 +108,10 @@ class Settings(BaseSettings):
     # log (feedback is recorded either way: the caller asked for it).
     experience_log: bool = True
     memory_embedding_model: str = "lukhas-hash-v1"
-    # DriftScore v2 (app/matriz/drift.py): warn, and in an enforced lane block a model, when
-    # the EMA of 1 - cos(question, answer) reaches these.
     # Consolidation (app/memory/consolidation.py): memories at this cosine similarity or
     # more fold together, once their caller has been idle this long.
     memory_fold_similarity: float = Field(default=0.9, gt=0, le=1)
     memory_sleep_idle_seconds: float = Field(default=30.0, ge=0)
-    drift_warn: float = Field(default=0.20, gt=0, le=2)
-    drift_block: float = Field(default=0.35, gt=0, le=2)
     embeddings_max_batch: int = Field(default=32, ge=1, le=1024)
     embeddings_max_wait_ms: float = Field(default=5.0, ge=0, le=1000)
     hash_embedding_dimensions: int = Field(default=384, ge=8, le=4096)
@@ -153,13 +149,6 @@ class Settings(BaseSettings):
         # Blank, as copied from .env.example, keeps the default: configs/routing.yml if present.
         return _default_routing_file() if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("drift_block")
-    @classmethod
-    def _block_above_warn(cls, block: float, info: ValidationInfo) -> float:
-        warn = info.data.get("drift_warn")
-        if warn is not None and block <= warn:
-            raise ValueError(f"drift_block ({block}) must be above drift_warn ({warn})")
-        return block
 
     @field_validator("guardian_policy_dir", mode="before")
     @classmethod

@@ -69,6 +69,9 @@ def kill_switch_engaged() -> KillSwitchEngaged:
         "served until it is released.")
 
 
+# Reviews by semantic rules in flight at once (each waits on the embedding model).
+MAX_REVIEWS = 8
+
 class Enforcement:
     """The lane's enforcement, shared by the request middleware and the Risk stage."""
 
@@ -123,7 +126,12 @@ class Enforcement:
                      correlation_id: str) -> None:
         """Scan `texts` (where, kind, text) with every rule, semantic ones too, after the
         request or answer went on: for rules that only log, whose embedding call would
-        otherwise sit in its path. What they find joins the audit chain."""
+        otherwise sit in its path. What they find joins the audit chain. At most
+        MAX_REVIEWS run at once: under load the rest are skipped, and counted, rather than
+        queue without end behind the embedding model."""
+        if len(self._reviews) >= MAX_REVIEWS:
+            self.metrics.reviews_skipped.labels(self.lane, direction).inc()
+            return
         task = asyncio.create_task(self._review(guardian, policy, direction, texts, actor,
                                                 correlation_id))
         self._reviews.add(task)

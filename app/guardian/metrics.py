@@ -46,6 +46,11 @@ class EnforcementMetrics:
             "lukhas_guardian_scan_seconds",
             "Time to scan one request's texts before its route runs.",
             ["lane"], buckets=_SCAN_BUCKETS, registry=registry)
+        self.reviews_skipped = Counter(
+            "lukhas_guardian_reviews_skipped_total",
+            "Reviews by semantic rules skipped because as many as allowed were under way"
+            " (the embedding model is the cost): a sample under load.",
+            ["lane", "direction"], registry=registry)
         self.audit_failures = Counter(
             "lukhas_guardian_audit_failures_total",
             "Guardian decisions that could not be written to the audit chain.",
