@@ -277,19 +277,23 @@ async def _open(
     # Changes to memory the service decides itself (dreams, sleep) pass the Guardian first.
     memory_guard = PolicyGuard(guardian)
     journal = Journal(pool, Signals(), metrics)
-    dream_runner = DreamRunner(pool, journal, Recall(pool, embedding_models), registry,
-                               memory_guard, metrics,
-                               lease_s=settings.dream_lease_seconds,
-                               workers=settings.dream_workers,
-                               poll_ticks=max(1, round(settings.tick_hz)))
     experience = ExperienceLog(pool, metrics, lane)
     # Pushed before the tick's stop, so it runs after it: what the last tick left is written.
     stack.push_async_callback(experience.close)
     awareness = AwarenessEngine(metrics, lane)
+    breakthroughs = BreakthroughDetector(metrics, lane)
     drift = DriftEngine(embedding_models.get(settings.memory_embedding_model).embedder,
                         metrics, lane, DriftLimits(warn=lane_policy.drift.warn,
                                                    block=lane_policy.drift.block), store=store,
-                        breakthroughs=BreakthroughDetector(metrics, lane))
+                        breakthroughs=breakthroughs)
+    dream_runner = DreamRunner(pool, journal, Recall(pool, embedding_models), registry,
+                               memory_guard, metrics,
+                               lease_s=settings.dream_lease_seconds,
+                               workers=settings.dream_workers,
+                               poll_ticks=max(1, round(settings.tick_hz)),
+                               breakthroughs=breakthroughs,
+                               embed=embedding_models.get(settings.memory_embedding_model).embed,
+                               tracer=tracer_provider.get_tracer("lukhas.consciousness"))
     reflections = await experience.replay("reflection", AWARENESS_REPLAY)
     awareness.replay(reflections)
     drift.replay(reflections)

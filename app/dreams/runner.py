@@ -17,9 +17,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
+
+import numpy as np
+from opentelemetry.trace import Tracer
 
 from app.db.repositories import dreams as repo
 from app.dreams import imagine
@@ -28,7 +31,9 @@ from app.dreams.machine import DreamStatus, is_terminal, next_phase
 from app.dreams.recall import Recall
 from app.dreams.types import Critique, Link, Material, Recalled, Scenario, to_json
 from app.dreams.upstream import write_scenarios
+from app.embeddings.base import Vectors
 from app.guardian.memory_guard import MemoryChange, MemoryGuard
+from app.matriz.breakthrough import BreakthroughDetector
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.tick import CognitiveEvent
@@ -43,7 +48,13 @@ Events = list[tuple[str, dict[str, Any]]]
 class DreamRunner:
     def __init__(self, pool: Any, journal: Journal, recall: Recall, registry: ProviderRegistry,
                  guard: MemoryGuard, metrics: Metrics, *, lease_s: float = 30.0,
-                 workers: int = 2, poll_ticks: int = 30) -> None:
+                 workers: int = 2, poll_ticks: int = 30,
+                 breakthroughs: BreakthroughDetector | None = None,
+                 embed: Callable[[list[str]], Awaitable[Vectors]] | None = None,
+                 tracer: Tracer | None = None) -> None:
+        self._breakthroughs = breakthroughs
+        self._embed = embed
+        self._tracer = tracer
         self._pool = pool
         self._journal = journal
         self._recall = recall
@@ -107,6 +118,9 @@ class DreamRunner:
     async def run(self, dream: Dream) -> None:
         """Take a claimed dream from its state to an end (or until it is cancelled)."""
         self._held.add(dream.id)
+        span = (self._tracer.start_span("consciousness.dream", attributes={
+            "lukhas.dream": dream.id, "lukhas.attempt": dream.attempts,
+            "lukhas.from": dream.status.value}) if self._tracer is not None else None)
         worker = asyncio.current_task()
         holder = asyncio.get_running_loop().create_task(self._hold(dream.id, worker))
         try:
@@ -133,6 +147,9 @@ class DreamRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await holder
             self._held.discard(dream.id)
+            if span is not None:
+                span.set_attribute("lukhas.status", dream.status.value)
+                span.end()
 
     async def _hold(self, dream_id: str, worker: asyncio.Task[Any] | None) -> bool:
         """Renew the claim; when the dream ended elsewhere (cancelled, deleted), stop the
@@ -192,7 +209,8 @@ class DreamRunner:
             return material
         async with self._pool.acquire() as conn:
             rows = await repo.steps_of(conn, dream.id, ["dream.memories", "dream.links",
-                                                        "dream.scenario", "dream.critique"])
+                                                        "dream.scenario", "dream.critique",
+                                                        "dream.breakthrough"])
         for row in rows:
             data = row["data"]
             if row["type"] == "dream.memories":
@@ -202,6 +220,8 @@ class DreamRunner:
                 material.links = [Link(**link) for link in data["links"]]
             elif row["type"] == "dream.scenario":
                 material.scenarios.append(Scenario(**data["scenario"]))
+            elif row["type"] == "dream.breakthrough":
+                material.breakthroughs.append(data["breakthrough"]["scenario"])
             else:
                 material.critiques.append(Critique(**data["critique"]))
         return material
@@ -238,8 +258,30 @@ class DreamRunner:
             async def judge(conn: Any) -> None:
                 await repo.judge_scenarios(conn, dream.id, judged)
 
-            return [("dream.critique", {"critique": to_json(k)}) for k in m.critiques], judge
+            events: Events = [("dream.critique", {"critique": to_json(k)})
+                              for k in m.critiques]
+            return [*events, *await self._flag(dream, m)], judge
         return await self._consolidate(dream, m)
+
+    async def _flag(self, dream: Dream, m: Material) -> Events:
+        """The scenarios the breakthrough detector flags (new for their caller and of value:
+        support, when accepted), each a `dream.breakthrough` event. The one part of a dream
+        that depends on more than its memories and seed: the caller's recent answers and the
+        lane's running statistics."""
+        if self._breakthroughs is None or self._embed is None or not m.scenarios:
+            return []
+        vectors = await self._embed([s.text for s in m.scenarios])
+        events: Events = []
+        for scenario, critique, vector in zip(m.scenarios, m.critiques, vectors, strict=True):
+            value = critique.support if critique.verdict == "accepted" else 0.0
+            flag = self._breakthroughs.observe(dream.owner, np.asarray(vector, np.float32),
+                                               value, source="scenario", ref=dream.id)
+            if flag is not None:
+                m.breakthroughs.append(scenario.id)
+                events.append(("dream.breakthrough", {"breakthrough": {
+                    "scenario": scenario.id, "z": round(flag.z, 3),
+                    "novelty": round(flag.novelty, 4), "value": value}}))
+        return events
 
     async def _generate(self, dream: Dream, m: Material) -> list[Scenario]:
         _, provider = self._registry.resolve(dream.model)
@@ -297,4 +339,5 @@ def _summary(m: Material) -> dict[str, Any]:
     return {"memories": len(m.memories), "links": len(m.links),
             "scenarios": len(m.scenarios), "accepted": accepted,
             "rejected": len(m.critiques) - accepted, "proposals": len(m.outcomes),
-            "applied": m.outcomes.count("applied"), "notes": m.notes}
+            "applied": m.outcomes.count("applied"), "breakthroughs": len(m.breakthroughs),
+            "notes": m.notes}

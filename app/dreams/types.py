@@ -109,6 +109,7 @@ class Material:
     scenarios: list[Scenario] = field(default_factory=list)
     critiques: list[Critique] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)  # of the proposals, in order
+    breakthroughs: list[str] = field(default_factory=list)  # scenarios flagged, in order
 
 
 def to_json(record: Any) -> dict[str, Any]:
