@@ -9,7 +9,7 @@ would leak again. `decision_record` is the only serializer; its shape is fixed b
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -81,19 +81,7 @@ class Decision:
         Spans are cut to start at `since` at the earliest (text before it is left as is)."""
         spans = sorted((max(r.start, since), r.end, r.replacement) for r in self.reasons
                        if r.action in ("redact", "block") and r.end > max(r.start, since))
-        merged: list[list[Any]] = []
-        for start, end, repl in spans:
-            if merged and start < merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-            else:
-                merged.append([start, end, repl])
-        out, at = [], 0
-        for start, end, repl in merged:
-            out.append(text[at:start])
-            out.append(repl)
-            at = end
-        out.append(text[at:])
-        return "".join(out), len(merged)
+        return splice(text, spans)
 
 
 def decision_record(decision: Decision, *, correlation_id: str, lane: str,
@@ -119,3 +107,23 @@ def decision_record(decision: Decision, *, correlation_id: str, lane: str,
                     for r in decision.reasons],
         "metrics": dict(decision.metrics),
     }
+
+
+def splice(text: str, spans: Iterable[tuple[int, int, str]]) -> tuple[str, int]:
+    """`text` with each (start, end, replacement) span replaced, and how many were; empty
+    spans are passed over, overlapping ones merge and take the first one's replacement."""
+    merged: list[list[Any]] = []
+    for start, end, repl in sorted(spans):
+        if end <= start:
+            continue
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, repl])
+    out, at = [], 0
+    for start, end, repl in merged:
+        out.append(text[at:start])
+        out.append(repl)
+        at = end
+    out.append(text[at:])
+    return "".join(out), len(merged)

@@ -30,17 +30,9 @@ from app.guardian.enforcement import Enforcement
 from app.guardian.request_check import check_request, failed
 from app.guardian.request_texts import SCANNED_PATHS
 from app.json import loads
+from app.middleware.rate_limit import read_body
 
 log = logging.getLogger("lukhas.guardian")
-
-
-async def _read_body(receive: Receive) -> list[Message]:
-    messages = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return messages
 
 
 def _content_type(scope: Scope) -> str | None:
@@ -69,7 +61,7 @@ class GuardianMiddleware:
                 or scope["path"] not in SCANNED_PATHS or not is_json(_content_type(scope))):
             await self.app(scope, receive, send)
             return
-        messages = await _read_body(receive)
+        messages = await read_body(receive)
         try:
             refusal = await self._check(scope, messages, state, enforcement)
         except Exception:  # a failure of ours, outside the scan itself: fail closed too

@@ -19,7 +19,7 @@ from app.reliability.gate import RateGate
 from app.reliability.meter import RequestMeter, request_meter
 
 
-async def _read_body(receive: Receive) -> list[Message]:
+async def read_body(receive: Receive) -> list[Message]:
     messages = []
     while True:
         message = await receive()
@@ -43,7 +43,7 @@ class RateLimitMiddleware:
         # The body is read ahead only where a token limit needs its size.
         messages: list[Message] = []
         if limit.tokens is not None and scope["method"] in ("POST", "PUT"):
-            messages = await _read_body(receive)
+            messages = await read_body(receive)
         body_bytes = sum(len(m.get("body", b"")) for m in messages)
         try:
             admission = await gate.admit(identity.subject, scope["path"], body_bytes)

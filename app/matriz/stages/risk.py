@@ -34,6 +34,7 @@ from app.guardian.decision import (
     Decision,
     Reason,
     decision_record,
+    splice,
     strongest,
 )
 from app.guardian.enforcement import Enforcement
@@ -271,22 +272,7 @@ def _redact(text: str, reasons: list[Reason], off: int) -> tuple[str, int]:
     it replaced; overlapping spans merge and take the first one's replacement."""
     spans = sorted((max(r.start - off, 0), min(r.end - off, len(text)), r.replacement)
                    for r in reasons if r.end - off > 0 and r.start - off < len(text))
-    merged: list[tuple[int, int, str]] = []
-    for start, end, repl in spans:
-        if end <= start:
-            continue
-        if merged and start < merged[-1][1]:
-            first = merged[-1]
-            merged[-1] = (first[0], max(first[1], end), first[2])
-        else:
-            merged.append((start, end, repl))
-    out, at = [], 0
-    for start, end, repl in merged:
-        out.append(text[at:start])
-        out.append(repl)
-        at = end
-    out.append(text[at:])
-    return "".join(out), len(merged)
+    return splice(text, spans)
 
 
 class _Held:
