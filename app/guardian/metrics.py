@@ -51,6 +51,8 @@ class EnforcementMetrics:
             "Reviews by semantic rules skipped because as many as allowed were under way"
             " (the embedding model is the cost): a sample under load.",
             ["lane", "direction"], registry=registry)
+        for direction in ("input", "output"):
+            self.reviews_skipped.labels(lane, direction)
         self.audit_failures = Counter(
             "lukhas_guardian_audit_failures_total",
             "Guardian decisions that could not be written to the audit chain.",

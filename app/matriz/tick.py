@@ -153,8 +153,8 @@ class Tick:
         self._m_events = metrics.tick_events.labels(lane=lane)
         self._m_dropped = metrics.tick_dropped.labels(lane=lane)
         self._m_buffer = metrics.tick_buffer.labels(lane=lane)
-        self._m_engines = [metrics.engine_seconds.labels(lane=lane, component=_name(engine))
-                           for engine in self._engines]
+        self._m_engine_seconds = metrics.engine_seconds
+        self._lane = lane
         self._m_hz.set(hz)
 
     def publish(self, event: CognitiveEvent) -> None:
@@ -195,7 +195,8 @@ class Tick:
         started = time.perf_counter()
         events = list(self._buffer)
         self._buffer.clear()
-        for engine, seconds in zip(self._engines, self._m_engines, strict=True):
+        for engine in self._engines:
+            seconds = self._m_engine_seconds.labels(lane=self._lane, component=_name(engine))
             began = time.perf_counter()
             try:
                 engine(events)

@@ -14,6 +14,9 @@ from tests.utils.routed import routed_app, routing
 from tests.utils.server import free_port
 
 CHAT = "/v1/chat/completions"
+# Six chunks of these pass the output policy's window (text is released 64 characters at a
+# time), so the client has had text when the upstream dies.
+PAST_THE_WINDOW = " ".join(["an-answer-long-enough-to-be-sent"] * 12)
 
 
 def _calls(upstream: MockUpstream) -> int:
@@ -110,7 +113,7 @@ async def test_an_upstream_400_is_our_400_with_its_message_and_never_retried(
 async def test_an_upstream_dying_mid_stream_fails_the_response_and_stores_it_failed(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     a, b = mock_upstream_factory(), mock_upstream_factory()
-    a.behave("die", die_after_chunks=6)
+    a.behave("die", die_after_chunks=6, reply=PAST_THE_WINDOW)
     words = "one two three four five six seven eight nine ten eleven twelve"
     async with routed_app(pg_url, tmp_path, routing(a.url, b.url)) as app:
         stream = await app.sdk.responses.create(model="gpt-test", input=words, stream=True)
@@ -119,7 +122,7 @@ async def test_an_upstream_dying_mid_stream_fails_the_response_and_stores_it_fai
         failed = events[-1].response  # type: ignore[union-attr]
         assert failed.error is not None and failed.error.code == "upstream_error"
         text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
-        assert text and words.startswith(text.removeprefix("Echo: ").strip())
+        assert text and PAST_THE_WINDOW.startswith(text.strip())
         stored = await app.sdk.responses.retrieve(failed.id)
         assert stored.status == "failed"
         assert _calls(b) == 0, "no fallback once the answer has started"
@@ -132,7 +135,8 @@ async def test_a_stream_that_ends_unfinished_is_a_failure(
     a = mock_upstream_factory()
     # Chunks apart in time, so the answer has started before the end comes: an end read
     # together with the first delta is a failure before the first byte, and falls back.
-    a.behave("die", die_after_chunks=6, die_mode=mode, chunk_delay_ms=20)
+    a.behave("die", die_after_chunks=6, die_mode=mode, chunk_delay_ms=20,
+               reply=PAST_THE_WINDOW)
     async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
         stream = await app.sdk.responses.create(
             model="gpt-test", input="one two three four five six seven eight nine ten",
@@ -144,7 +148,7 @@ async def test_a_stream_that_ends_unfinished_is_a_failure(
 async def test_a_chat_stream_that_dies_ends_with_an_error_chunk(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     a = mock_upstream_factory()
-    a.behave("die", die_after_chunks=6)
+    a.behave("die", die_after_chunks=6, reply=PAST_THE_WINDOW)
     async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
         stream = await app.sdk.chat.completions.create(
             model="gpt-test", stream=True, messages=[

@@ -669,7 +669,9 @@ def response_from_stored(body: dict[str, Any]) -> ResponseObject:
         "conversation": None if conversation is None else ConversationRef(**conversation),
         "error": None if error is None else ResponseError(code=error["code"],
                                                           message=error["message"]),
-        "incomplete_details": None if incomplete is None else IncompleteDetails(**incomplete),
+        "incomplete_details": None if incomplete is None else (
+            FilteredDetails(**incomplete) if "redactions" in incomplete
+            else IncompleteDetails(**incomplete)),
         "reasoning": ReasoningConfig(**{k: v for k, v in (reasoning or {}).items()
                                          if k in ("effort", "summary")}),
         "tools": [_tool_from_stored(t) for t in body.get("tools") or ()],

@@ -31,7 +31,7 @@ def search_timeout() -> float:
     if deadline is None:
         return SEARCH_TIMEOUT_S
     return max(min(SEARCH_TIMEOUT_S, deadline - time.monotonic()), 0.001)
-_PROBE_TIMEOUT_S = 0.05
+_PROBE_TIMEOUT_S = 0.5  # a catastrophic pattern takes seconds on these; a sane one, µs
 _PROBES = tuple(
     body * n + tail
     for n in (64, 2048)

@@ -21,7 +21,8 @@ from tests.utils.routed import LIVE_UPSTREAM_KEY, UPSTREAM_KEY_ENV, routing
 from tests.utils.server import ServerProcess, start_uvicorn
 
 pytestmark = pytest.mark.slow
-WORDS = " ".join(f"word{i}" for i in range(16))
+# Long words: the output policy releases text a window (64 characters) at a time.
+WORDS = " ".join(f"word{i:02d}-of-a-longer-answer" for i in range(16))
 
 
 class Servers:

@@ -335,7 +335,8 @@ async def test_failed_responses_conform(
     a = mock_upstream_factory()
     words = "one two three four five six seven eight nine ten eleven twelve"
     async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
-        a.behave("die", die_after_chunks=6)
+        a.behave("die", die_after_chunks=6,
+                 reply=" ".join(["an-answer-long-enough-to-be-sent"] * 12))
         events = await streamed(app.http, model="gpt-test", input=words)
         assert events[-1]["type"] == "response.failed"
         assert events[-1]["response"]["error"]["code"] == "upstream_error"
