@@ -4,6 +4,7 @@ they apply. Built whole or not at all: GuardianPolicyError lists every problem f
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -18,6 +19,8 @@ from app.guardian.policy import PolicyFile, PolicyHeader, RuleSpec
 from app.routing.problems import Problem, from_validation, key_path, sorted_problems
 
 DEFAULT_THRESHOLD = 0.5  # for detectors that score; a pattern's hits score 1 unless it says
+
+log = logging.getLogger("lukhas.guardian")
 
 
 class GuardianPolicyError(ValueError):
@@ -157,6 +160,12 @@ def compile_policy(files: Sequence[tuple[str, bytes]],
         if spec.detector == "semantic" and embedding_models is not None:
             model = spec.model or header.embedding_model
             if model not in set(embedding_models):
+                if spec.action == "log":
+                    # A rule that only logs, on a model this install lacks (an image without
+                    # the neural model): left out, said at start; nothing enforced is lost.
+                    log.warning("guardian rule left out: its embedding model is not served",
+                                extra={"rule": spec.name, "model": model, "file": name})
+                    continue
                 problems.append(Problem(where, f"embedding model {model!r} is not served"))
         if spec.direction == ("output",) and spec.kinds and "text" not in spec.kinds:
             problems.append(Problem(f"{where}.kinds", "an output is all of kind `text`: "

@@ -73,9 +73,14 @@ def test_problems_across_files() -> None:
 
 
 def test_a_semantic_rule_must_name_a_served_model() -> None:
-    semantic = (b"rules:\n  - {name: s, direction: [input], category: hate, action: log,"
+    """An enforced rule on a model the install lacks stops the load; one that only logs is
+    left out (an image without the neural model still starts on the shipped policy)."""
+    semantic = (b"rules:\n  - {name: s, direction: [input], category: hate, action: block,"
                 b" detector: semantic, threshold: 0.5, examples: [hello], model: nope}\n")
     assert "'nope' is not served" in _problems([("a.yaml", semantic)], ["lukhas-hash-v1"])
+    logged = semantic.replace(b"action: block", b"action: log")
+    policy = compile_policy([("a.yaml", logged + b"policy: {name: p}\n")], ["lukhas-hash-v1"])
+    assert [r.name for r in policy.rules] == []
     compile_policy([("a.yaml", semantic)])  # without a list of models, not checked
 
 
