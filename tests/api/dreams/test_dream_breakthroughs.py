@@ -3,6 +3,8 @@ centroid of their recent answers) and supported is flagged on the dream's trace 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import numpy as np
 
@@ -14,11 +16,20 @@ from tests.api.dreams.test_dreams_api import (
     state_of,
     trace,
 )
+from tests.conftest import KEY_A
+from tests.utils.app import running_app
 from tests.utils.dreams import remember
 
 
 async def test_a_new_and_supported_scenario_is_flagged_on_the_dream(
-        app_client: httpx.AsyncClient) -> None:
+        fresh_db_url: str, tmp_path: Path) -> None:
+    # A database of its own: no other process's dream runner may take this dream, whose
+    # detector would not know the caller's answers.
+    async with running_app(fresh_db_url, tmp_path, key=KEY_A, api_keys=KEY_A) as client:
+        await _flagged(client)
+
+
+async def _flagged(app_client: httpx.AsyncClient) -> None:
     headers, subject = await new_caller(app_client)
     state = state_of(app_client)
     await remember(state, subject, MEMORIES)

@@ -24,14 +24,15 @@ def _upstream_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 async def test_the_routed_model_writes_scenarios_citing_the_memories(
-        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+        fresh_db_url: str, tmp_path: Path,
+        mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     upstream = mock_upstream_factory(api_key=KEY)
     upstream.behave("reply", reply=(
         "1. What if Anna sailed from Lisbon to the open sea? [1][2]\n"
         "A line without a citation is no scenario.\n"
         "- What if Anna taught sailing? [2] [9]\n"
         "What if the sea came to Anna? [1]"))
-    async with routed_app(pg_url, tmp_path, routing(upstream.url)) as app:
+    async with routed_app(fresh_db_url, tmp_path, routing(upstream.url)) as app:
         await remember(app.state, await subject_of(app.state, app.key), SAID)
         created = await app.http.post("/v1/dreams", json={
             "model": "gpt-test", "seed": "Anna at sea", "constraints": {
@@ -54,10 +55,11 @@ async def test_the_routed_model_writes_scenarios_citing_the_memories(
 
 
 async def test_an_upstream_failure_fails_the_dream_with_its_reason(
-        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+        fresh_db_url: str, tmp_path: Path,
+        mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     upstream = mock_upstream_factory(api_key=KEY)
     upstream.behave("bad_request", times=None, message="no dreams today")
-    async with routed_app(pg_url, tmp_path, routing(upstream.url)) as app:
+    async with routed_app(fresh_db_url, tmp_path, routing(upstream.url)) as app:
         await remember(app.state, await subject_of(app.state, app.key), SAID)
         created = await app.http.post("/v1/dreams", json={"model": "gpt-test", "seed": "x"})
         done = await wait_ended(app.http, created.json()["id"])
@@ -77,12 +79,13 @@ async def test_an_upstream_failure_fails_the_dream_with_its_reason(
 
 
 async def test_cancelling_stops_a_dream_waiting_on_its_model(
-        pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
+        fresh_db_url: str, tmp_path: Path,
+        mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     upstream = mock_upstream_factory(api_key=KEY)
     upstream.behave("hang", times=1)
     config = routing(upstream.url)
     config["upstreams"]["a"]["timeouts"]["read_seconds"] = 60
-    async with routed_app(pg_url, tmp_path, config, dream_lease_seconds=1.5,
+    async with routed_app(fresh_db_url, tmp_path, config, dream_lease_seconds=1.5,
                           dream_workers=1) as app:
         await remember(app.state, await subject_of(app.state, app.key), SAID)
         dream_id = (await app.http.post("/v1/dreams", json={
