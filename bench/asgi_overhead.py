@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from app.db.embedded import EmbeddedPostgres
 from app.main import create_app
 from app.settings import Settings
+from bench.timing import http_scope
 
 KEY = "lk-bench-0123456789abcdef"
 CLOCK = time.process_time if "--cpu" in sys.argv else time.perf_counter
@@ -37,14 +38,7 @@ KEY_WRITER = "lk-bench-writer-0123456789"  # the caller whose turns are stored a
 async def call(app: Any, method: str, path: str, body: bytes,
                token: str = KEY) -> tuple[int, bytes]:
     """One request through the ASGI app; returns status and body."""
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                    (b"authorization", f"Bearer {token}".encode()),
-                    (b"content-length", str(len(body)).encode())],
-    }
+    scope = http_scope(method, path, body, token)
     sent = False
     status = 0
     chunks: list[bytes] = []

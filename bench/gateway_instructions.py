@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.gateway import BODY, HOST, MODEL  # noqa: E402
+from bench.timing import http_scope  # noqa: E402
 
 KEY = "lk-bench-0123456789abcdef"
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -67,14 +68,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
 
 async def call(app: Any, path: str, body: bytes) -> tuple[int, bytes]:
     """One POST through the ASGI app, as uvicorn would hand it over."""
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                    (b"authorization", f"Bearer {KEY}".encode()),
-                    (b"content-length", str(len(body)).encode())],
-    }
+    scope = http_scope("POST", path, body, KEY)
     sent = False
     status = 0
     chunks: list[bytes] = []

@@ -38,6 +38,7 @@ from app.matriz.contract import Event, RunContext, Stage
 from app.middleware.guardian import GuardianMiddleware
 from app.settings import Settings
 from bench.asgi_overhead import call, unlimited
+from bench.timing import http_scope
 
 KEY = "lk-bench-guardian-0123456789"
 LID_KEYS = '{"k1": "bench-signing-key-0123456789abcdef0123456789"}'
@@ -103,9 +104,6 @@ async def cpu_per_request(app: Any, n: int) -> tuple[float, float]:
 async def first_delta(app: Any, streams: int) -> list[float]:
     """Milliseconds from the request to its first text delta, for `streams` at once."""
     body = orjson.dumps({**QUESTION, "stream": True})
-    scope_headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                     (b"authorization", f"Bearer {KEY}".encode()),
-                     (b"content-length", str(len(body)).encode())]
 
     async def one() -> float:
         started = time.perf_counter()
@@ -126,12 +124,7 @@ async def first_delta(app: Any, streams: int) -> list[float]:
                     and b"response.output_text.delta" in message.get("body", b"")):
                 first = time.perf_counter()
 
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "POST", "scheme": "http", "path": "/v1/responses",
-                 "raw_path": b"/v1/responses", "query_string": b"", "root_path": "",
-                 "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
-                 "headers": scope_headers}
-        await app(scope, receive, send)
+        await app(http_scope("POST", "/v1/responses", body, KEY), receive, send)
         assert first is not None, "no text delta"
         return (first - started) * 1000
 
