@@ -13,7 +13,6 @@ Usage: python bench/background.py [RUNS=50] [BURST=64]
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -25,28 +24,18 @@ import httpx
 from app.db.embedded import EmbeddedPostgres
 from app.main import create_app
 from app.settings import Settings
+from bench.timing import line as _line
+from bench.timing import timed
+
+
+def line(label: str, seconds: list[float]) -> str:
+    return _line(label, seconds, 48)
+
 
 KEY = "lk-bench-background-0123456789ab"
 BODY = {"model": "lukhas-matriz", "input": "What is 12*12?"}
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def line(label: str, seconds: list[float]) -> str:
-    ms = [s * 1000 for s in seconds]
-    return f"{label:<48} p50 {statistics.median(ms):7.2f} ms   p95 {pct(ms, 0.95):7.2f} ms"
-
-
-async def timed(n: int, call: Any) -> list[float]:
-    out = []
-    for _ in range(n):
-        started = time.perf_counter()
-        await call()
-        out.append(time.perf_counter() - started)
-    return out
 
 
 async def run(http: httpx.AsyncClient, background: Any, runs: int, burst: int) -> None:

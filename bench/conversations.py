@@ -12,10 +12,8 @@ Usage: python bench/conversations.py [TURNS=50]
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,28 +24,12 @@ from app.db.repositories import conversations as repo
 from app.ids import new_id
 from app.main import create_app
 from app.settings import Settings
+from bench.timing import line, timed
 
 KEY = "lk-bench-conversations-0123456789"
 SIZES = (0, 10, 100, 1000)
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def line(label: str, seconds: list[float]) -> str:
-    ms = [s * 1000 for s in seconds]
-    return f"{label:<44} p50 {statistics.median(ms):7.2f} ms   p95 {pct(ms, 0.95):7.2f} ms"
-
-
-async def timed(n: int, call: Any) -> list[float]:
-    out = []
-    for _ in range(n):
-        started = time.perf_counter()
-        await call()
-        out.append(time.perf_counter() - started)
-    return out
 
 
 async def filled(http: httpx.AsyncClient, size: int) -> str:

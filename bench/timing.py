@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -29,3 +29,25 @@ def http_scope(method: str, path: str, body: bytes, token: str) -> dict[str, Any
                     (b"authorization", f"Bearer {token}".encode()),
                     (b"content-length", str(len(body)).encode())],
     }
+
+
+def pct(values: list[float], q: float) -> float:
+    """The `q` quantile of `values` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def line(label: str, seconds: list[float], width: int = 44) -> str:
+    """`label`, then the p50 and p95 of `seconds` in milliseconds."""
+    ms = [s * 1000 for s in seconds]
+    return f"{label:<{width}} p50 {statistics.median(ms):7.2f} ms   p95 {pct(ms, 0.95):7.2f} ms"
+
+
+async def timed(n: int, call: Callable[[], Awaitable[object]]) -> list[float]:
+    """The wall time, in seconds, of each of `n` awaited calls of `call`."""
+    out = []
+    for _ in range(n):
+        started = time.perf_counter()
+        await call()
+        out.append(time.perf_counter() - started)
+    return out
