@@ -15,6 +15,7 @@ from app.config_files import read_yaml
 from app.guardian.decision import KINDS, Action, Category, Direction, Kind, Reason
 from app.guardian.detectors import Hit, injection, pii, secrets
 from app.guardian.detectors.patterns import UnsafePattern, compile_safe, find_all
+from app.guardian.detectors.screen import Screen
 from app.guardian.policy import PolicyFile, PolicyHeader, RuleSpec
 from app.routing.problems import Problem, from_validation, key_path, sorted_problems
 
@@ -44,6 +45,9 @@ class CompiledRule:
     find: Callable[[str], Iterable[Hit]] = field(repr=False)
     examples: tuple[str, ...] = ()  # semantic rules
     model: str = ""  # semantic rules
+    # An expression every hit of the rule matches: the policy's screen leaves the rule out of
+    # a scan when the text lacks its required literals (None: the rule always runs).
+    source: str | None = None
 
     def reason(self, score: float, start: int, end: int, detector: str = "") -> Reason:
         return Reason(self.name, self.category, detector or self.detector, self.action,
@@ -62,6 +66,8 @@ class Policy:
     files: tuple[str, ...] = ()
     _index: dict[tuple[Direction, Kind, bool], tuple[CompiledRule, ...]] = field(
         default_factory=dict, repr=False, compare=False)
+    _screens: dict[tuple[Direction, Kind], Screen[CompiledRule]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for direction in ("input", "output"):
@@ -71,6 +77,8 @@ class Policy:
                         r for r in self.rules
                         if direction in r.directions and kind in r.kinds
                         and (r.detector == "semantic") == semantic)
+                self._screens[(direction, kind)] = Screen(
+                    (r, r.source) for r in self._index[(direction, kind, False)])
 
     @property
     def label(self) -> str:
@@ -82,6 +90,12 @@ class Policy:
         """The rules that apply to texts of this direction and kind."""
         return self._index[(direction, kind, semantic)]
 
+    def candidates(self, direction: Direction, kind: Kind, text: str) -> list[CompiledRule]:
+        """The rules without an embedding call that may find something in `text`: those
+        whose pattern's required literals it lacks are left out (app/guardian/detectors/
+        screen.py)."""
+        return self._screens[(direction, kind)].candidates(text)
+
     def count_for(self, direction: Direction, kind: Kind) -> int:
         return len(self._index[(direction, kind, False)]) + len(
             self._index[(direction, kind, True)])
@@ -92,8 +106,10 @@ def _compile_rule(spec: RuleSpec, default_model: str) -> CompiledRule:
     threshold = DEFAULT_THRESHOLD
     examples: tuple[str, ...] = ()
     model = ""
+    source = None
     if spec.detector == "pattern":
         compiled = compile_safe(spec.patterns, ignore_case=spec.ignore_case)
+        source = compiled.pattern
         score = spec.score
 
         def find(text: str) -> Iterator[Hit]:
@@ -101,10 +117,13 @@ def _compile_rule(spec: RuleSpec, default_model: str) -> CompiledRule:
         threshold = min(threshold, score)
     elif spec.detector == "pii":
         find = pii.finder(spec.entities, spec.phone_region)
+        source = pii.screen_pattern(spec.entities)
     elif spec.detector == "secrets":
         find = secrets.finder(spec.entities)
+        source = secrets.screen_pattern(spec.entities)
     elif spec.detector == "injection":
         find, threshold = injection.find, spec.threshold
+        source = injection.SCREEN_PATTERN
     else:
         find, threshold = _nothing, spec.threshold
         examples, model = spec.examples, spec.model or default_model
@@ -113,7 +132,7 @@ def _compile_rule(spec: RuleSpec, default_model: str) -> CompiledRule:
         threshold=threshold,
         replacement=spec.replacement if spec.replacement is not None else f"[{spec.category}]",
         directions=frozenset(spec.direction), kinds=frozenset(spec.kinds or KINDS),
-        find=find, examples=examples, model=model)
+        find=find, examples=examples, model=model, source=source)
 
 
 def compile_policy(files: Sequence[tuple[str, bytes]],

@@ -13,7 +13,7 @@ policy is enforced). Nothing here knows lanes, audit or HTTP.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Protocol
 
 from app.guardian.compiled import CompiledRule, Policy
@@ -56,7 +56,7 @@ class Guardian:
         """Every rule of the policy that applies to (direction, kind), semantic ones too."""
         policy = policy or self.policy
         started = time.perf_counter()
-        reasons, scores = _run(policy.rules_for(direction, kind, semantic=False), text)
+        reasons, scores = _run(policy.candidates(direction, kind, text), text)
         semantic_rules = policy.rules_for(direction, kind, semantic=True)
         if semantic_rules and text.strip():
             if self._semantic is None:
@@ -77,12 +77,23 @@ class Guardian:
         """The rules that need no embedding call (patterns, PII, secrets, injection)."""
         policy = policy or self.policy
         started = time.perf_counter()
-        reasons, scores = _run(policy.rules_for(direction, kind, semantic=False), text)
+        reasons, scores = _run(policy.candidates(direction, kind, text), text)
         return _decision(policy, direction, kind, reasons, scores, text, started)
 
+    @staticmethod
+    def reasons_fast(text: str, *, direction: Direction, policy: Policy) -> list[Reason]:
+        """What `scan_fast` finds in a text, as its reasons alone (in the text's order): for
+        a path that scans a stream piece by piece and keeps only what it finds."""
+        reasons = _run(policy.candidates(direction, "text", text), text)[0]
+        if len(reasons) > 1:
+            reasons.sort(key=_in_order)
+        return reasons
 
-def _run(rules: Iterable[CompiledRule], text: str) -> tuple[list[Reason], dict[str, float]]:
+
+def _run(rules: Sequence[CompiledRule], text: str) -> tuple[list[Reason], dict[str, float]]:
     reasons: list[Reason] = []
+    if not rules:
+        return reasons, {}
     scores: dict[str, float] = {}
     found: dict[int, list[Hit]] = {}  # rules sharing a detector (injection) run it once
     for rule in rules:
@@ -99,9 +110,13 @@ def _run(rules: Iterable[CompiledRule], text: str) -> tuple[list[Reason], dict[s
     return reasons, scores
 
 
+def _in_order(r: Reason) -> tuple[int, int, str]:
+    return r.start, r.end, r.rule
+
+
 def _decision(policy: Policy, direction: Direction, kind: Kind, reasons: list[Reason],
               scores: dict[str, float], text: str, started: float) -> Decision:
-    reasons.sort(key=lambda r: (r.start, r.end, r.rule))
+    reasons.sort(key=_in_order)
     return Decision(
         action=strongest(r.action for r in reasons), reasons=tuple(reasons),
         direction=direction, kind=kind, policy=policy.label, scores=scores,

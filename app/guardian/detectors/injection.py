@@ -17,6 +17,7 @@ import regex
 
 from app.guardian.detectors import Hit
 from app.guardian.detectors.patterns import search_timeout
+from app.guardian.detectors.screen import Screen
 
 _EARLIER = r"(?:previous|prior|preceding|above|earlier|foregoing|original|initial|system|all)"
 _ORDERS = r"(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|context)"
@@ -62,14 +63,18 @@ _SIGNALS: tuple[tuple[float, str], ...] = (
 )
 # One pattern per signal: an alternation of them all would be ten times slower, as the
 # engine then tries every branch at every position instead of scanning for each one's start.
+# Only the signals whose required words a text holds run on it (the screen).
 _PATTERNS = tuple((w, regex.compile(p, regex.IGNORECASE | regex.VERSION0)) for w, p in _SIGNALS)
+_SCREEN = Screen((i, p) for i, (_, p) in enumerate(_SIGNALS))
+SCREEN_PATTERN = "|".join(f"(?:{p})" for _, p in _SIGNALS)  # for the policy's screen
 
 
 def find(text: str) -> Iterator[Hit]:
     """One hit per signal found, each with the score of all the signals together."""
     spans: list[tuple[int, int]] = []
     weights: list[float] = []
-    for weight, pattern in _PATTERNS:
+    for i in _SCREEN.candidates(text):
+        weight, pattern = _PATTERNS[i]
         found = [m.span() for m in pattern.finditer(text, timeout=search_timeout())]
         if found:
             spans += found

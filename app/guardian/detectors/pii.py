@@ -156,6 +156,13 @@ _MIN_DIGITS = {"phone": 7, "payment_card": 13, "iban": 12, "us_ssn": 9, "uk_nino
                "es_dni": 8, "fr_nir": 13, "nl_bsn": 9, "in_aadhaar": 12, "br_cpf": 11}
 
 
+def screen_pattern(entities: Sequence[str]) -> str:
+    """What every hit of `entities` holds, for the policy's screen: an `@` or a digit."""
+    needs = (["@"] if "email" in entities else []) + (
+        ["[0-9]"] if any(e != "email" for e in entities) else [])
+    return "|".join(needs)
+
+
 def finder(entities: Sequence[str], phone_region: str) -> Callable[[str], Iterator[Hit]]:
     """A function finding every entity of `entities` in a text."""
     def find(text: str) -> Iterator[Hit]:

@@ -18,6 +18,7 @@ import regex
 
 from app.guardian.detectors import Hit
 from app.guardian.detectors.patterns import search_timeout
+from app.guardian.detectors.screen import Screen
 
 _MIN_ENTROPY = 3.0
 _PLACEHOLDER = regex.compile(r"^(?:[*x.#-]+|<[^>]*>?|\$\{?\w+\}?|%\w+%|\{\{.*|your[_-].*|changeme"
@@ -63,24 +64,21 @@ _PATTERNS: dict[str, tuple[regex.Pattern[str], Callable[[str], bool]]] = {
         r"(?<![A-Za-z])(?:password|passwd|pwd|passphrase|secret|api[_-]?key)\s*[:=]\s*[\"']?"
         r"(?P<s>[^\s\"']{6,})", regex.IGNORECASE), _not_placeholder),
 }
-# Text every match of an entity contains (lower-cased): a text without any is not searched.
-_NEEDS: dict[str, tuple[str, ...]] = {
-    "api_key": ("sk-", "lk-", "rk-", "pk-", "sk_", "aiza"), "bearer_token": ("bearer",),
-    "private_key": ("private key",), "aws_access_key": ("akia", "asia"), "jwt": ("eyj",),
-    "github_token": ("gh", "github_pat_"), "slack_token": ("xox",),
-    "password_assignment": ("pass", "pwd", "secret", "key"),
-}
+def screen_pattern(entities: Sequence[str]) -> str:
+    """Every expression of `entities`, for the policy's screen (their groups unnamed, as
+    each names its secret `s`)."""
+    return "|".join(f"(?:{_PATTERNS[name][0].pattern})".replace("(?P<s>", "(?:")
+                    for name in entities)
 
 
 def finder(entities: Sequence[str]) -> Callable[[str], Iterator[Hit]]:
-    """A function finding every secret of `entities` in a text."""
-    chosen = [(name, _NEEDS[name], *_PATTERNS[name]) for name in entities]
+    """A function finding every secret of `entities` in a text (only those whose required
+    text, `sk-` or `bearer`, it holds are searched for)."""
+    screen = Screen((name, _PATTERNS[name][0].pattern) for name in entities)
 
     def find(text: str) -> Iterator[Hit]:
-        lowered = text.lower()
-        for name, needs, pattern, plausible in chosen:
-            if not any(n in lowered for n in needs):
-                continue
+        for name in screen.candidates(text):
+            pattern, plausible = _PATTERNS[name]
             for m in pattern.finditer(text, timeout=search_timeout()):
                 secret = m.group("s")
                 if not plausible(secret):

@@ -57,7 +57,7 @@ log = logging.getLogger("lukhas.guardian")
 # written in groups, a card number with spaces); a match of unbounded length is held whole,
 # however long, as long as it may still grow.
 WINDOW = 64
-STEP = 64  # characters more than the window before held text is scanned and released
+STEP = 32  # characters more than the window before held text is scanned and released
 CONTEXT = 24  # characters already sent, scanned again as the context of what follows
 
 
@@ -82,45 +82,41 @@ class RiskStage(Stage):
         policy = self._guardian.policy
         strict = self._enforcement is not None and self._enforcement.strict
         gate = _Gate(self._guardian, policy, self._window, self._enforced, strict)
-        async for event in self._through(ctx, gate, upstream):
-            yield event
-        await self._record(ctx, gate)
-
-    @staticmethod
-    async def _through(ctx: RunContext, gate: _Gate,
-                       upstream: AsyncIterator[Event]) -> AsyncIterator[Event]:
         held = _Held()
         pending = ""
+        scan_at = gate.window + STEP  # characters held when they are scanned and released
         async for event in upstream:
-            if isinstance(event, ReasoningDelta | RefusalDelta):
-                if not gate.whole(ctx, event):
-                    return
-                yield event
-                continue
-            if isinstance(event, ToolCallDelta):
+            if isinstance(event, TextDelta):  # the most frequent by far: first, and inline
+                pending += event.text
+                if event.logprobs is not None:
+                    held.add(event.logprobs)
+                if len(pending) < scan_at:
+                    continue
+                checked = gate.release(ctx, pending, final=False)
+                if checked is None:
+                    break
+                out, cut = checked
+                if cut:
+                    ready, pending = pending[:cut], pending[cut:]
+                    yield held.delta(pending, ready, out)
+            elif isinstance(event, ToolCallDelta):
                 if pending:  # the text before a call goes first, checked
                     checked = gate.release(ctx, pending, final=True)
                     if checked is None:
-                        return
+                        break
                     yield held.delta("", pending, checked[0])
                     pending = ""
                 yield event
-                continue
-            pending += event.text
-            held.add(event.logprobs)
-            if len(pending) < gate.window + STEP:
-                continue
-            checked = gate.release(ctx, pending, final=False)
-            if checked is None:
-                return
-            out, cut = checked
-            if cut:
-                ready, pending = pending[:cut], pending[cut:]
-                yield held.delta(pending, ready, out)
-        if pending or held.logprobs:
-            checked = gate.release(ctx, pending, final=True)
-            if checked is not None:
-                yield held.delta("", pending, checked[0])
+            else:  # reasoning and refusal: each piece checked whole
+                if not gate.whole(ctx, event):
+                    break
+                yield event
+        else:
+            if pending or held.logprobs:
+                checked = gate.release(ctx, pending, final=True)
+                if checked is not None:
+                    yield held.delta("", pending, checked[0])
+        await self._record(ctx, gate)
 
     async def _record(self, ctx: RunContext, gate: _Gate) -> None:
         action = "block" if gate.blocked else strongest(r.action for r in gate.reasons)
@@ -173,10 +169,10 @@ class _Gate:
     blocked: bool = False
     failed: str | None = None
 
-    def _scan(self, text: str) -> Decision | None:
+    def _scan(self, text: str) -> list[Reason] | None:
         self.scans += 1
         try:
-            return self.guardian.scan_fast(text, direction="output", policy=self.policy)
+            return self.guardian.reasons_fast(text, direction="output", policy=self.policy)
         except Exception as exc:  # fail closed: nothing unchecked leaves
             self.failed = type(exc).__name__
             log.error("guardian output scan failed: %s", exc)
@@ -193,14 +189,14 @@ class _Gate:
         """What of `pending` may leave now, as it leaves, and how many of its characters
         that is; None when the answer ends here (blocked, or the scan failed)."""
         off = len(self.tail)
-        decision = self._scan(self.tail + pending)
-        if decision is None:
+        reasons = self._scan(self.tail + pending)
+        if reasons is None:
             if self.enforced:
                 ctx.finish_reason = "content_filter"
                 return None
             self.seen += len(pending) if final else 0
             return (pending, len(pending)) if final else ("", 0)
-        found = [r for r in decision.reasons if r.end > off]  # those in the part held
+        found = [r for r in reasons if r.end > off]  # those in the part held
         cut = len(pending) if final else _cut(pending, self.window, found, off)
         released = [r for r in found if r.start - off < cut]
         self._keep(released, off)
@@ -221,22 +217,22 @@ class _Gate:
 
     def whole(self, ctx: RunContext, event: ReasoningDelta | RefusalDelta) -> bool:
         """A reasoning or refusal delta, checked on its own; False when the answer ends."""
-        decision = self._scan(event.text)
-        if decision is None:
+        reasons = self._scan(event.text)
+        if reasons is None:
             if self.enforced:
                 ctx.finish_reason = "content_filter"
                 return False
             return True
-        if not decision.reasons:
+        if not reasons:
             return True
-        self.reasons.extend(decision.reasons)
-        if any(self._action(r) == "block" for r in decision.reasons):
+        self.reasons.extend(reasons)
+        if any(self._action(r) == "block" for r in reasons):
             self.blocked = True
             if self.enforced:
                 ctx.finish_reason = "content_filter"
                 return False
         if self.enforced:
-            event.text, n = _redact(event.text, [r for r in decision.reasons
+            event.text, n = _redact(event.text, [r for r in reasons
                                                  if r.action == "redact"], 0)
             ctx.redactions += n
             if n and isinstance(event, RefusalDelta) and event.logprobs:

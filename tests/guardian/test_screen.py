@@ -1,0 +1,105 @@
+"""The screen: a pattern it leaves out could not have matched, and clean text runs nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.config_files import read_yaml
+from app.guardian.detectors import injection, secrets
+from app.guardian.detectors.screen import Screen, required_literals
+from app.guardian.reload import DEFAULT_DIR, load_policy
+
+DATA = Path(__file__).parent / "data" / "moderation_eval.jsonl"
+
+
+def _policy_patterns() -> list[tuple[str, regex.Pattern[str]]]:
+    out = []
+    for path in sorted(DEFAULT_DIR.glob("*.yaml")):
+        for rule in (read_yaml(path.read_text()) or {}).get("rules", []):
+            if rule.get("detector") == "pattern":
+                source = "|".join(f"(?:{p})" for p in rule["patterns"])
+                flags = regex.VERSION0 | (regex.IGNORECASE if rule.get("ignore_case", True)
+                                          else 0)
+                out.append((rule["name"], regex.compile(source, flags)))
+    out += [(f"injection.{i}", p) for i, (_, p) in enumerate(injection._PATTERNS)]
+    out += [(f"secrets.{name}", p) for name, (p, _) in secrets._PATTERNS.items()]
+    return out
+
+
+PATTERNS = _policy_patterns()
+SCREEN = Screen((name, p.pattern) for name, p in PATTERNS)
+TEXTS = [json.loads(line)["text"] for line in DATA.read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    (r"\bkill (?:you|them)\b", {"kill you", "kill them"}),
+    (r"(?:sk|pk)-[a-z]{16,}", {"sk-", "pk-"}),
+    (r"colou?r", {"color", "colour"}),
+    (r"\d{4}-\d{2}", {"-"}),  # weak, but true
+    (r"(?<![\w-])abc(?!d)", {"abc"}),
+    (r"a|\d+", None),  # one branch has no literal
+    (r"(?:ab)+c", {"ab"}),
+    (r"x*", None),
+    (r"\p{L}+", None),  # syntax of the `regex` library only
+])
+def test_required_literals(pattern: str, expected: set[str] | None) -> None:
+    found = required_literals(pattern)
+    assert found == (None if expected is None else frozenset(expected))
+
+
+def test_every_labelled_text_keeps_the_patterns_that_match_it() -> None:
+    missed = []
+    for text in TEXTS:
+        kept = set(SCREEN.candidates(text))
+        missed += [(name, text) for name, p in PATTERNS if p.search(text) and name not in kept]
+    assert not missed
+
+
+def test_clean_text_runs_no_pattern() -> None:
+    text = ("A rainbow forms when sunlight enters raindrops, bends, reflects off the back "
+            "of the drop and bends again on the way out.")
+    assert SCREEN.candidates(text) == []
+    assert SCREEN.screened == len(PATTERNS)
+
+
+_FRAGMENTS = st.sampled_from(sorted({w for t in TEXTS for w in t.split()}))
+
+
+def _recase(text: str, flips: list[bool]) -> str:
+    return "".join(c.swapcase() if f else c for c, f in zip(text, flips + [False] * len(text),
+                                                            strict=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FRAGMENTS, min_size=1, max_size=30), st.lists(st.booleans(), max_size=200),
+       st.sampled_from([" ", "\n", "  ", " - "]))
+def test_screen_never_drops_a_match(words: list[str], flips: list[bool], sep: str) -> None:
+    """Texts made of the labelled set's words, in any order and case: whatever a pattern
+    matches, the screen kept."""
+    text = _recase(sep.join(words), flips)
+    kept = set(SCREEN.candidates(text))
+    for name, pattern in PATTERNS:
+        if pattern.search(text):
+            assert name in kept, (name, text)
+
+
+def test_the_policy_screen_keeps_every_rule_that_finds_something() -> None:
+    """The default policy's own screen, over every detector (patterns, PII, secrets,
+    injection): a rule that finds anything in a labelled text is among its candidates."""
+    policy = load_policy(DEFAULT_DIR)
+    missed = []
+    for text in TEXTS:
+        for direction in ("input", "output"):
+            kept = set(map(id, policy.candidates(direction, "text", text)))
+            missed += [(rule.name, text) for rule in policy.rules_for(direction, "text",
+                                                                       semantic=False)
+                       if list(rule.find(text)) and id(rule) not in kept]
+    assert not missed
+    assert all(policy._screens[(d, "text")].screened ==
+               len(policy.rules_for(d, "text", semantic=False)) for d in ("input", "output"))
