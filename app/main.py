@@ -242,7 +242,6 @@ async def _open(
     lane_policy = load_lanes(settings.guardian_lanes_file)[settings.lane]
     enforcement = Enforcement(lane, lane_policy, pool,
                               EnforcementMetrics(metrics.registry, lane, lane_policy.mode))
-    stack.push_async_callback(enforcement.close)  # before the pool closes
     await enforcement.kill_switch.engaged()  # read once before the first request
     embedders: list[Embedder] = [MiniLMEmbedder()] if minilm_available() else []
     embedders.append(HashingEmbedder(settings.hash_embedding_dimensions))
@@ -250,6 +249,9 @@ async def _open(
                                          max_batch=settings.embeddings_max_batch,
                                          max_wait_s=settings.embeddings_max_wait_ms / 1000)
     stack.push_async_callback(embedding_models.close)
+    # Closed first (callbacks run last in, first out): its reviews finish while the pool and
+    # the embedding models they use are still there.
+    stack.push_async_callback(enforcement.close)
     retention = load_retention()
     memory = (ConversationMemory(pool, embedding_models, settings.memory_embedding_model,
                                  metrics, retention=retention)

@@ -126,6 +126,10 @@ class MicroBatcher:
             try:
                 rows = await asyncio.get_running_loop().run_in_executor(
                     self._thread, self._run, texts)
+            except asyncio.CancelledError:  # closed while the model ran: nobody waits forever
+                for job in jobs:
+                    job.done.cancel()
+                raise
             except Exception as exc:
                 for job in jobs:
                     if not job.done.done():

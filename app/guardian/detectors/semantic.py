@@ -50,6 +50,13 @@ def pieces(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
+# Example rows by (model, dimensions, examples), for the whole process: the models served
+# here are local and deterministic, so an app started again (a reload of the same rules, a
+# second app in one process) does not embed the same phrases again.
+_EXAMPLE_ROWS: dict[tuple[str, int, tuple[str, ...]], Vectors] = {}
+_EXAMPLE_ROWS_KEPT = 256
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     rule: CompiledRule
@@ -82,7 +89,14 @@ class SemanticIndex:
             for rule in policy.rules:
                 if rule.detector == "semantic":
                     batcher = self._registry.get(rule.model)
-                    examples[rule.name] = await batcher.embed(list(rule.examples))
+                    key = (rule.model, batcher.embedder.dimensions, rule.examples)
+                    rows = _EXAMPLE_ROWS.pop(key, None)
+                    if rows is None:
+                        rows = await batcher.embed(list(rule.examples))
+                    _EXAMPLE_ROWS[key] = rows  # the most recent last
+                    while len(_EXAMPLE_ROWS) > _EXAMPLE_ROWS_KEPT:
+                        del _EXAMPLE_ROWS[next(iter(_EXAMPLE_ROWS))]
+                    examples[rule.name] = rows
             self._examples = {**dict(list(self._examples.items())[-1:]),
                               policy.digest: examples}
             return examples
