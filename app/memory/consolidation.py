@@ -215,7 +215,8 @@ class Consolidator:
                     continue
                 self._admit()
                 async with conn.transaction():
-                    await repo.write_fold(conn, index, proposal.fold, proposal.created)
+                    await repo.write_fold(conn, index.id, index.owner, proposal.fold,
+                                         proposal.created)
                     if proposal.absorbed:
                         await conn.execute("DELETE FROM memory_folds WHERE id = ANY($1::text[])",
                                            list(proposal.absorbed))

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from app.db.repositories import memory
 from app.db.repositories.paging import keyset_page
 
 TERMINAL = ("completed", "failed", "cancelled", "incomplete")
@@ -165,8 +166,22 @@ async def vectors(conn: Any, owner: str, ids: Sequence[str]) -> dict[str, np.nda
 
 
 async def fold(conn: Any, owner: str, fold_id: str, members: Sequence[str]) -> int:
-    """Put `owner`'s documents `members` that are in no fold yet into `fold_id`."""
-    status: str = await conn.execute(
-        "UPDATE memory_documents SET fold = $3 WHERE owner = $1 AND id = ANY($2)"
-        " AND fold IS NULL", owner, list(members), fold_id)
-    return int(status.split()[-1])
+    """Merge `owner`'s long-term memories `members` that are in no fold yet, as consolidation
+    merges near-duplicates (app/memory/consolidation.py): a fold per index holding two or
+    more of them, its newest member speaking for it and the others superseded, so recall
+    returns what the fold says. How many documents were folded."""
+    rows = await conn.fetch(
+        "SELECT id, index_id FROM memory_documents WHERE owner = $1 AND id = ANY($2)"
+        " AND fold IS NULL AND NOT superseded ORDER BY updated_at DESC, id DESC",
+        owner, list(members))
+    by_index: dict[str, list[str]] = {}
+    for r in rows:
+        by_index.setdefault(r["index_id"], []).append(r["id"])
+    folded = 0
+    for n, (index_id, ids) in enumerate(sorted(by_index.items())):
+        if len(ids) < 2:
+            continue
+        row = memory.FoldRow(fold_id if n == 0 else f"{fold_id}_{n}", ids[0], sorted(ids), 1)
+        await memory.write_fold(conn, index_id, owner, row, created=True)
+        folded += len(ids)
+    return folded

@@ -401,13 +401,14 @@ async def folds(conn: Any, index_id: str, ids: Sequence[str]) -> dict[str, FoldR
             for r in rows}
 
 
-async def write_fold(conn: Any, index: IndexRow, fold: FoldRow, created: bool) -> None:
-    """Create or extend a fold: its members point at it, all but its representative
-    superseded. One transaction with the caller's."""
+async def write_fold(conn: Any, index_id: str, owner: str, fold: FoldRow,
+                     created: bool) -> None:
+    """Create or extend a fold of the index `index_id`: its members point at it, all but its
+    representative superseded. One transaction with the caller's."""
     if created:
         await conn.execute(
             "INSERT INTO memory_folds (id, index_id, owner, representative, members, depth)"
-            " VALUES ($1, $2, $3, $4, $5, $6)", fold.id, index.id, index.owner,
+            " VALUES ($1, $2, $3, $4, $5, $6)", fold.id, index_id, owner,
             fold.representative, fold.members, fold.depth)
     else:
         await conn.execute(
@@ -417,7 +418,7 @@ async def write_fold(conn: Any, index: IndexRow, fold: FoldRow, created: bool) -
     await conn.execute(
         "UPDATE memory_documents SET fold = $2, superseded = (id <> $3)"
         " WHERE index_id = $4 AND id = ANY($1::text[])", fold.members, fold.id,
-        fold.representative, index.id)
+        fold.representative, index_id)
 
 
 async def fold_members(conn: Any, owner: str, fold_id: str) -> list[dict[str, Any]]:

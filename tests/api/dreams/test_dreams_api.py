@@ -215,10 +215,19 @@ async def test_consolidation_applies_through_the_guardian(app_client: httpx.Asyn
     [proposal] = [e["data"]["proposal"] for e in steps if e["type"] == "dream.proposal"]
     assert proposal["outcome"] == "applied" and done["summary"]["applied"] == 1
     async with state.pool.acquire() as conn:
-        folds = await conn.fetch("SELECT id, fold FROM memory_documents WHERE owner = $1",
-                                 subject)
+        folds = await conn.fetch("SELECT id, fold, superseded, content FROM memory_documents"
+                                 " WHERE owner = $1 ORDER BY superseded", subject)
+        row = await conn.fetchrow("SELECT representative, members, depth FROM memory_folds"
+                                  " WHERE id = $1 AND owner = $2", proposal["fold"], subject)
     assert {r["fold"] for r in folds} == {proposal["fold"]}
     assert sorted(r["id"] for r in folds) == proposal["members"]
+    # A fold as consolidation makes it: its newest member speaks for it, the other is
+    # superseded (recall no longer returns it), and the fold says the proposal's statement.
+    speaks, older = folds
+    assert (speaks["superseded"], older["superseded"]) == (False, True)
+    assert speaks["content"] == proposal["statement"]
+    assert row is not None and row["representative"] == speaks["id"]
+    assert sorted(row["members"]) == proposal["members"] and row["depth"] == 1
 
     # A change whose text the output policy would redact is refused.
     headers, subject = await new_caller(app_client)
