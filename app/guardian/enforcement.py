@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -123,12 +124,17 @@ class Enforcement:
 
     def review_later(self, guardian: Guardian, policy: Policy, direction: Direction,
                      texts: Sequence[tuple[str, Kind, str]], *, actor: str,
-                     correlation_id: str) -> None:
+                     correlation_id: str, flagged: bool) -> None:
         """Scan `texts` (where, kind, text) with every rule, semantic ones too, after the
         request or answer went on: for rules that only log, whose embedding call would
-        otherwise sit in its path. What they find joins the audit chain. At most
-        MAX_REVIEWS run at once: under load the rest are skipped, and counted, rather than
-        queue without end behind the embedding model."""
+        otherwise sit in its path. What they find joins the audit chain. Texts a fast rule
+        `flagged` are always reviewed, clean ones on the lane's `review_sample` (an embedding
+        costs more CPU than a whole request). At most MAX_REVIEWS run at once: under load
+        the rest are skipped, and counted, rather than queue without end behind the
+        embedding model."""
+        sample = self.policy.review_sample
+        if not flagged and (sample <= 0.0 or (sample < 1.0 and random.random() >= sample)):
+            return
         if len(self._reviews) >= MAX_REVIEWS:
             self.metrics.reviews_skipped.labels(self.lane, direction).inc()
             return

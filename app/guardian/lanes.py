@@ -54,6 +54,9 @@ class LanePolicy(BaseModel):
     max_scan_chars: int = Field(default=524_288, ge=1024, le=64 * 1024 * 1024)
     kill_switch: KillSwitchRule = KillSwitchRule()
     drift: DriftThresholds = DriftThresholds()
+    # The share of clean texts (no fast rule found anything) that the semantic rules which
+    # only log review after the fact; a text a fast rule flagged is always reviewed.
+    review_sample: float = Field(default=1.0, ge=0, le=1)
 
     @property
     def enforced(self) -> bool:

@@ -91,7 +91,7 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
         time.perf_counter() - started)
     if later:
         enforcement.review_later(guardian, policy, "input", later, actor=actor,
-                                 correlation_id=request_id)
+                                 correlation_id=request_id, flagged=bool(found))
     action = strongest(_action(d, enforcement) for _, d in found)
     enforcement.metrics.decisions.labels(enforcement.lane, "input", action).inc()
     if not found:

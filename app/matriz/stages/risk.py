@@ -129,7 +129,8 @@ class RiskStage(Stage):
             enforcement.review_later(self._guardian, gate.policy, "output",
                                      [("output", "text", "".join(gate.answer))],
                                      actor=ctx.identity.subject,
-                                     correlation_id=request_id_var.get() or "")
+                                     correlation_id=request_id_var.get() or "",
+                                     flagged=bool(gate.reasons))
         enforcement.metrics.decisions.labels(enforcement.lane, "output", action).inc()
         if gate.failed:
             enforcement.metrics.failures.labels(enforcement.lane, "output").inc()

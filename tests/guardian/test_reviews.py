@@ -1,0 +1,72 @@
+"""The semantic rules that only log review texts after the request went on: a text a fast
+rule flagged always, a clean one on the lane's `review_sample`; what they find joins the
+audit chain, marked as a review."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from tests.utils.app import running_app
+
+KEY = "lk-test-reviews-0123456789abcdef"
+LANES = Path(__file__).resolve().parents[2] / "configs" / "runtime" / "lanes.yaml"
+CLEAN_BUT_HURTFUL = "you're so stupid it's embarrassing to talk to you"  # no fast rule: semantic
+FLAGGED = "you are a worthless idiot and everyone hates you"  # the insult pattern finds it
+
+
+def _lanes(tmp_path: Path, sample: float) -> Path:
+    lanes = yaml.safe_load(LANES.read_text())
+    lanes["lanes"]["dev"]["review_sample"] = sample
+    path = tmp_path / f"lanes-{sample}.yaml"
+    path.write_text(yaml.safe_dump(lanes))
+    return path
+
+
+async def _reviews(client: httpx.AsyncClient, since: list[dict[str, Any]] | None = None
+                   ) -> list[dict[str, Any]]:
+    """The review entries of the audit chain (those not in `since`: the database is shared
+    with the other tests)."""
+    enforcement = client.app.state.lukhas.enforcement  # type: ignore[attr-defined]
+    while enforcement._reviews:  # the reviews under way, to their end
+        await asyncio.gather(*list(enforcement._reviews), return_exceptions=True)
+    resp = await client.get("/v1/admin/audit", params={"action": "guardian.input.log",
+                                                         "limit": 100})
+    assert resp.status_code == 200, resp.text
+    seen = {e["hash"] for e in since or []}
+    return [e for e in resp.json()["data"] if e["details"].get("review") and e["hash"] not in seen]
+
+
+async def _ask(client: httpx.AsyncClient, text: str) -> None:
+    resp = await client.post("/v1/responses", json={"model": "lukhas-matriz", "input": text,
+                                                    "store": False})
+    assert resp.status_code == 200, resp.text
+
+
+async def test_every_clean_text_is_reviewed_at_a_sample_of_one(pg_url: str,
+                                                              tmp_path: Path) -> None:
+    async with running_app(pg_url, tmp_path, key=KEY, api_keys=KEY, api_key_tier="T3",
+                           guardian_lanes_file=_lanes(tmp_path, 1.0)) as client:
+        before = await _reviews(client)
+        await _ask(client, CLEAN_BUT_HURTFUL)
+        [review] = await _reviews(client, before)
+        reasons = review["details"]["decision"]["reasons"]
+        assert {r["category"] for r in reasons} >= {"harassment"}
+        assert {r["detector"] for r in reasons} == {"semantic"}
+
+
+async def test_a_sample_of_zero_reviews_only_what_a_fast_rule_flagged(pg_url: str,
+                                                                     tmp_path: Path) -> None:
+    async with running_app(pg_url, tmp_path, key=KEY, api_keys=KEY, api_key_tier="T3",
+                           guardian_lanes_file=_lanes(tmp_path, 0.0)) as client:
+        before = await _reviews(client)
+        for _ in range(5):
+            await _ask(client, CLEAN_BUT_HURTFUL)
+        assert await _reviews(client, before) == []
+        await _ask(client, FLAGGED)
+        [review] = await _reviews(client, before)
+        assert review["details"]["param"] == "input"
