@@ -38,3 +38,14 @@ def test_checks_fail_what_they_should() -> None:
     assert check({"json": {"a": 1}}, Answer(text="not JSON"))
     assert check({"json": {"a": 1}}, Answer(text='{"a": 1, "b": 2}'))
     assert check({"json": {"a": 1}}, Answer(text='{"a": 1}')) == []
+    filtered = {"incomplete_details": {"reason": "content_filter", "redactions": 1}}
+    assert check({"fields": {"incomplete_details.redactions": 0}}, Answer(fields=filtered))
+    assert check({"fields": {"incomplete_details.redactions": 1}}, Answer(fields=filtered)) == []
+    assert check({"fields": {"incomplete_details": None}}, Answer(fields=filtered))
+    assert check({"fields": {"summary.memories": 3}}, Answer(fields={"summary": None}))
+    # What a stream sent must be what its response says (nothing held back leaks, or is lost).
+    assert check({}, Answer(text="[pii]", streamed="4111 1111 1111 1111"))
+    assert check({}, Answer(text="[pii]", streamed="[pii]")) == []
+    # A refusal's message is its text: it must not name the rule.
+    refused = Answer(text="Rejected by content.weapons", error={"status": 400})
+    assert check({"error": {"status": 400}, "not_contains": ["content."]}, refused)
