@@ -16,6 +16,7 @@ def test_every_suite_passes_and_reports_are_written(base_url: str, tmp_path: Pat
     assert main(["--base-url", f"{base_url}/v1", "--key", KEY_A, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert set(results["scores"]) == set(load())
+    assert {"guardian", "dreams"} <= set(results["scores"])
     assert all(s["score"] == 1.0 for s in results["scores"].values())
     junit = ElementTree.parse(out / "junit.xml").getroot()
     cases = sum(len(c) for c in load().values())
