@@ -9,19 +9,31 @@ as a caller of its own (a ΛiD token minted with the admin key), so long-term me
 leaks from one case into another. A case is a list of steps (requests) and what the last
 answer must satisfy:
 
-    {"id": ..., "api": "responses" | "chat" | "embeddings" | "models",
+    {"id": ..., "api": "responses" | "chat" | "embeddings" | "models" | "moderations"
+                       | "input_items" | "dreams",
      "steps": [{"input": ..., "chain": true, "stream": true, "store": false, "model": ...,
                 "tools": [...], "tool_choice": ..., "parallel_tool_calls": false,
                 "max_tool_calls": 1, "text": {"format": ...}, "response_format": ...,
-                "tool_output": "..."}],
+                "tool_output": "...", "dream": {...}, "api": ..., "caller": ...}],
      "expect": {"contains": [...], "contains_any": [...], "not_contains": [...],
                 "fields": {...}, "usage": true, "events": [...],
                 "calls": [{"name": ..., "arguments": {...}}], "json": {...},
                 "error": {"status": 404, "code": ..., "param": ...}}}
 
-A step's `tool_output` answers every function call of the step before it (chained with
-`previous_response_id`); `calls` are the function calls of the last answer, `json` its text
-parsed as JSON.
+A step's `api` overrides the case's (memories told through `responses`, then a dream), and
+its `caller` names another caller, a subject of its own (who must not see the first one's
+dream). A step's `tool_output` answers every function call of the step before it (chained
+with `previous_response_id`); `calls` are the function calls of the last answer, `json` its
+text parsed as JSON. A `fields` key `a.b` is field `b` inside field `a`
+(`incomplete_details.reason`, `summary.memories`).
+
+What an answer's text and fields are, per API: a response's output text (of a stream, the
+text deltas as sent, which must be the final response's text) with its `id`, `status`,
+`incomplete_details` ...; a refused request's error message; `moderations` the flagged
+categories of the first result, and `flagged`; `input_items` the text of the input the
+previous response stored; `dreams` queues the step's `dream` (or, without one, reads the
+previous step's dream again), waits for it to end and reads its trace: its summary's notes and
+scenarios as text, the trace's event types as events, and the dream object as fields.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +51,18 @@ from xml.etree import ElementTree
 
 import httpx
 import openai
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseFailedEvent,
+    ResponseFunctionToolCall,
+    ResponseIncompleteEvent,
+)
 
 CASES = Path(__file__).resolve().parent / "cases"
 MODEL = "lukhas-matriz"
+DREAM_ENDED = ("completed", "failed", "cancelled", "incomplete")
+DREAM_WAIT_S = 30.0
 
 
 @dataclass
@@ -61,10 +83,12 @@ class Answer:
     usage: bool = False
     error: dict[str, Any] | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)  # {"call_id", "name", "arguments"}
+    streamed: str | None = None  # a stream's text deltas, as sent
 
 
 _PASSED = ("tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "text",
            "response_format")
+_ENDED = (ResponseCompletedEvent, ResponseIncompleteEvent, ResponseFailedEvent)
 
 
 def load(suites: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -104,20 +128,71 @@ def _responses(client: openai.OpenAI, step: dict[str, Any], prior: Answer) -> An
     if "store" in step:
         params["store"] = step["store"]
     if step.get("stream"):
-        answer = Answer()
+        answer, deltas = Answer(), []
+        final: Response | None = None
         with client.responses.stream(**params) as stream:
-            for event in stream:
+            for event in stream:  # the terminal event's response, `incomplete` ones too
                 answer.events.append(event.type)
-            final = stream.get_final_response()
+                if event.type == "response.output_text.delta":
+                    deltas.append(event.delta)
+                elif isinstance(event, _ENDED):
+                    final = event.response
+        answer.streamed = "".join(deltas)
+        if final is None:
+            return Answer(error={"message": "the stream ended without a terminal event"})
     else:
         answer, final = Answer(), client.responses.create(**params)
     answer.text = final.output_text
     answer.calls = [{"call_id": i.call_id, "name": i.name, "arguments": i.arguments}
-                    for i in final.output if i.type == "function_call"]
+                    for i in final.output if isinstance(i, ResponseFunctionToolCall)]
+    details = final.incomplete_details
     answer.fields = {"id": final.id, "object": final.object, "status": final.status,
-                     "model": final.model}
+                     "model": final.model,
+                     "incomplete_details": None if details is None else details.model_dump()}
     answer.usage = final.usage is not None and final.usage.total_tokens > 0
     return answer
+
+
+def _input_items(client: openai.OpenAI, prior: Answer) -> Answer:
+    """The text of what the previous response stored as its input."""
+    texts = []
+    for item in client.responses.input_items.list(prior.fields["id"], order="asc"):
+        if item.type == "function_call_output":
+            texts.append(str(item.output))
+        elif item.type == "message":
+            texts += [getattr(part, "text", "") for part in item.content]
+    return Answer(text="\n".join(texts))
+
+
+def _moderations(client: openai.OpenAI, step: dict[str, Any]) -> Answer:
+    model = {"model": step["model"]} if "model" in step else {}  # the policy's name if absent
+    done = client.moderations.create(input=step["input"], **model)
+    result = done.results[0]
+    flagged = [name for name, on in result.categories.model_dump(by_alias=True).items() if on]
+    return Answer(text=" ".join(flagged), fields={"model": done.model,
+                                                  "flagged": result.flagged})
+
+
+def _dream(client: openai.OpenAI, step: dict[str, Any], prior: Answer) -> Answer:
+    """Queue the step's dream (or read the previous one), wait for its end, read its trace."""
+    if "dream" in step:
+        created: dict[str, Any] = client.post("/dreams", cast_to=object,  # type: ignore[arg-type]
+                                              body=step["dream"])
+        path = f"/dreams/{created['id']}"
+    else:
+        path = f"/dreams/{prior.fields['id']}"
+    deadline = time.monotonic() + DREAM_WAIT_S
+    while True:
+        dream: dict[str, Any] = client.get(path, cast_to=object)  # type: ignore[arg-type]
+        if dream["status"] in DREAM_ENDED or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    trace = client.get(path, cast_to=object, stream=True,
+                       stream_cls=openai.Stream[object], options={"params": {"stream": "true"}})
+    events = [event["type"] for event in trace]  # type: ignore[index]
+    notes = (dream["summary"] or {}).get("notes", [])
+    return Answer(text="\n".join(notes + [s["text"] for s in dream["scenarios"]]),
+                  fields=dream, events=events)
 
 
 def _chat(client: openai.OpenAI, step: dict[str, Any]) -> Answer:
@@ -144,10 +219,25 @@ def _step(client: openai.OpenAI, api: str, step: dict[str, Any], prior: Answer) 
                           usage=vectors.usage.total_tokens > 0)
         if api == "models":
             return Answer(text=" ".join(m.id for m in client.models.list()))
+        if api == "moderations":
+            return _moderations(client, step)
+        if api == "input_items":
+            return _input_items(client, prior)
+        if api == "dreams":
+            return _dream(client, step, prior)
         return _responses(client, step, prior)
     except openai.APIStatusError as error:
         body = error.body if isinstance(error.body, dict) else {}
-        return Answer(error={"status": error.status_code, **body})
+        return Answer(text=str(body.get("message", "")),
+                      error={"status": error.status_code, **body})
+
+
+def _field(fields: dict[str, Any], key: str) -> Any:
+    """The answer's field `key`; `a.b` is field `b` inside field `a`."""
+    value: Any = fields
+    for name in key.split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
 
 
 def _in_order(wanted: list[str], seen: list[str]) -> bool:
@@ -162,6 +252,8 @@ def check(expect: dict[str, Any], answer: Answer) -> list[str]:
     text = answer.text.lower()
     if answer.error is not None and "error" not in expect:
         return [f"error {answer.error}"]
+    if answer.streamed is not None and answer.streamed != answer.text:
+        failures.append(f"streamed {answer.streamed!r}, but the response says {answer.text!r}")
     for word in expect.get("contains", []):
         if word.lower() not in text:
             failures.append(f"does not contain {word!r}")
@@ -172,8 +264,8 @@ def check(expect: dict[str, Any], answer: Answer) -> list[str]:
         if word.lower() in text:
             failures.append(f"contains {word!r}")
     for key, value in expect.get("fields", {}).items():
-        if answer.fields.get(key) != value:
-            failures.append(f"{key} is {answer.fields.get(key)!r}, not {value!r}")
+        if _field(answer.fields, key) != value:
+            failures.append(f"{key} is {_field(answer.fields, key)!r}, not {value!r}")
     if expect.get("usage") and not answer.usage:
         failures.append("no usage")
     if "calls" in expect:
@@ -202,17 +294,34 @@ def check(expect: dict[str, Any], answer: Answer) -> list[str]:
 
 def run_case(base_url: str, admin_key: str, suite: str, case: dict[str, Any]) -> Result:
     started = time.perf_counter()
-    key = _caller(base_url, admin_key)
-    with openai.OpenAI(base_url=base_url, api_key=key, max_retries=2) as client:
-        answer = Answer()
-        for step in case["steps"]:
-            prior = answer
-            answer = _step(client, case.get("api", "responses"), step, prior)
-            if "id" not in answer.fields and "id" in prior.fields:
-                answer.fields["id"] = prior.fields["id"]
+    clients: dict[str, openai.OpenAI] = {}  # by caller: the case's own is ""
+
+    def client(name: str) -> openai.OpenAI:
+        if name not in clients:
+            clients[name] = openai.OpenAI(base_url=base_url, max_retries=2,
+                                          api_key=_caller(base_url, admin_key))
+        return clients[name]
+
+    try:
+        answer = _run_steps(case, client)
+    finally:
+        for each in clients.values():
+            each.close()
     failures = check(case["expect"], answer)
     return Result(suite, case["id"], not failures, time.perf_counter() - started, failures,
                   answer.text[:500])
+
+
+def _run_steps(case: dict[str, Any], client: Callable[[str], openai.OpenAI]) -> Answer:
+    """The case's steps, each as its caller; the last answer."""
+    answer = Answer()
+    for step in case["steps"]:
+        prior = answer
+        api = step.get("api", case.get("api", "responses"))
+        answer = _step(client(step.get("caller", "")), api, step, prior)
+        if "id" not in answer.fields and "id" in prior.fields:
+            answer.fields["id"] = prior.fields["id"]
+    return answer
 
 
 def report(results: list[Result], out: Path) -> dict[str, Any]:
