@@ -27,11 +27,15 @@ SEA = ["Anna lives in Lisbon and loves the sea.", "Anna is learning to sail in L
 
 
 @pytest.fixture
-async def slow(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
-    """The app with a tick of once per 100 s: after its first tick, no worker starts."""
-    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A, tick_hz=0.01) as client:
+async def slow(fresh_db_url: str,
+               tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
+    """The app with a tick of once per 100 s: after its first tick, no worker starts. A
+    database of its own: another process's runner (the live server's) would take a dream
+    queued in a shared one before the test claims it."""
+    async with running_app(fresh_db_url, tmp_path, key=KEY_A, api_keys=KEY_A,
+                           tick_hz=0.01) as client:
         state: AppState = client.app.state.lukhas  # type: ignore[attr-defined]
-        # The first tick's worker finishes what other tests' apps left open, then stops.
+        # The first tick's worker finishes what is open (nothing, here), then stops.
         for _ in range(600):
             async with state.pool.acquire() as conn:
                 if not await conn.fetchval(f"SELECT count(*) FROM dreams WHERE {OPEN}"):
