@@ -117,6 +117,8 @@ class Journal:
         dream.last_seq += len(rows)
         if to is not None:
             dream.status = to
+            if to is DreamStatus.GATHERING:  # the one way out of the queue (machine.py)
+                self._metrics.dreams_started.inc()
             if is_terminal(to):
                 self._metrics.dreams.labels(status=to.value).inc()
                 waited = time.time() - dream.created_at.timestamp()

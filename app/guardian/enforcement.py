@@ -170,6 +170,7 @@ class Enforcement:
                                action=strongest(r.action for r in found))
             self.metrics.decisions.labels(self.lane, f"{direction}_review",
                                           decision.action).inc()
+            self.metrics.found(f"{direction}_review", decision)
             record = decision_record(decision, correlation_id=correlation_id, lane=self.lane,
                                      emergency_active=self.emergency_active(),
                                      enforcement_enabled=self.enforced)

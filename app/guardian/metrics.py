@@ -1,11 +1,14 @@
 """The Guardian's enforcement metrics (their contract: configs/observability/contracts/
-component-guardian.yaml). Labels are the lane, the mode, the direction, the decision and
-the failure's place: a small fixed set."""
+component-guardian_enforcement.yaml). Labels are the lane, the mode, the direction, the
+decision, the category and the failure's place: a small fixed set. A category is one of
+`decision.CATEGORIES` (a rule's category is checked against it when its policy loads); a
+rule's name, id or text is never a label."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from app.guardian.decision import Decision
 from app.guardian.lanes import Mode
 
 _SCAN_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -32,6 +35,12 @@ class EnforcementMetrics:
             " reviews by semantic rules after them) and action (allow, log, redact, block),"
             " whether enforced or only logged.",
             ["lane", "direction", "action"], registry=registry)
+        self.findings = Counter(
+            "lukhas_guardian_findings_total",
+            "What the Guardian's decisions other than a plain allow found: one per reason (a"
+            " rule that matched), by direction (as in lukhas_guardian_decisions_total), the"
+            " rule's category and the rule's action.",
+            ["lane", "direction", "category", "action"], registry=registry)
         self.failures = Counter(
             "lukhas_guardian_failures_total",
             "Failures inside the Guardian (an exception or a timeout) by where: input,"
@@ -57,3 +66,10 @@ class EnforcementMetrics:
             "lukhas_guardian_audit_failures_total",
             "Guardian decisions that could not be written to the audit chain.",
             ["lane"], registry=registry)
+
+    def found(self, direction: str, decision: Decision) -> None:
+        """Count each reason of `decision` by category and action, unless it is an allow."""
+        if decision.action == "allow":
+            return
+        for reason in decision.reasons:
+            self.findings.labels(self.lane, direction, reason.category, reason.action).inc()

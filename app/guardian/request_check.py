@@ -97,6 +97,7 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     if not found:
         return Checked()
     for text, decision in found:
+        enforcement.metrics.found("input", decision)
         record = decision_record(decision, correlation_id=request_id, lane=enforcement.lane,
                                  emergency_active=enforcement.emergency_active(),
                                  enforcement_enabled=enforcement.enforced)

@@ -202,6 +202,10 @@ class Metrics:
             "Memory writes not stored because the same content was already there.",
             registry=registry,
         )
+        self.dreams_started = Counter(
+            "lukhas_dreams_started_total", "Dreams a runner took out of the queue (once per"
+            " dream, however often it is resumed).", registry=registry,
+        )
         self.dreams = Counter(
             "lukhas_dreams_total", "Dreams ended, by how they ended (completed, failed,"
             " cancelled, incomplete).", ["status"], registry=registry,

@@ -17,8 +17,14 @@ DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 Panel = tuple[str, str, list[tuple[str, str]]]  # title, unit, [(expr, legend)]
 
 
-def _p95(metric: str, by: str) -> str:
-    return f"histogram_quantile(0.95, sum by ({by}, le) (rate({metric}_bucket[$__rate_interval])))"
+def _quantile(q: float, metric: str, by: str = "") -> str:
+    labels = f"{by}, le" if by else "le"
+    return (f"histogram_quantile({q}, sum by ({labels}) "
+            f"(rate({metric}_bucket[$__rate_interval])))")
+
+
+def _p95(metric: str, by: str = "") -> str:
+    return _quantile(0.95, metric, by)
 
 
 HTTP: list[Panel] = [
@@ -123,12 +129,56 @@ ENGINES: list[Panel] = [
                                       "{{lane}}")]),
 ]
 
+GUARDIAN: list[Panel] = [
+    ("Guardian decisions by direction and action", "ops", [
+        ("sum by (lane, direction, action) (rate(lukhas_guardian_decisions_total"
+         "[$__rate_interval]))", "{{direction}} {{action}} ({{lane}})")]),
+    ("Guardian decisions by category", "ops", [
+        ("sum by (lane, category, action) (rate(lukhas_guardian_findings_total"
+         "[$__rate_interval]))", "{{category}} {{action}} ({{lane}})")]),
+    ("Guardian refusals by outcome", "reqps", [
+        ("sum by (lane, outcome) (rate(lukhas_guardian_refused_total[$__rate_interval]))",
+         "{{outcome}} ({{lane}})")]),
+    ("Guardian failures by operation", "ops", [
+        ("sum by (lane, operation) (rate(lukhas_guardian_failures_total[$__rate_interval]))",
+         "{{operation}} ({{lane}})")]),
+    ("Guardian request scan p50 and p95", "s", [
+        (_quantile(0.5, "lukhas_guardian_scan_seconds", "lane"), "p50 ({{lane}})"),
+        (_p95("lukhas_guardian_scan_seconds", "lane"), "p95 ({{lane}})")]),
+    ("Semantic reviews skipped", "ops", [
+        ("sum by (lane, direction) (rate(lukhas_guardian_reviews_skipped_total"
+         "[$__rate_interval]))", "{{direction}} ({{lane}})")]),
+    ("Kill switch and mode", "short", [
+        ("max by (lane) (lukhas_guardian_kill_switch_engaged)", "kill switch engaged ({{lane}})"),
+        ("max by (lane, mode) (lukhas_guardian_mode == 1)", "mode {{mode}} ({{lane}})")]),
+    ("Guardian audit write failures", "ops", [
+        ("sum by (lane) (rate(lukhas_guardian_audit_failures_total[$__rate_interval]))",
+         "{{lane}}")]),
+]
+
+DREAMS: list[Panel] = [
+    ("Dreams started and ended by status", "short", [
+        ("sum(increase(lukhas_dreams_started_total[$__rate_interval]))", "started"),
+        ("sum by (status) (increase(lukhas_dreams_total[$__rate_interval]))",
+         "ended {{status}}")]),
+    ("Dream duration p50 and p95 (creation to end)", "s", [
+        (_quantile(0.5, "lukhas_dream_seconds"), "p50"),
+        (_p95("lukhas_dream_seconds"), "p95")]),
+    ("Dream phase p95", "s", [(_p95("lukhas_dream_phase_seconds", "stage"), "{{stage}}")]),
+    ("Dream merge proposals by outcome", "short", [
+        ("sum by (outcome) (increase(lukhas_dream_proposals_total[$__rate_interval]))",
+         "{{outcome}}")]),
+]
+
+# New sections go last: a panel's id is its place, and links to a panel name its id.
 DASHBOARDS: dict[str, tuple[str, list[tuple[str, list[Panel]]]]] = {
     "lukhas-overview": ("LUKHAS façade", [("HTTP and limits", HTTP),
                                           ("Upstream models", UPSTREAM),
                                           ("MATRIZ, tick and memory", MATRIZ),
                                           ("Engines: drift, breakthroughs, experience, sleep",
-                                           ENGINES)]),
+                                           ENGINES),
+                                          ("Guardian", GUARDIAN),
+                                          ("Dreams", DREAMS)]),
 }
 
 

@@ -4,6 +4,7 @@ hadolint, the Kubernetes schemas, and promtool's rule unit tests."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -116,6 +117,19 @@ def test_prometheus_rules_pass_their_unit_tests() -> None:
     assert tests
     result = _run(promtool, "test", "rules", *tests, cwd=PROMETHEUS / "tests")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_links_its_runbook_entry() -> None:
+    # GitHub's heading anchors: lower case, spaces to hyphens, punctuation dropped.
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "docs" / "ops" / "slos.md").read_text(), re.M)
+    anchors = {re.sub(r"[^a-z0-9 _-]", "", h.lower()).replace(" ", "-") for h in headings}
+    alerts = [r for path in sorted((PROMETHEUS / "rules").glob("*.yml"))
+              for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]
+              if "alert" in r]
+    assert alerts
+    for alert in alerts:
+        page, _, anchor = alert["annotations"]["runbook_url"].partition("#")
+        assert page == "docs/ops/slos.md" and anchor in anchors, alert["alert"]
 
 
 def test_slo_alerts_use_the_budgets_file() -> None:

@@ -27,11 +27,15 @@ SEA = ["Anna lives in Lisbon and loves the sea.", "Anna is learning to sail in L
 
 
 @pytest.fixture
-async def slow(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
-    """The app with a tick of once per 100 s: after its first tick, no worker starts."""
-    async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A, tick_hz=0.01) as client:
+async def slow(fresh_db_url: str,
+               tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
+    """The app with a tick of once per 100 s: after its first tick, no worker starts. A
+    database of its own: another process's runner (the live server's) would take a dream
+    queued in a shared one before the test claims it."""
+    async with running_app(fresh_db_url, tmp_path, key=KEY_A, api_keys=KEY_A,
+                           tick_hz=0.01) as client:
         state: AppState = client.app.state.lukhas  # type: ignore[attr-defined]
-        # The first tick's worker finishes what other tests' apps left open, then stops.
+        # The first tick's worker finishes what is open (nothing, here), then stops.
         for _ in range(600):
             async with state.pool.acquire() as conn:
                 if not await conn.fetchval(f"SELECT count(*) FROM dreams WHERE {OPEN}"):
@@ -60,10 +64,15 @@ async def types(state: AppState, dream_id: str) -> list[str]:
         return [r["type"] for r in await repo.steps(conn, dream_id, -1)]
 
 
+def _started(state: AppState) -> float:
+    return state.metrics.registry.get_sample_value("lukhas_dreams_started_total") or 0.0
+
+
 async def test_a_dream_interrupted_mid_way_resumes_where_it_was(
         slow: tuple[httpx.AsyncClient, AppState]) -> None:
     client, state = slow
     dream_id = await queued(client, state, "interrupted")
+    started = _started(state)
     runner = state.dream_runner
     first = asyncio.create_task(runner.run(await claim(state, dream_id)))
     for _ in range(10_000):  # poll closely: the phases take milliseconds
@@ -88,18 +97,21 @@ async def test_a_dream_interrupted_mid_way_resumes_where_it_was(
     for kind in ("dream.gathering", "dream.memories", "dream.associating", "dream.links",
                  "dream.generating", "dream.completed"):
         assert seen.count(kind) == 1, (kind, seen)
+    assert _started(state) == started + 1  # resumed, not started again
 
 
 async def test_a_dream_interrupted_too_often_fails_with_the_reason(
         slow: tuple[httpx.AsyncClient, AppState]) -> None:
     client, state = slow
     dream_id = await queued(client, state, "too often")
+    started = _started(state)
     async with state.pool.acquire() as conn:
         await conn.execute("UPDATE dreams SET attempts = $2 WHERE id = $1", dream_id,
                            MAX_ATTEMPTS)
     await state.dream_runner.run(await claim(state, dream_id))
     got = (await client.get(f"/v1/dreams/{dream_id}")).json()
     assert got["status"] == "failed" and got["reason"]["code"] == "interrupted"
+    assert _started(state) == started  # failed in the queue: never started
     assert f"interrupted {MAX_ATTEMPTS} times" in got["reason"]["message"]
 
 
@@ -160,12 +172,15 @@ async def test_unstored_dreams_left_unstreamed_are_swept(
         await conn.execute("DELETE FROM dreams WHERE owner = 'sweep-owner'")
 
 
-async def test_ended_dreams_are_counted(slow: tuple[httpx.AsyncClient, AppState]) -> None:
+async def test_started_and_ended_dreams_are_counted(
+        slow: tuple[httpx.AsyncClient, AppState]) -> None:
     client, state = slow
     before = state.metrics.registry.get_sample_value("lukhas_dreams_total",
                                                      {"status": "completed"}) or 0.0
     dream_id = await queued(client, state, "counted")
+    started = _started(state)
     await state.dream_runner.run(await claim(state, dream_id))
+    assert _started(state) == started + 1
     after = state.metrics.registry.get_sample_value("lukhas_dreams_total",
                                                     {"status": "completed"})
     assert after == before + 1

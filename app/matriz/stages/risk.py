@@ -140,6 +140,7 @@ class RiskStage(Stage):
                             kind="text", policy=gate.policy.label,
                             metrics={"redactions": ctx.redactions, "chars": gate.seen,
                                      "scans": gate.scans})
+        enforcement.metrics.found("output", decision)
         record = decision_record(
             decision, correlation_id=request_id_var.get() or "", lane=enforcement.lane,
             emergency_active=enforcement.emergency_active(),
