@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from app.guardian.decision import ACTIONS, CATEGORIES
+from tests.utils.lanes import lanes_file
 from tests.utils.mock_upstream import MockUpstream
 from tests.utils.routed import UPSTREAM_KEY_ENV, Routed, routed_app, routing
 
@@ -126,7 +127,9 @@ async def test_a_semantic_review_counts_what_it_found(
         mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     up = mock_upstream_factory(api_key="sk-guardian-upstream-key")
     async with routed_app(pg_url, tmp_path, routing(up.url),
-                          guardian_policy_dir=_semantic_policy(tmp_path)) as app:
+                          guardian_policy_dir=_semantic_policy(tmp_path),
+                          # every clean text reviewed, not the lane's sample
+                          guardian_lanes_file=lanes_file(tmp_path, review_sample=1.0)) as app:
         registry = app.state.metrics.registry
         series = ("dev", "input_review", "policy", "log")
         resp = await app.http.post("/v1/responses", json={

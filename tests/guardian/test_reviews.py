@@ -9,22 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from tests.utils.app import running_app
+from tests.utils.lanes import lanes_file
 
 KEY = "lk-test-reviews-0123456789abcdef"
-LANES = Path(__file__).resolve().parents[2] / "configs" / "runtime" / "lanes.yaml"
 CLEAN_BUT_HURTFUL = "you're so stupid it's embarrassing to talk to you"  # no fast rule: semantic
 FLAGGED = "you are a worthless idiot and everyone hates you"  # the insult pattern finds it
-
-
-def _lanes(tmp_path: Path, sample: float) -> Path:
-    lanes = yaml.safe_load(LANES.read_text())
-    lanes["lanes"]["dev"]["review_sample"] = sample
-    path = tmp_path / f"lanes-{sample}.yaml"
-    path.write_text(yaml.safe_dump(lanes))
-    return path
 
 
 async def _reviews(client: httpx.AsyncClient, since: list[dict[str, Any]] | None = None
@@ -50,7 +41,7 @@ async def _ask(client: httpx.AsyncClient, text: str) -> None:
 async def test_every_clean_text_is_reviewed_at_a_sample_of_one(pg_url: str,
                                                               tmp_path: Path) -> None:
     async with running_app(pg_url, tmp_path, key=KEY, api_keys=KEY, api_key_tier="T3",
-                           guardian_lanes_file=_lanes(tmp_path, 1.0)) as client:
+                           guardian_lanes_file=lanes_file(tmp_path, review_sample=1.0)) as client:
         before = await _reviews(client)
         await _ask(client, CLEAN_BUT_HURTFUL)
         [review] = await _reviews(client, before)
@@ -62,7 +53,7 @@ async def test_every_clean_text_is_reviewed_at_a_sample_of_one(pg_url: str,
 async def test_a_sample_of_zero_reviews_only_what_a_fast_rule_flagged(pg_url: str,
                                                                      tmp_path: Path) -> None:
     async with running_app(pg_url, tmp_path, key=KEY, api_keys=KEY, api_key_tier="T3",
-                           guardian_lanes_file=_lanes(tmp_path, 0.0)) as client:
+                           guardian_lanes_file=lanes_file(tmp_path, review_sample=0.0)) as client:
         before = await _reviews(client)
         for _ in range(5):
             await _ask(client, CLEAN_BUT_HURTFUL)
