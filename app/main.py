@@ -26,7 +26,7 @@ from app.api.chat.service import ChatService
 from app.api.conversations.router import router as conversations_router
 from app.api.conversations.service import ConversationsService
 from app.api.dreams.router import router as dreams_router
-from app.api.dreams.service import DreamsService
+from app.api.dreams.service import DreamsService, Outward
 from app.api.embeddings.router import router as embeddings_router
 from app.api.embeddings.service import EmbeddingsService
 from app.api.experience.router import router as experience_router
@@ -357,7 +357,8 @@ async def _open(
         login=LoginService(pool, tokens, tiers, passwords, seal, auth_throttle, policy),
         auth_throttle=auth_throttle, models=ModelsService(cards, routing),
         routing_preview=RoutingPreviewService(routing, cards, set(tiers.scopes_by_tier)),
-        dreams=DreamsService(pool, registry, journal, dream_runner.wake),
+        dreams=DreamsService(pool, registry, journal, dream_runner.wake,
+                             Outward(guardian, enforcement.enforced)),
         dream_runner=dream_runner,
         guardian=guardian, guardian_policy=guardian_policy,
         moderations=ModerationsService(guardian), enforcement=enforcement,

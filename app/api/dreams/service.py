@@ -17,6 +17,7 @@ from app.dreams.journal import Dream, Journal
 from app.dreams.machine import DreamStatus, is_terminal
 from app.dreams.types import Constraints
 from app.errors import Conflict, InvalidRequest, NotFound
+from app.guardian.engine import Guardian
 from app.identity.base import Identity
 from app.ids import ordered_ids
 from app.matriz.providers.registry import ProviderRegistry
@@ -69,13 +70,48 @@ def event_object(row: Any, dream_id: str, created_at: Any) -> dict[str, Any]:
                       data=row["data"]).model_dump()
 
 
+class Outward:
+    """A dream's texts as they leave, through the Guardian's output rules: what the service
+    says in a dream (recalled memories, scenarios, the statement of a proposal) is an answer
+    like any other, and a span a rule redacts or blocks is replaced by the rule's
+    replacement. Advisory lanes (`enforced` False) pass it unchanged. The stored dream keeps
+    the texts as they were: its later phases and the memory guard judge what it really
+    holds."""
+
+    def __init__(self, guardian: Guardian, enforced: bool) -> None:
+        self._guardian = guardian
+        self._enforced = enforced
+
+    def text(self, text: str) -> str:
+        if not self._enforced or not text:
+            return text
+        decision = self._guardian.scan_fast(text, direction="output")
+        return decision.redact(text)[0] if decision.reasons else text
+
+    def dream(self, obj: dict[str, Any]) -> dict[str, Any]:
+        for scenario in obj["scenarios"]:
+            scenario["text"] = self.text(scenario["text"])
+        return obj
+
+    def event(self, obj: dict[str, Any]) -> dict[str, Any]:
+        data = obj.get("data") or {}
+        for memory in data.get("memories") or []:
+            memory["text"] = self.text(memory["text"])
+        if isinstance(data.get("scenario"), dict):
+            data["scenario"]["text"] = self.text(data["scenario"]["text"])
+        if isinstance(data.get("proposal"), dict):
+            data["proposal"]["statement"] = self.text(data["proposal"]["statement"])
+        return obj
+
+
 class DreamsService:
     def __init__(self, pool: Any, registry: ProviderRegistry, journal: Journal,
-                 wake: Any) -> None:
+                 wake: Any, outward: Outward) -> None:
         self._pool = pool
         self._registry = registry
         self._journal = journal
         self._wake = wake  # the runner's `wake()`
+        self._out = outward
 
     async def create(self, identity: Identity, req: DreamCreate) -> dict[str, Any]:
         """Check the request, store the dream queued, wake the runner."""
@@ -136,7 +172,7 @@ class DreamsService:
         """One of the caller's dreams, with its scenarios."""
         async with self._pool.acquire() as conn:
             row = await self._row(conn, identity, dream_id)
-            return dream_object(row, await repo.scenarios(conn, dream_id))
+            return self._out.dream(dream_object(row, await repo.scenarios(conn, dream_id)))
 
     async def list(self, identity: Identity, q: DreamsQuery) -> dict[str, Any]:
         """The caller's dreams, OpenAI list conventions."""
@@ -144,7 +180,7 @@ class DreamsService:
             rows, more = await repo.page(conn, identity.subject, limit=q.limit, after=q.after,
                                          before=q.before, descending=q.order == "desc")
             scenarios = await repo.scenarios_of(conn, [r["id"] for r in rows])
-        data = [dream_object(r, scenarios.get(r["id"], [])) for r in rows]
+        data = [self._out.dream(dream_object(r, scenarios.get(r["id"], []))) for r in rows]
         return list_page(data, more)
 
     async def cancel(self, identity: Identity, dream_id: str) -> dict[str, Any]:
@@ -193,7 +229,8 @@ class DreamsService:
                     "code": "dream_not_found"}}])
                 return
             if steps:
-                yield named_frames([event_object(s, dream_id, created_at) for s in steps])
+                yield named_frames([self._out.event(event_object(s, dream_id, created_at))
+                                    for s in steps])
                 last = steps[-1]["seq"]
             if is_terminal(DreamStatus(row["status"])) and last >= row["last_seq"]:
                 if not row["store"]:

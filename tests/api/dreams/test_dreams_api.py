@@ -345,3 +345,23 @@ async def test_unknown_query_parameters_are_named(app_client: httpx.AsyncClient)
     assert listed.status_code == 400, listed.text
     assert listed.json()["error"]["param"] == "status"
     assert listed.json()["error"]["code"] == "unknown_parameter"
+
+
+async def test_what_a_dream_says_passes_the_output_policy(app_client: httpx.AsyncClient) -> None:
+    """Recalled memories, scenarios and proposals leave through the output rules, as an
+    answer does: a card number the caller once told is redacted wherever the dream shows it;
+    the stored memory itself is unchanged."""
+    card = "4111 1111 1111 1111"
+    headers, subject = await new_caller(app_client)
+    state = state_of(app_client)
+    await remember(state, subject, [f"Anna paid in Lisbon with card {card}.",
+                                    "Anna flew to Lisbon in May."])
+    done = await ended(app_client, headers, (await dream(app_client, headers, seed="Anna",
+                                                         constraints={"max_scenarios": 2}))["id"])
+    steps = await trace(app_client, headers, done["id"])
+    shown = orjson.dumps([steps, done]).decode()
+    assert "Lisbon" in shown and "[pii]" in shown
+    assert card not in shown and card.replace(" ", "") not in shown
+    async with state.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM memory_documents WHERE owner = $1"
+                                   " AND content LIKE $2", subject, f"%{card}%") == 1
