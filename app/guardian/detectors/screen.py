@@ -33,64 +33,79 @@ _MAX_RANGE = 128  # characters of a class ([\u200b-\u200d]) one of which is requ
 
 K = TypeVar("K", bound=Hashable)
 Exact = frozenset[str] | None  # every text a part can match, when there are few
-Need = frozenset[str] | None  # texts one of which every match holds; None: nothing known
-_ANY: tuple[Exact, Need] = (None, None)
-_EMPTY: tuple[Exact, Need] = (frozenset({""}), None)
+Needs = tuple[frozenset[str], ...]  # sets every match holds a text of each of (all required)
+_MAX_NEEDS = 4  # sets kept for one alternative: the most selective
 
 
-def required_literals(pattern: str) -> frozenset[str] | None:
-    """Texts one of which every match of `pattern` contains (compared ignoring case), or
-    None when no such set is known."""
+def required_literals(pattern: str) -> list[Needs] | None:
+    """What every match of `pattern` contains (compared ignoring case): alternatives, each a
+    few sets of texts, such that a match holds a text of every set of one alternative (the
+    pattern's top-level branches are the alternatives). None when nothing is known for some
+    alternative."""
     try:
         tree = sre_parse.parse(pattern, 0)
     except (re.error, RecursionError, OverflowError):
         return None  # syntax of the `regex` library only: not screened
+    items = list(tree.data)
+    at = [i for i, (op, _) in enumerate(items) if op is sre.BRANCH]
+    if len(at) == 1:  # a·(b|c)·d is a·b·d or a·c·d (the parser draws common prefixes out)
+        i = at[0]
+        branches = [items[:i] + list(b) + items[i + 1:] for b in items[i][1][1]]
+    else:
+        branches = [items]
+    alternatives = []
     try:
-        exact, need = _sequence(tree.data)
+        for branch in branches:
+            exact, needs = _sequence(branch)
+            needs = _most_selective(needs + _as_needs(exact))
+            if not needs:
+                return None
+            alternatives.append(needs)
     except RecursionError:
         return None
-    return _better(need, _as_need(exact))
+    return alternatives
 
 
-def _as_need(exact: Exact) -> Need:
+def _as_needs(exact: Exact) -> Needs:
     if exact is None or "" in exact:
-        return None
-    return exact
+        return ()
+    return (exact,)
 
 
-def _better(a: Need, b: Need) -> Need:
-    """The more selective of two requirements: the longer shortest text, then fewer texts."""
-    if a is None or b is None:
-        return a if b is None else b
-    key_a = (min(map(len, a)), -len(a))
-    key_b = (min(map(len, b)), -len(b))
-    return a if key_a >= key_b else b
+def _selectivity(need: frozenset[str]) -> tuple[int, int]:
+    """The longer the shortest text, then the fewer texts, the fewer texts hold one."""
+    return min(map(len, need)), -len(need)
 
 
-def _sequence(items: Iterable[tuple[Any, Any]]) -> tuple[Exact, Need]:
-    run: frozenset[str] | None = frozenset({""})  # the exact texts of the parts so far
+def _most_selective(needs: Needs) -> Needs:
+    unique = sorted(set(needs), key=_selectivity, reverse=True)
+    return tuple(unique[:_MAX_NEEDS])
+
+
+def _sequence(items: Iterable[tuple[Any, Any]]) -> tuple[Exact, Needs]:
+    run: frozenset[str] = frozenset({""})  # the exact texts of the parts since the last cut
     whole = True  # whether `run` covers every part so far
-    best: Need = None
+    needs: Needs = ()
     for item in items:
-        exact, need = _node(*item)
-        if exact is not None and run is not None:
+        exact, inner = _node(*item)
+        if exact is not None:
             joined = frozenset(a + b for a in run for b in exact)
             if len(joined) <= _MAX_STRINGS:
                 run = joined
                 continue
         whole = False
-        best = _better(best, _as_need(run))
-        best = _better(best, need)
+        needs += _as_needs(run) + inner
         run = exact if exact is not None else frozenset({""})
-    best = _better(best, _as_need(run))
-    return (run if whole else None), best
+    if whole:
+        return run, needs
+    return None, needs + _as_needs(run)
 
 
-def _node(op: Any, av: Any) -> tuple[Exact, Need]:
+def _node(op: Any, av: Any) -> tuple[Exact, Needs]:
     if op is sre.LITERAL:
-        return frozenset({chr(av)}), None
+        return frozenset({chr(av)}), ()
     if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
-        return _EMPTY  # zero width: taken as always true
+        return frozenset({""}), ()  # zero width: taken as always true
     if op is sre.SUBPATTERN:
         return _sequence(av[3])
     if op is sre.ATOMIC_GROUP:
@@ -100,19 +115,19 @@ def _node(op: Any, av: Any) -> tuple[Exact, Need]:
     if op is sre.IN:
         chars = _class(av)
         if chars is None:
-            return _ANY
-        return (chars, None) if len(chars) <= _MAX_CLASS else (None, chars)
+            return None, ()
+        return (chars, ()) if len(chars) <= _MAX_CLASS else (None, (chars,))
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
         low, high, sub = av
-        exact, need = _sequence(sub)
+        exact, needs = _sequence(sub)
         if low == high == 1:
-            return exact, need
+            return exact, needs
         if low == 0:
             if high == 1 and exact is not None:
-                return exact | {""}, None
-            return _EMPTY if exact == frozenset({""}) else _ANY
-        return None, need if need is not None else _as_need(exact)
-    return _ANY  # any character, a category, a back reference…
+                return exact | {""}, ()
+            return (frozenset({""}), ()) if exact == frozenset({""}) else (None, ())
+        return None, needs + _as_needs(exact)  # at least once: what one holds
+    return None, ()  # any character, a category, a back reference…
 
 
 def _class(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
@@ -129,16 +144,18 @@ def _class(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
     return frozenset(chars) if len(chars) <= _MAX_RANGE else None
 
 
-def _branch(parts: Sequence[tuple[Exact, Need]]) -> tuple[Exact, Need]:
+def _branch(parts: Sequence[tuple[Exact, Needs]]) -> tuple[Exact, Needs]:
+    """Any one branch matches: exact texts when every branch has few; else one set, each
+    branch's most selective set together (a branch with none leaves nothing known)."""
     exacts = [e for e, _ in parts]
     exact: Exact = None
     if all(e is not None for e in exacts):
         union = frozenset().union(*exacts)  # type: ignore[arg-type]
         exact = union if len(union) <= _MAX_STRINGS else None
-    needs = [_better(n, _as_need(e)) for e, n in parts]
-    if any(n is None for n in needs):
-        return exact, None
-    return exact, frozenset().union(*needs)  # type: ignore[arg-type]
+    best = [_most_selective(needs + _as_needs(e))[:1] for e, needs in parts]
+    if any(not b for b in best):
+        return exact, ()
+    return exact, (frozenset().union(*(b[0] for b in best)),)
 
 
 def _re2_literal(text: str) -> str:
@@ -149,27 +166,32 @@ class Screen(Generic[K]):
     """Which of some keyed patterns may match a text, in one pass: `candidates(text)` holds
     every key whose pattern matches it (and perhaps some whose pattern does not)."""
 
-    __slots__ = ("_always", "_keys", "_set")
+    __slots__ = ("_always", "_by_first", "_keys", "_set")
 
     def __init__(self, patterns: Iterable[tuple[K, str | None]]) -> None:
         """`patterns`: each key with its pattern; None for a key that always runs."""
         self._always: list[K] = []  # patterns that cannot be screened
-        self._keys: list[K] = []  # by index in the set
-        screened: list[tuple[K, frozenset[str]]] = []
+        self._keys: list[K] = []  # those that can, in order
+        # An alternative of a key, as the indexes of its sets in the RE2 set, filed under its
+        # most selective set's index: only alternatives whose first set matched are looked at.
+        self._by_first: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+        index: dict[frozenset[str], int] = {}
         for key, pattern in patterns:
-            literals = None if pattern is None else required_literals(pattern)
-            if literals is None:
+            alternatives = None if pattern is None else required_literals(pattern)
+            if alternatives is None:
                 self._always.append(key)
-            else:
-                screened.append((key, literals))
+                continue
+            for needs in alternatives:
+                sets = tuple(index.setdefault(need, len(index)) for need in needs)
+                self._by_first.setdefault(sets[0], []).append((len(self._keys), sets))
+            self._keys.append(key)
         self._set: Any = None
-        if screened:
+        if index:
             options = re2.Options()
             options.case_sensitive = False
             found = re2.Set.SearchSet(options)
-            for key, literals in screened:
-                found.Add("|".join(map(_re2_literal, sorted(literals))))
-                self._keys.append(key)
+            for need in index:  # in the order of their indexes
+                found.Add("|".join(map(_re2_literal, sorted(need))))
             found.Compile()
             self._set = found
 
@@ -183,4 +205,10 @@ class Screen(Generic[K]):
         hits = self._set.Match(text) if self._set is not None else None
         if not hits:
             return self._always
-        return self._always + [self._keys[i] for i in sorted(hits)]
+        held = set(hits)
+        chosen: set[int] = set()
+        for i in hits:
+            for key, sets in self._by_first.get(i, ()):
+                if key not in chosen and held.issuperset(sets):
+                    chosen.add(key)
+        return self._always + [self._keys[k] for k in sorted(chosen)]
