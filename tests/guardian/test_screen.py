@@ -115,3 +115,9 @@ def test_the_policy_screen_keeps_every_rule_that_finds_something() -> None:
     assert not missed
     assert all(policy._screens[(d, "text")].screened ==
                len(policy.rules_for(d, "text", semantic=False)) for d in ("input", "output"))
+
+
+def test_a_lone_surrogate_is_screened_like_any_character() -> None:
+    text = "x\ud800 you are an idiot"
+    assert "content.insult" in SCREEN.candidates(text)
+    assert SCREEN.candidates("x\ud800 clean") == []

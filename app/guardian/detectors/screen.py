@@ -202,7 +202,12 @@ class Screen(Generic[K]):
 
     def candidates(self, text: str) -> list[K]:
         """The keys whose pattern may match `text`: those never screened out first."""
-        hits = self._set.Match(text) if self._set is not None else None
+        if self._set is None:
+            return self._always
+        try:
+            hits = self._set.Match(text)
+        except UnicodeEncodeError:  # a lone surrogate, which UTF-8 cannot hold: kept as is
+            hits = self._set.Match(text.encode("utf-8", "surrogatepass"))
         if not hits:
             return self._always
         held = set(hits)
