@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from app.core.turns import Turn
 from app.identity.base import Identity
-from app.matriz.nodes import Turn
 
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall

@@ -14,12 +14,11 @@ from typing import Any
 
 import asyncpg
 
+from app.core.turns import RECALLED, Turn
 from app.db.repositories import memory as repo
 from app.embeddings.registry import EmbeddingRegistry
 from app.ids import ordered_ids
 from app.matriz.contract import Effect, RunContext
-from app.matriz.nodes import Turn
-from app.matriz.nodes.types import RECALLED
 from app.memory.retention import Retention, load_retention
 from app.observability.metrics import Metrics
 

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from app.core.turns import Turn
 from app.db.repositories import conversations as repo
 from app.matriz.contract import Effect, RunContext
-from app.matriz.nodes import Turn
 from app.matriz.toolturns import call_turn, output_turn
 
 log = logging.getLogger("lukhas.conversations")

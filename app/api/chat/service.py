@@ -9,6 +9,7 @@ from typing import Any
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
 from app.api.files import AttachedFile, chat_file_parts, read_files
 from app.api.protocol import check_output_limit
+from app.core.turns import Turn
 from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
@@ -20,7 +21,6 @@ from app.matriz.contract import (
     TextDelta,
     ToolCallDelta,
 )
-from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall

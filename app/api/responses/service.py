@@ -45,12 +45,12 @@ from app.api.responses.protocol import (
     StreamEvent,
     response_from_stored,
 )
+from app.core.turns import Turn
 from app.db.repositories import responses as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id
 from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, RunContext, ToolCallDelta
-from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall

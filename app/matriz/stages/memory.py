@@ -21,12 +21,12 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from app.core.turns import Turn
 from app.db.repositories import conversations as conversations_repo
 from app.db.repositories import responses as responses_repo
 from app.errors import NotFound, previous_response_not_found
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import RunContext, Stage
-from app.matriz.nodes import Turn
 from app.matriz.retrieval import Searcher
 from app.matriz.tokenizer import count_tokens
 from app.memory.conversations import ConversationMemory
