@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,3 +28,22 @@ class Turn:
 def is_recalled(turn: Turn) -> bool:
     """Whether `turn` came from long-term memory rather than this conversation."""
     return turn.source.startswith(RECALLED)
+
+
+def turn_record(turn: Turn) -> dict[str, Any]:
+    """The stored form of a turn (a session's in Redis, a response's in PostgreSQL): JSON
+    with `parts`, `at` and `file` only when set."""
+    data: dict[str, Any] = {"role": turn.role, "text": turn.text, "source": turn.source}
+    if turn.parts:
+        data["parts"] = list(turn.parts)
+    if turn.at is not None:
+        data["at"] = turn.at
+    if turn.file is not None:
+        data["file"] = turn.file
+    return data
+
+
+def turn_from_record(data: Mapping[str, Any]) -> Turn:
+    """A turn from its stored form (turns stored before `at` and `file` have neither)."""
+    return Turn(data["role"], data["text"], data["source"], tuple(data.get("parts") or ()),
+                data.get("at"), data.get("file"))

@@ -6,11 +6,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from app.core.turns import Turn
 from app.errors import InvalidRequest
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import Effect, RunContext
 from app.matriz.retrieval import found_turn
-from app.sessions.base import SESSION_ID, SessionStore, SessionTurn
+from app.sessions.base import SESSION_ID, SessionStore
 
 log = logging.getLogger("lukhas.sessions")
 
@@ -33,21 +34,19 @@ def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[],
         if sid is None:
             return
         now = time.time()
-        turns = [SessionTurn(t.role, t.text, f"{source} {t.source}", at=now, file=t.file)
+        turns = [Turn(t.role, t.text, f"{source} {t.source}", at=now, file=t.file)
                  for t in ctx.attachments]
         parts = tuple((ctx.upstream.question_parts or ()) if ctx.upstream else ())
         if ctx.question or parts:
-            turns.append(SessionTurn("user", ctx.question, f"{source} input", parts, now))
+            turns.append(Turn("user", ctx.question, f"{source} input", parts, now))
         searched = None if ctx.file_search is None else found_turn(ctx.file_search,
                                                                    f"{source} output")
         if searched is not None:
-            turns.append(SessionTurn(searched.role, searched.text, searched.source, at=now))
-        turns.append(SessionTurn("assistant", answer(), f"{source} output", at=now))
+            turns.append(Turn(searched.role, searched.text, searched.source, at=now))
+        turns.append(Turn("assistant", answer(), f"{source} output", at=now))
         try:
             if ctx.session_seed is not None:
-                seed = [SessionTurn(t.role, t.text, t.source, t.parts, t.at, t.file)
-                        for t in ctx.session_seed]
-                await sessions.put(ctx.identity.subject, sid, seed + turns)
+                await sessions.put(ctx.identity.subject, sid, ctx.session_seed + turns)
             else:
                 await sessions.append(ctx.identity.subject, sid, turns)
         except StoreUnavailable:

@@ -45,7 +45,7 @@ from app.api.responses.protocol import (
     StreamEvent,
     response_from_stored,
 )
-from app.core.turns import Turn
+from app.core.turns import Turn, turn_record
 from app.db.repositories import responses as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
@@ -451,26 +451,21 @@ def _turns(converted: ConvertedInput, final: ResponseObject,
     with it: a later turn of the chain sends them on), what its file search found, its
     answer, its calls."""
     rid = final.id
-    turns = [{"role": t.role, "text": t.text, "source": stored_source(rid, t.source),
-              **({"parts": list(t.parts)} if t.parts else {}),
-              **({"file": t.file} if t.file is not None else {})}
+    # Each response's time is its row's, so its turns are stored without their own.
+    turns = [replace(t, source=stored_source(rid, t.source), at=None)
              for t in converted.history]
     if converted.question or converted.question_parts:
-        turns.append({"role": "user", "text": converted.question,
-                      "source": f"{rid} input {len(converted.items)}",
-                      **({"parts": converted.question_parts}
-                         if converted.question_parts else {})})
+        turns.append(Turn("user", converted.question, f"{rid} input {len(converted.items)}",
+                          tuple(converted.question_parts or ())))
     searched = None if search is None else found_turn(search, f"{rid} output")
     if searched is not None:  # what the answer was given to read, kept with the chain
-        turns.append({"role": searched.role, "text": searched.text, "source": searched.source})
+        turns.append(searched)
     answer = "".join(p.text for item in final.output if isinstance(item, OutputMessage)
                      for p in item.content if isinstance(p, OutputTextPart))
-    turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
-    for item in final.output:
-        if isinstance(item, OutputFunctionCall):
-            turn = call_turn(item.call_id, item.name, item.arguments, f"{rid} output")
-            turns.append({"role": turn.role, "text": turn.text, "source": turn.source})
-    return turns
+    turns.append(Turn("assistant", answer, f"{rid} output"))
+    turns += [call_turn(item.call_id, item.name, item.arguments, f"{rid} output")
+              for item in final.output if isinstance(item, OutputFunctionCall)]
+    return [turn_record(t) for t in turns]
 
 
 async def _sse_frames(

@@ -21,7 +21,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from app.core.turns import Turn
+from app.core.turns import Turn, turn_from_record
 from app.db.repositories import conversations as conversations_repo
 from app.db.repositories import responses as responses_repo
 from app.errors import NotFound, previous_response_not_found
@@ -57,9 +57,7 @@ class MemoryStage(Stage):
                 )
             if found is None:
                 raise previous_response_not_found(ctx.previous_response_id)
-            chain = [Turn(t["role"], t["text"], t["source"], tuple(t.get("parts") or ()),
-                          t["at"], t.get("file"))
-                     for t in found.turns]
+            chain = [turn_from_record(t) for t in found.turns]
             ctx.chain = chain
             ctx.session_id = ctx.session_id or found.session_id
         elif ctx.conversation_id is not None:
@@ -123,5 +121,4 @@ class MemoryStage(Stage):
             # Working memory is a cache of the conversation: without it, fall back to the chain.
             log.warning("session store unavailable; reading the chain instead")
             return None
-        return None if turns is None else [Turn(t.role, t.text, t.source, t.parts, t.at, t.file)
-                                           for t in turns]
+        return turns
