@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from app.core.effects import EffectKind
 from app.core.turns import Turn
 from app.db.repositories import conversations as repo
-from app.matriz.contract import Effect, RunContext
 from app.matriz.toolturns import call_turn, output_turn
 
 log = logging.getLogger("lukhas.conversations")
@@ -55,20 +56,25 @@ def history_turns(conversation_id: str, items: list[dict[str, Any]]) -> list[Tur
     return turns
 
 
-def conversation_writer(pool: Any, ctx: RunContext, conversation_id: str,
-                        input_items: list[dict[str, Any]],
-                        output_items: Callable[[], list[dict[str, Any]]]) -> Effect:
+@dataclass(frozen=True, slots=True)
+class ConversationWrite:
     """The effect that appends the response's input, then output, items to the
     conversation. An item already there (sent again as input) stays where it was."""
 
-    async def write() -> None:
-        items = [*input_items, *output_items()]
-        async with pool.acquire() as conn:
-            added = await repo.append(conn, ctx.identity.subject, conversation_id, items,
+    pool: Any
+    subject: str
+    conversation_id: str
+    input_items: list[dict[str, Any]]
+    output_items: Callable[[], list[dict[str, Any]]]  # read once the answer is complete
+    kind: ClassVar[EffectKind] = EffectKind.WRITE_CONVERSATION
+
+    async def run(self) -> None:
+        """Append the items."""
+        items = [*self.input_items, *self.output_items()]
+        async with self.pool.acquire() as conn:
+            added = await repo.append(conn, self.subject, self.conversation_id, items,
                                       skip_existing=True)
         if not added:
             # Deleted while the response ran: there is nothing left to extend.
             log.warning("conversation gone before its response finished",
-                        extra={"conversation_id": conversation_id})
-
-    return write
+                        extra={"conversation_id": self.conversation_id})

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
+from app.core.effects import EffectKind
 from app.core.turns import Turn
 from app.errors import InvalidRequest
 from app.kv.base import StoreUnavailable
-from app.matriz.contract import Effect, RunContext
+from app.matriz.contract import RunContext
 from app.matriz.retrieval import found_turn
 from app.sessions.base import SESSION_ID, SessionStore
 
@@ -24,15 +27,25 @@ def check_session_id(value: str | None) -> str | None:
     return value
 
 
-def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[], str],
-                   source: str, session_id: Callable[[], str | None]) -> Effect:
-    """Append the question, what a file search found for it, and the answer to the session
-    that `session_id()` names."""
+@dataclass(frozen=True, slots=True)
+class SessionWrite:
+    """The effect that appends the question, what a file search found for it, and the
+    answer to the session that `session_id()` names (read once the answer is complete: the
+    Memory stage may find the session on the chain, and seed it)."""
 
-    async def write() -> None:
-        sid = session_id()
+    sessions: SessionStore
+    ctx: RunContext
+    answer: Callable[[], str]
+    source: str  # what the turns cite: the response or completion id
+    session_id: Callable[[], str | None]
+    kind: ClassVar[EffectKind] = EffectKind.WRITE_SESSION
+
+    async def run(self) -> None:
+        """Extend the session (or start it from the chain's turns)."""
+        sid = self.session_id()
         if sid is None:
             return
+        ctx, source = self.ctx, self.source
         now = time.time()
         turns = [Turn(t.role, t.text, f"{source} {t.source}", at=now, file=t.file)
                  for t in ctx.attachments]
@@ -43,14 +56,12 @@ def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[],
                                                                    f"{source} output")
         if searched is not None:
             turns.append(Turn(searched.role, searched.text, searched.source, at=now))
-        turns.append(Turn("assistant", answer(), f"{source} output", at=now))
+        turns.append(Turn("assistant", self.answer(), f"{source} output", at=now))
         try:
             if ctx.session_seed is not None:
-                await sessions.put(ctx.identity.subject, sid, ctx.session_seed + turns)
+                await self.sessions.put(ctx.identity.subject, sid, ctx.session_seed + turns)
             else:
-                await sessions.append(ctx.identity.subject, sid, turns)
+                await self.sessions.append(ctx.identity.subject, sid, turns)
         except StoreUnavailable:
             # The response is stored in PostgreSQL all the same; the chain remains readable.
             log.warning("session store unavailable; working memory not extended")
-
-    return write

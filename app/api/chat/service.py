@@ -29,10 +29,10 @@ from app.matriz.providers.upstream.translate import chat_params
 from app.matriz.structured import chat_format
 from app.matriz.tools.plan import chat_plan
 from app.matriz.toolturns import call_turn, output_turn
-from app.memory.conversations import ConversationMemory, memory_writer
+from app.memory.conversations import ConversationMemory, MemoryWrite
 from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
-from app.sessions.effects import check_session_id, session_writer
+from app.sessions.effects import SessionWrite, check_session_id
 from app.sse import DONE, data_frame
 
 _TEXT_PARTS = ("text", "input_text")
@@ -199,11 +199,12 @@ class ChatService:
         # Chat keeps the caller's words only when asked to (`store: true`; OpenAI's default
         # for chat completions is not to store).
         if self._memory is not None and req.store:
-            ctx.requested_effects["write_memory"] = memory_writer(self._memory, ctx, self._lane)
+            ctx.requested_effects.append(
+                MemoryWrite(self._memory, identity.subject, question, self._lane))
         # With a session, the messages continue its working memory, and the answer extends it.
         if ctx.session_id is not None:
-            ctx.requested_effects["write_session"] = session_writer(
-                self._sessions, ctx, answer, completion_id, lambda: ctx.session_id)
+            ctx.requested_effects.append(SessionWrite(
+                self._sessions, ctx, answer, completion_id, lambda: ctx.session_id))
         return ctx
 
     @staticmethod
