@@ -1,4 +1,5 @@
-"""The neutral types stay neutral: `app.core` imports nothing from the rest of `app`."""
+"""Layering: `app.core` imports nothing from the rest of `app`, and MATRIZ does not import
+the memory and session packages that import it."""
 
 from __future__ import annotations
 
@@ -28,4 +29,13 @@ def test_core_imports_nothing_else_of_the_app() -> None:
     assert modules, "app/core has modules"
     wrong = {f"{path.relative_to(APP)}: {name}" for path in modules for name in _imports(path)
              if _within(name, "app") and not _within(name, "app.core")}
+    assert not wrong, sorted(wrong)
+
+
+def test_matriz_imports_neither_memory_nor_sessions() -> None:
+    # They import MATRIZ (its contract, its turn helpers); the Memory stage reads them
+    # through the Protocols it defines.
+    wrong = {f"{path.relative_to(APP)}: {name}" for path in sorted((APP / "matriz").rglob("*.py"))
+             for name in _imports(path)
+             if _within(name, "app.memory") or _within(name, "app.sessions")}
     assert not wrong, sorted(wrong)

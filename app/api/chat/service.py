@@ -200,7 +200,7 @@ class ChatService:
         # for chat completions is not to store).
         if self._memory is not None and req.store:
             ctx.requested_effects.append(
-                MemoryWrite(self._memory, identity.subject, question, self._lane))
+                MemoryWrite(self._memory, identity.subject, ctx.question, self._lane))
         # With a session, the messages continue its working memory, and the answer extends it.
         if ctx.session_id is not None:
             ctx.requested_effects.append(SessionWrite(
