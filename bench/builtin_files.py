@@ -17,7 +17,8 @@ import sys
 import time
 
 from app.api.files import FilePart, read_files
-from app.matriz.nodes import Turn, reason
+from app.core.turns import Turn
+from app.matriz.nodes import reason
 from app.matriz.tokenizer import count_tokens
 from bench.timing import median_ms
 from tests.utils.pdf import pdf_with_text

@@ -15,8 +15,8 @@ import time
 
 from app.api.responses.compact import _kept_items, expand_input
 from app.api.responses.protocol import CompactionItem, MessageItem
+from app.core.turns import Turn
 from app.identity.seal import Seal
-from app.matriz.nodes import Turn
 from app.memory.compaction import Window, WindowSeal, context_text, describe, keep_statements
 
 OWNER = "bench-owner"

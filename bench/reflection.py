@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.core.turns import RECALLED, Turn
 from app.db.embedded import EmbeddedPostgres
 from app.identity.base import Identity
 from app.main import create_app
 from app.matriz.contract import RunContext
 from app.matriz.experience import ExperienceLog, reflect
-from app.matriz.nodes.types import RECALLED, Turn
 from app.settings import Settings
 from bench.asgi_overhead import KEY, Case, interleaved, unlimited
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.core.cards import ModelCard
 from app.embeddings.base import Embedder
 from app.embeddings.batcher import MicroBatcher
 from app.errors import NotFound
-from app.matriz.providers.base import ModelCard
 from app.observability.metrics import Metrics
 
 _CREATED = 1767225600

@@ -11,12 +11,13 @@ stages that touch deltas sit in the per-delta path.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from app.core.effects import Effect, EffectKind
+from app.core.turns import Turn
 from app.identity.base import Identity
-from app.matriz.nodes import Turn
 
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from app.matriz.tools.plan import ToolPlan
 
 FinishReason = Literal["stop", "length", "content_filter", "tool_calls"]
-Effect = Callable[[], Awaitable[None]]
 
 
 ANSWER_KEPT = 500  # characters of an answer the run keeps for reflection and drift
@@ -116,9 +116,10 @@ class RunContext:
     session_seed: list[Turn] | None = None
     max_output_tokens: int | None = None
     truncation: Literal["auto", "disabled"] = "disabled"
-    # Effects the caller asked for, by name; Intent decides which may run, Action runs them.
-    requested_effects: dict[str, Effect] = field(default_factory=dict)
-    allowed_effects: list[str] = field(default_factory=list)
+    # Effects the caller asked for, in order (app/core/effects.py); Intent allows some of
+    # them, Action runs those.
+    requested_effects: list[Effect] = field(default_factory=list)
+    allowed_effects: list[Effect] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     finish_reason: FinishReason = "stop"
     answer_node: str | None = None
@@ -144,6 +145,10 @@ class RunContext:
     tools: ToolPlan | None = None
     output_format: OutputFormat | None = None
     spans: list[ChildSpan] = field(default_factory=list)
+
+    def allowed(self, kind: EffectKind) -> bool:
+        """Whether Intent allowed an effect of `kind`."""
+        return any(effect.kind is kind for effect in self.allowed_effects)
 
 
 class Stage:

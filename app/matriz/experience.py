@@ -21,10 +21,10 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+from app.core.turns import RECALLED
 from app.db.repositories import experience as repo
 from app.db.repositories.experience import ExperienceEvent
 from app.matriz.contract import ANSWER_KEPT, RunContext
-from app.matriz.nodes.types import RECALLED
 from app.observability.metrics import Metrics
 
 log = logging.getLogger("lukhas.matriz.experience")

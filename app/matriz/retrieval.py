@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from app.core.turns import Turn
 from app.db.repositories.memory import Condition
 from app.identity.base import Identity
-from app.matriz.nodes.types import Turn
 
 # The role of the turn that holds what a search found, in the stored conversation.
 SEARCHED = "file_search_call"

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from app.matriz.nodes import Turn
+from app.core.turns import Turn
 
 CALL = "function_call"
 OUTPUT = "function_call_output"

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from app.core.turns import Turn
 from app.identity.seal import Seal, SealError
-from app.matriz.nodes import Turn
 from app.matriz.nodes.recall import states_something
 from app.matriz.toolturns import CALL, OUTPUT, fields
 

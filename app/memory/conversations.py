@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import asyncpg
 
+from app.core.effects import EffectKind
+from app.core.turns import RECALLED, Turn
 from app.db.repositories import memory as repo
 from app.embeddings.registry import EmbeddingRegistry
 from app.ids import ordered_ids
-from app.matriz.contract import Effect, RunContext
-from app.matriz.nodes import Turn
-from app.matriz.nodes.types import RECALLED
 from app.memory.retention import Retention, load_retention
 from app.observability.metrics import Metrics
 
@@ -114,15 +114,21 @@ class ConversationMemory:
         self._upsert.observe(time.perf_counter() - started)
 
 
-def memory_writer(memory: ConversationMemory, ctx: RunContext, lane: str) -> Effect:
+@dataclass(frozen=True, slots=True)
+class MemoryWrite:
     """The effect that stores the caller's question in its long-term memory."""
 
-    async def write() -> None:
-        if ctx.question.strip():
+    memory: ConversationMemory
+    subject: str
+    question: str
+    lane: str
+    kind: ClassVar[EffectKind] = EffectKind.WRITE_MEMORY
+
+    async def run(self) -> None:
+        """Remember the question (a blank one is not kept)."""
+        if self.question.strip():
             try:
-                await memory.remember(ctx.identity.subject, ctx.question, lane)
+                await self.memory.remember(self.subject, self.question, self.lane)
             except Exception:
                 # The answer is given and stored; a lost memory write is logged, not fatal.
                 log.exception("long-term memory write failed")
-
-    return write

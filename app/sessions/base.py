@@ -9,21 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
+from app.core.turns import Turn, turn_from_record, turn_record
+
 SESSION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-
-@dataclass(frozen=True, slots=True)
-class SessionTurn:
-    role: str
-    text: str
-    source: str
-    parts: tuple[dict[str, Any], ...] = ()  # images and files with the text (`Turn.parts`)
-    at: float | None = None  # when it was said (Unix seconds)
-    file: str | None = None  # the attached file's name, when the text is a file's
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +26,15 @@ class SessionLimits:
 
 
 class SessionStore(Protocol):
-    async def get(self, subject: str, session_id: str) -> list[SessionTurn] | None:
+    async def get(self, subject: str, session_id: str) -> list[Turn] | None:
         """The session's turns, oldest first; None if there is no live session."""
         ...
 
-    async def put(self, subject: str, session_id: str, turns: list[SessionTurn]) -> None:
+    async def put(self, subject: str, session_id: str, turns: list[Turn]) -> None:
         """Replace the session's turns (trimmed to the limits); slides the TTL."""
         ...
 
-    async def append(self, subject: str, session_id: str, turns: list[SessionTurn]) -> None:
+    async def append(self, subject: str, session_id: str, turns: list[Turn]) -> None:
         """Add turns atomically (concurrent appends lose none); trims; slides the TTL."""
         ...
 
@@ -63,9 +55,9 @@ class SessionStore(Protocol):
         ...
 
 
-def trim(turns: list[SessionTurn], limits: SessionLimits) -> list[SessionTurn]:
+def trim(turns: list[Turn], limits: SessionLimits) -> list[Turn]:
     """The newest turns that fit both the count and the byte bound."""
-    kept: list[SessionTurn] = []
+    kept: list[Turn] = []
     size = 0
     for turn in reversed(turns[-limits.max_turns:]):
         size += len(encode(turn))
@@ -76,20 +68,11 @@ def trim(turns: list[SessionTurn], limits: SessionLimits) -> list[SessionTurn]:
     return kept
 
 
-def encode(turn: SessionTurn) -> bytes:
-    """The stored form of a turn (JSON; `parts`, `at` and `file` only when set)."""
-    data: dict[str, Any] = {"role": turn.role, "text": turn.text, "source": turn.source}
-    if turn.parts:
-        data["parts"] = turn.parts
-    if turn.at is not None:
-        data["at"] = turn.at
-    if turn.file is not None:
-        data["file"] = turn.file
-    return orjson.dumps(data)
+def encode(turn: Turn) -> bytes:
+    """The stored form of a turn (`app.core.turns.turn_record`, as JSON)."""
+    return orjson.dumps(turn_record(turn))
 
 
-def decode(raw: bytes | str) -> SessionTurn:
+def decode(raw: bytes | str) -> Turn:
     """A turn from its stored form (turns stored before `at` and `file` have neither)."""
-    data = orjson.loads(raw)
-    return SessionTurn(data["role"], data["text"], data["source"],
-                       tuple(data.get("parts") or ()), data.get("at"), data.get("file"))
+    return turn_from_record(orjson.loads(raw))

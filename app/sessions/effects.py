@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
 
+from app.core.effects import EffectKind
+from app.core.turns import Turn
 from app.errors import InvalidRequest
 from app.kv.base import StoreUnavailable
-from app.matriz.contract import Effect, RunContext
+from app.matriz.contract import RunContext
 from app.matriz.retrieval import found_turn
-from app.sessions.base import SESSION_ID, SessionStore, SessionTurn
+from app.sessions.base import SESSION_ID, SessionStore
 
 log = logging.getLogger("lukhas.sessions")
 
@@ -23,35 +27,41 @@ def check_session_id(value: str | None) -> str | None:
     return value
 
 
-def session_writer(sessions: SessionStore, ctx: RunContext, answer: Callable[[], str],
-                   source: str, session_id: Callable[[], str | None]) -> Effect:
-    """Append the question, what a file search found for it, and the answer to the session
-    that `session_id()` names."""
+@dataclass(frozen=True, slots=True)
+class SessionWrite:
+    """The effect that appends the question, what a file search found for it, and the
+    answer to the session that `session_id()` names (read once the answer is complete: the
+    Memory stage may find the session on the chain, and seed it)."""
 
-    async def write() -> None:
-        sid = session_id()
+    sessions: SessionStore
+    ctx: RunContext
+    answer: Callable[[], str]
+    source: str  # what the turns cite: the response or completion id
+    session_id: Callable[[], str | None]
+    kind: ClassVar[EffectKind] = EffectKind.WRITE_SESSION
+
+    async def run(self) -> None:
+        """Extend the session (or start it from the chain's turns)."""
+        sid = self.session_id()
         if sid is None:
             return
+        ctx, source = self.ctx, self.source
         now = time.time()
-        turns = [SessionTurn(t.role, t.text, f"{source} {t.source}", at=now, file=t.file)
+        turns = [Turn(t.role, t.text, f"{source} {t.source}", at=now, file=t.file)
                  for t in ctx.attachments]
         parts = tuple((ctx.upstream.question_parts or ()) if ctx.upstream else ())
         if ctx.question or parts:
-            turns.append(SessionTurn("user", ctx.question, f"{source} input", parts, now))
+            turns.append(Turn("user", ctx.question, f"{source} input", parts, now))
         searched = None if ctx.file_search is None else found_turn(ctx.file_search,
                                                                    f"{source} output")
         if searched is not None:
-            turns.append(SessionTurn(searched.role, searched.text, searched.source, at=now))
-        turns.append(SessionTurn("assistant", answer(), f"{source} output", at=now))
+            turns.append(Turn(searched.role, searched.text, searched.source, at=now))
+        turns.append(Turn("assistant", self.answer(), f"{source} output", at=now))
         try:
             if ctx.session_seed is not None:
-                seed = [SessionTurn(t.role, t.text, t.source, t.parts, t.at, t.file)
-                        for t in ctx.session_seed]
-                await sessions.put(ctx.identity.subject, sid, seed + turns)
+                await self.sessions.put(ctx.identity.subject, sid, ctx.session_seed + turns)
             else:
-                await sessions.append(ctx.identity.subject, sid, turns)
+                await self.sessions.append(ctx.identity.subject, sid, turns)
         except StoreUnavailable:
             # The response is stored in PostgreSQL all the same; the chain remains readable.
             log.warning("session store unavailable; working memory not extended")
-
-    return write

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from app.core.turns import Turn
 from app.expiry import drop_expired
-from app.sessions.base import SessionLimits, SessionTurn, trim
+from app.sessions.base import SessionLimits, trim
 
 
 class MemorySessions:
@@ -14,9 +15,9 @@ class MemorySessions:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._limits = limits
         self._clock = clock
-        self._data: dict[tuple[str, str], tuple[float, list[SessionTurn]]] = {}
+        self._data: dict[tuple[str, str], tuple[float, list[Turn]]] = {}
 
-    def _live(self, key: tuple[str, str]) -> list[SessionTurn] | None:
+    def _live(self, key: tuple[str, str]) -> list[Turn] | None:
         entry = self._data.get(key)
         if entry is None:
             return None
@@ -25,19 +26,19 @@ class MemorySessions:
             return None
         return entry[1]
 
-    def _store(self, key: tuple[str, str], turns: list[SessionTurn]) -> None:
+    def _store(self, key: tuple[str, str], turns: list[Turn]) -> None:
         self._data[key] = (self._clock() + self._limits.ttl_seconds, trim(turns, self._limits))
 
-    async def get(self, subject: str, session_id: str) -> list[SessionTurn] | None:
+    async def get(self, subject: str, session_id: str) -> list[Turn] | None:
         """The live session's turns."""
         turns = self._live((subject, session_id))
         return None if turns is None else list(turns)
 
-    async def put(self, subject: str, session_id: str, turns: list[SessionTurn]) -> None:
+    async def put(self, subject: str, session_id: str, turns: list[Turn]) -> None:
         """Replace."""
         self._store((subject, session_id), list(turns))
 
-    async def append(self, subject: str, session_id: str, turns: list[SessionTurn]) -> None:
+    async def append(self, subject: str, session_id: str, turns: list[Turn]) -> None:
         """Add; nothing awaits, so concurrent appends cannot interleave."""
         key = (subject, session_id)
         self._store(key, (self._live(key) or []) + list(turns))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+from app.core.turns import Turn
 from app.kv.redis_client import make_redis, unavailable_on_error
-from app.sessions.base import SessionLimits, SessionTurn, decode, encode, trim
+from app.sessions.base import SessionLimits, decode, encode, trim
 
 # KEYS[1]: the session list. ARGV: ttl_ms, max_turns, max_bytes, then the encoded turns.
 # Appends, drops the oldest turns beyond either bound, and slides the TTL, atomically.
@@ -42,13 +43,13 @@ class RedisSessions:
     def _ttl_ms(self) -> int:
         return max(1, round(self._limits.ttl_seconds * 1000))
 
-    async def get(self, subject: str, session_id: str) -> list[SessionTurn] | None:
+    async def get(self, subject: str, session_id: str) -> list[Turn] | None:
         """`LRANGE`; None when the key has expired or never was."""
         with unavailable_on_error():
             raw = await self._redis.lrange(self._key(subject, session_id), 0, -1)
         return [decode(item) for item in raw] if raw else None
 
-    async def put(self, subject: str, session_id: str, turns: list[SessionTurn]) -> None:
+    async def put(self, subject: str, session_id: str, turns: list[Turn]) -> None:
         """Replace in one transaction."""
         key = self._key(subject, session_id)
         kept = [encode(t) for t in trim(turns, self._limits)]
@@ -60,7 +61,7 @@ class RedisSessions:
                     pipe.pexpire(key, self._ttl_ms())
                 await pipe.execute()
 
-    async def append(self, subject: str, session_id: str, turns: list[SessionTurn]) -> None:
+    async def append(self, subject: str, session_id: str, turns: list[Turn]) -> None:
         """One script call: atomic against every other writer."""
         if not turns:
             return

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from app.core.turns import Turn
 from app.identity.base import Identity
 from app.matriz.contract import RunContext
-from app.matriz.nodes import Turn
 from app.matriz.stages.attention import AttentionStage
 from app.matriz.tokenizer import count_tokens
 from app.matriz.toolturns import call_turn, output_turn

@@ -7,8 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
+from app.core.turns import Turn
 from app.errors import InvalidRequest
-from app.matriz.nodes import Turn, reason
+from app.matriz.nodes import reason
 from app.matriz.structured import OutputFormat, chat_format, render, responses_format
 
 

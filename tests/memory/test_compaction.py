@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from app.core.turns import Turn
 from app.identity.seal import Seal, SealError
-from app.matriz.nodes import Turn
 from app.matriz.toolturns import call_turn, output_turn
 from app.memory.compaction import (
     KEY_FILE,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.sessions.base import SessionLimits, SessionStore, SessionTurn
+from app.core.turns import Turn
+from app.sessions.base import SessionLimits, SessionStore, encode
 from app.sessions.memory import MemorySessions
 from app.sessions.redis_sessions import RedisSessions
 from tests.conftest import REDIS_TEST_URL
@@ -17,8 +19,8 @@ from tests.conftest import REDIS_TEST_URL
 LIMITS = SessionLimits(max_turns=6, max_bytes=2048, ttl_seconds=60)
 
 
-def turn(i: int, text: str = "") -> SessionTurn:
-    return SessionTurn("user" if i % 2 == 0 else "assistant", text or f"turn {i}", f"s {i}")
+def turn(i: int, text: str = "") -> Turn:
+    return Turn("user" if i % 2 == 0 else "assistant", text or f"turn {i}", f"s {i}")
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -44,20 +46,47 @@ async def test_put_get_touch_delete(store: SessionStore) -> None:
 async def test_a_turns_images_are_kept_with_it(store: SessionStore) -> None:
     parts = ({"type": "text", "text": "See?"},
              {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}})
-    seen = SessionTurn("user", "See?", "s 0", parts)
+    seen = Turn("user", "See?", "s 0", parts)
     await store.put("alice", "m", [seen])
     await store.append("alice", "m", [turn(1), seen])
     assert await store.get("alice", "m") == [seen, turn(1), seen]
 
 
 async def test_a_turn_keeps_when_it_was_said_and_its_file(store: SessionStore) -> None:
-    said = [SessionTurn("user", "The launch code is 1234.", "resp_1 launch.txt",
+    said = [Turn("user", "The launch code is 1234.", "resp_1 launch.txt",
                         at=1767225600.25, file="launch.txt"),
-            SessionTurn("user", "Hi", "resp_1 input", at=1767225600.5),
+            Turn("user", "Hi", "resp_1 input", at=1767225600.5),
             turn(2)]
     await store.put("alice", "s1", said[:2])
     await store.append("alice", "s1", said[2:])
     assert await store.get("alice", "s1") == said
+
+
+# Turns as this version's predecessors wrote them to Redis: a text turn from before `at` and
+# `file` were kept, and a turn with images, a time and a file.
+_STORED = [b'{"role":"user","text":"Hi","source":"resp_1 input"}',
+           b'{"role":"user","text":"See?","source":"resp_1 input 1","parts":[{"type":"text",'
+           b'"text":"See?"},{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}'
+           b'],"at":1767225600.25,"file":"a.txt"}']
+
+
+async def test_turns_stored_by_earlier_versions_still_load(redis_url: str) -> None:
+    from redis import asyncio as aioredis
+
+    client = aioredis.from_url(redis_url)
+    owner = hashlib.sha256(b"alice").hexdigest()[:32]
+    await client.rpush(f"lukhas:session:{owner}:old", *_STORED)
+    await client.aclose()
+    sessions = RedisSessions(redis_url, LIMITS)
+    try:
+        loaded = await sessions.get("alice", "old")
+    finally:
+        await sessions.close()
+    parts = ({"type": "text", "text": "See?"},
+             {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}})
+    assert loaded == [Turn("user", "Hi", "resp_1 input"),
+                      Turn("user", "See?", "resp_1 input 1", parts, 1767225600.25, "a.txt")]
+    assert [encode(t) for t in loaded] == _STORED, "turns are written as they were"
 
 
 async def test_append_keeps_the_newest_within_both_bounds(store: SessionStore) -> None:
@@ -109,7 +138,7 @@ def test_concurrent_appends_lose_no_turn_in_redis(batches: list[list[int]]) -> N
         try:
             await sessions.delete("p", "race")
             await asyncio.gather(*(
-                sessions.append("p", "race", [SessionTurn("user", f"{b}:{v}", "x") for v in batch])
+                sessions.append("p", "race", [Turn("user", f"{b}:{v}", "x") for v in batch])
                 for b, batch in enumerate(batches)))
             got = await sessions.get("p", "race")
             assert got is not None

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from app.api.admin.protocol import PlannedAttempt, RoutingPreview, RoutingPreviewRequest
+from app.core.cards import ModelCard
 from app.errors import InvalidRequest, NotFound
 from app.identity.base import Identity
-from app.matriz.providers.base import ModelCard
 from app.routing.cooldown import CooldownSnapshot, CooldownTracker
 from app.routing.pick import Caller, Route, pick
 from app.routing.reload import RoutingReloader

@@ -9,6 +9,7 @@ from typing import Any
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
 from app.api.files import AttachedFile, chat_file_parts, read_files
 from app.api.protocol import check_output_limit
+from app.core.turns import Turn
 from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
 from app.ids import new_id
@@ -20,7 +21,6 @@ from app.matriz.contract import (
     TextDelta,
     ToolCallDelta,
 )
-from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
@@ -29,10 +29,10 @@ from app.matriz.providers.upstream.translate import chat_params
 from app.matriz.structured import chat_format
 from app.matriz.tools.plan import chat_plan
 from app.matriz.toolturns import call_turn, output_turn
-from app.memory.conversations import ConversationMemory, memory_writer
+from app.memory.conversations import ConversationMemory, MemoryWrite
 from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
-from app.sessions.effects import check_session_id, session_writer
+from app.sessions.effects import SessionWrite, check_session_id
 from app.sse import DONE, data_frame
 
 _TEXT_PARTS = ("text", "input_text")
@@ -199,11 +199,12 @@ class ChatService:
         # Chat keeps the caller's words only when asked to (`store: true`; OpenAI's default
         # for chat completions is not to store).
         if self._memory is not None and req.store:
-            ctx.requested_effects["write_memory"] = memory_writer(self._memory, ctx, self._lane)
+            ctx.requested_effects.append(
+                MemoryWrite(self._memory, identity.subject, ctx.question, self._lane))
         # With a session, the messages continue its working memory, and the answer extends it.
         if ctx.session_id is not None:
-            ctx.requested_effects["write_session"] = session_writer(
-                self._sessions, ctx, answer, completion_id, lambda: ctx.session_id)
+            ctx.requested_effects.append(SessionWrite(
+                self._sessions, ctx, answer, completion_id, lambda: ctx.session_id))
         return ctx
 
     @staticmethod

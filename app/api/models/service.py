@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.matriz.providers.base import ModelCard
+from app.core.cards import ModelCard
 from app.routing.config import Group, RoutingConfig
 from app.routing.errors import ModelNotFound
 from app.routing.reload import RoutingReloader

@@ -37,13 +37,13 @@ from app.api.responses.protocol import (
     ResponseCreateRequest,
     ResponseUsage,
 )
+from app.core.turns import Turn
 from app.db.repositories import responses as responses_repo
 from app.errors import InvalidRequest, previous_response_not_found
 from app.identity.base import Identity
 from app.identity.seal import SealError
 from app.ids import new_id
 from app.matriz.contract import RefusalDelta, TextDelta
-from app.matriz.nodes import Turn
 from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.errors import UpstreamError

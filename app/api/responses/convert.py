@@ -23,9 +23,9 @@ from app.api.responses.protocol import (
     Refusal,
     ResponseCreateRequest,
 )
+from app.core.turns import Turn
 from app.errors import InvalidRequest
 from app.ids import new_id
-from app.matriz.nodes import Turn
 from app.matriz.toolturns import call_turn, output_turn
 from app.memory.compaction import SOURCE as COMPACTION_SOURCE
 from app.memory.compaction import Expansion

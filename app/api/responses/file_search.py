@@ -29,11 +29,11 @@ from app.api.responses.protocol import (
     ResponseCreateRequest,
     ResponseObject,
 )
+from app.core.turns import Turn
 from app.db.repositories.memory import Combine, Compare, Condition
 from app.errors import InvalidRequest, PermissionDenied, validation_error
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.nodes import Turn
 from app.matriz.retrieval import FileSearch, searched_turn
 
 RESULTS = "file_search_call.results"  # the `include` value that adds the results

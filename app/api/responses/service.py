@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 
@@ -45,12 +45,13 @@ from app.api.responses.protocol import (
     StreamEvent,
     response_from_stored,
 )
+from app.core.effects import EffectKind
+from app.core.turns import Turn, turn_record
 from app.db.repositories import responses as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id
 from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, RunContext, ToolCallDelta
-from app.matriz.nodes import Turn
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
@@ -61,11 +62,11 @@ from app.matriz.structured import responses_format
 from app.matriz.tools.plan import responses_plan
 from app.matriz.toolturns import call_turn
 from app.memory.compaction import WindowSeal
-from app.memory.conversations import ConversationMemory, memory_writer
-from app.memory.threads import conversation_writer
+from app.memory.conversations import ConversationMemory, MemoryWrite
+from app.memory.threads import ConversationWrite
 from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
-from app.sessions.effects import check_session_id, session_writer
+from app.sessions.effects import SessionWrite, check_session_id
 from app.sse import named_frames
 
 log = logging.getLogger("lukhas.responses")
@@ -78,6 +79,19 @@ _INCOMPLETE_REASON = {"length": "max_output_tokens", "content_filter": "content_
 _ABANDON_CLEANUP_S = 10.0
 
 StoreFinal = Callable[[ResponseObject, bool], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _ResponseStore:
+    """The effect that stores the response as its run ended (`store` is not false)."""
+
+    store: StoreFinal
+    finish: Callable[[], ResponseObject]
+    kind: ClassVar[EffectKind] = EffectKind.STORE_RESPONSE
+
+    async def run(self) -> None:
+        """Store the finished response."""
+        await self.store(self.finish(), False)
 
 
 @dataclass(slots=True)
@@ -213,9 +227,9 @@ class ResponsesService:
         # so a conversation that cannot be extended fails the response before it is kept.
         if conversation_id is not None:
             check_item_ids(converted.items, "input")
-            ctx.requested_effects["write_conversation"] = conversation_writer(
-                self._pool, ctx, conversation_id, converted.items,
-                lambda: plain(run.finish().output))
+            ctx.requested_effects.append(ConversationWrite(
+                self._pool, identity.subject, conversation_id, converted.items,
+                lambda: plain(run.finish().output)))
         store_final: StoreFinal | None = None
         if stored:
             async def store_final(final: ResponseObject, keep_existing: bool) -> None:
@@ -223,20 +237,17 @@ class ResponsesService:
                                   _session_of(ctx, base, stored), keep_existing,
                                   ctx.file_search)
 
-            async def store() -> None:
-                await store_final(run.finish(), False)
-
-            ctx.requested_effects["store_response"] = store
+            ctx.requested_effects.append(_ResponseStore(store_final, run.finish))
         # `store: false` keeps nothing: neither the response nor the caller's words.
         if self._memory is not None and stored:
-            ctx.requested_effects["write_memory"] = memory_writer(self._memory, ctx, self._lane)
+            ctx.requested_effects.append(
+                MemoryWrite(self._memory, identity.subject, ctx.question, self._lane))
         # A conversation's working memory starts with its second turn: a one-off request
         # (no session named, no chain continued) leaves nothing behind in the session store.
         if ctx.session_id is not None or req.previous_response_id is not None:
-            ctx.requested_effects["write_session"] = session_writer(
+            ctx.requested_effects.append(SessionWrite(
                 self._sessions, ctx, lambda: builder.text or "", base.id,
-                lambda: _session_of(ctx, base, stored),
-            )
+                lambda: _session_of(ctx, base, stored)))
         return run, store_final, converted
 
     async def create(
@@ -451,26 +462,21 @@ def _turns(converted: ConvertedInput, final: ResponseObject,
     with it: a later turn of the chain sends them on), what its file search found, its
     answer, its calls."""
     rid = final.id
-    turns = [{"role": t.role, "text": t.text, "source": stored_source(rid, t.source),
-              **({"parts": list(t.parts)} if t.parts else {}),
-              **({"file": t.file} if t.file is not None else {})}
+    # Each response's time is its row's, so its turns are stored without their own.
+    turns = [replace(t, source=stored_source(rid, t.source), at=None)
              for t in converted.history]
     if converted.question or converted.question_parts:
-        turns.append({"role": "user", "text": converted.question,
-                      "source": f"{rid} input {len(converted.items)}",
-                      **({"parts": converted.question_parts}
-                         if converted.question_parts else {})})
+        turns.append(Turn("user", converted.question, f"{rid} input {len(converted.items)}",
+                          tuple(converted.question_parts or ())))
     searched = None if search is None else found_turn(search, f"{rid} output")
     if searched is not None:  # what the answer was given to read, kept with the chain
-        turns.append({"role": searched.role, "text": searched.text, "source": searched.source})
+        turns.append(searched)
     answer = "".join(p.text for item in final.output if isinstance(item, OutputMessage)
                      for p in item.content if isinstance(p, OutputTextPart))
-    turns.append({"role": "assistant", "text": answer, "source": f"{rid} output"})
-    for item in final.output:
-        if isinstance(item, OutputFunctionCall):
-            turn = call_turn(item.call_id, item.name, item.arguments, f"{rid} output")
-            turns.append({"role": turn.role, "text": turn.text, "source": turn.source})
-    return turns
+    turns.append(Turn("assistant", answer, f"{rid} output"))
+    turns += [call_turn(item.call_id, item.name, item.arguments, f"{rid} output")
+              for item in final.output if isinstance(item, OutputFunctionCall)]
+    return [turn_record(t) for t in turns]
 
 
 async def _sse_frames(

@@ -38,6 +38,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app.api.responses.protocol import ResponseCreateRequest
 from app.api.responses.service import ResponseStream
+from app.core.turns import Turn
 from app.deps import check_scope
 from app.errors import (
     APIError,
@@ -54,7 +55,6 @@ from app.errors import (
 from app.guardian.request_check import check_request
 from app.identity.base import Identity
 from app.json import BadValue, check_value, loads
-from app.matriz.nodes import Turn
 from app.observability.logging import request_id_var
 from app.reliability.gate import RateGate
 from app.reliability.meter import RequestMeter, request_meter

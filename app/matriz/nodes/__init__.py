@@ -1,6 +1,6 @@
 """The deterministic built-in reasoner of `lukhas-matriz`: arithmetic, recall, validation."""
 
 from app.matriz.nodes.reasoner import reason
-from app.matriz.nodes.types import Answer, Turn
+from app.matriz.nodes.types import Answer
 
-__all__ = ["Answer", "Turn", "reason"]
+__all__ = ["Answer", "reason"]

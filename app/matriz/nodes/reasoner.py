@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from app.core.turns import Turn
 from app.matriz.nodes import arithmetic, documents, recall, statement, validation
-from app.matriz.nodes.types import Answer, Calculation, Finding, Recollection, Turn
+from app.matriz.nodes.types import Answer, Calculation, Finding, Recollection
 
 if TYPE_CHECKING:
     from app.matriz.retrieval import Source

@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from app.core.turns import Turn, is_recalled
 from app.matriz.nodes.facts import Fact, document_facts, key, reflect, user_facts
-from app.matriz.nodes.types import Recollection, Turn, is_recalled
+from app.matriz.nodes.types import Recollection
 
 _FLAGS = re.IGNORECASE
 _WORD = r"[a-z][a-z0-9'-]*"

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
 
+from app.core.turns import Turn
 from app.matriz.nodes.arithmetic import source_of
-from app.matriz.nodes.types import Answer, Calculation, Check, Recollection, Turn
+from app.matriz.nodes.types import Answer, Calculation, Check, Recollection
 
 _TOLERANCE = Fraction(1, 10**9)  # for values that went through a non-integer power
 _DISPLAY_TOLERANCE = Fraction(1, 10**11)  # 12 significant digits, correctly rounded

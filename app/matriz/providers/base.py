@@ -6,24 +6,15 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from app.core.cards import ModelCard
+from app.core.turns import Turn
 from app.matriz.contract import ChildSpan, Event, FinishReason, Usage
-from app.matriz.nodes import Turn
 
 if TYPE_CHECKING:
     from app.matriz.providers.upstream.call import UpstreamCall
     from app.matriz.retrieval import Source
     from app.matriz.structured import OutputFormat
     from app.matriz.tools.plan import ToolPlan
-
-
-@dataclass(frozen=True, slots=True)
-class ModelCard:
-    """One entry of `/v1/models`."""
-
-    id: str
-    created: int
-    owned_by: str
-    context_window: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,14 @@ from collections.abc import AsyncGenerator, Sequence
 
 import anyio.to_thread
 
+from app.core.cards import ModelCard
+from app.core.turns import Turn
 from app.errors import InvalidRequest
 from app.ids import new_id
 from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
-from app.matriz.nodes import Answer, Turn, reason
+from app.matriz.nodes import Answer, reason
 from app.matriz.nodes.validation import agreed
-from app.matriz.providers.base import ModelCard, ThoughtInput, ThoughtOutcome
+from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.structured import render
 from app.matriz.tokenizer import certain_logprobs
 from app.matriz.tools.decide import Decision, asked, decide, from_outputs, pending_outputs

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from app.core.cards import ModelCard
 from app.errors import NotFound
-from app.matriz.providers.base import ModelCard, Provider
+from app.matriz.providers.base import Provider
 
 
 class RoutedProvider(Provider, Protocol):

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import logging
+from typing import assert_never
 
+from app.core.effects import EffectKind
 from app.matriz.contract import RunContext, Stage
 
 log = logging.getLogger("lukhas.matriz.intent")
 
-# The scopes that allow each effect (any one of them).
-EFFECT_SCOPES = {"store_response": ("responses.write",),
-                 "write_conversation": ("responses.write",),
-                 "write_session": ("responses.write", "chat"),
-                 "write_memory": ("memory.write",)}
+
+def effect_scopes(kind: EffectKind) -> tuple[str, ...]:
+    """The scopes that allow an effect of `kind` (any one of them)."""
+    match kind:
+        case EffectKind.STORE_RESPONSE | EffectKind.WRITE_CONVERSATION:
+            return ("responses.write",)
+        case EffectKind.WRITE_SESSION:
+            return ("responses.write", "chat")
+        case EffectKind.WRITE_MEMORY:
+            return ("memory.write",)
+        case _:  # a new kind without its scopes is a type error here
+            assert_never(kind)
 
 
 class IntentStage(Stage):
@@ -21,8 +30,9 @@ class IntentStage(Stage):
     async def after(self, ctx: RunContext) -> None:
         """Allow the requested effects whose scope the identity holds."""
         for effect in ctx.requested_effects:
-            scopes = EFFECT_SCOPES.get(effect, ())
+            scopes = effect_scopes(effect.kind)
             if any(ctx.identity.has_scope(scope) for scope in scopes):
                 ctx.allowed_effects.append(effect)
             else:
-                log.info("effect not allowed", extra={"effect": effect, "scopes": scopes})
+                log.info("effect not allowed",
+                         extra={"effect": effect.kind.value, "scopes": scopes})

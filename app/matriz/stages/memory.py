@@ -19,28 +19,42 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
+from app.core.turns import Turn, turn_from_record
 from app.db.repositories import conversations as conversations_repo
 from app.db.repositories import responses as responses_repo
 from app.errors import NotFound, previous_response_not_found
 from app.kv.base import StoreUnavailable
 from app.matriz.contract import RunContext, Stage
-from app.matriz.nodes import Turn
+from app.matriz.conversation_items import history_turns
 from app.matriz.retrieval import Searcher
 from app.matriz.tokenizer import count_tokens
-from app.memory.conversations import ConversationMemory
-from app.memory.threads import history_turns
-from app.sessions.base import SessionStore
 
 log = logging.getLogger("lukhas.matriz.memory")
+
+
+class WorkingMemory(Protocol):
+    """A caller's sessions (app/sessions: Redis or in-process), as this stage reads them."""
+
+    async def get(self, subject: str, session_id: str) -> list[Turn] | None:
+        """The session's turns, oldest first; None if there is no live session."""
+        ...
+
+
+class LongTermMemory(Protocol):
+    """A caller's long-term memory (app/memory/conversations.py), as this stage reads it."""
+
+    async def recall(self, subject: str, question: str) -> list[Turn]:
+        """The caller's earlier statements closest to `question`, best first."""
+        ...
 
 
 class MemoryStage(Stage):
     name = "memory"
 
-    def __init__(self, pool: Any, sessions: SessionStore,
-                 long_term: ConversationMemory | None = None,
+    def __init__(self, pool: Any, sessions: WorkingMemory,
+                 long_term: LongTermMemory | None = None,
                  searcher: Searcher | None = None) -> None:
         self._pool = pool
         self._sessions = sessions
@@ -57,9 +71,7 @@ class MemoryStage(Stage):
                 )
             if found is None:
                 raise previous_response_not_found(ctx.previous_response_id)
-            chain = [Turn(t["role"], t["text"], t["source"], tuple(t.get("parts") or ()),
-                          t["at"], t.get("file"))
-                     for t in found.turns]
+            chain = [turn_from_record(t) for t in found.turns]
             ctx.chain = chain
             ctx.session_id = ctx.session_id or found.session_id
         elif ctx.conversation_id is not None:
@@ -81,7 +93,7 @@ class MemoryStage(Stage):
                 raise RuntimeError("a file search needs the Memory stage's searcher")
             await self._searcher.file_search(ctx.identity, ctx.file_search, ctx.question)
 
-    async def _recall(self, long_term: ConversationMemory, ctx: RunContext) -> list[Turn]:
+    async def _recall(self, long_term: LongTermMemory, ctx: RunContext) -> list[Turn]:
         """The caller's earlier words that bear on the question, from other conversations."""
         try:
             recalled = await long_term.recall(ctx.identity.subject, ctx.question)
@@ -123,5 +135,4 @@ class MemoryStage(Stage):
             # Working memory is a cache of the conversation: without it, fall back to the chain.
             log.warning("session store unavailable; reading the chain instead")
             return None
-        return None if turns is None else [Turn(t.role, t.text, t.source, t.parts, t.at, t.file)
-                                           for t in turns]
+        return turns

@@ -18,8 +18,9 @@ from typing import Any
 import orjson
 from jsonschema.validators import validator_for
 
+from app.core.turns import Turn
 from app.errors import InvalidRequest
-from app.matriz.nodes.types import Answer, Finding, Turn
+from app.matriz.nodes.types import Answer, Finding
 from app.matriz.tools.plan import ToolPlan, ToolSpec
 from app.matriz.tools.slots import fill
 from app.matriz.toolturns import CALL, OUTPUT, fields

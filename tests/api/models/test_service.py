@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from app.api.models.service import ModelsService
-from app.matriz.providers.base import ModelCard
+from app.core.cards import ModelCard
 from app.routing.errors import ModelNotFound
 from app.routing.reload import RoutingMetrics, RoutingReloader
 from tests.routing.files import TIERS, base, write

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from app.matriz.nodes import Turn, reason
+from app.core.turns import Turn
+from app.matriz.nodes import reason
 from app.matriz.nodes.documents import (
     MAX_QUOTE,
     Quotation,

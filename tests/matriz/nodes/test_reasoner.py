@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.matriz.nodes import Answer, Turn, arithmetic, reason, recall
+from app.core.turns import Turn
+from app.matriz.nodes import Answer, arithmetic, reason, recall
 from app.matriz.nodes.types import Calculation, Finding, Recollection
 from app.matriz.nodes.validation import recompute, validate_calculation, validate_recollection
 

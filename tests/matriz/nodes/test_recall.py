@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.core.turns import Turn
 from app.matriz.nodes.facts import NOT_CALLED, NOT_IDENTITY
 from app.matriz.nodes.recall import recall
-from app.matriz.nodes.types import Turn
 
 
 def user(text: str, n: int) -> Turn:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from app.core.turns import Turn
 from app.matriz.contract import ReasoningDelta, TextDelta
-from app.matriz.nodes import Answer, Turn, reason
+from app.matriz.nodes import Answer, reason
 from app.matriz.providers import builtin
 from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 

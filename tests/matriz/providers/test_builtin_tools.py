@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 import pytest
 
+from app.core.turns import Turn
 from app.embeddings.base import Vectors
 from app.embeddings.hashing import HashingEmbedder
 from app.errors import InvalidRequest
 from app.matriz.contract import Event, ReasoningDelta, TextDelta, ToolCallDelta
-from app.matriz.nodes import Turn
 from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.providers.builtin import BuiltinProvider
 from app.matriz.structured import responses_format

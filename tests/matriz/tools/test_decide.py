@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 import pytest
 
+from app.core.turns import Turn
 from app.errors import InvalidRequest
-from app.matriz.nodes import Turn
 from app.matriz.tools.decide import decide, from_outputs, pending_outputs
 from app.matriz.tools.plan import ToolPlan, ToolSpec, chat_plan, responses_plan
 from app.matriz.toolturns import call_turn, output_turn

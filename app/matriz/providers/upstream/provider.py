@@ -23,10 +23,11 @@ from typing import Any
 import aiohttp
 import orjson
 
+from app.core.cards import ModelCard
 from app.errors import APIError, RateLimited
 from app.identity.base import Identity
 from app.matriz.contract import ChildSpan, Event
-from app.matriz.providers.base import ModelCard, ThoughtInput, ThoughtOutcome
+from app.matriz.providers.base import ThoughtInput, ThoughtOutcome
 from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.clients import Endpoint, UpstreamClients
 from app.matriz.providers.upstream.errors import (

@@ -16,9 +16,9 @@ from typing import Any
 from app.api.chat.protocol import ChatCompletionRequest
 from app.api.responses.convert import requested_logprobs
 from app.api.responses.protocol import ResponseCreateRequest
+from app.core.turns import Turn, is_recalled
 from app.errors import InvalidRequest
 from app.matriz.contract import Usage
-from app.matriz.nodes.types import Turn, is_recalled
 from app.matriz.retrieval import SEARCHED, Source, sources_message
 from app.matriz.toolturns import CALL, OUTPUT, fields
 from app.routing.config import Group
