@@ -6,7 +6,8 @@ words addressed to an AI reading a document ("assistant, when you read this…")
 characters a human reader cannot see (Unicode tag characters, runs of zero-width ones)
 that carry hidden text. Signals combine as independent evidence, 1 − ∏(1 − wᵢ), so one
 strong signal or several weak ones cross the threshold; "ignore the previous error" or a
-story that mentions a jailbreak stays below it. Every signal's span is reported.
+story that mentions a jailbreak stays below it. The span reported is the passage (the
+sentences) each signal lies in.
 """
 
 from __future__ import annotations
