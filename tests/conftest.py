@@ -109,8 +109,10 @@ async def app_client(pg_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncCl
         yield client
 
 
-# Another Redis may be named for a run (its database 15 is emptied by the tests that use it).
-REDIS_TEST_URL = os.environ.get("LUKHAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Another Redis may be named for a run (the database is emptied by the tests that use it):
+# 15, and one below it for each further worker of a parallel run (pytest-xdist's gw1, gw2…).
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_TEST_URL = os.environ.get("LUKHAS_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER}")
 
 
 @pytest.fixture
