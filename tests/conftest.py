@@ -11,9 +11,11 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+import yaml
 
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrate import migrate
+from app.reliability.ratelimit import DEFAULT_PATH as RELIABILITY
 from tests.utils.mock_upstream import MockUpstream, MockUpstreamFactory, running_mock_upstream
 from tests.utils.server import ServerProcess, start_uvicorn
 
@@ -60,8 +62,15 @@ def fresh_db_url(pg_url: str) -> Iterator[str]:
 def server(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The service as a real process on a free port, with two API keys."""
     data_dir = tmp_path_factory.mktemp("server-data")
+    # The shipped limits, but for the identity routes: every test that wants a caller of its
+    # own has KEY_A issue its token, far more than 60 a minute in all.
+    limits = yaml.safe_load(RELIABILITY.read_text())
+    limits["routes"]["identity"]["requests"] = 1_000_000
+    limits_file = data_dir / "limits.yaml"
+    limits_file.write_text(yaml.safe_dump(limits))
     env = {"LUKHAS_DATABASE_URL": pg_url, "LUKHAS_API_KEYS": f"{KEY_A},{KEY_B}",
            "LUKHAS_DATA_DIR": str(data_dir), "LUKHAS_LOG_LEVEL": "warning",
+           "LUKHAS_RATE_LIMITS_FILE": str(limits_file),
            # Every test calls from 127.0.0.1: the failures of all of them would add up
            # under one address. Per key id, the failure throttle stays as configured.
            "LUKHAS_AUTH_THROTTLE_ADDRESS_FAILURES": "1000000"}

@@ -48,7 +48,6 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     texts, files = request_texts(path, body)
     if not texts and not files:
         return Checked()
-    started = time.perf_counter()
     policy = guardian.policy
     found: list[tuple[RequestText, Decision]] = []
     later: list[tuple[str, Kind, str]] = []  # texts for the semantic rules that only log
@@ -56,17 +55,20 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     chars = sum(len(t.text) for t in texts) + sum(len(f.file_data or "") for f in files)
     if chars > limit:
         return Checked(_too_long(chars, limit))
+    if files:  # their text first: reading a PDF is not scanning, and not in the scan's budget
+        try:
+            read = await read_files(files, max_file_bytes)
+        except APIError:
+            read = {}  # the route refuses the file with its own 400
+        except Exception as exc:
+            return Checked(await _scan_failed(enforcement, exc, actor, request_id))
+        texts += [RequestText(where, "file", f.text) for where, f in read.items()]
+    started = time.perf_counter()
     budget = enforcement.scan_budget_s(chars)
     deadline = time.monotonic() + budget
     token = scan_deadline.set(deadline)  # each pattern search stops by then, too
     try:
         async with asyncio.timeout(budget):
-            if files:
-                try:
-                    read = await read_files(files, max_file_bytes)
-                except APIError:
-                    read = {}  # the route refuses the file with its own 400
-                texts += [RequestText(where, "file", f.text) for where, f in read.items()]
             for text in texts:
                 kind: Kind = text.kind  # type: ignore[assignment]
                 if _semantic_decides(policy, kind):
