@@ -39,7 +39,7 @@ async def test_a_hand_signed_good_token_is_accepted() -> None:
     assert (await tokens().validate(hand_signed(HEADER, good_claims()))).tier == "T2"
 
 
-@pytest.mark.parametrize("name,value", [
+BAD_CLAIMS: list[tuple[str, Any]] = [
     ("exp", True), ("exp", float(NOW + 60)), ("exp", str(NOW + 60)), ("exp", None),
     ("exp", -1), ("exp", MAX_TIME + 1), ("exp", 2**63), ("exp", [NOW + 60]),
     ("nbf", False), ("nbf", float(NOW)), ("nbf", str(NOW)), ("nbf", -5),
@@ -51,7 +51,13 @@ async def test_a_hand_signed_good_token_is_accepted() -> None:
     ("jti", 7), ("jti", ""), ("jti", "a" * 65), ("jti", "ab\x00cd"), ("jti", "ab\ncd"),
     ("iss", ["lukhas"]), ("iss", "lukhas\x00"), ("iss", None),
     ("aud", "lukhas"), ("admin", True), ("scp", "admin"),
-])
+]
+
+
+# Ids by position: some values are times, and every worker of a parallel run must collect the
+# same ids.
+@pytest.mark.parametrize("name,value", BAD_CLAIMS,
+                         ids=[f"{name}-{i}" for i, (name, _) in enumerate(BAD_CLAIMS)])
 async def test_claims_are_strictly_typed(name: str, value: Any) -> None:
     claims = good_claims(**{name: value})
     assert await code_of(tokens(), hand_signed(HEADER, claims)) == "token_malformed"
