@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import yaml
 from prometheus_client import CollectorRegistry
 
 from app.embeddings.hashing import HashingEmbedder
@@ -17,8 +16,8 @@ from app.matriz.tick import CognitiveEvent
 from app.observability.metrics import Metrics
 from tests.conftest import KEY_A
 from tests.utils.app import running_app
+from tests.utils.lanes import lanes_file
 
-LANES = Path(__file__).resolve().parents[2] / "configs" / "runtime" / "lanes.yaml"
 ON_TOPIC = ("What is the boiling point of water?", "The boiling point of water is 100 °C.")
 OFF_TOPIC = ("What is the boiling point of water?", "Penguins huddle together in winter.")
 
@@ -81,12 +80,10 @@ def test_constraint_satisfaction_weights() -> None:
 
 
 async def test_held_model_refused_then_cleared_over_http(pg_url: str, tmp_path: Path) -> None:
-    lanes = yaml.safe_load(LANES.read_text())
-    lanes["lanes"]["integration"]["drift"] = {"warn": 0.01, "block": 0.02}
-    (tmp_path / "lanes.yaml").write_text(yaml.safe_dump(lanes))
+    lanes = lanes_file(tmp_path, "integration", drift={"warn": 0.01, "block": 0.02})
     async with running_app(pg_url, tmp_path, key=KEY_A, api_keys=KEY_A, lane="integration",
                            lid_keys='{"k1": "drift-test-signing-key-0123456789abcdef"}',
-                           guardian_lanes_file=tmp_path / "lanes.yaml", tick_hz=200) as client:
+                           guardian_lanes_file=lanes, tick_hz=200) as client:
         def chat(question: str) -> dict[str, object]:
             return {"model": "lukhas-matriz",
                     "messages": [{"role": "user", "content": question}]}

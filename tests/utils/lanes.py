@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ def lanes_file(directory: Path, lane: str = "dev", **fields: Any) -> Path:
     """configs/runtime/lanes.yaml with `fields` of `lane` replaced, written in `directory`."""
     lanes = yaml.safe_load(LANES.read_text())
     lanes["lanes"][lane].update(fields)
-    name = "-".join(f"{k}={v}" for k, v in sorted(fields.items()))
-    path = directory / f"lanes-{lane}-{name}.yaml"
-    path.write_text(yaml.safe_dump(lanes))
+    text = yaml.safe_dump(lanes)
+    path = directory / f"lanes-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
+    path.write_text(text)
     return path
