@@ -25,8 +25,19 @@ export const options = {
 
 const QUESTIONS = ["What is 2+2?", "Compute (17*3)-4", "What is 6*7?", "What is 12/4?"];
 
+let told = 0;  // failed requests this VU has shown, at most 3, so a failure names its cause
+
 function post(path, body, route) {
   return http.post(`${BASE}${path}`, JSON.stringify(body), { headers: HEADERS, tags: { route } });
+}
+
+function expect(res, route, ok) {
+  if (!check(res, { ok }) && told < 3) {
+    told += 1;
+    const body = String(res.body);  // a stream: from its last event on
+    const last = body.lastIndexOf("event: ");
+    console.error(`failed request: ${route} ${res.status} ${body.slice(Math.max(last, 0), last + 700)}`);
+  }
 }
 
 export function setup() {
@@ -57,22 +68,22 @@ export default function (data) {
   let res;
   if (route === "responses") {
     res = post("/v1/responses", { model: "lukhas-matriz", input: q, store: false }, route);
-    check(res, { ok: (r) => r.status === 200 && r.json("status") === "completed" });
+    expect(res, route, (r) => r.status === 200 && r.json("status") === "completed");
   } else if (route === "responses_stream") {
     res = post("/v1/responses", { model: "lukhas-matriz", input: q, stream: true, store: false },
                route);
-    check(res, { ok: (r) => r.status === 200 && r.body.includes("response.completed") });
+    expect(res, route, (r) => r.status === 200 && r.body.includes("response.completed"));
   } else if (route === "chat") {
     res = post("/v1/chat/completions",
                { model: "lukhas-matriz", messages: [{ role: "user", content: q }] }, route);
-    check(res, { ok: (r) => r.status === 200 && r.json("choices.0.finish_reason") === "stop" });
+    expect(res, route, (r) => r.status === 200 && r.json("choices.0.finish_reason") === "stop");
   } else if (route === "embeddings") {
     res = post("/v1/embeddings", { model: "lukhas-hash-v1", input: [q, "second"] }, route);
-    check(res, { ok: (r) => r.status === 200 && r.json("data.#") === 2 });
+    expect(res, route, (r) => r.status === 200 && r.json("data.#") === 2);
   } else {
     res = post(`/v1/indexes/${data.index}/search`, { query: "where are embeddings kept?",
                                                      top_k: 2 }, route);
-    check(res, { ok: (r) => r.status === 200 });
+    expect(res, route, (r) => r.status === 200);
   }
 }
 

@@ -24,13 +24,15 @@ PY
 # The service on its embedded defaults, limits high enough never to refuse (the limiter still
 # counts every request); k6's log is shown only when it fails.
 LOG=$(mktemp)
-trap 'rm -f "$LOG"' EXIT
-export VUS DURATION OUT BUDGETS  # k6 reads them as __ENV
+SERVICE_LOG=$(mktemp)
+trap 'rm -f "$LOG" "$SERVICE_LOG"' EXIT
+export VUS DURATION OUT BUDGETS SERVICE_LOG  # k6 reads the first four as __ENV
 PORT=$PORT LIMITS=generous load/with_service.sh bash -c \
   'BASE=${LUKHAS_BASE_URL%/v1} KEY=$LUKHAS_API_KEY .venv/bin/k6 run --quiet --no-color load/smoke.js' \
   >"$LOG" 2>&1 || { cat "$LOG"; exit 1; }
 
-$BIN/python - "$OUT" <<'PY'
+status=0
+$BIN/python - "$OUT" <<'PY' || status=$?
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"load smoke: {s['vus']} VUs for {s['duration']}, {s['rps']:.0f} req/s in all")
@@ -45,3 +47,10 @@ for name, r in s["routes"].items():
 print(f"error rate {s['error_rate']:.4%}, failed checks {s['checks_failed']}")
 sys.exit(1 if s["error_rate"] > 0 or s["checks_failed"] > 0 else 0)
 PY
+# A failed request names itself: k6 logged the first few, with status and body, and the
+# service its errors.
+if [ "$status" -ne 0 ]; then
+  grep -o 'failed request: .*' "$LOG" | head -n 10 || true
+  grep -E '"level": ?"(error|critical)"|Traceback' "$SERVICE_LOG" | head -n 20 || true
+fi
+exit "$status"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import regex
 
 from app.guardian.detectors import Hit
-from app.guardian.detectors.patterns import search_timeout
+from app.guardian.detectors.patterns import matches
 from app.guardian.detectors.screen import Screen
 
 _EARLIER = r"(?:previous|prior|preceding|above|earlier|foregoing|original|initial|system|all)"
@@ -77,7 +77,7 @@ def find(text: str) -> Iterator[Hit]:
     weights: list[float] = []
     for i in _SCREEN.candidates(text):
         weight, pattern = _PATTERNS[i]
-        found = [m.span() for m in pattern.finditer(text, timeout=search_timeout())]
+        found = [m.span() for m in matches(pattern, text)]
         if found:
             spans += found
             weights.append(weight)  # a signal counts once, however often it repeats

@@ -31,6 +31,27 @@ def search_timeout() -> float:
     if deadline is None:
         return SEARCH_TIMEOUT_S
     return max(min(SEARCH_TIMEOUT_S, deadline - time.monotonic()), 0.001)
+
+
+def matches(pattern: regex.Pattern[str], text: str) -> list[regex.Match[str]]:
+    """Every match of `pattern` in `text` within the search's timeout; TimeoutError past it.
+
+    The timeout is wall-clock time (what `regex` measures), which a busy machine can spend
+    while this thread waits for a core. A search that ran out of it having had the CPU for
+    less than half of it was starved, not slow, and runs again (twice more at most, and
+    never past the scan's deadline); a catastrophically backtracking one spends its time on
+    the CPU and fails at once."""
+    for attempt in range(3):
+        timeout = search_timeout()
+        cpu = time.thread_time()
+        try:
+            return list(pattern.finditer(text, timeout=timeout))
+        except TimeoutError:
+            deadline = scan_deadline.get()
+            if (attempt == 2 or time.thread_time() - cpu >= timeout / 2
+                    or (deadline is not None and time.monotonic() >= deadline)):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 _PROBE_TIMEOUT_S = 0.5  # a catastrophic pattern takes seconds on these; a sane one, µs
 _PROBES = tuple(
     body * n + tail
@@ -79,7 +100,7 @@ def _within_budget(pattern: regex.Pattern[str], probe: str, tries: int = 3) -> b
 def find_all(pattern: regex.Pattern[str], text: str, *, score: float,
              detector: str = "pattern", group: int | str = 0) -> Iterator[Hit]:
     """Every non-overlapping match (its `group` span); TimeoutError past the budget."""
-    for m in pattern.finditer(text, timeout=search_timeout()):
+    for m in matches(pattern, text):
         start, end = m.span(group)
         if end > start:
             yield Hit(start, end, score, detector)

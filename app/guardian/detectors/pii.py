@@ -24,7 +24,7 @@ from stdnum.nl import bsn
 from stdnum.us import ssn
 
 from app.guardian.detectors import Hit
-from app.guardian.detectors.patterns import search_timeout
+from app.guardian.detectors.patterns import matches
 
 _EMAIL = regex.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
@@ -64,7 +64,7 @@ def _near(text: str, start: int, words: Sequence[str]) -> bool:
 
 def _scan(pattern: regex.Pattern[str], text: str, name: str,
           score: Callable[[str, int], float]) -> Iterator[Hit]:
-    for m in pattern.finditer(text, timeout=search_timeout()):
+    for m in matches(pattern, text):
         s = score(m.group(), m.start())
         if s > 0:
             yield Hit(m.start(), m.end(), s, f"pii.{name}")
@@ -78,7 +78,7 @@ def emails(text: str) -> Iterator[Hit]:
 def phones(text: str, region: str) -> Iterator[Hit]:
     # Candidates by a loose shape, each then parsed and checked against libphonenumber's
     # metadata for its country: as exact as its own matcher, and some ten times faster.
-    for m in _PHONE.finditer(text, timeout=search_timeout()):
+    for m in matches(_PHONE, text):
         if len(_digits(m.group())) < 7 or _ISO_DATE.search(m.group()):
             continue  # no phone number is that short; a date (and time) is not one
         try:

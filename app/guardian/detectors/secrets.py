@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 import regex
 
 from app.guardian.detectors import Hit
-from app.guardian.detectors.patterns import search_timeout
+from app.guardian.detectors.patterns import matches
 from app.guardian.detectors.screen import Screen
 
 _MIN_ENTROPY = 3.0
@@ -79,7 +79,7 @@ def finder(entities: Sequence[str]) -> Callable[[str], Iterator[Hit]]:
     def find(text: str) -> Iterator[Hit]:
         for name in screen.candidates(text):
             pattern, plausible = _PATTERNS[name]
-            for m in pattern.finditer(text, timeout=search_timeout()):
+            for m in matches(pattern, text):
                 secret = m.group("s")
                 if not plausible(secret):
                     continue
