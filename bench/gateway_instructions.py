@@ -190,6 +190,8 @@ def measured(args: argparse.Namespace) -> None:
                         profiler.disable()
                         pstats.Stats(profiler).sort_stats(args.sort).print_stats(
                             args.profile)
+                        if os.environ.get("PROFILE_DUMP"):
+                            profiler.dump_stats(os.environ["PROFILE_DUMP"])
                 loop.run_until_complete(stack.aclose())
             finally:
                 loop.close()
