@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import random
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -72,6 +73,8 @@ def kill_switch_engaged() -> KillSwitchEngaged:
 
 # Reviews by semantic rules in flight at once (each waits on the embedding model).
 MAX_REVIEWS = 8
+# The time over which the reviews of clean texts keep to the lane's review_cpu_share.
+REVIEW_WINDOW_S = 1.0
 
 class Enforcement:
     """The lane's enforcement, shared by the request middleware and the Risk stage."""
@@ -85,6 +88,11 @@ class Enforcement:
         self.kill_switch = KillSwitch(pool, policy.kill_switch,
                                       metrics.kill_switch.labels(lane))
         self._reviews: set[asyncio.Task[None]] = set()
+        # The reviews' time not yet paid back, in seconds: it drains at review_cpu_share
+        # seconds per second, and while it exceeds one window's share no clean text is
+        # reviewed (a leaky bucket).
+        self._review_debt = 0.0
+        self._review_paid = time.monotonic()
 
     @property
     def enforced(self) -> bool:
@@ -129,11 +137,16 @@ class Enforcement:
         request or answer went on: for rules that only log, whose embedding call would
         otherwise sit in its path. What they find joins the audit chain. Texts a fast rule
         `flagged` are always reviewed, clean ones on the lane's `review_sample` (an embedding
-        costs more CPU than a whole request). At most MAX_REVIEWS run at once: under load
-        the rest are skipped, and counted, rather than queue without end behind the
-        embedding model."""
+        costs more CPU than a whole request), and only while the reviews' recent time keeps
+        within the lane's `review_cpu_share` of a core: a sample's cost grows with the
+        traffic, this bound does not. At most MAX_REVIEWS run at once. Reviews not run for
+        either bound are skipped, and counted, rather than queue behind the embedding
+        model."""
         sample = self.policy.review_sample
         if not flagged and (sample <= 0.0 or (sample < 1.0 and random.random() >= sample)):
+            return
+        if not flagged and self._review_owed() > self.policy.review_cpu_share * REVIEW_WINDOW_S:
+            self.metrics.reviews_skipped.labels(self.lane, direction).inc()
             return
         if len(self._reviews) >= MAX_REVIEWS:
             self.metrics.reviews_skipped.labels(self.lane, direction).inc()
@@ -152,10 +165,25 @@ class Enforcement:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
+    def _review_owed(self) -> float:
+        """The reviews' time not yet paid back at the lane's share, as of now."""
+        now = time.monotonic()
+        paid = (now - self._review_paid) * self.policy.review_cpu_share
+        self._review_debt = max(0.0, self._review_debt - paid)
+        self._review_paid = now
+        return self._review_debt
+
     async def _review(self, guardian: Guardian, policy: Policy, direction: Direction,
                       texts: Sequence[tuple[str, Kind, str]], actor: str,
                       correlation_id: str) -> None:
+        try:
+            await guardian.prepare(policy)  # once per policy: not the reviews' own time
+        except Exception as exc:
+            self.metrics.failures.labels(self.lane, f"{direction}_review").inc()
+            log.warning("guardian review failed: %s", exc)
+            return
         for where, kind, text in texts:
+            started = time.perf_counter()
             try:
                 decision = await guardian.scan(text, direction=direction, kind=kind,
                                                policy=policy)
@@ -163,6 +191,9 @@ class Enforcement:
                 self.metrics.failures.labels(self.lane, f"{direction}_review").inc()
                 log.warning("guardian review failed: %s", exc)
                 return
+            finally:
+                self._review_owed()
+                self._review_debt += time.perf_counter() - started
             found = tuple(r for r in decision.reasons if r.detector == "semantic")
             if not found:
                 continue

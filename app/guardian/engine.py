@@ -51,6 +51,12 @@ class Guardian:
         source = self._source
         return source if isinstance(source, Policy) else source.policy
 
+    async def prepare(self, policy: Policy) -> None:
+        """Embed the semantic rules' examples of `policy` now, if they are not yet (a
+        one-time cost, apart from any scan's)."""
+        if self._semantic is not None and any(r.detector == "semantic" for r in policy.rules):
+            await self._semantic.prepare(policy)
+
     async def scan(self, text: str, *, direction: Direction, kind: Kind = "text",
                    policy: Policy | None = None) -> Decision:
         """Every rule of the policy that applies to (direction, kind), semantic ones too."""

@@ -57,6 +57,9 @@ class LanePolicy(BaseModel):
     # The share of clean texts (no fast rule found anything) that the semantic rules which
     # only log review after the fact; a text a fast rule flagged is always reviewed.
     review_sample: float = Field(default=1.0, ge=0, le=1)
+    # The most of one core those reviews of clean texts may take, on average: a sampled
+    # review starts only while the reviews' recent time is within it (flagged texts always).
+    review_cpu_share: float = Field(default=1.0, gt=0, le=1)
 
     @property
     def enforced(self) -> bool:

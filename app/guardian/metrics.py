@@ -57,8 +57,8 @@ class EnforcementMetrics:
             ["lane"], buckets=_SCAN_BUCKETS, registry=registry)
         self.reviews_skipped = Counter(
             "lukhas_guardian_reviews_skipped_total",
-            "Reviews by semantic rules skipped because as many as allowed were under way"
-            " (the embedding model is the cost): a sample under load.",
+            "Reviews by semantic rules skipped because as many as allowed were under way, or"
+            " the reviews of clean texts had used the lane's review_cpu_share of a core.",
             ["lane", "direction"], registry=registry)
         for direction in ("input", "output"):
             self.reviews_skipped.labels(lane, direction)

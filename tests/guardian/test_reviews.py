@@ -61,3 +61,24 @@ async def test_a_sample_of_zero_reviews_only_what_a_fast_rule_flagged(pg_url: st
         await _ask(client, FLAGGED)
         [review] = await _reviews(client, before)
         assert review["details"]["param"] == "input"
+
+
+async def test_sampled_reviews_keep_to_the_lanes_share_of_a_core(pg_url: str,
+                                                                 tmp_path: Path) -> None:
+    # Every clean text sampled, but a thousandth of a core for their reviews: the first one's
+    # time (milliseconds of embedding) is owed for seconds, and the next clean texts are
+    # skipped meanwhile, counted; a flagged text is reviewed regardless.
+    lanes = lanes_file(tmp_path, review_sample=1.0, review_cpu_share=0.001)
+    async with running_app(pg_url, tmp_path, key=KEY, api_keys=KEY, api_key_tier="T3",
+                           guardian_lanes_file=lanes) as client:
+        enforcement = client.app.state.lukhas.enforcement  # type: ignore[attr-defined]
+        skipped = enforcement.metrics.reviews_skipped.labels(enforcement.lane, "input")
+        before = await _reviews(client)
+        await _ask(client, CLEAN_BUT_HURTFUL)
+        assert len(await _reviews(client, before)) == 1
+        for _ in range(3):
+            await _ask(client, CLEAN_BUT_HURTFUL)
+        assert len(await _reviews(client, before)) == 1
+        assert skipped._value.get() >= 3
+        await _ask(client, FLAGGED)
+        assert len(await _reviews(client, before)) == 2
