@@ -1,5 +1,5 @@
 """Layering: `app.core` imports nothing from the rest of `app`, and MATRIZ does not import
-the memory and session packages that import it."""
+the memory and session packages that import it, nor the API that drives it."""
 
 from __future__ import annotations
 
@@ -38,4 +38,12 @@ def test_matriz_imports_neither_memory_nor_sessions() -> None:
     wrong = {f"{path.relative_to(APP)}: {name}" for path in sorted((APP / "matriz").rglob("*.py"))
              for name in _imports(path)
              if _within(name, "app.memory") or _within(name, "app.sessions")}
+    assert not wrong, sorted(wrong)
+
+
+def test_matriz_imports_nothing_of_the_api() -> None:
+    # The routes drive MATRIZ; what turns a request type into an upstream's parameters lives
+    # with the routes (app/api/upstream_params.py).
+    wrong = {f"{path.relative_to(APP)}: {name}" for path in sorted((APP / "matriz").rglob("*.py"))
+             for name in _imports(path) if _within(name, "app.api")}
     assert not wrong, sorted(wrong)

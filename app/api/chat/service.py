@@ -9,6 +9,7 @@ from typing import Any
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
 from app.api.files import AttachedFile, chat_file_parts, read_files
 from app.api.protocol import check_output_limit
+from app.api.upstream_params import chat_params
 from app.core.turns import Turn
 from app.errors import APIError, InvalidRequest
 from app.identity.base import Identity
@@ -25,7 +26,6 @@ from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.provider import UpstreamProvider
-from app.matriz.providers.upstream.translate import chat_params
 from app.matriz.structured import chat_format
 from app.matriz.tools.plan import chat_plan
 from app.matriz.toolturns import call_turn, output_turn

@@ -45,6 +45,7 @@ from app.api.responses.protocol import (
     StreamEvent,
     response_from_stored,
 )
+from app.api.upstream_params import responses_params
 from app.core.effects import EffectKind
 from app.core.turns import Turn, turn_record
 from app.db.repositories import responses as repo
@@ -56,7 +57,6 @@ from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
 from app.matriz.providers.upstream.call import UpstreamCall
 from app.matriz.providers.upstream.provider import UpstreamProvider
-from app.matriz.providers.upstream.translate import responses_params
 from app.matriz.retrieval import FileSearch, found_turn
 from app.matriz.structured import responses_format
 from app.matriz.tools.plan import responses_plan
