@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -149,6 +150,10 @@ async def test_a_chat_stream_that_dies_ends_with_an_error_chunk(
         pg_url: str, tmp_path: Path, mock_upstream_factory: Callable[..., MockUpstream]) -> None:
     a = mock_upstream_factory()
     a.behave("die", die_after_chunks=6, reply=PAST_THE_WINDOW)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("lukhas.chat").addHandler(handler)
     async with routed_app(pg_url, tmp_path, routing(a.url)) as app:
         stream = await app.sdk.chat.completions.create(
             model="gpt-test", stream=True, messages=[
@@ -156,6 +161,11 @@ async def test_a_chat_stream_that_dies_ends_with_an_error_chunk(
         with pytest.raises(openai.APIError, match="broke off"):
             async for _ in stream:
                 pass
+    logging.getLogger("lukhas.chat").removeHandler(handler)
+    # Logged as a response stream's failure is, with the completion's id.
+    [failed] = [r for r in records if r.getMessage() == "chat completion stream failed"]
+    assert failed.levelname == "ERROR" and failed.exc_info is not None
+    assert failed.completion_id.startswith("chatcmpl-")  # type: ignore[attr-defined]
 
 
 async def test_every_deployment_cooling_is_a_503_with_retry_after(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -34,6 +35,8 @@ from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import SessionWrite, check_session_id
 from app.sse import DONE, data_frame
+
+log = logging.getLogger("lukhas.chat")
 
 _TEXT_PARTS = ("text", "input_text")
 
@@ -311,7 +314,10 @@ class ChatService:
                 if include_usage:
                     yield data_frame({**base, "choices": [], "usage": _usage(ctx)})
             except Exception as exc:
-                # After the first chunk an error can only be the stream's last frame.
+                # After the first chunk an error can only be the stream's last frame; it is
+                # logged as a response stream's is.
+                log.exception("chat completion stream failed",
+                              extra={"completion_id": completion_id})
                 error = exc if isinstance(exc, APIError) else APIError(
                     "The server had an error.")
                 yield data_frame(error.body())
