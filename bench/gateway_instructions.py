@@ -20,7 +20,8 @@ Usage: .venv/bin/python bench/gateway_instructions.py [--requests 20] [--warmup 
            [--cases chat,chat-stream,responses,responses-stream,passthrough,passthrough-stream]
            [--profile N]
        (--profile N: no valgrind; the same cases under cProfile, the N functions with the most
-        cumulative time each, to see where the instructions go)
+        cumulative time each, to see where the instructions go; with PROFILE_DUMP=FILE in the
+        environment, the whole profile is also written there, for pstats)
 """
 
 from __future__ import annotations
