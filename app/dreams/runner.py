@@ -188,8 +188,9 @@ class DreamRunner:
             needed = len(events) + 1 + (0 if target is S.COMPLETED else 1)
             if needed > room:
                 await self._journal.end(dream, S.INCOMPLETE, "max_steps", (
-                    f"The dream reached its max_steps ({dream.constraints.max_steps} trace "
-                    f"events) while {phase.value}."))
+                    f"The dream stopped while {phase.value}: finishing that phase takes "
+                    f"{needed} more trace events, and its max_steps "
+                    f"({dream.constraints.max_steps}) leaves {room}."))
                 return
             spent = time.perf_counter() - began
             self._metrics.dream_phase_seconds.labels(stage=phase.value).observe(spent)

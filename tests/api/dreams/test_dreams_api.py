@@ -252,6 +252,9 @@ async def test_budgets_end_a_dream_incomplete_with_the_reason(
         "max_steps": 9}))["id"])
     assert short["status"] == "incomplete" and short["reason"]["code"] == "max_steps"
     assert short["trace_events"] <= 9
+    # The message tells what the budget left, in the trace's own count.
+    left = 9 - short["trace_events"] + 1  # the incomplete event itself is one of them
+    assert f"its max_steps (9) leaves {left}." in short["reason"]["message"]
     hurried = await ended(app_client, headers, (await dream(app_client, headers, constraints={
         "time_budget_seconds": 0.0001}))["id"])
     assert hurried["status"] == "incomplete" and hurried["reason"]["code"] == "time_budget"
