@@ -12,7 +12,7 @@ import pytest
 from app.guardian.engine import Guardian
 from app.guardian.reload import load_policy
 from app.identity.base import Identity
-from app.matriz.contract import Event, RunContext, TextDelta
+from app.matriz.contract import Event, ReasoningDelta, RunContext, TextDelta
 from app.matriz.stages.risk import STEP, RiskStage
 
 GUARDIAN = Guardian(load_policy(), None)
@@ -100,3 +100,45 @@ async def test_text_without_a_match_is_released_before_the_answer_ends() -> None
     assert len(released) >= 3  # released as it came, not all at the end
     # Each piece leaves once the window and a step more are held (a delta is at most 40).
     assert all(0 < len(piece) <= STEP + 40 for piece in released[:-1])
+
+
+async def _run_reasoning(pieces: list[str], answer: str) -> tuple[str, str, RunContext]:
+    """A reasoning summary in `pieces`, then `answer` in one delta: (reasoning sent, answer
+    sent, run)."""
+    async def upstream() -> AsyncIterator[Event]:
+        for piece in pieces:
+            yield ReasoningDelta(piece)
+        yield TextDelta(answer)
+
+    who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
+    ctx = RunContext(identity=who, model="m", question="q", history=[])
+    out = [e async for e in RiskStage(GUARDIAN).stream(ctx, upstream())]
+    kinds = [type(e) for e in out]
+    assert kinds == sorted(kinds, key=lambda k: k is TextDelta), "the reasoning goes first"
+    return ("".join(e.text for e in out if isinstance(e, ReasoningDelta)),
+            "".join(e.text for e in out if isinstance(e, TextDelta)), ctx)
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_no_piece_of_a_secret_leaks_from_the_reasoning_however_it_is_split(
+        seed: int) -> None:
+    # The reasoning summary is shown to the caller: it has its own window.
+    draw = random.Random(2000 + seed)
+    text = f"{_prose(draw, draw.randint(0, 30))} {KEY} {_prose(draw, draw.randint(1, 20))}"
+    whole, _, whole_ctx = await _run_reasoning([text], "done")
+    streamed, answer, ctx = await _run_reasoning(_split(text, draw), "done")
+    assert streamed == whole and answer == "done"
+    assert ctx.redactions == whole_ctx.redactions == 1
+    for piece in _pieces_of(KEY):
+        assert piece not in streamed, f"{piece!r} of a secret reached the client"
+
+
+@pytest.mark.parametrize("seed", range(10))
+async def test_a_block_in_the_reasoning_ends_the_answer_before_any_of_it(seed: int) -> None:
+    draw = random.Random(3000 + seed)
+    before = _prose(draw, draw.randint(0, 40))
+    streamed, answer, ctx = await _run_reasoning(
+        _split(f"{before}\n{PRIVATE}\n{_prose(draw, 30)}", draw), "the answer")
+    assert ctx.finish_reason == "content_filter"
+    assert "-----BEGIN" not in streamed and "MIIE" not in streamed
+    assert answer == "", "nothing after a block"

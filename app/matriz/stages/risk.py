@@ -1,7 +1,8 @@
 """Risk: the Guardian on the way out, seeing every text delta before the client does, for
 the built-in model and upstream ones alike.
 
-Text is released through a holdback window: the last `WINDOW` characters stay held, and so
+Text is released through a holdback window (the answer and the reasoning summary each
+through their own, one after the other): the last `WINDOW` characters stay held, and so
 does any match that could still grow or that runs into the held part, so a secret split
 across deltas is seen whole before any of it leaves. Held text is scanned once `STEP` more
 characters have come (a scan per delta would cost the policy's rules on every token), and
@@ -18,7 +19,7 @@ unchanged. Every answer with a decision other than allow joins the audit chain. 
 rules (an embedding call) read the whole answer once it has ended, off its path.
 
 Function-call arguments pass unchanged: they are JSON for the caller's code, and a
-redaction inside them would break it.
+redaction inside them would break it. A refusal's pieces are checked each whole.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from app.matriz.contract import (
     RunContext,
     Stage,
     TextDelta,
-    ToolCallDelta,
 )
 from app.observability.logging import request_id_var
 
@@ -82,11 +82,41 @@ class RiskStage(Stage):
         policy = self._guardian.policy
         strict = self._enforcement is not None and self._enforcement.strict
         gate = _Gate(self._guardian, policy, self._window, self._enforced, strict)
+        # The reasoning summary, shown to the caller too: its own window, context and offsets.
+        thinking = _Gate(self._guardian, policy, self._window, self._enforced, strict)
         held = _Held()
-        pending = ""
+        pending = ""  # answer text held back
+        reasoning = ""  # reasoning summary held back (never both: each goes before the other)
         scan_at = gate.window + STEP  # characters held when they are scanned and released
+
+        def flush(*, end: bool) -> list[Event] | None:
+            """What is held, released whole: before a call, a refusal, the other channel or
+            the end. None when the answer ends here (blocked, or the scan failed)."""
+            nonlocal pending, reasoning
+            out: list[Event] = []
+            if reasoning:
+                checked = thinking.release(ctx, reasoning, final=True)
+                if checked is None:
+                    return None
+                if checked[0]:
+                    out.append(ReasoningDelta(checked[0]))
+                reasoning = ""
+            if pending or (end and held.logprobs):
+                checked = gate.release(ctx, pending, final=True)
+                if checked is None:
+                    return None
+                out.append(held.delta("", pending, checked[0]))
+                pending = ""
+            return out
+
         async for event in upstream:
             if isinstance(event, TextDelta):  # the most frequent by far: first, and inline
+                if reasoning:  # the reasoning before the answer goes first, checked
+                    flushed = flush(end=False)
+                    if flushed is None:
+                        break
+                    for released in flushed:
+                        yield released
                 pending += event.text
                 if event.logprobs is not None:
                     held.add(event.logprobs)
@@ -99,23 +129,37 @@ class RiskStage(Stage):
                 if cut:
                     ready, pending = pending[:cut], pending[cut:]
                     yield held.delta(pending, ready, out)
-            elif isinstance(event, ToolCallDelta):
-                if pending:  # the text before a call goes first, checked
-                    checked = gate.release(ctx, pending, final=True)
-                    if checked is None:
+            elif isinstance(event, ReasoningDelta):
+                if pending:  # answer text before more reasoning goes first, checked
+                    flushed = flush(end=False)
+                    if flushed is None:
                         break
-                    yield held.delta("", pending, checked[0])
-                    pending = ""
-                yield event
-            else:  # reasoning and refusal: each piece checked whole
-                if not gate.whole(ctx, event):
+                    for released in flushed:
+                        yield released
+                reasoning += event.text
+                if len(reasoning) < scan_at:
+                    continue
+                checked = thinking.release(ctx, reasoning, final=False)
+                if checked is None:
                     break
+                out, cut = checked
+                if cut:
+                    reasoning = reasoning[cut:]
+                    yield ReasoningDelta(out)
+            else:  # a tool call or a refusal: what is held goes first
+                flushed = flush(end=False)
+                if flushed is None:
+                    break
+                for released in flushed:
+                    yield released
+                if isinstance(event, RefusalDelta) and not gate.whole(ctx, event):
+                    break  # a refusal's pieces are checked whole, each
                 yield event
         else:
-            if pending or held.logprobs:
-                checked = gate.release(ctx, pending, final=True)
-                if checked is not None:
-                    yield held.delta("", pending, checked[0])
+            flushed = flush(end=True)
+            for released in flushed or ():
+                yield released
+        gate.absorb(thinking)
         await self._record(ctx, gate)
 
     async def _record(self, ctx: RunContext, gate: _Gate) -> None:
@@ -240,6 +284,14 @@ class _Gate:
             if n and isinstance(event, RefusalDelta) and event.logprobs:
                 event.logprobs = []  # their tokens would tell what was redacted
         return True
+
+    def absorb(self, other: _Gate) -> None:
+        """Take in what another channel's gate found (the reasoning summary's), for the
+        audit: its reasons (offsets in that channel's text), its block, its failure."""
+        self.reasons.extend(other.reasons)
+        self.blocked = self.blocked or other.blocked
+        self.failed = self.failed or other.failed
+        self.scans += other.scans
 
     def _keep(self, reasons: Sequence[Reason], off: int) -> None:
         base = self.seen - off
