@@ -110,13 +110,16 @@ class RiskStage(Stage):
             return out
 
         async for event in upstream:
+            text = isinstance(event, TextDelta)
+            # What is held of the other channel goes first, checked (before a call or a
+            # refusal, what is held of either).
+            if (reasoning and not isinstance(event, ReasoningDelta)) or (pending and not text):
+                flushed = flush(end=False)
+                if flushed is None:
+                    break
+                for released in flushed:
+                    yield released
             if isinstance(event, TextDelta):  # the most frequent by far: first, and inline
-                if reasoning:  # the reasoning before the answer goes first, checked
-                    flushed = flush(end=False)
-                    if flushed is None:
-                        break
-                    for released in flushed:
-                        yield released
                 pending += event.text
                 if event.logprobs is not None:
                     held.add(event.logprobs)
@@ -130,12 +133,6 @@ class RiskStage(Stage):
                     ready, pending = pending[:cut], pending[cut:]
                     yield held.delta(pending, ready, out)
             elif isinstance(event, ReasoningDelta):
-                if pending:  # answer text before more reasoning goes first, checked
-                    flushed = flush(end=False)
-                    if flushed is None:
-                        break
-                    for released in flushed:
-                        yield released
                 reasoning += event.text
                 if len(reasoning) < scan_at:
                     continue
@@ -146,12 +143,7 @@ class RiskStage(Stage):
                 if cut:
                     reasoning = reasoning[cut:]
                     yield ReasoningDelta(out)
-            else:  # a tool call or a refusal: what is held goes first
-                flushed = flush(end=False)
-                if flushed is None:
-                    break
-                for released in flushed:
-                    yield released
+            else:  # a tool call or a refusal, once what was held has gone
                 if isinstance(event, RefusalDelta) and not gate.whole(ctx, event):
                     break  # a refusal's pieces are checked whole, each
                 yield event
