@@ -12,7 +12,7 @@ import pytest
 from app.guardian.engine import Guardian
 from app.guardian.reload import load_policy
 from app.identity.base import Identity
-from app.matriz.contract import Event, ReasoningDelta, RunContext, TextDelta
+from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, RunContext, TextDelta
 from app.matriz.stages.risk import STEP, RiskStage
 
 GUARDIAN = Guardian(load_policy(), None)
@@ -36,14 +36,19 @@ def _split(text: str, draw: random.Random) -> list[str]:
     return pieces
 
 
-async def _run(pieces: list[str]) -> tuple[list[str], RunContext]:
+async def _stream(events: list[Event]) -> tuple[list[Event], RunContext]:
+    """What the Risk stage lets out of `events`, and the run."""
     async def upstream() -> AsyncIterator[Event]:
-        for piece in pieces:
-            yield TextDelta(piece)
+        for event in events:
+            yield event
 
     who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
     ctx = RunContext(identity=who, model="m", question="q", history=[])
-    out = [e async for e in RiskStage(GUARDIAN).stream(ctx, upstream())]
+    return [e async for e in RiskStage(GUARDIAN).stream(ctx, upstream())], ctx
+
+
+async def _run(pieces: list[str]) -> tuple[list[str], RunContext]:
+    out, ctx = await _stream([TextDelta(piece) for piece in pieces])
     return [e.text for e in out if isinstance(e, TextDelta)], ctx
 
 
@@ -105,14 +110,7 @@ async def test_text_without_a_match_is_released_before_the_answer_ends() -> None
 async def _run_reasoning(pieces: list[str], answer: str) -> tuple[str, str, RunContext]:
     """A reasoning summary in `pieces`, then `answer` in one delta: (reasoning sent, answer
     sent, run)."""
-    async def upstream() -> AsyncIterator[Event]:
-        for piece in pieces:
-            yield ReasoningDelta(piece)
-        yield TextDelta(answer)
-
-    who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
-    ctx = RunContext(identity=who, model="m", question="q", history=[])
-    out = [e async for e in RiskStage(GUARDIAN).stream(ctx, upstream())]
+    out, ctx = await _stream([*map(ReasoningDelta, pieces), TextDelta(answer)])
     kinds = [type(e) for e in out]
     assert kinds == sorted(kinds, key=lambda k: k is TextDelta), "the reasoning goes first"
     return ("".join(e.text for e in out if isinstance(e, ReasoningDelta)),
@@ -142,3 +140,19 @@ async def test_a_block_in_the_reasoning_ends_the_answer_before_any_of_it(seed: i
     assert ctx.finish_reason == "content_filter"
     assert "-----BEGIN" not in streamed and "MIIE" not in streamed
     assert answer == "", "nothing after a block"
+
+
+@pytest.mark.parametrize("seed", range(10))
+async def test_no_piece_of_a_secret_leaks_from_a_refusal_however_it_is_split(seed: int) -> None:
+    draw = random.Random(4000 + seed)
+    text = f"I cannot share {KEY} or anything like it. {_prose(draw, draw.randint(1, 20))}"
+
+    async def refused(pieces: list[str]) -> tuple[str, RunContext]:
+        out, ctx = await _stream([RefusalDelta(piece) for piece in pieces])
+        return "".join(e.text for e in out if isinstance(e, RefusalDelta)), ctx
+
+    whole, _ = await refused([text])
+    streamed, ctx = await refused(_split(text, draw))
+    assert streamed == whole and ctx.redactions == 1
+    for piece in _pieces_of(KEY):
+        assert piece not in streamed, f"{piece!r} of a secret reached the client"

@@ -1,8 +1,8 @@
 """Risk: the Guardian on the way out, seeing every text delta before the client does, for
 the built-in model and upstream ones alike.
 
-Text is released through a holdback window (the answer and the reasoning summary each
-through their own, one after the other): the last `WINDOW` characters stay held, and so
+Text is released through a holdback window (the answer, the reasoning summary and a refusal
+each through their own, one after another): the last `WINDOW` characters stay held, and so
 does any match that could still grow or that runs into the held part, so a secret split
 across deltas is seen whole before any of it leaves. Held text is scanned once `STEP` more
 characters have come (a scan per delta would cost the policy's rules on every token), and
@@ -19,13 +19,13 @@ unchanged. Every answer with a decision other than allow joins the audit chain. 
 rules (an embedding call) read the whole answer once it has ended, off its path.
 
 Function-call arguments pass unchanged: they are JSON for the caller's code, and a
-redaction inside them would break it. A refusal's pieces are checked each whole.
+redaction inside them would break it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from app.guardian.compiled import Policy
@@ -81,78 +81,64 @@ class RiskStage(Stage):
         """Release text through the holdback window, redacted or blocked by the policy."""
         policy = self._guardian.policy
         strict = self._enforcement is not None and self._enforcement.strict
-        gate = _Gate(self._guardian, policy, self._window, self._enforced, strict)
-        # The reasoning summary, shown to the caller too: its own window, context and offsets.
-        thinking = _Gate(self._guardian, policy, self._window, self._enforced, strict)
-        held = _Held()
-        pending = ""  # answer text held back
-        reasoning = ""  # reasoning summary held back (never both: each goes before the other)
-        scan_at = gate.window + STEP  # characters held when they are scanned and released
 
-        def flush(*, end: bool) -> list[Event] | None:
-            """What is held, released whole: before a call, a refusal, the other channel or
-            the end. None when the answer ends here (blocked, or the scan failed)."""
-            nonlocal pending, reasoning
-            out: list[Event] = []
-            if reasoning:
-                checked = thinking.release(ctx, reasoning, final=True)
-                if checked is None:
-                    return None
-                if checked[0]:
-                    out.append(ReasoningDelta(checked[0]))
-                reasoning = ""
-            if pending or (end and held.logprobs):
-                checked = gate.release(ctx, pending, final=True)
-                if checked is None:
-                    return None
-                out.append(held.delta("", pending, checked[0]))
-                pending = ""
-            return out
+        def channel(make: Callable[[str, list[Logprob] | None], Event]) -> _Channel:
+            gate = _Gate(self._guardian, policy, self._window, self._enforced, strict)
+            return _Channel(gate, make)
 
+        answer = channel(TextDelta)
+        # The reasoning summary and a refusal, shown to the caller too: a window, a context
+        # and offsets of their own each.
+        thinking = channel(lambda text, _: ReasoningDelta(text))
+        refusing = channel(RefusalDelta)
+        held: _Channel | None = None  # the channel whose text is held (one at a time)
+        scan_at = self._window + STEP  # characters held when they are scanned and released
+        ended = False
         async for event in upstream:
-            text = isinstance(event, TextDelta)
-            # What is held of the other channel goes first, checked (before a call or a
-            # refusal, what is held of either).
-            if (reasoning and not isinstance(event, ReasoningDelta)) or (pending and not text):
-                flushed = flush(end=False)
-                if flushed is None:
-                    break
-                for released in flushed:
-                    yield released
-            if isinstance(event, TextDelta):  # the most frequent by far: first, and inline
-                pending += event.text
-                if event.logprobs is not None:
-                    held.add(event.logprobs)
-                if len(pending) < scan_at:
-                    continue
-                checked = gate.release(ctx, pending, final=False)
-                if checked is None:
-                    break
-                out, cut = checked
-                if cut:
-                    ready, pending = pending[:cut], pending[cut:]
-                    yield held.delta(pending, ready, out)
+            if isinstance(event, TextDelta):  # the most frequent by far: first
+                into = answer
             elif isinstance(event, ReasoningDelta):
-                reasoning += event.text
-                if len(reasoning) < scan_at:
-                    continue
-                checked = thinking.release(ctx, reasoning, final=False)
-                if checked is None:
-                    break
-                out, cut = checked
-                if cut:
-                    reasoning = reasoning[cut:]
-                    yield ReasoningDelta(out)
-            else:  # a tool call or a refusal, once what was held has gone
-                if isinstance(event, RefusalDelta) and not gate.whole(ctx, event):
-                    break  # a refusal's pieces are checked whole, each
+                into = thinking
+            elif isinstance(event, RefusalDelta):
+                into = refusing
+            else:  # a tool call: what is held goes first, checked
+                if held is not None and held.pending:
+                    released = held.flush(ctx)
+                    if released is None:
+                        ended = True
+                        break
+                    yield released
+                held = None
                 yield event
-        else:
-            flushed = flush(end=True)
-            for released in flushed or ():
+                continue
+            if held is not None and held is not into and held.pending:  # it goes first
+                released = held.flush(ctx)
+                if released is None:
+                    ended = True
+                    break
                 yield released
-        gate.absorb(thinking)
-        await self._record(ctx, gate)
+            held = into
+            into.pending += event.text
+            logprobs = getattr(event, "logprobs", None)
+            if logprobs is not None:
+                into.add(logprobs)
+            if len(into.pending) < scan_at:
+                continue
+            checked = into.gate.release(ctx, into.pending, final=False)
+            if checked is None:
+                ended = True
+                break
+            out, cut = checked
+            if cut:
+                ready, into.pending = into.pending[:cut], into.pending[cut:]
+                yield into.delta(into.pending, ready, out)
+        if not ended and held is not None and (held.pending or held.logprobs):
+            released = held.flush(ctx)
+            if released is not None:
+                yield released
+        answer.gate.absorb(thinking.gate)
+        answer.gate.absorb(refusing.gate)
+        await self._record(ctx, answer.gate)
 
     async def _record(self, ctx: RunContext, gate: _Gate) -> None:
         action = "block" if gate.blocked else strongest(r.action for r in gate.reasons)
@@ -253,30 +239,6 @@ class _Gate:
         self.answer.append(ready)
         return out, cut
 
-    def whole(self, ctx: RunContext, event: ReasoningDelta | RefusalDelta) -> bool:
-        """A reasoning or refusal delta, checked on its own; False when the answer ends."""
-        reasons = self._scan(event.text)
-        if reasons is None:
-            if self.enforced:
-                ctx.finish_reason = "content_filter"
-                return False
-            return True
-        if not reasons:
-            return True
-        self.reasons.extend(reasons)
-        if any(self._action(r) == "block" for r in reasons):
-            self.blocked = True
-            if self.enforced:
-                ctx.finish_reason = "content_filter"
-                return False
-        if self.enforced:
-            event.text, n = _redact(event.text, [r for r in reasons
-                                                 if r.action == "redact"], 0)
-            ctx.redactions += n
-            if n and isinstance(event, RefusalDelta) and event.logprobs:
-                event.logprobs = []  # their tokens would tell what was redacted
-        return True
-
     def absorb(self, other: _Gate) -> None:
         """Take in what another channel's gate found (the reasoning summary's), for the
         audit: its reasons (offsets in that channel's text), its block, its failure."""
@@ -317,29 +279,41 @@ def _redact(text: str, reasons: list[Reason], off: int) -> tuple[str, int]:
     return splice(text, spans)
 
 
-class _Held:
-    """The logprobs of the text Risk holds back. A piece goes out with the tokens it holds
-    whole (a token cut by the hold goes with the rest of its text); a piece that was
+class _Channel:
+    """One kind of text Risk holds back (the answer, the reasoning summary, a refusal): its
+    gate, what is held, and the logprobs of what is held. A piece goes out with the tokens it
+    holds whole (a token cut by the hold goes with the rest of its text); a piece that was
     redacted goes without them, as their tokens would tell what was redacted."""
 
-    __slots__ = ("logprobs",)
+    __slots__ = ("gate", "logprobs", "make", "pending")
+    make: Callable[[str, list[Logprob] | None], Event]
 
-    def __init__(self) -> None:
+    def __init__(self, gate: _Gate, make: Callable[[str, list[Logprob] | None], Event]) -> None:
+        self.gate = gate
+        self.make = make  # the event of a released piece: its text and logprobs
+        self.pending = ""
         self.logprobs: list[Logprob] | None = None  # None: none were given
 
-    def add(self, logprobs: list[Logprob] | None) -> None:
-        if logprobs is not None:
-            self.logprobs = (self.logprobs or []) + logprobs
+    def add(self, logprobs: list[Logprob]) -> None:
+        self.logprobs = (self.logprobs or []) + logprobs
 
-    def delta(self, pending: str, ready: str, checked: str) -> TextDelta:
-        """The delta of `checked` (what the policy made of `ready`), holding back the
+    def flush(self, ctx: RunContext) -> Event | None:
+        """All that is held, checked and released; None when the answer ends here."""
+        pending, self.pending = self.pending, ""
+        checked = self.gate.release(ctx, pending, final=True)
+        if checked is None:
+            return None
+        return self.delta("", pending, checked[0])
+
+    def delta(self, pending: str, ready: str, checked: str) -> Event:
+        """The event of `checked` (what the policy made of `ready`), holding back the
         logprobs of `pending`."""
         if self.logprobs is None:
-            return TextDelta(checked)
+            return self.make(checked, None)
         keep = len(pending)  # the characters still held, at the end of the tokens
         at = len(self.logprobs)
         while at and keep > 0:
             at -= 1
             keep -= len(self.logprobs[at].get("token") or "")
         out, self.logprobs = self.logprobs[:at], self.logprobs[at:]
-        return TextDelta(checked, out if checked == ready else [])
+        return self.make(checked, out if checked == ready else [])
