@@ -23,7 +23,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -184,9 +183,6 @@ class MiniLMEmbedder:
     dimensions = 384
     shortens = False  # not trained to be cut: a shorter vector would silently lose quality
     batched = True
-
-    def _loaded(self) -> Any:
-        return _model()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Encode a batch; rows are unit length."""

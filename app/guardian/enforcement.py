@@ -145,10 +145,9 @@ class Enforcement:
         sample = self.policy.review_sample
         if not flagged and (sample <= 0.0 or (sample < 1.0 and random.random() >= sample)):
             return
-        if not flagged and self._review_owed() > self.policy.review_cpu_share * REVIEW_WINDOW_S:
-            self.metrics.reviews_skipped.labels(self.lane, direction).inc()
-            return
-        if len(self._reviews) >= MAX_REVIEWS:
+        over_share = (not flagged and self._review_owed()
+                      > self.policy.review_cpu_share * REVIEW_WINDOW_S)
+        if over_share or len(self._reviews) >= MAX_REVIEWS:
             self.metrics.reviews_skipped.labels(self.lane, direction).inc()
             return
         task = asyncio.create_task(self._review(guardian, policy, direction, texts, actor,
@@ -173,14 +172,17 @@ class Enforcement:
         self._review_paid = now
         return self._review_debt
 
+    def _review_failed(self, direction: Direction, exc: Exception) -> None:
+        self.metrics.failures.labels(self.lane, f"{direction}_review").inc()
+        log.warning("guardian review failed: %s", exc)
+
     async def _review(self, guardian: Guardian, policy: Policy, direction: Direction,
                       texts: Sequence[tuple[str, Kind, str]], actor: str,
                       correlation_id: str) -> None:
         try:
             await guardian.prepare(policy)  # once per policy: not the reviews' own time
         except Exception as exc:
-            self.metrics.failures.labels(self.lane, f"{direction}_review").inc()
-            log.warning("guardian review failed: %s", exc)
+            self._review_failed(direction, exc)
             return
         for where, kind, text in texts:
             started = time.perf_counter()
@@ -188,8 +190,7 @@ class Enforcement:
                 decision = await guardian.scan(text, direction=direction, kind=kind,
                                                policy=policy)
             except Exception as exc:
-                self.metrics.failures.labels(self.lane, f"{direction}_review").inc()
-                log.warning("guardian review failed: %s", exc)
+                self._review_failed(direction, exc)
                 return
             finally:
                 self._review_owed()

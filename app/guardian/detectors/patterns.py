@@ -11,12 +11,15 @@ an attacker sends the input that triggers it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
+from typing import TypeVar
 
 import regex
 
 from app.guardian.detectors import Hit
+
+T = TypeVar("T")
 
 SEARCH_TIMEOUT_S = 0.25  # per text, per rule: far above a sane pattern's cost
 # The monotonic time by which the current scan must end, when its caller set one (a request's
@@ -34,7 +37,13 @@ def search_timeout() -> float:
 
 
 def matches(pattern: regex.Pattern[str], text: str) -> list[regex.Match[str]]:
-    """Every match of `pattern` in `text` within the search's timeout; TimeoutError past it.
+    """Every match of `pattern` in `text` within the search's timeout; TimeoutError past it."""
+    return _unstarved(lambda timeout: list(pattern.finditer(text, timeout=timeout)),
+                      search_timeout)
+
+
+def _unstarved(search: Callable[[float], T], timeout: Callable[[], float]) -> T:
+    """`search(timeout())`, run again when it timed out for want of a core.
 
     The timeout is wall-clock time (what `regex` measures), which a busy machine can spend
     while this thread waits for a core. A search that ran out of it having had the CPU for
@@ -42,16 +51,18 @@ def matches(pattern: regex.Pattern[str], text: str) -> list[regex.Match[str]]:
     never past the scan's deadline); a catastrophically backtracking one spends its time on
     the CPU and fails at once."""
     for attempt in range(3):
-        timeout = search_timeout()
+        limit = timeout()
         cpu = time.thread_time()
         try:
-            return list(pattern.finditer(text, timeout=timeout))
+            return search(limit)
         except TimeoutError:
             deadline = scan_deadline.get()
-            if (attempt == 2 or time.thread_time() - cpu >= timeout / 2
+            if (attempt == 2 or time.thread_time() - cpu >= limit / 2
                     or (deadline is not None and time.monotonic() >= deadline)):
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
 _PROBE_TIMEOUT_S = 0.5  # a catastrophic pattern takes seconds on these; a sane one, µs
 _PROBES = tuple(
     body * n + tail
@@ -84,17 +95,15 @@ def compile_safe(patterns: Sequence[str], *, ignore_case: bool) -> regex.Pattern
     return regex.compile("|".join(f"(?:{p})" for p in patterns), flags)
 
 
-def _within_budget(pattern: regex.Pattern[str], probe: str, tries: int = 3) -> bool:
-    """Whether a search of `probe` ends within the probe's budget, in one of `tries` tries:
-    the budget is wall-clock time, which a busy machine can eat without the pattern being
-    slow (a sane one needs microseconds); a catastrophic one runs out of it every time."""
-    for _ in range(tries):
-        try:
-            pattern.search(probe, timeout=_PROBE_TIMEOUT_S)
-            return True
-        except TimeoutError:
-            continue
-    return False
+def _within_budget(pattern: regex.Pattern[str], probe: str) -> bool:
+    """Whether a search of `probe` ends within the probe's budget (a sane pattern needs
+    microseconds; a catastrophic one runs out of it on the CPU, every time)."""
+    try:
+        _unstarved(lambda timeout: pattern.search(probe, timeout=timeout),
+                   lambda: _PROBE_TIMEOUT_S)
+    except TimeoutError:
+        return False
+    return True
 
 
 def find_all(pattern: regex.Pattern[str], text: str, *, score: float,

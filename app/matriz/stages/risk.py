@@ -48,6 +48,7 @@ from app.matriz.contract import (
     RunContext,
     Stage,
     TextDelta,
+    ToolCallDelta,
 )
 from app.observability.logging import request_id_var
 
@@ -95,29 +96,26 @@ class RiskStage(Stage):
         scan_at = self._window + STEP  # characters held when they are scanned and released
         ended = False
         async for event in upstream:
+            into: _Channel | None
             if isinstance(event, TextDelta):  # the most frequent by far: first
                 into = answer
             elif isinstance(event, ReasoningDelta):
                 into = thinking
             elif isinstance(event, RefusalDelta):
                 into = refusing
-            else:  # a tool call: what is held goes first, checked
-                if held is not None and held.pending:
-                    released = held.flush(ctx)
-                    if released is None:
-                        ended = True
-                        break
-                    yield released
-                held = None
-                yield event
-                continue
-            if held is not None and held is not into and held.pending:  # it goes first
+            else:  # a tool call
+                into = None
+            # What another channel holds goes first, checked (before a call, all of it).
+            if held is not None and held is not into and held.pending:
                 released = held.flush(ctx)
                 if released is None:
                     ended = True
                     break
                 yield released
             held = into
+            if into is None or isinstance(event, ToolCallDelta):  # a call has no channel
+                yield event
+                continue
             into.pending += event.text
             logprobs = getattr(event, "logprobs", None)
             if logprobs is not None:
@@ -240,8 +238,8 @@ class _Gate:
         return out, cut
 
     def absorb(self, other: _Gate) -> None:
-        """Take in what another channel's gate found (the reasoning summary's), for the
-        audit: its reasons (offsets in that channel's text), its block, its failure."""
+        """Take in what another channel's gate found (the reasoning summary's, a refusal's),
+        for the audit: its reasons (offsets in that channel's text), its block, its failure."""
         self.reasons.extend(other.reasons)
         self.blocked = self.blocked or other.blocked
         self.failed = self.failed or other.failed
