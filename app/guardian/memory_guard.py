@@ -3,7 +3,8 @@
 An engine (a dream's consolidation) does not write memory directly: it describes the change
 as a `MemoryChange` and applies it only when a `MemoryGuard` allows it. `PolicyGuard` is the
 guard in force: it refuses a change whose text the Guardian's output rules would block or
-redact (nothing the service would not say may become memory on its own).
+redact (nothing the service would not say may become memory on its own), the semantic rules
+included when one of them could refuse it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from app.guardian.engine import Guardian
+from app.guardian.engine import DetectorError, Guardian
+
+
+_REFUSING = ("block", "redact")  # the actions that refuse a change to memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +49,22 @@ class PolicyGuard:
         self._guardian = guardian
 
     async def review(self, change: MemoryChange) -> Verdict:
-        """Allowed unless a text meets a block or redaction rule (its category named)."""
+        """Allowed unless a text meets a block or redaction rule (its category named). The
+        semantic rules (an embedding per text) run only when one of them blocks or redacts:
+        one that only logs cannot refuse a change."""
         policy = self._guardian.policy
+        semantic = any(r.action in _REFUSING
+                       for r in policy.rules_for("output", "text", semantic=True))
         for text in change.texts:
-            decision = self._guardian.scan_fast(text, direction="output", policy=policy)
-            if decision.action in ("block", "redact"):
+            if semantic:
+                try:
+                    decision = await self._guardian.scan(text, direction="output",
+                                                         policy=policy)
+                except DetectorError as exc:  # fail closed: what was not reviewed is refused
+                    return Verdict(False, f"the Guardian could not review it ({exc})")
+            else:
+                decision = self._guardian.scan_fast(text, direction="output", policy=policy)
+            if decision.action in _REFUSING:
                 categories = ", ".join(sorted(decision.categories()))
                 verb = "blocks" if decision.action == "block" else "would redact part of"
                 return Verdict(False, f"the output policy {verb} it ({categories})")
