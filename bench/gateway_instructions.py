@@ -18,10 +18,12 @@ reloads to the count.
 
 Usage: .venv/bin/python bench/gateway_instructions.py [--requests 20] [--warmup 30]
            [--cases chat,chat-stream,responses,responses-stream,passthrough,passthrough-stream]
-           [--profile N]
+           [--profile N] [--set FIELD=VALUE ...]
        (--profile N: no valgrind; the same cases under cProfile, the N functions with the most
         cumulative time each, to see where the instructions go; with PROFILE_DUMP=FILE in the
-        environment, the whole profile is also written there, for pstats)
+        environment, the whole profile is also written there, for pstats;
+        --set FIELD=VALUE: a setting of the façade's, as app/settings.py names it, for an A/B
+        of one feature, e.g. --set experience_log=false)
 """
 
 from __future__ import annotations
@@ -164,7 +166,8 @@ def measured(args: argparse.Namespace) -> None:
             try:
                 app = create_app(Settings(database_url=url, api_keys=KEY, data_dir=work,
                                           rate_limits_file=limits, routing_file=routing,
-                                          routing_reload_seconds=3600, log_level="warning"))
+                                          routing_reload_seconds=3600, log_level="warning",
+                                          **dict(args.set)))
                 loop.run_until_complete(stack.enter_async_context(
                     app.router.lifespan_context(app)))
                 floor = passthrough(f"http://{HOST}:{port}/v1", transport="aiohttp")
@@ -210,7 +213,8 @@ def outer(args: argparse.Namespace) -> int:
                 "--toggle-collect=_operator_call", "--dump-after=_operator_call",
                 f"--callgrind-out-file={out}", sys.executable, __file__, "--inside",
                 "--requests", str(args.requests), "--warmup", str(args.warmup),
-                "--cases", ",".join(args.cases)]
+                "--cases", ",".join(args.cases),
+                *(a for field, value in args.set for a in ("--set", f"{field}={value}"))]
         started = time.monotonic()
         done = subprocess.run(argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                               capture_output=True, text=True)
@@ -241,8 +245,13 @@ def main() -> int:
                              "functions with the most cumulative time, per case")
     parser.add_argument("--sort", default="cumulative",
                         help="the profile's order (a pstats key: cumulative, tottime, ...)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        type=lambda a: tuple(a.split("=", 1)),
+                        help="a setting of the façade (app/settings.py), for an A/B")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if bad := [f for f in args.set if len(f) != 2]:
+        parser.error(f"--set takes FIELD=VALUE, not {bad[0][0]!r}")
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     if unknown := set(args.cases) - set(CASES):
         parser.error(f"unknown cases: {', '.join(sorted(unknown))}")

@@ -22,6 +22,7 @@ import orjson
 from app.api.responses import service
 from app.api.responses.events import OutputBuilder, StreamEncoder
 from app.api.responses.protocol import ResponseCreateRequest
+from app.matriz.contract import ReasoningDelta, TextDelta
 from app.sse import named_frames
 
 REQUEST = ResponseCreateRequest(model="lukhas-matriz", input="What is 2+2?", store=False)
@@ -33,8 +34,8 @@ def response_json() -> bytes:
     """A create's answer: the response started, its output built, ended, written."""
     base = service._base_object("resp_1", REQUEST, None)
     builder = OutputBuilder()
-    builder.add_reasoning("2 + 2 = 4, checked.")
-    builder.add_text("2 + 2 = 4.")
+    builder.on_reasoning(ReasoningDelta("2 + 2 = 4, checked."))
+    builder.on_text(TextDelta("2 + 2 = 4."))
     return orjson.dumps(service._final(base, RUN, builder))  # type: ignore[arg-type]
 
 
@@ -44,8 +45,8 @@ def response_events() -> bytes:
     builder = OutputBuilder()
     encoder = StreamEncoder(builder)
     frames = [named_frames(encoder.start(base)),
-              named_frames(encoder.reasoning("2 + 2 = 4, checked."))]
-    frames += [named_frames(encoder.text(piece)) for piece in ("2 + 2", " = 4.")]
+              named_frames(encoder.on_reasoning(ReasoningDelta("2 + 2 = 4, checked.")))]
+    frames += [named_frames(encoder.on_text(TextDelta(piece))) for piece in ("2 + 2", " = 4.")]
     final = service._final(base, RUN, builder)  # type: ignore[arg-type]
     frames.append(named_frames(encoder.finish(final)))
     return b"".join(frames)

@@ -15,7 +15,6 @@ from typing import Literal, Protocol
 
 from app.guardian.engine import DetectorError, Guardian
 
-
 _REFUSING = ("block", "redact")  # the actions that refuse a change to memory
 
 

@@ -8,8 +8,18 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from app.api.chat.protocol import ChatCompletionRequest, ChatMessage
-from app.api.files import AttachedFile, chat_file_parts, read_files
+from app.api.files import AttachedFile, chat_file_parts
 from app.api.protocol import check_output_limit
+from app.api.runs import (
+    Content,
+    Flattener,
+    builtin_files,
+    deliver,
+    drain,
+    equip,
+    read_content,
+    upstream_call,
+)
 from app.api.upstream_params import chat_params
 from app.core.turns import Turn
 from app.errors import APIError, InvalidRequest
@@ -25,13 +35,10 @@ from app.matriz.contract import (
 )
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
-from app.matriz.providers.upstream.call import UpstreamCall
-from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.structured import chat_format
 from app.matriz.tools.plan import chat_plan
 from app.matriz.toolturns import call_turn, output_turn
 from app.memory.conversations import ConversationMemory, MemoryWrite
-from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import SessionWrite, check_session_id
 from app.sse import DONE, data_frame
@@ -39,38 +46,36 @@ from app.sse import DONE, data_frame
 log = logging.getLogger("lukhas.chat")
 
 _TEXT_PARTS = ("text", "input_text")
+# A routed model gets the images and files of these messages; system messages join the
+# instructions, which carry text only.
+_MEDIA_ROLES = ("user", "assistant")
 
 
-def _text(message: ChatMessage, index: int, media: bool = False,
-          files: dict[str, AttachedFile] | None = None,
-          read: list[AttachedFile] | None = None) -> str:
-    """The message's text; with `media` (a routed model), other parts pass unread; with
-    `files` (read by `app.api.files`), its files' texts go to `read`."""
-    if message.content is None or isinstance(message.content, str):
-        return message.content or ""
-    texts = []
-    for j, part in enumerate(message.content):
-        if part.get("type") in _TEXT_PARTS:
-            texts.append(str(part.get("text", "")))
-        elif part.get("type") == "file" and files is not None and read is not None:
-            read.append(files[f"messages[{index}].content[{j}]"])
-        elif not media:
-            raise InvalidRequest(
-                f"The model reads text and files only; content part '{part.get('type')}' is not "
-                "supported.", param=f"messages[{index}].content[{j}]",
-                code="unsupported_content",
-            )
-    return "\n".join(texts)
+class _Parts:
+    """Chat's content parts (dicts) as `read_content` reads them."""
+
+    @staticmethod
+    def text(part: dict[str, Any]) -> str | None:
+        return str(part.get("text", "")) if part.get("type") in _TEXT_PARTS else None
+
+    @staticmethod
+    def is_file(part: dict[str, Any]) -> bool:
+        return part.get("type") == "file"
+
+    @staticmethod
+    def kind(part: dict[str, Any]) -> str:
+        return str(part.get("type"))
+
+    @staticmethod
+    def chat_part(part: dict[str, Any], where: str) -> dict[str, Any]:
+        return part  # already in the chat shape
 
 
-def _parts(message: ChatMessage) -> tuple[dict[str, Any], ...]:
-    """A message's content parts as the upstream gets them, when some are not text (images,
-    files, an assistant's refusal); () when its text says it all."""
-    content = message.content
-    if not isinstance(content, list) or all(p.get("type") in _TEXT_PARTS for p in content):
-        return ()
-    return tuple({"type": "text", "text": str(p.get("text", ""))}
-                 if p.get("type") in _TEXT_PARTS else p for p in content)
+def _content(message: ChatMessage, index: int, media: bool = False,
+             files: dict[str, AttachedFile] | None = None) -> Content:
+    """The message's content read (`app.api.runs.read_content`)."""
+    return read_content(message.content, f"messages[{index}].content", _Parts(),
+                        role=message.role, media=media, media_roles=_MEDIA_ROLES, files=files)
 
 
 def _requested_logprobs(req: ChatCompletionRequest) -> int | None:
@@ -102,9 +107,9 @@ def _tool_turns(message: ChatMessage, index: int) -> list[Turn]:
             raise InvalidRequest("A 'tool' message needs its 'tool_call_id'.",
                                  param=f"messages[{index}].tool_call_id",
                                  code="missing_required_parameter")
-        return [output_turn(message.tool_call_id, _text(message, index), source)]
-    turns = [Turn("assistant", _text(message, index, media=True), source, _parts(message))
-             ] if message.content else []
+        return [output_turn(message.tool_call_id, _content(message, index).text, source)]
+    content = _content(message, index, media=True)
+    turns = [Turn("assistant", content.text, source, content.parts)] if message.content else []
     for j, tool_call in enumerate(message.tool_calls or []):
         function = tool_call.get("function") or {}
         if not tool_call.get("id") or not function.get("name"):
@@ -127,6 +132,67 @@ def _call_delta(delta: ToolCallDelta) -> dict[str, Any]:
     return {"tool_calls": [entry]}
 
 
+class _Answer:
+    """A completion's answer as its deltas arrive (`DeltaSink`)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.refusals: list[str] = []
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.text_logprobs: list[Logprob] = []
+        self.refusal_logprobs: list[Logprob] = []
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def on_text(self, delta: TextDelta) -> None:
+        self.parts.append(delta.text)
+        self.text_logprobs += delta.logprobs or ()
+
+    def on_refusal(self, delta: RefusalDelta) -> None:
+        self.refusals.append(delta.text)
+        self.refusal_logprobs += delta.logprobs or ()
+
+    def on_tool_call(self, delta: ToolCallDelta) -> None:
+        found = self.calls.setdefault(delta.index, {
+            "id": delta.call_id or new_id("call_"), "type": "function",
+            "function": {"name": delta.name or "", "arguments": ""}})
+        found["function"]["arguments"] += delta.arguments
+
+    def on_reasoning(self, delta: ReasoningDelta) -> None:
+        """Chat completions carry no reasoning summary."""
+
+
+class _Chunks:
+    """A streamed completion's chunks, one per delta (`DeltaSink`); the answer's text is
+    kept in `parts` as it goes, for the session."""
+
+    def __init__(self, base: dict[str, Any], parts: list[str], logprobs: bool) -> None:
+        self._base = base
+        self._parts = parts
+        self._logprobs = logprobs  # each piece carries its tokens' own
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None,
+              logprobs: dict[str, Any] | None = None) -> bytes:
+        return data_frame({**self._base, "choices": [
+            {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]})
+
+    def on_text(self, delta: TextDelta) -> bytes:
+        self._parts.append(delta.text)
+        return self.chunk({"content": delta.text}, None, {
+            "content": delta.logprobs or [], "refusal": None} if self._logprobs else None)
+
+    def on_refusal(self, delta: RefusalDelta) -> bytes:
+        return self.chunk({"refusal": delta.text}, None, {
+            "content": None, "refusal": delta.logprobs or []} if self._logprobs else None)
+
+    def on_tool_call(self, delta: ToolCallDelta) -> bytes:
+        return self.chunk(_call_delta(delta))
+
+    def on_reasoning(self, delta: ReasoningDelta) -> None:
+        """Chat completions carry no reasoning summary."""
+
+
 class ChatService:
     def __init__(self, orchestrator: Orchestrator, registry: ProviderRegistry,
                  sessions: SessionStore, memory: ConversationMemory | None = None,
@@ -138,67 +204,43 @@ class ChatService:
         self._registry = registry
         self._sessions = sessions
 
-    async def _files(self, req: ChatCompletionRequest) -> dict[str, AttachedFile] | None:
-        """The messages' files read as text, for a built-in model (a routed one is sent them)."""
-        _, provider = self._registry.resolve(req.model)
-        if isinstance(provider, UpstreamProvider):
-            return None
-        return await read_files(chat_file_parts(req), self._max_file_bytes)
-
     def _context(self, identity: Identity, req: ChatCompletionRequest,
                  session_id: str | None, completion_id: str,
                  answer: Callable[[], str],
                  files: dict[str, AttachedFile] | None = None) -> RunContext:
-        card, provider = self._registry.resolve(req.model)
-        call: UpstreamCall | None = None
-        if isinstance(provider, UpstreamProvider):
-            call = provider.begin(identity, req.model, request_id_var.get() or completion_id)
+        card, call = upstream_call(self._registry, identity, req.model, lambda: completion_id)
+        if call is not None:
             call.params = chat_params(req, call.group)
             call.stream = bool(req.stream)
         else:
             self._check_builtin(req, card.context_window)
-        system: list[str] = []
-        turns: list[Turn] = []
-        attached: list[Turn] = []
+        flat = Flattener()
         for i, message in enumerate(req.messages):
             if message.role in ("tool", "function") or message.tool_calls:
-                turns += _tool_turns(message, i)
-                continue
-            # A routed model gets every user and assistant message's images and files, in
-            # their place; system messages join the instructions, which carry text only. The
-            # built-in model reads files as text (`files`).
-            media = call is not None and message.role in ("user", "assistant")
-            read: list[AttachedFile] = []
-            text = _text(message, i, media=media, files=files, read=read)
-            attached = [Turn("user", f.text, f.name, file=f.name) for f in read]
-            if message.role in ("system", "developer"):
-                system.append(text)
-            elif message.role in ("user", "assistant"):
-                turns += [*attached, Turn(message.role, text, f"message {i + 1}",
-                                          _parts(message) if media else ())]
-        asked = bool(turns) and turns[-1].role == "user"
-        last = turns.pop() if asked else None
-        question = last.text if last is not None else ""
-        if call is not None and last is not None and last.parts:
-            call.question_parts = list(last.parts)
-        elif not question.strip() and not turns:
+                for turn in _tool_turns(message, i):
+                    flat.turn(turn)
+            else:
+                flat.message(message.role, _content(message, i, call is not None, files),
+                             f"message {i + 1}")
+        conversation = flat.done()
+        if call is not None and conversation.question_parts:
+            call.question_parts = conversation.question_parts
+        elif not conversation.question.strip() and not conversation.history:
             raise InvalidRequest("'messages' must contain a non-empty user message.",
                                  param="messages", code="empty_input")
         ctx = RunContext(
-            identity=identity, model=req.model, question=question, history=turns,
-            instructions="\n\n".join(system) or None,
+            identity=identity, model=req.model, question=conversation.question,
+            history=conversation.history,
+            instructions="\n\n".join(conversation.system) or None,
             max_output_tokens=req.max_completion_tokens or req.max_tokens,
             session_id=check_session_id(session_id), upstream=call,
             top_logprobs=_requested_logprobs(req),
-            attachments=attached if asked else [], ref=completion_id,
+            attachments=conversation.attachments, ref=completion_id,
         )
-        if call is not None:
-            ctx.recall = call.group.memory.recall
-            ctx.recall_max_tokens = call.group.memory.max_tokens
-        else:  # the built-in model calls function tools and writes JSON itself
-            ctx.tools = chat_plan(req.model, req.tools, req.tool_choice,
-                                  getattr(req, "parallel_tool_calls", None))
-            ctx.output_format = chat_format(req.response_format)
+        equip(ctx, call, lambda: (
+            chat_plan(req.model, req.tools, req.tool_choice,
+                      getattr(req, "parallel_tool_calls", None)),
+            chat_format(req.response_format)))
         # Chat keeps the caller's words only when asked to (`store: true`; OpenAI's default
         # for chat completions is not to store).
         if self._memory is not None and req.store:
@@ -226,37 +268,23 @@ class ChatService:
                      session_id: str | None = None) -> dict[str, Any]:
         """Run the pipeline and return a `chat.completion`."""
         completion_id = new_id("chatcmpl-")
-        parts: list[str] = []
-        refusals: list[str] = []
-        calls: dict[int, dict[str, Any]] = {}
-        files = await self._files(req)
-        ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts),
-                            files)
-        text_logprobs: list[Logprob] = []
-        refusal_logprobs: list[Logprob] = []
-        async for event in self._orchestrator.run(ctx):
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-                text_logprobs += event.logprobs or ()
-            elif isinstance(event, RefusalDelta):
-                refusals.append(event.text)
-                refusal_logprobs += event.logprobs or ()
-            elif isinstance(event, ToolCallDelta):
-                found = calls.setdefault(event.index, {
-                    "id": event.call_id or new_id("call_"), "type": "function",
-                    "function": {"name": event.name or "", "arguments": ""}})
-                found["function"]["arguments"] += event.arguments
-        text = "".join(parts)
-        refusal = "".join(refusals) or None
+        answer = _Answer()
+        files = await builtin_files(self._registry, req.model, chat_file_parts(req),
+                                    self._max_file_bytes)
+        ctx = self._context(identity, req, session_id, completion_id, answer.text, files)
+        await drain(self._orchestrator.run(ctx), answer)
+        text = answer.text()
+        refusal = "".join(answer.refusals) or None
         logprobs = None
         if ctx.top_logprobs is not None:
-            logprobs = {"content": None if refusal and not text else text_logprobs,
-                        "refusal": refusal_logprobs if refusal else None}
+            logprobs = {"content": None if refusal and not text else answer.text_logprobs,
+                        "refusal": answer.refusal_logprobs if refusal else None}
         message: dict[str, Any] = {
-            "role": "assistant", "content": None if not text and (calls or refusal) else text,
+            "role": "assistant",
+            "content": None if not text and (answer.calls or refusal) else text,
             "refusal": refusal}
-        if calls:
-            message["tool_calls"] = list(calls.values())
+        if answer.calls:
+            message["tool_calls"] = list(answer.calls.values())
         return {
             "id": completion_id, "object": "chat.completion", "created": int(time.time()),
             "model": req.model, "system_fingerprint": None,
@@ -274,7 +302,8 @@ class ChatService:
         """Start the run (errors before the first delta are plain HTTP errors), then chunks."""
         completion_id = new_id("chatcmpl-")
         parts: list[str] = []
-        files = await self._files(req)
+        files = await builtin_files(self._registry, req.model, chat_file_parts(req),
+                                    self._max_file_bytes)
         ctx = self._context(identity, req, session_id, completion_id, lambda: "".join(parts),
                             files)
         events, first = await self._orchestrator.start(ctx)
@@ -284,33 +313,19 @@ class ChatService:
         if include_usage:
             base["usage"] = None
 
-        def chunk(delta: dict[str, Any], finish: str | None = None,
-                  logprobs: dict[str, Any] | None = None) -> bytes:
-            return data_frame({**base, "choices": [
-                {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]})
-
         # With logprobs asked for, each piece of text or refusal carries its tokens' own.
-        asked = ctx.top_logprobs is not None
+        chunks = _Chunks(base, parts, ctx.top_logprobs is not None)
 
         async def frames() -> AsyncIterator[bytes]:
             try:
                 # `role` goes in the first delta only: the SDK concatenates repeated strings.
-                yield chunk({"role": "assistant", "content": ""})
+                yield chunks.chunk({"role": "assistant", "content": ""})
                 pending = first
                 while pending is not None:
-                    if isinstance(pending, ToolCallDelta):
-                        yield chunk(_call_delta(pending))
-                    elif isinstance(pending, RefusalDelta):
-                        yield chunk({"refusal": pending.text}, None, {
-                            "content": None, "refusal": pending.logprobs or []} if asked
-                            else None)
-                    elif not isinstance(pending, ReasoningDelta):
-                        parts.append(pending.text)
-                        yield chunk({"content": pending.text}, None, {
-                            "content": pending.logprobs or [], "refusal": None} if asked
-                            else None)
+                    if (frame := deliver(pending, chunks)) is not None:
+                        yield frame
                     pending = await anext(events, None)
-                yield chunk({}, ctx.finish_reason)
+                yield chunks.chunk({}, ctx.finish_reason)
                 if include_usage:
                     yield data_frame({**base, "choices": [], "usage": _usage(ctx)})
             except Exception as exc:

@@ -23,6 +23,7 @@ from app.api.responses.protocol import (
     Refusal,
     ResponseCreateRequest,
 )
+from app.api.runs import Flattener, read_content
 from app.core.turns import Turn
 from app.errors import InvalidRequest
 from app.ids import new_id
@@ -74,44 +75,29 @@ def _media_part(part: InputImage | InputFile, where: str) -> dict[str, Any]:
                          param=f"{where}.{needed}", code="unsupported_content")
 
 
-def _message_text(item: MessageItem, index: int,
-                  media: list[dict[str, Any]] | None = None,
-                  files: Mapping[str, AttachedFile] | None = None,
-                  read: list[AttachedFile] | None = None) -> str:
-    """The message's text; with `media` (a routed model), its content parts in the chat shape
-    go there, in order, when it has an image or a file (a user message only: chat has no
-    other place for them); with `files` (the built-in model; read by `app.api.files`), its
-    files' texts go to `read`; otherwise an image or a file is the 400 of a text-only model."""
-    if isinstance(item.content, str):
-        return item.content
-    texts = []
-    parts: list[dict[str, Any]] = []
-    has_media = False
-    for j, part in enumerate(item.content):
+class _Parts:
+    """Responses' content parts (typed) as `read_content` reads them."""
+
+    @staticmethod
+    def text(part: Any) -> str | None:
         if isinstance(part, InputText | OutputText):
-            texts.append(part.text)
-            parts.append({"type": "text", "text": part.text})
-        elif isinstance(part, Refusal):
-            texts.append(part.refusal)
-            parts.append({"type": "text", "text": part.refusal})
-        elif media is None and isinstance(part, InputFile) and files is not None \
-                and read is not None:
-            read.append(files[f"input[{index}].content[{j}]"])
-        elif media is None:
-            raise InvalidRequest(
-                f"The model reads text and files only; '{part.type}' is not supported.",
-                param=f"input[{index}].content[{j}]", code="unsupported_content",
-            )
-        elif item.role != "user":
-            raise InvalidRequest(
-                f"'{part.type}' may be sent in user messages only, not in a '{item.role}' "
-                "message.", param=f"input[{index}].content[{j}]", code="unsupported_content")
-        else:
-            has_media = True
-            parts.append(_media_part(part, f"input[{index}].content[{j}]"))
-    if has_media and media is not None:
-        media += parts
-    return "\n".join(texts)
+            return part.text
+        return part.refusal if isinstance(part, Refusal) else None
+
+    @staticmethod
+    def is_file(part: Any) -> bool:
+        return isinstance(part, InputFile)
+
+    @staticmethod
+    def kind(part: Any) -> str:
+        return str(part.type)
+
+    @staticmethod
+    def chat_part(part: Any, where: str) -> dict[str, Any]:
+        return _media_part(part, where)
+
+
+_MEDIA_ROLES = ("user",)  # chat, which a routed model speaks, has no other place for them
 
 
 def _stored_message(item: MessageItem, text_: str) -> dict[str, Any]:
@@ -147,13 +133,12 @@ def convert_input(req: ResponseCreateRequest, media: bool = False,
         raise InvalidRequest("'input' must hold at least one item.", param="input",
                              code="empty_input")
     items: list[dict[str, Any]] = []
-    turns: list[Turn] = []
-    system: list[str] = []
-    attachments: list[Turn] = []  # the files of the last user message
+    flat = Flattener()
     for i, entry in enumerate(req.input):
         source = f"input {i + 1}"
         if window is not None:
-            turns.extend(window.before.get(i, ()))
+            for turn in window.before.get(i, ()):
+                flat.turn(turn)
             source = window.sources.get(i, source)
         if isinstance(entry, ItemReference):
             raise InvalidRequest("Item references are not supported; send the item itself.",
@@ -162,45 +147,36 @@ def convert_input(req: ResponseCreateRequest, media: bool = False,
             raise InvalidRequest("Compaction items are not supported here.",
                                  param=f"input[{i}]", code="unsupported_item")
         if isinstance(entry, MessageItem):
-            found: list[dict[str, Any]] | None = [] if media else None
-            read: list[AttachedFile] = []
-            text_ = _message_text(entry, i, found, files, read)
-            stored_message = _stored_message(entry, text_)
-            if found or read:
+            content = read_content(entry.content, f"input[{i}].content", _Parts(),
+                                   role=entry.role, media=media, media_roles=_MEDIA_ROLES,
+                                   files=files)
+            stored_message = _stored_message(entry, content.text)
+            if content.parts or content.read:
                 assert isinstance(entry.content, list)
                 stored_message["content"] = [p.model_dump(exclude_none=True)
                                              for p in entry.content]
             items.append(stored_message)
-            attached = [Turn("user", f.text, f.name, file=f.name) for f in read]
-            if entry.role == "user":
-                attachments = attached
-            if entry.role in ("system", "developer"):
-                system.append(text_)
-            else:
-                turns += [*attached, Turn(entry.role, text_, source, tuple(found or ()))]
+            flat.message(entry.role, content, source)
         else:
             stored = entry.model_dump(exclude_none=True)
             stored.setdefault("id", new_id("fc_" if entry.type == "function_call" else "item_"))
             items.append(stored)
             # Calls and their outputs are turns too: a routed model reads them.
             if isinstance(entry, FunctionCallItem):
-                turns.append(call_turn(entry.call_id, entry.name, entry.arguments, source))
+                flat.turn(call_turn(entry.call_id, entry.name, entry.arguments, source))
             elif isinstance(entry, FunctionCallOutputItem):
-                turns.append(output_turn(entry.call_id, entry.output, source))
+                flat.turn(output_turn(entry.call_id, entry.output, source))
             elif isinstance(entry, FileSearchCallItem):
-                turns.append(input_turn(entry, source))
-    asked = bool(turns) and turns[-1].role == "user"
-    last = turns.pop() if asked else None
-    question = last.text if last is not None else ""
-    parts = list(last.parts) if last is not None and last.parts else None
-    if not question.strip() and not parts and \
-            not any(t.role in ("user", "assistant") for t in turns) and \
+                flat.turn(input_turn(entry, source))
+    conversation = flat.done()
+    if not conversation.question.strip() and not conversation.question_parts and \
+            not any(t.role in ("user", "assistant") for t in conversation.history) and \
             not any(isinstance(e, FunctionCallOutputItem) for e in req.input):
         raise InvalidRequest("'input' must contain a non-empty user message.", param="input",
                              code="empty_input")
-    return ConvertedInput(items, turns, question, system, parts,
-                          last.source if last is not None else "",
-                          attachments if last is not None else [])
+    return ConvertedInput(items, conversation.history, conversation.question,
+                          conversation.system, conversation.question_parts,
+                          conversation.question_source, conversation.attachments)
 
 
 def requested_logprobs(req: ResponseCreateRequest) -> int | None:

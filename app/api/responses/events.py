@@ -42,7 +42,7 @@ from app.api.responses.protocol import (
     SummaryText,
 )
 from app.ids import new_id, new_ids
-from app.matriz.contract import ToolCallDelta
+from app.matriz.contract import ReasoningDelta, RefusalDelta, TextDelta, ToolCallDelta
 
 
 class OutputBuilder:
@@ -60,24 +60,24 @@ class OutputBuilder:
         self.calls: list[OutputFunctionCall] = []  # function_call items, in the order begun
         self._call_at: dict[int, int] = {}  # the provider's call index → position in calls
 
-    def add_reasoning(self, delta: str) -> None:
-        self.reasoning = (self.reasoning or "") + delta
+    def on_reasoning(self, delta: ReasoningDelta) -> None:
+        self.reasoning = (self.reasoning or "") + delta.text
 
-    def add_text(self, delta: str, logprobs: list[Logprob] | None = None) -> list[FileCitation]:
+    def on_text(self, delta: TextDelta) -> list[FileCitation]:
         """Fold a text delta (and its tokens' logprobs) in; the citations it completed."""
         if self.text is None:
             self.parts.append("text")
-        self.text = (self.text or "") + delta
-        if logprobs:
-            self.logprobs = (self.logprobs or []) + logprobs
+        self.text = (self.text or "") + delta.text
+        if delta.logprobs:
+            self.logprobs = (self.logprobs or []) + delta.logprobs
         cited = [] if self.file_search is None else self.file_search.cite(self.text)
         self.annotations += cited
         return cited
 
-    def add_refusal(self, delta: str) -> None:
+    def on_refusal(self, delta: RefusalDelta) -> None:
         if self.refusal is None:
             self.parts.append("refusal")
-        self.refusal = (self.refusal or "") + delta
+        self.refusal = (self.refusal or "") + delta.text
 
     def part(self, kind: str) -> OutputTextPart | OutputRefusalPart:
         """The finished content part of `kind` ("text" or "refusal")."""
@@ -86,7 +86,7 @@ class OutputBuilder:
         return OutputTextPart(text=self.text or "", logprobs=list(self.logprobs or ()),
                               annotations=list(self.annotations))
 
-    def add_tool_call(self, delta: ToolCallDelta,
+    def on_tool_call(self, delta: ToolCallDelta,
                       item_id: str | None = None) -> tuple[OutputFunctionCall, bool]:
         """Fold one call delta in; the call's item and whether it began with this delta."""
         at = self._call_at.get(delta.index)
@@ -147,7 +147,7 @@ class StreamEncoder:
                 ResponseStateEvent(type="response.in_progress", sequence_number=self._next(),
                                    response=snapshot)]
 
-    def reasoning(self, delta: str) -> list[StreamEvent]:
+    def on_reasoning(self, delta: ReasoningDelta) -> list[StreamEvent]:
         b = self.builder
         events: list[StreamEvent] = []
         if self._open != "reasoning":
@@ -160,22 +160,22 @@ class StreamEncoder:
                 type="response.reasoning_summary_part.added", sequence_number=self._next(),
                 item_id=b.reasoning_id, output_index=self._index, summary_index=0,
                 part=SummaryText(text="")))
-        b.add_reasoning(delta)
+        b.on_reasoning(delta)
         events.append(ReasoningSummaryTextDeltaEvent(
             sequence_number=self._next(), item_id=b.reasoning_id, output_index=self._index,
-            summary_index=0, delta=delta))
+            summary_index=0, delta=delta.text))
         return events
 
-    def text(self, delta: str, logprobs: list[Logprob] | None = None) -> list[StreamEvent]:
+    def on_text(self, delta: TextDelta) -> list[StreamEvent]:
         """A piece of the answer's text, with its tokens' logprobs when asked for, then an
         annotation event for each citation it completed."""
         events = self._open_message("text")
         b = self.builder
-        cited = b.add_text(delta, logprobs)
+        cited = b.on_text(delta)
         content_index = self._parts.index("text")
         events.append(OutputTextDeltaEvent(
             sequence_number=self._next(), item_id=b.message_id, output_index=self._index,
-            content_index=content_index, delta=delta, logprobs=logprobs or []))
+            content_index=content_index, delta=delta.text, logprobs=delta.logprobs or []))
         first = len(b.annotations) - len(cited)
         events += [OutputTextAnnotationAddedEvent(
             sequence_number=self._next(), item_id=b.message_id, output_index=self._index,
@@ -204,17 +204,19 @@ class StreamEncoder:
                                       output_index=self._index, item=item))
         return events
 
-    def refusal(self, delta: str) -> list[StreamEvent]:
+    def on_refusal(self, delta: RefusalDelta) -> list[StreamEvent]:
         events = self._open_message("refusal")
-        self.builder.add_refusal(delta)
+        self.builder.on_refusal(delta)
         events.append(RefusalDeltaEvent(
             sequence_number=self._next(), item_id=self.builder.message_id,
-            output_index=self._index, content_index=self._parts.index("refusal"), delta=delta))
+            output_index=self._index, content_index=self._parts.index("refusal"),
+            delta=delta.text))
         return events
 
-    def tool_call(self, delta: ToolCallDelta, item_id: str | None = None) -> list[StreamEvent]:
+    def on_tool_call(self, delta: ToolCallDelta,
+                     item_id: str | None = None) -> list[StreamEvent]:
         """A function call's item when it begins, then its arguments as they come."""
-        item, began = self.builder.add_tool_call(delta, item_id)
+        item, began = self.builder.on_tool_call(delta, item_id)
         events: list[StreamEvent] = []
         if began:
             events += self._close()

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import anyio
 
 from app.api.conversations.service import check_item_ids, conversation_of
-from app.api.files import AttachedFile, read_files, responses_file_parts
+from app.api.files import AttachedFile, responses_file_parts
 from app.api.listing import list_page
 from app.api.protocol import check_output_limit, plain
 from app.api.responses import file_search
@@ -45,6 +45,7 @@ from app.api.responses.protocol import (
     StreamEvent,
     response_from_stored,
 )
+from app.api.runs import builtin_files, deliver, drain, equip, upstream_call
 from app.api.upstream_params import responses_params
 from app.core.effects import EffectKind
 from app.core.turns import Turn, turn_record
@@ -52,11 +53,16 @@ from app.db.repositories import responses as repo
 from app.errors import APIError, InvalidRequest, NotFound
 from app.identity.base import Identity
 from app.ids import new_id
-from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, RunContext, ToolCallDelta
+from app.matriz.contract import (
+    Event,
+    ReasoningDelta,
+    RefusalDelta,
+    RunContext,
+    TextDelta,
+    ToolCallDelta,
+)
 from app.matriz.orchestrator import Orchestrator
 from app.matriz.providers.registry import ProviderRegistry
-from app.matriz.providers.upstream.call import UpstreamCall
-from app.matriz.providers.upstream.provider import UpstreamProvider
 from app.matriz.retrieval import FileSearch, found_turn
 from app.matriz.structured import responses_format
 from app.matriz.tools.plan import responses_plan
@@ -64,7 +70,6 @@ from app.matriz.toolturns import call_turn
 from app.memory.compaction import WindowSeal
 from app.memory.conversations import ConversationMemory, MemoryWrite
 from app.memory.threads import ConversationWrite
-from app.observability.logging import request_id_var
 from app.sessions.base import SessionStore
 from app.sessions.effects import SessionWrite, check_session_id
 from app.sse import named_frames
@@ -168,11 +173,8 @@ class ResponsesService:
     # -- create -----------------------------------------------------------------------
 
     async def _files(self, req: ResponseCreateRequest) -> dict[str, AttachedFile] | None:
-        """The input's files read as text, for a built-in model (a routed one is sent them)."""
-        _, provider = self._registry.resolve(req.model)
-        if isinstance(provider, UpstreamProvider):
-            return None
-        return await read_files(responses_file_parts(req), self._max_file_bytes)
+        return await builtin_files(self._registry, req.model, responses_file_parts(req),
+                                   self._max_file_bytes)
 
     def _prepare(
         self, identity: Identity, req: ResponseCreateRequest, session_id: str | None,
@@ -181,10 +183,8 @@ class ResponsesService:
     ) -> tuple[_Run, StoreFinal | None, ConvertedInput]:
         conversation_id = conversation_of(req.conversation, req.previous_response_id,
                                           session_id)
-        card, provider = self._registry.resolve(req.model)
-        call: UpstreamCall | None = None
-        if isinstance(provider, UpstreamProvider):
-            call = provider.begin(identity, req.model, request_id_var.get() or new_id("req_"))
+        card, call = upstream_call(self._registry, identity, req.model, lambda: new_id("req_"))
+        if call is not None:
             call.params = responses_params(req, call.group)
             call.stream = bool(req.stream or req.background)  # a background run is followed
         else:
@@ -210,14 +210,10 @@ class ResponsesService:
             top_logprobs=requested_logprobs(req),
             attachments=converted.attachments, ref=response_id,
         )
-        if call is not None:
-            ctx.recall = call.group.memory.recall
-            ctx.recall_max_tokens = call.group.memory.max_tokens
-        else:  # the built-in model calls function tools and writes JSON itself
-            ctx.tools = responses_plan(req.model, req.tools, req.tool_choice,
-                                       req.parallel_tool_calls,
-                                       getattr(req, "max_tool_calls", None))
-            ctx.output_format = responses_format(req.text, req.model)
+        equip(ctx, call, lambda: (
+            responses_plan(req.model, req.tools, req.tool_choice, req.parallel_tool_calls,
+                           getattr(req, "max_tool_calls", None)),
+            responses_format(req.text, req.model)))
         ctx.file_search = file_search.plan(req, identity)
         builder = OutputBuilder(None if ctx.file_search is None else file_search.SearchOutput(
             ctx.file_search, file_search.include_results(req)))
@@ -258,15 +254,7 @@ class ResponsesService:
         run, store_final, _ = self._prepare(identity, req, session_id, files)
         ctx, base, builder = run.ctx, run.base, run.builder
         try:
-            async for event in self._orchestrator.run(ctx):
-                if isinstance(event, ReasoningDelta):
-                    builder.add_reasoning(event.text)
-                elif isinstance(event, ToolCallDelta):
-                    builder.add_tool_call(event)
-                elif isinstance(event, RefusalDelta):
-                    builder.add_refusal(event.text)
-                else:
-                    builder.add_text(event.text, event.logprobs)
+            await drain(self._orchestrator.run(ctx), builder)
         except APIError as exc:
             # An answer that broke off once started is kept as failed, as a stream's is.
             started = bool(builder.parts or builder.reasoning is not None or builder.calls)
@@ -335,15 +323,7 @@ class ResponsesService:
             try:
                 pending = first
                 while pending is not None:
-                    if isinstance(pending, ReasoningDelta):
-                        payloads = encoder.reasoning(pending.text)
-                    elif isinstance(pending, ToolCallDelta):
-                        payloads = encoder.tool_call(pending)
-                    elif isinstance(pending, RefusalDelta):
-                        payloads = encoder.refusal(pending.text)
-                    else:
-                        payloads = encoder.text(pending.text, pending.logprobs)
-                    yield payloads
+                    yield deliver(pending, encoder)
                     pending = await anext(events, None)
                 ended = True
                 final = run.finish()
@@ -413,14 +393,15 @@ class ResponsesService:
             if isinstance(item, OutputFileSearchCall):
                 payloads += encoder.file_search_call()
             elif isinstance(item, OutputReasoning):
-                payloads += encoder.reasoning("".join(s.text for s in item.summary))
+                payloads += encoder.on_reasoning(
+                    ReasoningDelta("".join(s.text for s in item.summary)))
             elif isinstance(item, OutputMessage):
                 for part in item.content:
-                    payloads += (encoder.refusal(part.refusal)
+                    payloads += (encoder.on_refusal(RefusalDelta(part.refusal))
                                  if isinstance(part, OutputRefusalPart)
-                                 else encoder.text(part.text, part.logprobs))
+                                 else encoder.on_text(TextDelta(part.text, part.logprobs)))
             elif isinstance(item, OutputFunctionCall):
-                payloads += encoder.tool_call(ToolCallDelta(
+                payloads += encoder.on_tool_call(ToolCallDelta(
                     len(builder.calls), item.call_id, item.name, item.arguments), item.id)
         payloads += encoder.finish(body)
 
