@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from prometheus_client import CollectorRegistry
 
-from app.embeddings.hashing import HashingEmbedder
 from app.embeddings.registry import EmbeddingRegistry
 from app.guardian.compiled import Policy, compile_policy
 from app.guardian.detectors.semantic import PIECE_CHARS, SemanticIndex, pieces
 from app.guardian.engine import DetectorError, Guardian
 from app.guardian.reload import load_policy
-from app.observability.metrics import Metrics
 
 SEMANTIC = b"""
 policy: {name: test-guardian, embedding_model: lukhas-hash-v1}
@@ -41,13 +36,6 @@ rules:
     action: log
 """
 
-
-@pytest.fixture
-async def registry() -> AsyncIterator[EmbeddingRegistry]:
-    registry = EmbeddingRegistry([HashingEmbedder(256)], Metrics(CollectorRegistry()),
-                                 max_batch=8, max_wait_s=0.001)
-    yield registry
-    await registry.close()
 
 
 def _policy() -> Policy:

@@ -3,18 +3,11 @@ could refuse, and a failing detector refuses (fail closed)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from prometheus_client import CollectorRegistry
-
-from app.embeddings.hashing import HashingEmbedder
 from app.embeddings.registry import EmbeddingRegistry
 from app.guardian.compiled import compile_policy
 from app.guardian.detectors.semantic import SemanticIndex
 from app.guardian.engine import Guardian
 from app.guardian.memory_guard import MemoryChange, PolicyGuard
-from app.observability.metrics import Metrics
 
 POLICY = """
 policy: {name: memory-guard, embedding_model: lukhas-hash-v1}
@@ -37,13 +30,6 @@ rules:
 
 WEATHER = "What is the weather forecast for tomorrow in Paris?"
 
-
-@pytest.fixture
-async def registry() -> AsyncIterator[EmbeddingRegistry]:
-    registry = EmbeddingRegistry([HashingEmbedder(256)], Metrics(CollectorRegistry()),
-                                 max_batch=8, max_wait_s=0.001)
-    yield registry
-    await registry.close()
 
 
 def _guard(action: str, semantic: SemanticIndex | None) -> PolicyGuard:
