@@ -27,6 +27,7 @@ def _found(text: str, threshold: float = 0.5) -> list[tuple[str, str]]:
     ("IBAN DE89370400440532013000.", ("iban", "DE89370400440532013000")),
     ("SSN 536-22-1234 on the form", ("us_ssn", "536-22-1234")),
     ("NI number QQ 12 34 56 C? no: AB 12 34 56 C", ("uk_nino", "AB 12 34 56 C")),
+    ("my nino is ab123456c, lower case", ("uk_nino", "ab123456c")),
     ("mi DNI es 54362315K", ("es_dni", "54362315K")),
     ("numéro de sécurité sociale 2 95 10 99 126 111 93", ("fr_nir", "2 95 10 99 126 111 93")),
     ("mijn BSN is 111222333", ("nl_bsn", "111222333")),

@@ -11,6 +11,7 @@ with the identifier's name nearby; without it the score stays below the usual th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 
 import phonenumbers
@@ -39,6 +40,7 @@ _SSN = regex.compile(r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])")
 _NINO = regex.compile(
     r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
     r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])", regex.IGNORECASE)
+_NINO_SHAPE = re.compile(r"\d\d ?\d\d ?\d\d ?[A-Da-d]")  # in every NINO
 _DNI = regex.compile(r"(?<![A-Za-z0-9])\d{8}-?[A-Z](?![A-Za-z0-9])", regex.IGNORECASE)
 _NIR = regex.compile(r"(?<!\d)[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\d)")
 _BSN = regex.compile(r"(?<![\d.-])\d{9}(?![\d-]|\.\d)")
@@ -114,7 +116,11 @@ def us_ssns(text: str) -> Iterator[Hit]:
 
 def uk_ninos(text: str) -> Iterator[Hit]:
     # No check digit either: the prefix letters HMRC never issues are excluded by the pattern.
-    yield from _scan(_NINO, text, "uk_nino", lambda _s, _i: 0.9)
+    # That pattern ignores case and looks around it at every position (~9 µs over an
+    # answer); its digits and final letter, which every match holds, are found in ~1 µs by
+    # the standard engine, and most texts with six digits (sums, dates) lack them.
+    if _NINO_SHAPE.search(text):
+        yield from _scan(_NINO, text, "uk_nino", lambda _s, _i: 0.9)
 
 
 def _checked(validate: Callable[[str], bool], words: Sequence[str], bare: float,
