@@ -13,6 +13,7 @@ went on (Enforcement.review_later).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -67,8 +68,12 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     budget = enforcement.scan_budget_s(chars)
     deadline = time.monotonic() + budget
     token = scan_deadline.set(deadline)  # each pattern search stops by then, too
+    # A semantic scan awaits the embedding model: the timeout can stop it there. The others
+    # run without a pause, checked against the deadline once they end (and each pattern
+    # search stops by it).
+    awaits = any(_semantic_decides(policy, t.kind) for t in texts)  # type: ignore[arg-type]
     try:
-        async with asyncio.timeout(budget):
+        async with asyncio.timeout(budget) if awaits else contextlib.nullcontext():
             for text in texts:
                 kind: Kind = text.kind  # type: ignore[assignment]
                 if _semantic_decides(policy, kind):
