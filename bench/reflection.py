@@ -6,7 +6,9 @@ tick) and one with it off (`LUKHAS_EXPERIENCE_LOG=false`), driven in interleaved
 through ASGI (bench/asgi_overhead.py's harness); then the reflection alone, timed per run
 from its own histogram's raw observations.
 
-Usage: PYTHONPATH=. python bench/reflection.py [REQUESTS]
+Usage: PYTHONPATH=. python bench/reflection.py [REQUESTS] [--cpu]
+(--cpu: the process's CPU time instead of the wall clock, the tick's writes included; the
+difference is a few percent, which the wall clock on a shared machine does not resolve.)
 """
 
 from __future__ import annotations
