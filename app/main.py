@@ -267,8 +267,7 @@ async def _open(
         upstream.clients.for_config(routing.config)
         stack.push_async_callback(upstream.clients.aclose)
     registry = ProviderRegistry([builtin], routed=upstream)
-    # The Guardian's policy: an invalid one stops the start. Its semantic examples are
-    # embedded on first use (loading the embedding model takes seconds).
+    # The Guardian's policy: an invalid one stops the start.
     semantic = SemanticIndex(embedding_models)
     guardian_policy = await stack.enter_async_context(PolicyReloader(
         settings.guardian_policy_dir, GuardianMetrics(metrics.registry),
@@ -276,6 +275,12 @@ async def _open(
     guardian_policy.on_reload(semantic.on_reload)
     guardian_policy.on_reload(enforcement.policy_reloaded)
     guardian = Guardian(guardian_policy, semantic)
+    # Its semantic examples embedded now, before the service is ready (a fraction of a second
+    # on an idle worker; the first request to need them, under load, would wait seconds).
+    try:
+        await guardian.prepare(guardian_policy.policy)
+    except Exception as exc:  # a review or a scan that needs them fails, and is counted
+        log.warning("guardian semantic examples not embedded at start: %s", exc)
     # Changes to memory the service decides itself (dreams, sleep) pass the Guardian first.
     memory_guard = PolicyGuard(guardian)
     journal = Journal(pool, Signals(), metrics)

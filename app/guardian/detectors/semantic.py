@@ -102,9 +102,9 @@ class SemanticIndex:
             return examples
 
     async def on_reload(self, _event: ReloadEvent, policy: Policy | None) -> None:
-        """Embed a newly applied policy's examples before requests ask for them (once
-        semantic rules have been used: the model is not loaded for nothing)."""
-        if policy is not None and self._examples:
+        """Embed a newly applied policy's examples before requests ask for them (as the
+        start does for the first policy)."""
+        if policy is not None:
             await self.prepare(policy)
 
     async def score(self, policy: Policy, rules: Sequence[CompiledRule],
