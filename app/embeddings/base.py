@@ -20,6 +20,10 @@ class Embedder(Protocol):
     # runs in a worker thread. False for an embedder that costs microseconds a text: it runs
     # at once, on the event loop for small inputs.
     batched: bool
+    # True for a model whose forward pass is many numpy calls: it runs in a worker process
+    # of its own (app/embeddings/batcher.py), where it cannot contend for the interpreter's
+    # lock with the event loop.
+    isolated: bool
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """One L2-normalised float32 row per text (blocking: call it off the event loop)."""

@@ -43,6 +43,7 @@ class HashingEmbedder:
     id = MODEL_ID
     shortens = True
     batched = False
+    isolated = False
     _CACHE_WORDS = 50_000
 
     def __init__(self, dimensions: int = 384) -> None:

@@ -183,6 +183,7 @@ class MiniLMEmbedder:
     dimensions = 384
     shortens = False  # not trained to be cut: a shorter vector would silently lose quality
     batched = True
+    isolated = True  # hundreds of numpy calls a batch: its own process
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Encode a batch; rows are unit length."""

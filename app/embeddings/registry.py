@@ -34,6 +34,10 @@ class EmbeddingRegistry:
                            param="model", code="model_not_found")
         return batcher
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time the isolated models' worker processes spent on this registry's calls."""
+        return sum(b.cpu_seconds for b in self._batchers.values())
+
     async def close(self) -> None:
         """Stop every batcher."""
         for batcher in self._batchers.values():

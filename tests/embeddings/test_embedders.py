@@ -153,3 +153,25 @@ async def test_steady_callers_are_batched_together_not_in_turns() -> None:
     steady = model.calls[2:]  # after the first calls have seen how many callers there are
     assert sum(steady) / len(steady) >= 14, model.calls
     await batcher.close()
+
+
+async def test_an_isolated_model_runs_in_its_worker_process_and_outlives_its_death() -> None:
+    import os
+    import signal
+
+    from app.embeddings import batcher as batching
+
+    model = MiniLMEmbedder()
+    batcher = MicroBatcher(model, Metrics(CollectorRegistry()), max_batch=8, max_wait_s=0)
+    texts = ["A man is eating food.", "A man eats a meal."]
+    rows = await batcher.embed(texts)
+    assert np.allclose(rows, model.embed(texts), atol=1e-6)
+    assert batcher.cpu_seconds > 0, "the worker's CPU time is counted"
+    [pid] = batching._WORKERS[model.id]._processes  # type: ignore[attr-defined]
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    await asyncio.sleep(0.2)
+    with pytest.raises(RuntimeError, match="worker process of all-MiniLM-L6-v2 stopped"):
+        await batcher.embed(["again"])
+    assert (await batcher.embed(["again"])).shape == (1, 384), "a new worker takes over"
+    await batcher.close()

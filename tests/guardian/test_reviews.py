@@ -82,3 +82,15 @@ async def test_sampled_reviews_keep_to_the_lanes_share_of_a_core(pg_url: str,
         assert skipped._value.get() >= 3
         await _ask(client, FLAGGED)
         assert len(await _reviews(client, before)) == 2
+
+
+async def test_reviews_started_together_keep_to_the_share(pg_url: str, tmp_path: Path) -> None:
+    # Clean texts arriving together: each review is charged what a review is expected to take
+    # as it is admitted, so the first one's charge holds the others back before it has ended
+    # (charged only at their end, all of them would start at once).
+    lanes = lanes_file(tmp_path, review_sample=1.0, review_cpu_share=0.02)
+    async with running_app(pg_url, tmp_path, key=KEY, api_keys=KEY, api_key_tier="T3",
+                           guardian_lanes_file=lanes) as client:
+        before = await _reviews(client)
+        await asyncio.gather(*(_ask(client, CLEAN_BUT_HURTFUL) for _ in range(4)))
+        assert len(await _reviews(client, before)) == 1
