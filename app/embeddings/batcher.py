@@ -25,6 +25,7 @@ import asyncio
 import atexit
 import contextlib
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -42,6 +43,7 @@ from app.observability.metrics import Metrics
 INLINE_CHARS = 512
 
 
+_ORPHAN_CHECK_S = 1.0  # how often a worker checks that its service is still alive
 _WORKERS: dict[str, ProcessPoolExecutor] = {}  # an isolated model's process, by model id
 _WORKERS_LOCK = threading.Lock()
 
@@ -52,14 +54,23 @@ def _worker(embedder: Embedder) -> ProcessPoolExecutor:
         pool = _WORKERS.get(embedder.id)
         if pool is None:
             pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_quiet_worker)
+                                       initializer=_worker_started, initargs=(os.getpid(),))
             _WORKERS[embedder.id] = pool
         return pool
 
 
-def _quiet_worker() -> None:
-    """A Ctrl-C in the terminal reaches the worker too: the service stops it, not the key."""
+def _worker_started(parent: int) -> None:
+    """In the worker process, first: a Ctrl-C in the terminal reaches the worker too (the
+    service stops it, not the key); and a worker whose service died without stopping it (a
+    SIGKILL, an OOM kill) ends within a second instead of living on, orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_ORPHAN_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
 def _drop_worker(model: str, pool: ProcessPoolExecutor) -> None:

@@ -175,3 +175,52 @@ async def test_an_isolated_model_runs_in_its_worker_process_and_outlives_its_dea
         await batcher.embed(["again"])
     assert (await batcher.embed(["again"])).shape == (1, 384), "a new worker takes over"
     await batcher.close()
+
+
+def test_a_worker_does_not_outlive_its_service() -> None:
+    # A service killed outright (SIGKILL: no atexit, no shutdown) leaves its model's worker
+    # process orphaned; the worker sees it and ends within about a second.
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio\n"
+        "from prometheus_client import CollectorRegistry\n"
+        "from app.embeddings import batcher as b\n"
+        "from app.embeddings.minilm import MiniLMEmbedder\n"
+        "from app.observability.metrics import Metrics\n"
+        "async def main():\n"
+        "    m = b.MicroBatcher(MiniLMEmbedder(), Metrics(CollectorRegistry()), max_wait_s=0)\n"
+        "    await m.embed(['hello'])\n"
+        "    [pid] = b._WORKERS[MiniLMEmbedder.id]._processes\n"
+        "    print(pid, flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n")
+    service = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        assert service.stdout is not None
+        worker = int(service.stdout.readline())
+        os.kill(service.pid, signal.SIGKILL)
+        service.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            try:  # a worker reparented to us (a subreaper) is reaped here
+                os.waitpid(worker, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.1)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            raise AssertionError("the worker outlived its service")
+    finally:
+        service.kill()
+        service.wait(10)
+        if service.stdout is not None:
+            service.stdout.close()
