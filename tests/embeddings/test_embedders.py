@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -211,10 +212,8 @@ def test_a_worker_does_not_outlive_its_service() -> None:
                 os.kill(worker, 0)
             except ProcessLookupError:
                 break
-            try:  # a worker reparented to us (a subreaper) is reaped here
+            with contextlib.suppress(ChildProcessError):  # reparented to us: reaped here
                 os.waitpid(worker, os.WNOHANG)
-            except ChildProcessError:
-                pass
             time.sleep(0.1)
         else:
             os.kill(worker, signal.SIGKILL)
