@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".lukhas")
     database_url: SecretStr | None = None
     db_pool_min: int = Field(default=2, ge=1)
-    db_pool_max: int = Field(default=10, ge=1)
+    # Connections per worker: 20 keeps index searches within their budget at 100 concurrent
+    # callers of mixed traffic on one worker (10 did not: docs/performance.md).
+    db_pool_max: int = Field(default=20, ge=1)
     api_keys: SecretStr | None = None
     api_key_tier: str = "T3"
     redis_url: SecretStr | None = None

@@ -197,3 +197,50 @@ async def test_the_audit_list_pages_and_refuses_bad_cursors(
     for bad in ({"after": str(2**70)}, {"limit": 0}, {"order": "sideways"}, {"cursor": "1"}):
         resp = await one.get("/v1/admin/audit", params=bad)
         assert resp.status_code == 400, (bad, resp.text)
+
+
+class _Held:
+    """The real pool, whose connections are held back while `gate` is closed (a pool kept
+    busy by other requests)."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    def acquire(self) -> Any:
+        pool, gate = self.pool, self.gate
+
+        class _Wait:
+            async def __aenter__(self) -> Any:
+                await gate.wait()
+                self._ctx = pool.acquire()
+                return await self._ctx.__aenter__()
+
+            async def __aexit__(self, *exc: Any) -> None:
+                await self._ctx.__aexit__(*exc)
+
+        return _Wait()
+
+
+async def test_a_slow_read_of_the_switch_does_not_hold_other_requests(pg_url: str) -> None:
+    from app.guardian import kill_switch
+    from app.guardian.lanes import KillSwitchRule
+
+    db = await open_pool(pg_url, min_size=1, max_size=2)
+    try:
+        held = _Held(db)
+        switch = kill_switch.KillSwitch(held, KillSwitchRule())
+        assert await switch.engaged() is False  # read once
+        held.gate.clear()  # the pool is busy from now on
+        switch._tried_at -= kill_switch.CACHE_SECONDS  # the cached state runs out
+        slow = asyncio.create_task(switch.engaged())  # this one reads again, and waits
+        await asyncio.sleep(0.05)
+        switch._tried_at -= kill_switch.CACHE_SECONDS  # and runs out again meanwhile
+        started = time.perf_counter()
+        assert await asyncio.wait_for(switch.engaged(), 1) is False, "the cached state"
+        assert time.perf_counter() - started < 0.1
+        held.gate.set()
+        assert await slow is False
+    finally:
+        await db.close()
