@@ -213,7 +213,7 @@ class MicroBatcher:
         """The model run on `texts`, `max_batch` at a time, in its worker thread or, for an
         isolated model, its worker process."""
         loop = asyncio.get_running_loop()
-        isolated = getattr(self.embedder, "isolated", False)
+        isolated = self.embedder.isolated
         parts = []
         for i in range(0, len(texts), self._max_batch):
             chunk = texts[i : i + self._max_batch]

@@ -68,6 +68,8 @@ class Policy:
         default_factory=dict, repr=False, compare=False)
     _screens: dict[tuple[Direction, Kind], Screen[CompiledRule]] = field(
         default_factory=dict, repr=False, compare=False)
+    _decides: set[tuple[Direction, Kind]] = field(default_factory=set, repr=False,
+                                                  compare=False)
 
     def __post_init__(self) -> None:
         for direction in ("input", "output"):
@@ -79,6 +81,9 @@ class Policy:
                         and (r.detector == "semantic") == semantic)
                 self._screens[(direction, kind)] = Screen(
                     (r, r.source) for r in self._index[(direction, kind, False)])
+                if any(r.action in ("redact", "block")
+                       for r in self._index[(direction, kind, True)]):
+                    self._decides.add((direction, kind))
 
     @property
     def label(self) -> str:
@@ -89,6 +94,11 @@ class Policy:
                   semantic: bool) -> tuple[CompiledRule, ...]:
         """The rules that apply to texts of this direction and kind."""
         return self._index[(direction, kind, semantic)]
+
+    def semantic_decides(self, direction: Direction, kind: Kind) -> bool:
+        """Whether a semantic rule on texts of this direction and kind may change what
+        happens to them (it redacts or blocks), rather than only log."""
+        return (direction, kind) in self._decides
 
     def candidates(self, direction: Direction, kind: Kind, text: str) -> list[CompiledRule]:
         """The rules without an embedding call that may find something in `text`: those

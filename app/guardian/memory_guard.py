@@ -52,8 +52,7 @@ class PolicyGuard:
         semantic rules (an embedding per text) run only when one of them blocks or redacts:
         one that only logs cannot refuse a change."""
         policy = self._guardian.policy
-        semantic = any(r.action in _REFUSING
-                       for r in policy.rules_for("output", "text", semantic=True))
+        semantic = policy.semantic_decides("output", "text")
         for text in change.texts:
             if semantic:
                 try:

@@ -21,7 +21,6 @@ from typing import Any
 
 from app.api.files import read_files
 from app.errors import APIError, InvalidRequest
-from app.guardian.compiled import Policy
 from app.guardian.decision import CATEGORIES, Action, Decision, Kind, decision_record, strongest
 from app.guardian.detectors.patterns import scan_deadline
 from app.guardian.enforcement import (
@@ -71,12 +70,15 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     # A semantic scan awaits the embedding model: the timeout can stop it there. The others
     # run without a pause, checked against the deadline once they end (and each pattern
     # search stops by it).
-    awaits = any(_semantic_decides(policy, t.kind) for t in texts)  # type: ignore[arg-type]
+    awaits = any(policy.semantic_decides("input", t.kind)  # type: ignore[arg-type]
+                 for t in texts)
     try:
         async with asyncio.timeout(budget) if awaits else contextlib.nullcontext():
             for text in texts:
                 kind: Kind = text.kind  # type: ignore[assignment]
-                if _semantic_decides(policy, kind):
+                # A semantic rule that may change the request is awaited before the route
+                # runs; one that only logs reviews the text after it went on.
+                if policy.semantic_decides("input", kind):
                     decision = await guardian.scan(text.text, direction="input", kind=kind,
                                                    policy=policy)
                 else:
@@ -160,10 +162,3 @@ def _action(decision: Decision, enforcement: Enforcement) -> Action:
     if enforcement.strict and any(r.category not in CATEGORIES for r in decision.reasons):
         return "block"
     return decision.action
-
-
-def _semantic_decides(policy: Policy, kind: Kind) -> bool:
-    """Whether a semantic rule on this kind of input may change the request (redact or
-    block): then its embedding call is awaited before the route runs; else it runs after."""
-    return any(r.action in ("redact", "block")
-               for r in policy.rules_for("input", kind, semantic=True))

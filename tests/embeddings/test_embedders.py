@@ -83,6 +83,7 @@ class Slow:
     dimensions = 4
     shortens = False
     batched = True
+    isolated = False  # in the batcher's thread, where the test sees its calls
 
     def __init__(self) -> None:
         self.calls: list[int] = []
