@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from app.guardian.decision import Decision
 from app.guardian.lanes import Mode
+from app.observability.metrics import Children
 
 _SCAN_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                  0.5, 1.0)
@@ -35,6 +36,7 @@ class EnforcementMetrics:
             " reviews by semantic rules after them) and action (allow, log, redact, block),"
             " whether enforced or only logged.",
             ["lane", "direction", "action"], registry=registry)
+        self.decided = Children(self.decisions)  # per request: looked up once
         self.findings = Counter(
             "lukhas_guardian_findings_total",
             "What the Guardian's decisions other than a plain allow found: one per reason (a"
@@ -55,6 +57,7 @@ class EnforcementMetrics:
             "lukhas_guardian_scan_seconds",
             "Time to scan one request's texts before its route runs.",
             ["lane"], buckets=_SCAN_BUCKETS, registry=registry)
+        self.scanned = self.scan_seconds.labels(lane)
         self.reviews_skipped = Counter(
             "lukhas_guardian_reviews_skipped_total",
             "Reviews by semantic rules skipped because as many as allowed were under way, or"

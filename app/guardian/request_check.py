@@ -91,18 +91,18 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
         if time.monotonic() > deadline:  # over budget without an await to stop at
             raise TimeoutError(f"the scan took over {budget:g} s")
     except Exception as exc:
-        enforcement.metrics.scan_seconds.labels(enforcement.lane).observe(
+        enforcement.metrics.scanned.observe(
             time.perf_counter() - started)
         return Checked(await _scan_failed(enforcement, exc, actor, request_id))
     finally:
         scan_deadline.reset(token)
-    enforcement.metrics.scan_seconds.labels(enforcement.lane).observe(
+    enforcement.metrics.scanned.observe(
         time.perf_counter() - started)
     if later:
         enforcement.review_later(guardian, policy, "input", later, actor=actor,
                                  correlation_id=request_id, flagged=bool(found))
     action = strongest(_action(d, enforcement) for _, d in found)
-    enforcement.metrics.decisions.labels(enforcement.lane, "input", action).inc()
+    enforcement.metrics.decided(enforcement.lane, "input", action).inc()
     if not found:
         return Checked()
     for text, decision in found:

@@ -129,6 +129,9 @@ class RunContext:
     ref: str | None = None
     answer_text: str = ""  # the start of the answer (ANSWER_KEPT characters), for the engines
     redactions: int = 0
+    # Whether the caller sees the answer as it comes (a stream, a background response that
+    # may be followed); false when it gets it whole, once it has ended.
+    streamed: bool = True
     started: float = field(default_factory=time.perf_counter)
     # A routed model: the route and the upstream's parameters (None: a built-in model).
     upstream: UpstreamCall | None = None

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import time
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.ids import random_hex
 from app.observability.logging import request_id_var, trace_id_var
 
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -39,7 +39,7 @@ class RequestIdMiddleware:
                 incoming = value.decode("latin-1")
             elif key == b"traceparent":
                 traceparent = value.decode("latin-1")
-        request_id = incoming if _VALID.match(incoming) else "req_" + secrets.token_hex(16)
+        request_id = incoming if _VALID.match(incoming) else "req_" + random_hex(16)
         token = request_id_var.set(request_id)
         # Also kept in the request's state: an unhandled error is rendered outside this
         # middleware (Starlette's outermost layer), after the context above is reset.

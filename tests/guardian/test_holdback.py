@@ -36,19 +36,20 @@ def _split(text: str, draw: random.Random) -> list[str]:
     return pieces
 
 
-async def _stream(events: list[Event]) -> tuple[list[Event], RunContext]:
+async def _stream(events: list[Event], *,
+                  streamed: bool = True) -> tuple[list[Event], RunContext]:
     """What the Risk stage lets out of `events`, and the run."""
     async def upstream() -> AsyncIterator[Event]:
         for event in events:
             yield event
 
     who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
-    ctx = RunContext(identity=who, model="m", question="q", history=[])
+    ctx = RunContext(identity=who, model="m", question="q", history=[], streamed=streamed)
     return [e async for e in RiskStage(GUARDIAN).stream(ctx, upstream())], ctx
 
 
-async def _run(pieces: list[str]) -> tuple[list[str], RunContext]:
-    out, ctx = await _stream([TextDelta(piece) for piece in pieces])
+async def _run(pieces: list[str], *, streamed: bool = True) -> tuple[list[str], RunContext]:
+    out, ctx = await _stream([TextDelta(piece) for piece in pieces], streamed=streamed)
     return [e.text for e in out if isinstance(e, TextDelta)], ctx
 
 
@@ -81,11 +82,44 @@ async def test_a_block_ends_the_answer_before_any_of_it(seed: int) -> None:
     draw = random.Random(1000 + seed)
     before = _prose(draw, draw.randint(0, 40))
     text = f"{before}\n{PRIVATE}\n{_prose(draw, 30)}"
-    streamed, ctx = await _run(_split(text, draw))
-    sent = "".join(streamed)
-    assert ctx.finish_reason == "content_filter"
-    assert "-----BEGIN" not in sent and "MIIE" not in sent and "PRIVATE" not in sent
-    assert before.startswith(sent.rstrip("\n")) or sent == ""
+    for streamed in (True, False):
+        pieces, ctx = await _run(_split(text, draw), streamed=streamed)
+        sent = "".join(pieces)
+        assert ctx.finish_reason == "content_filter"
+        assert "-----BEGIN" not in sent and "MIIE" not in sent and "PRIVATE" not in sent
+        # What came before the match leaves, checked; nothing of it or after it.
+        assert sent == f"{before}\n"
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_an_answer_given_whole_is_scanned_once_a_channel(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nobody sees it as it comes: held whole, a scan for the reasoning and one for the text,
+    # and what leaves is what the stream gives.
+    draw = random.Random(5000 + seed)
+    thinking = f"{_prose(draw, draw.randint(0, 30))} {TOKEN} {_prose(draw, 10)}"
+    text = f"{_prose(draw, draw.randint(0, 60))} {KEY} {_prose(draw, draw.randint(1, 60))}"
+    events: list[Event] = [*map(ReasoningDelta, _split(thinking, draw)),
+                           *map(TextDelta, _split(text, draw))]
+    scans: list[int] = []
+    real = RiskStage._record
+
+    async def record(self: RiskStage, ctx: RunContext, gate: object) -> None:
+        scans.append(gate.scans)  # type: ignore[attr-defined]
+        await real(self, ctx, gate)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RiskStage, "_record", record)
+    whole, whole_ctx = await _stream(events, streamed=False)
+    streamed, ctx = await _stream(events)
+    assert [type(e) for e in whole] == [ReasoningDelta, TextDelta]
+    assert scans[0] == 2 < scans[1]
+
+    def sent(out: list[Event], kind: type) -> str:
+        return "".join(e.text for e in out if isinstance(e, kind))  # type: ignore[attr-defined]
+
+    for kind in (ReasoningDelta, TextDelta):
+        assert sent(whole, kind) == sent(streamed, kind)
+    assert whole_ctx.redactions == ctx.redactions == 2
 
 
 async def test_text_without_a_match_is_released_before_the_answer_ends() -> None:

@@ -272,6 +272,7 @@ class ChatService:
         files = await builtin_files(self._registry, req.model, chat_file_parts(req),
                                     self._max_file_bytes)
         ctx = self._context(identity, req, session_id, completion_id, answer.text, files)
+        ctx.streamed = False
         await drain(self._orchestrator.run(ctx), answer)
         text = answer.text()
         refusal = "".join(answer.refusals) or None

@@ -253,6 +253,7 @@ class ResponsesService:
         files = await self._files(req)
         run, store_final, _ = self._prepare(identity, req, session_id, files)
         ctx, base, builder = run.ctx, run.base, run.builder
+        ctx.streamed = False
         try:
             await drain(self._orchestrator.run(ctx), builder)
         except APIError as exc:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +53,7 @@ from app.errors import (
 )
 from app.guardian.request_check import check_request
 from app.identity.base import Identity
+from app.ids import random_hex
 from app.json import BadValue, check_value, loads
 from app.observability.logging import request_id_var
 from app.reliability.gate import RateGate
@@ -163,7 +163,7 @@ class ResponsesSocket:
     async def _run_turn(self, raw: bytes) -> None:
         """One `response.create`: refused with an error message, or answered with its
         response's events. Never raises: a turn's failure is the client's to read."""
-        token = request_id_var.set("req_" + secrets.token_hex(16))
+        token = request_id_var.set("req_" + random_hex(16))
         previous: str | None = None
         outcome = "error"
         try:

@@ -29,6 +29,9 @@ class ThoughtInput:
     sources: Sequence[Source] | None = None
     tools: ToolPlan | None = None  # the function tools it may call, and how
     output_format: OutputFormat | None = None  # the JSON the answer must be (None: text)
+    # The caller gets the answer whole, once it has ended (`RunContext.streamed` false): it
+    # may come in one delta a kind rather than word by word.
+    whole: bool = False
 
 
 @dataclass(slots=True)

@@ -55,8 +55,9 @@ class BuiltinProvider:
     ) -> AsyncGenerator[Event, None]:
         """Reason (or call tools), then stream the summary and the answer in word-sized
         increments (each with its tokens' logprobs, when asked for: all certain, the model
-        being deterministic). Whatever makes the request a 400 (a required call it cannot
-        make, a schema it cannot fill) is raised before the first event."""
+        being deterministic), or each in one piece when it is given whole without them.
+        Whatever makes the request a 400 (a required call it cannot make, a schema it
+        cannot fill) is raised before the first event."""
         for turn in inp.history:
             if turn.parts:  # a routed model's conversation continued here
                 raise InvalidRequest(
@@ -73,10 +74,11 @@ class BuiltinProvider:
                                           else asked(inp.history))
         if decision is not None and decision.calls:
             outcome.node = "tools"
-            for i, line in enumerate(decision.notes):
-                yield ReasoningDelta(("\n" if i else "") + line)
+            for line in _lines(decision.notes, inp.whole):
+                yield ReasoningDelta(line)
             for index, call in enumerate(decision.calls):
-                pieces = _JSON_PIECES.findall(call.arguments) or [""]
+                pieces = ([call.arguments] if inp.whole
+                          else _JSON_PIECES.findall(call.arguments) or [""])
                 yield ToolCallDelta(index, new_id("call_"), call.tool.name, pieces[0])
                 for piece in pieces[1:]:
                     yield ToolCallDelta(index, None, None, piece)
@@ -86,9 +88,13 @@ class BuiltinProvider:
         text = answer.text if inp.output_format is None else render(inp.output_format, answer)
         outcome.node = answer.node
         outcome.validated = agreed(answer)
-        for i, line in enumerate(answer.summary):
-            yield ReasoningDelta(("\n" if i else "") + line)
         top = inp.top_logprobs
+        for line in _lines(answer.summary, inp.whole):
+            yield ReasoningDelta(line)
+        if inp.whole and top is None:  # nobody watches it come: in one piece
+            if text:
+                yield TextDelta(text)
+            return
         split = _PIECES if inp.output_format is None else _JSON_PIECES
         for piece in split.findall(text):
             yield TextDelta(piece, None if top is None else certain_logprobs(piece, top))
@@ -110,3 +116,10 @@ class BuiltinProvider:
             return Answer(answer.text, (*decision.notes, *answer.summary), answer.node,
                           answer.citations, answer.finding)
         return answer
+
+
+def _lines(lines: Sequence[str], whole: bool) -> list[str]:
+    """The deltas of a summary's lines: one a line, or all of them in one."""
+    if whole:
+        return ["\n".join(lines)] if lines else []
+    return [("\n" if i else "") + line for i, line in enumerate(lines)]

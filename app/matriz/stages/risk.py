@@ -6,7 +6,9 @@ each through their own, one after another): the last `WINDOW` characters stay he
 does any match that could still grow or that runs into the held part, so a secret split
 across deltas is seen whole before any of it leaves. Held text is scanned once `STEP` more
 characters have come (a scan per delta would cost the policy's rules on every token), and
-released cut at a white space when it can be, so words go out whole. The rules are the
+released cut at a white space when it can be, so words go out whole. An answer nobody
+watches as it comes (`RunContext.streamed` false: the caller gets it whole) is held whole
+and scanned once, each run of a channel's text in one piece. The rules are the
 Guardian's output rules that need no embedding call (`Guardian.scan_fast`); the last
 `CONTEXT` characters already sent are scanned again with what is held, so a rule sees the
 word boundary or prefix before it.
@@ -25,6 +27,7 @@ redaction inside them would break it.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -93,7 +96,9 @@ class RiskStage(Stage):
         thinking = channel(lambda text, _: ReasoningDelta(text))
         refusing = channel(RefusalDelta)
         held: _Channel | None = None  # the channel whose text is held (one at a time)
-        scan_at = self._window + STEP  # characters held when they are scanned and released
+        # Characters held when they are scanned and released; an answer given whole is
+        # scanned once it has all come (a channel's text once another's begins).
+        scan_at = self._window + STEP if ctx.streamed else sys.maxsize
         ended = False
         async for event in upstream:
             into: _Channel | None
@@ -108,10 +113,11 @@ class RiskStage(Stage):
             # What another channel holds goes first, checked (before a call, all of it).
             if held is not None and held is not into and held.pending:
                 released = held.flush(ctx)
-                if released is None:
+                if released is not None:
+                    yield released
+                if held.gate.ended:
                     ended = True
                     break
-                yield released
             held = into
             if into is None or isinstance(event, ToolCallDelta):  # a call has no channel
                 yield event
@@ -122,14 +128,13 @@ class RiskStage(Stage):
                 into.add(logprobs)
             if len(into.pending) < scan_at:
                 continue
-            checked = into.gate.release(ctx, into.pending, final=False)
-            if checked is None:
-                ended = True
-                break
-            out, cut = checked
+            out, cut = into.gate.release(ctx, into.pending, final=False)
             if cut:
                 ready, into.pending = into.pending[:cut], into.pending[cut:]
                 yield into.delta(into.pending, ready, out)
+            if into.gate.ended:
+                ended = True
+                break
         if not ended and held is not None and (held.pending or held.logprobs):
             released = held.flush(ctx)
             if released is not None:
@@ -151,7 +156,7 @@ class RiskStage(Stage):
                                      actor=ctx.identity.subject,
                                      correlation_id=request_id_var.get() or "",
                                      flagged=bool(gate.reasons))
-        enforcement.metrics.decisions.labels(enforcement.lane, "output", action).inc()
+        enforcement.metrics.decided(enforcement.lane, "output", action).inc()
         if gate.failed:
             enforcement.metrics.failures.labels(enforcement.lane, "output").inc()
         if action == "allow":
@@ -190,6 +195,7 @@ class _Gate:
     answer: list[str] = field(default_factory=list)  # the answer as written, released so far
     blocked: bool = False
     failed: str | None = None
+    ended: bool = False  # the answer ends here (enforced: blocked, or the scan failed)
 
     def _scan(self, text: str) -> list[Reason] | None:
         self.scans += 1
@@ -206,27 +212,31 @@ class _Gate:
             return "block"
         return reason.action
 
-    def release(self, ctx: RunContext, pending: str, *,
-                final: bool) -> tuple[str, int] | None:
+    def release(self, ctx: RunContext, pending: str, *, final: bool) -> tuple[str, int]:
         """What of `pending` may leave now, as it leaves, and how many of its characters
-        that is; None when the answer ends here (blocked, or the scan failed)."""
+        that is. When the answer ends here (`ended`: blocked, or the scan failed, where the
+        policy is enforced), that is what lay before the block, checked."""
         off = len(self.tail)
         reasons = self._scan(self.tail + pending)
         if reasons is None:
             if self.enforced:
                 ctx.finish_reason = "content_filter"
-                return None
+                self.ended = True
+                return "", 0
             self.seen += len(pending) if final else 0
             return (pending, len(pending)) if final else ("", 0)
         found = [r for r in reasons if r.end > off]  # those in the part held
         cut = len(pending) if final else _cut(pending, self.window, found, off)
         released = [r for r in found if r.start - off < cut]
         self._keep(released, off)
-        if any(self._action(r) == "block" for r in released):
+        block = next((r for r in released if self._action(r) == "block"), None)
+        if block is not None:
             self.blocked = True
             if self.enforced:
                 ctx.finish_reason = "content_filter"
-                return None
+                self.ended = True
+                cut = _settle(_at_space(pending, max(block.start - off, 0)), found, off)
+                released = [r for r in found if r.start - off < cut]
         ready = pending[:cut]
         out = ready
         if self.enforced:
@@ -255,16 +265,24 @@ def _cut(pending: str, window: int, found: list[Reason], off: int) -> int:
     """How much of `pending` may leave: all but the last `window` characters, back to a white
     space when there is one, and never into a match that runs past the cut or to the end of
     what is held (it may still grow)."""
-    cut = len(pending) - window
-    space = max(pending.rfind(" ", 0, cut), pending.rfind("\n", 0, cut))
-    if space >= 0:
-        cut = space + 1
+    return _settle(_at_space(pending, len(pending) - window), found, off, len(pending))
+
+
+def _at_space(text: str, cut: int) -> int:
+    """`cut`, moved back to just after the last white space before it, when there is one."""
+    space = max(text.rfind(" ", 0, cut), text.rfind("\n", 0, cut))
+    return space + 1 if space >= 0 else cut
+
+
+def _settle(cut: int, found: list[Reason], off: int, growing: int | None = None) -> int:
+    """`cut`, moved back out of every match that runs past it (or to `growing`, the end of
+    a text that may still grow)."""
     moved = True
     while moved and cut > 0:
         moved = False
         for r in found:
             start, end = r.start - off, r.end - off
-            if start < cut and (end > cut or end >= len(pending)):
+            if start < cut and (end > cut or (growing is not None and end >= growing)):
                 cut, moved = max(start, 0), True
     return cut
 
@@ -296,12 +314,13 @@ class _Channel:
         self.logprobs = (self.logprobs or []) + logprobs
 
     def flush(self, ctx: RunContext) -> Event | None:
-        """All that is held, checked and released; None when the answer ends here."""
+        """All that is held, checked and released (what lay before a block, when the answer
+        ends here: `gate.ended`); None when nothing is."""
         pending, self.pending = self.pending, ""
-        checked = self.gate.release(ctx, pending, final=True)
-        if checked is None:
+        out, cut = self.gate.release(ctx, pending, final=True)
+        if self.gate.ended and not cut:
             return None
-        return self.delta("", pending, checked[0])
+        return self.delta(pending[cut:], pending[:cut], out)
 
     def delta(self, pending: str, ready: str, checked: str) -> Event:
         """The event of `checked` (what the policy made of `ready`), holding back the

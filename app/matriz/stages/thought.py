@@ -40,7 +40,7 @@ class ThoughtStage(Stage):
         inp = ThoughtInput(ctx.model, ctx.instructions, tuple(ctx.history), ctx.question,
                            ctx.upstream, ctx.top_logprobs,
                            None if searched is None else searched.found(), ctx.tools,
-                           ctx.output_format)
+                           ctx.output_format, not ctx.streamed)
         outcome = ThoughtOutcome(spans=ctx.spans)
         limit = None if ctx.upstream is not None else ctx.max_output_tokens
         usage = ctx.usage

@@ -50,3 +50,28 @@ async def test_a_long_history_is_reasoned_off_the_event_loop(
     assert text == 'The launch code is 1234. The file notes.txt says: ' \
         '"The launch code is 1234." [notes.txt]'
     assert summary.startswith("arithmetic: no arithmetic expression")
+
+
+@pytest.mark.parametrize("top", [None, 2])
+async def test_an_answer_given_whole_comes_in_one_piece_a_kind(top: int | None) -> None:
+    # Nobody watches it come: the summary in one delta and the text in another, the same
+    # texts as word by word; with logprobs asked for, the text word by word still (their
+    # tokens are those of the pieces).
+    provider = builtin.BuiltinProvider(context_window=128_000)
+    history = (Turn("user", "My name is Ada Lovelace.", "message 1"),)
+
+    async def run(whole: bool) -> list[ReasoningDelta | TextDelta]:
+        inp = ThoughtInput("lukhas-matriz", None, history, "What is my name?",
+                           top_logprobs=top, whole=whole)
+        return [e async for e in provider.stream(inp, ThoughtOutcome())]  # type: ignore[misc]
+
+    pieces, whole = await run(False), await run(True)
+    assert len(pieces) > 4
+    for kind in (ReasoningDelta, TextDelta):
+        assert ("".join(e.text for e in whole if isinstance(e, kind))
+                == "".join(e.text for e in pieces if isinstance(e, kind)))
+    if top is None:
+        assert [type(e) for e in whole] == [ReasoningDelta, TextDelta]
+    else:
+        assert (sum(isinstance(e, TextDelta) for e in whole)
+                == sum(isinstance(e, TextDelta) for e in pieces) > 4)
