@@ -16,7 +16,7 @@ from decimal import Context, Decimal, InvalidOperation
 from fractions import Fraction
 
 from app.core.turns import Turn
-from app.matriz.nodes.arithmetic import source_of
+from app.matriz.nodes.arithmetic import exact, source_of
 from app.matriz.nodes.types import Answer, Calculation, Check, Recollection
 
 _TOLERANCE = Fraction(1, 10**9)  # for values that went through a non-integer power
@@ -63,10 +63,10 @@ def validate_calculation(calc: Calculation) -> Check:
         return Check(False, f"validation: independent re-evaluation gives {_show(value)}, "
                      f"not {_show(calc.value)}: disagreement")
     try:
-        shown = Fraction(calc.rendered)
+        shown = exact(calc.rendered)
     except (ValueError, ZeroDivisionError):
         return Check(False, f"validation: the displayed result '{calc.rendered}' is not a number")
-    if not _close(shown, calc.value, _DISPLAY_TOLERANCE):
+    if shown != calc.value and not _close(shown, calc.value, _DISPLAY_TOLERANCE):
         return Check(False, f"validation: the displayed result {calc.rendered} misstates the value")
     if f"{calc.expression} " not in calc.text or calc.rendered not in calc.text:
         return Check(False, "validation: the answer does not state the checked expression")
@@ -84,7 +84,7 @@ def recompute(expression: str) -> tuple[Fraction, bool]:
             text = source_of(expression, node)
             if text is None or type(node.value) not in (int, float):
                 raise _Disagreement("not a number")
-            values.append((Fraction(text), False))
+            values.append((exact(text), False))
         elif not ready and isinstance(node, ast.BinOp):
             pending += [(node, True), (node.right, False), (node.left, False)]
         elif not ready and isinstance(node, ast.UnaryOp):

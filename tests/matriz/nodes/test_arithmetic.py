@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.matriz.nodes import arithmetic
-from app.matriz.nodes.arithmetic import evaluate, find_expression, render, solve
+from app.matriz.nodes.arithmetic import evaluate, exact, find_expression, render, solve
 from app.matriz.nodes.types import Calculation
 
 
@@ -288,3 +288,14 @@ def test_the_digit_gate_changes_no_answer_without_digits(message: str) -> None:
         assert arithmetic.find_expression(message) == gated
     finally:
         arithmetic._MAY_HOLD_ARITHMETIC = saved
+
+
+@pytest.mark.parametrize("number", ["0", "7", "0042", "12345678901234567890123", "0.1", "1e3",
+                                    "2.50", "-5", "1_000"])
+def test_a_number_reads_as_fractions_reads_it(number: str) -> None:
+    assert exact(number) == Fraction(number)
+
+
+def test_a_digit_that_is_not_ascii_is_not_a_number() -> None:
+    with pytest.raises(ValueError):
+        exact("²")
