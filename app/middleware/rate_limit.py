@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import RateLimited, error_response
@@ -50,16 +49,15 @@ class RateLimitMiddleware:
         except RateLimited as refused:
             await error_response(refused)(scope, receive, send)
             return
-        headers = admission.headers()
+        # Names no route sets: appended, without a search of the response's headers each.
+        headers = [(name.encode(), value.encode()) for name, value in admission.headers()]
 
         async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                mutable = MutableHeaders(scope=message)
-                for name, value in headers:
-                    mutable[name] = value
+                message["headers"] = [*message.get("headers", ()), *headers]
             await send(message)
 
         meter = RequestMeter()
