@@ -16,6 +16,11 @@ under httptools has neither guard, so this subclass adds them:
 
 A request that upgrades to a WebSocket hands the connection to uvicorn's WebSocket protocol,
 whose pings bound it from then on; the deadline stops there.
+
+And one write a response where uvicorn makes two: it writes a response's status line and
+headers as soon as the app sends them, and its body apart, a system call each. A request's
+writes go through `_Corked`, which joins what one turn of the event loop writes (the
+headers and the body that follows them at once) into one write at the end of the turn.
 """
 
 from __future__ import annotations
@@ -39,9 +44,42 @@ def max_header_bytes() -> int:
     return Settings().max_header_bytes
 
 
+class _Corked:
+    """A connection's transport whose writes within one turn of the event loop go out as one
+    (in order, at the end of the turn, or before the connection is closed)."""
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the transport's own
+        return getattr(self._transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.corked: _Corked | None = None
         self.max_header_bytes = max_header_bytes()
         self.deadline: asyncio.TimerHandle | None = None
         self.waiting_on: RequestResponseCycle | None = None  # the cycle before the awaited one
@@ -68,7 +106,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     ) -> None:
         """Start the clock for the first request's headers."""
         super().connection_made(transport)
+        self.corked = _Corked(transport, self.loop)
         self._arm()
+
+    def on_headers_complete(self) -> None:
+        """A new request: its response is written through the connection's `_Corked` (its
+        task starts on the loop's next turn, after this)."""
+        super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport and self.corked is not None:
+            cycle.transport = self.corked  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         """Parse; stop the clock once new headers are complete, and bound the bytes before."""
@@ -84,6 +131,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.received_since > self.max_header_bytes:
             self.logger.warning(HEADERS_TOO_LARGE)
             self.send_400_response(HEADERS_TOO_LARGE)
+
+    def send_400_response(self, msg: str) -> None:
+        """What a request's response wrote goes first."""
+        if self.corked is not None:
+            self.corked.flush()
+        super().send_400_response(msg)
 
     def handle_websocket_upgrade(self) -> None:
         """Stop the clock: the connection is the WebSocket protocol's now."""

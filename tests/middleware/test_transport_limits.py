@@ -199,6 +199,58 @@ def test_headers_under_the_limit_are_served(limited_server: ServerProcess) -> No
     assert resp.status_code == 200
 
 
+def test_pipelined_requests_are_answered_in_order_each_in_one_write(
+        limited_server: ServerProcess) -> None:
+    # A response's headers and body leave in one write; three requests sent at once on one
+    # connection (the last closing it) come back whole and in order.
+    request = ("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY_A
+               + "\r\n{extra}\r\n")
+    sock = raw(limited_server, b"".join(
+        request.format(path=path, extra=extra).encode()
+        for path, extra in (("/v1/models", ""), ("/healthz", ""),
+                            ("/v1/models/lukhas-matriz", "Connection: close\r\n"))))
+    received = read_until_closed(sock)
+    answers = received.split(b"HTTP/1.1 ")[1:]
+    assert [a[:3] for a in answers] == [b"200"] * 3
+    assert b'"object":"list"' in answers[0] and b'"id":"lukhas-matriz"' in answers[2]
+
+
+async def test_writes_of_one_turn_of_the_loop_leave_as_one() -> None:
+    from app.http_protocol import _Corked
+
+    class Transport:
+        def __init__(self) -> None:
+            self.writes: list[bytes] = []
+            self.closed = False
+
+        def write(self, data: bytes) -> None:
+            self.writes.append(data)
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+        def close(self) -> None:
+            self.closed = True
+
+        def get_extra_info(self, name: str) -> str:
+            return name
+
+    transport = Transport()
+    corked = _Corked(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+    corked.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    corked.write(b"body")
+    assert transport.writes == []  # not before the turn ends
+    await asyncio.sleep(0)
+    assert transport.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+    assert corked.get_extra_info("peername") == "peername"  # the rest is the transport's
+    corked.write(b"last")
+    corked.close()  # what is pending goes before the close
+    assert transport.writes[-1] == b"last" and transport.closed
+    corked.write(b"too late")
+    await asyncio.sleep(0)
+    assert transport.writes[-1] == b"last"
+
+
 def test_server_runs_the_guarded_protocol_with_the_configured_timeout() -> None:
     from app.cli import transport_options
     from app.settings import Settings
