@@ -87,10 +87,15 @@ class Guardian:
         return _decision(policy, direction, kind, reasons, scores, text, started)
 
     @staticmethod
-    def reasons_fast(text: str, *, direction: Direction, policy: Policy) -> list[Reason]:
+    def reasons_fast(text: str, *, direction: Direction, policy: Policy,
+                     candidates: Sequence[CompiledRule] | None = None) -> list[Reason]:
         """What `scan_fast` finds in a text, as its reasons alone (in the text's order): for
-        a path that scans a stream piece by piece and keeps only what it finds."""
-        reasons = _run(policy.candidates(direction, "text", text), text)[0]
+        a path that scans a stream piece by piece and keeps only what it finds. `candidates`:
+        the policy's screen of a text holding this one (the rules that may match it), when
+        the caller screened several texts at once."""
+        if candidates is None:
+            candidates = policy.candidates(direction, "text", text)
+        reasons = _run(candidates, text)[0]
         if len(reasons) > 1:
             reasons.sort(key=_in_order)
         return reasons

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from app.guardian.compiled import CompiledRule, Policy
+from app.guardian.decision import Direction, Kind
 from app.guardian.engine import Guardian
 from app.guardian.reload import load_policy
 from app.identity.base import Identity
@@ -94,8 +96,8 @@ async def test_a_block_ends_the_answer_before_any_of_it(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(20))
 async def test_an_answer_given_whole_is_scanned_once_a_channel(
         seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Nobody sees it as it comes: held whole, a scan for the reasoning and one for the text,
-    # and what leaves is what the stream gives.
+    # Nobody sees it as it comes: held whole, one screen of both, a scan for the reasoning
+    # and one for the text, and what leaves is what the stream gives.
     draw = random.Random(5000 + seed)
     thinking = f"{_prose(draw, draw.randint(0, 30))} {TOKEN} {_prose(draw, 10)}"
     text = f"{_prose(draw, draw.randint(0, 60))} {KEY} {_prose(draw, draw.randint(1, 60))}"
@@ -108,14 +110,24 @@ async def test_an_answer_given_whole_is_scanned_once_a_channel(
         scans.append(gate.scans)  # type: ignore[attr-defined]
         await real(self, ctx, gate)  # type: ignore[arg-type]
 
+    screens = 0
+    real_screen = Policy.candidates
+
+    def screen(self: Policy, direction: Direction, kind: Kind, text: str) -> list[CompiledRule]:
+        nonlocal screens
+        screens += 1
+        return real_screen(self, direction, kind, text)
+
     monkeypatch.setattr(RiskStage, "_record", record)
+    monkeypatch.setattr(Policy, "candidates", screen)
     whole, whole_ctx = await _stream(events, streamed=False)
+    assert screens == 1, "one screen of the reasoning and the text together"
     streamed, ctx = await _stream(events)
     assert [type(e) for e in whole] == [ReasoningDelta, TextDelta]
     assert scans[0] == 2 < scans[1]
 
     def sent(out: list[Event], kind: type) -> str:
-        return "".join(e.text for e in out if isinstance(e, kind))  # type: ignore[attr-defined]
+        return "".join(e.text for e in out if isinstance(e, kind))  # type: ignore[union-attr]
 
     for kind in (ReasoningDelta, TextDelta):
         assert sent(whole, kind) == sent(streamed, kind)

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from app.guardian.compiled import Policy
+from app.guardian.compiled import CompiledRule, Policy
 from app.guardian.decision import (
     CATEGORIES,
     Action,
@@ -95,10 +95,15 @@ class RiskStage(Stage):
         # and offsets of their own each.
         thinking = channel(lambda text, _: ReasoningDelta(text))
         refusing = channel(RefusalDelta)
-        held: _Channel | None = None  # the channel whose text is held (one at a time)
+        # The channels holding text, in the order it came: one at a time where the answer
+        # streams; where it is given whole, each until a call comes, or a channel's text
+        # comes back after another's (so the order holds), or the answer ends, and then
+        # screened together.
+        held: list[_Channel] = []
+        whole = not ctx.streamed
         # Characters held when they are scanned and released; an answer given whole is
-        # scanned once it has all come (a channel's text once another's begins).
-        scan_at = self._window + STEP if ctx.streamed else sys.maxsize
+        # scanned once it has all come.
+        scan_at = sys.maxsize if whole else self._window + STEP
         ended = False
         async for event in upstream:
             into: _Channel | None
@@ -110,18 +115,19 @@ class RiskStage(Stage):
                 into = refusing
             else:  # a tool call
                 into = None
-            # What another channel holds goes first, checked (before a call, all of it).
-            if held is not None and held is not into and held.pending:
-                released = held.flush(ctx)
-                if released is not None:
+            # What other channels hold goes first, checked (before a call, all of it).
+            if held and held[-1] is not into and (not whole or into is None or into in held):
+                for released in self._flush(ctx, held):
                     yield released
-                if held.gate.ended:
+                if any(c.gate.ended for c in held):
                     ended = True
                     break
-            held = into
+                held = []
             if into is None or isinstance(event, ToolCallDelta):  # a call has no channel
                 yield event
                 continue
+            if into not in held:
+                held.append(into)
             into.pending += event.text
             logprobs = getattr(event, "logprobs", None)
             if logprobs is not None:
@@ -135,13 +141,32 @@ class RiskStage(Stage):
             if into.gate.ended:
                 ended = True
                 break
-        if not ended and held is not None and (held.pending or held.logprobs):
-            released = held.flush(ctx)
-            if released is not None:
+        if not ended and held:
+            for released in self._flush(ctx, held):
                 yield released
         answer.gate.absorb(thinking.gate)
         answer.gate.absorb(refusing.gate)
         await self._record(ctx, answer.gate)
+
+    def _flush(self, ctx: RunContext, channels: list[_Channel]) -> Iterator[Event]:
+        """All that `channels` hold, checked and released in turn, until one ends the answer.
+        One screen of their texts together tells the rules that may match any of them."""
+        texts = [c.gate.tail + c.pending for c in channels if c.pending]
+        candidates = None
+        if len(texts) > 1:
+            try:
+                candidates = channels[0].gate.policy.candidates("output", "text",
+                                                                "\n".join(texts))
+            except Exception:  # each channel's own scan then fails closed
+                candidates = None
+        for c in channels:
+            if not (c.pending or c.logprobs):
+                continue
+            released = c.flush(ctx, candidates)
+            if released is not None:
+                yield released
+            if c.gate.ended:
+                return
 
     async def _record(self, ctx: RunContext, gate: _Gate) -> None:
         action = "block" if gate.blocked else strongest(r.action for r in gate.reasons)
@@ -197,10 +222,12 @@ class _Gate:
     failed: str | None = None
     ended: bool = False  # the answer ends here (enforced: blocked, or the scan failed)
 
-    def _scan(self, text: str) -> list[Reason] | None:
+    def _scan(self, text: str,
+              candidates: Sequence[CompiledRule] | None = None) -> list[Reason] | None:
         self.scans += 1
         try:
-            return self.guardian.reasons_fast(text, direction="output", policy=self.policy)
+            return self.guardian.reasons_fast(text, direction="output", policy=self.policy,
+                                              candidates=candidates)
         except Exception as exc:  # fail closed: nothing unchecked leaves
             self.failed = type(exc).__name__
             log.error("guardian output scan failed: %s", exc)
@@ -212,12 +239,14 @@ class _Gate:
             return "block"
         return reason.action
 
-    def release(self, ctx: RunContext, pending: str, *, final: bool) -> tuple[str, int]:
+    def release(self, ctx: RunContext, pending: str, *, final: bool,
+                candidates: Sequence[CompiledRule] | None = None) -> tuple[str, int]:
         """What of `pending` may leave now, as it leaves, and how many of its characters
         that is. When the answer ends here (`ended`: blocked, or the scan failed, where the
-        policy is enforced), that is what lay before the block, checked."""
+        policy is enforced), that is what lay before the block, checked. `candidates`: the
+        rules a screen of this text (with others) left, when one was made."""
         off = len(self.tail)
-        reasons = self._scan(self.tail + pending)
+        reasons = self._scan(self.tail + pending, candidates)
         if reasons is None:
             if self.enforced:
                 ctx.finish_reason = "content_filter"
@@ -313,11 +342,12 @@ class _Channel:
     def add(self, logprobs: list[Logprob]) -> None:
         self.logprobs = (self.logprobs or []) + logprobs
 
-    def flush(self, ctx: RunContext) -> Event | None:
+    def flush(self, ctx: RunContext,
+              candidates: Sequence[CompiledRule] | None = None) -> Event | None:
         """All that is held, checked and released (what lay before a block, when the answer
         ends here: `gate.ended`); None when nothing is."""
         pending, self.pending = self.pending, ""
-        out, cut = self.gate.release(ctx, pending, final=True)
+        out, cut = self.gate.release(ctx, pending, final=True, candidates=candidates)
         if self.gate.ended and not cut:
             return None
         return self.delta(pending[cut:], pending[:cut], out)
