@@ -79,11 +79,16 @@ class Guardian:
         return _decision(policy, direction, kind, reasons, scores, text, started)
 
     def scan_fast(self, text: str, *, direction: Direction, kind: Kind = "text",
-                  policy: Policy | None = None) -> Decision:
-        """The rules that need no embedding call (patterns, PII, secrets, injection)."""
+                  policy: Policy | None = None,
+                  candidates: Sequence[CompiledRule] | None = None) -> Decision:
+        """The rules that need no embedding call (patterns, PII, secrets, injection);
+        `candidates`: the policy's screen of a text holding this one, when the caller
+        screened several at once."""
         policy = policy or self.policy
         started = time.perf_counter()
-        reasons, scores = _run(policy.candidates(direction, kind, text), text)
+        if candidates is None:
+            candidates = policy.candidates(direction, kind, text)
+        reasons, scores = _run(candidates, text)
         return _decision(policy, direction, kind, reasons, scores, text, started)
 
     @staticmethod

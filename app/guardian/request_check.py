@@ -21,6 +21,7 @@ from typing import Any
 
 from app.api.files import read_files
 from app.errors import APIError, InvalidRequest
+from app.guardian.compiled import CompiledRule, Policy
 from app.guardian.decision import CATEGORIES, Action, Decision, Kind, decision_record, strongest
 from app.guardian.detectors.patterns import scan_deadline
 from app.guardian.enforcement import (
@@ -74,6 +75,7 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
                  for t in texts)
     try:
         async with asyncio.timeout(budget) if awaits else contextlib.nullcontext():
+            screens = _screens(policy, texts) if len(texts) > 1 else {}
             for text in texts:
                 kind: Kind = text.kind  # type: ignore[assignment]
                 # A semantic rule that may change the request is awaited before the route
@@ -83,7 +85,7 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
                                                    policy=policy)
                 else:
                     decision = guardian.scan_fast(text.text, direction="input", kind=kind,
-                                                  policy=policy)
+                                                  policy=policy, candidates=screens.get(kind))
                     if policy.rules_for("input", kind, semantic=True):
                         later.append((text.where, kind, text.text))
                 if decision.action != "allow":
@@ -128,6 +130,16 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
                 text.replace(new)
                 redacted = True
     return Checked(redacted=redacted)
+
+
+def _screens(policy: Policy, texts: list[RequestText]) -> dict[str, list[CompiledRule]]:
+    """For each kind of text (message, tool, file), the rules that may match any of its
+    texts: one pass of the policy's screen over them together instead of one a text."""
+    by_kind: dict[str, list[str]] = {}
+    for text in texts:
+        by_kind.setdefault(text.kind, []).append(text.text)
+    return {kind: policy.candidates("input", kind, "\n".join(group))  # type: ignore[arg-type]
+            for kind, group in by_kind.items()}
 
 
 def _too_long(chars: int, limit: int) -> InvalidRequest:
