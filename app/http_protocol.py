@@ -44,27 +44,39 @@ def max_header_bytes() -> int:
     return Settings().max_header_bytes
 
 
+# Bytes held before they go out at once, so that a response written without a pause (a
+# long stream sent in one turn of the loop) still reaches the transport, whose flow control
+# then pauses the writer, rather than piling up here.
+_CORK_BYTES = 64 * 1024
+
+
 class _Corked:
     """A connection's transport whose writes within one turn of the event loop go out as one
-    (in order, at the end of the turn, or before the connection is closed)."""
+    (in order, at the end of the turn, or before the connection is closed, or once
+    `_CORK_BYTES` are held)."""
 
-    __slots__ = ("_loop", "_pending", "_transport")
+    __slots__ = ("_held", "_loop", "_pending", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._held = 0
 
     def write(self, data: bytes) -> None:
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(data)
+        self._held += len(data)
+        if self._held >= _CORK_BYTES:
+            self.flush()
 
     def flush(self) -> None:
         if not self._pending:
             return
         data = b"".join(self._pending)
         self._pending.clear()
+        self._held = 0
         if not self._transport.is_closing():
             self._transport.write(data)
 

@@ -249,6 +249,15 @@ async def test_writes_of_one_turn_of_the_loop_leave_as_one() -> None:
     corked.write(b"too late")
     await asyncio.sleep(0)
     assert transport.writes[-1] == b"last"
+    # A long write in one turn goes out once enough is held (the transport's flow control
+    # must see it), not at the turn's end.
+    transport.closed = False
+    corked.write(b"x" * 40_000)
+    corked.write(b"y" * 40_000)
+    assert transport.writes[-1] == b"x" * 40_000 + b"y" * 40_000
+    corked.write(b"after")
+    await asyncio.sleep(0)
+    assert transport.writes[-1] == b"after"
 
 
 def test_server_runs_the_guarded_protocol_with_the_configured_timeout() -> None:
