@@ -47,7 +47,7 @@ def random_hex(n: int) -> str:
 
 def new_id(prefix: str) -> str:
     """A random id such as `resp_0f3c…` (24 random bytes, hex)."""
-    return prefix + _random.take(24).hex()
+    return prefix + random_hex(24)
 
 
 def new_ids(*prefixes: str) -> list[str]:

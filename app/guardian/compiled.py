@@ -106,6 +106,13 @@ class Policy:
         screen.py)."""
         return self._screens[(direction, kind)].candidates(text)
 
+    def candidates_of(self, direction: Direction, kind: Kind,
+                      texts: Sequence[str]) -> list[CompiledRule]:
+        """The rules that may find something in any of `texts`, in one pass of the screen
+        over them together: a rule's required literals in one of them are in the whole, so
+        this holds every rule `candidates` gives for each."""
+        return self.candidates(direction, kind, "\n".join(texts))
+
     def count_for(self, direction: Direction, kind: Kind) -> int:
         return len(self._index[(direction, kind, False)]) + len(
             self._index[(direction, kind, True)])

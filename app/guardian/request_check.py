@@ -138,7 +138,7 @@ def _screens(policy: Policy, texts: list[RequestText]) -> dict[str, list[Compile
     by_kind: dict[str, list[str]] = {}
     for text in texts:
         by_kind.setdefault(text.kind, []).append(text.text)
-    return {kind: policy.candidates("input", kind, "\n".join(group))  # type: ignore[arg-type]
+    return {kind: policy.candidates_of("input", kind, group)  # type: ignore[arg-type]
             for kind, group in by_kind.items()}
 
 

@@ -155,8 +155,7 @@ class RiskStage(Stage):
         candidates = None
         if len(texts) > 1:
             try:
-                candidates = channels[0].gate.policy.candidates("output", "text",
-                                                                "\n".join(texts))
+                candidates = channels[0].gate.policy.candidates_of("output", "text", texts)
             except Exception:  # each channel's own scan then fails closed
                 candidates = None
         for c in channels:
