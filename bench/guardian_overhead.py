@@ -15,7 +15,12 @@ all-MiniLM-L6-v2 runs) for them. Time to first delta: 32 streams at once, from t
 to the first `response.output_text.delta`, p50 and p95. Activation: the production lane with
 a test policy whose pattern backtracks past its budget, from the request to its 503.
 
-Usage: python bench/guardian_overhead.py [REQUESTS] [--streams N]
+Apps started one after another meet a shared machine's load at different times (on a noisy
+day the same code measured +8% and +49% in two runs). So default* is measured a second way,
+in one process: the Guardian switched out and in every 20 requests, in alternating order,
+and the added CPU is the median of the paired differences; quote that figure.
+
+Usage: PYTHONPATH=. python bench/guardian_overhead.py [REQUESTS] [--streams N] [--batches N]
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +63,45 @@ class _PassThrough(Stage):
 
 def _without_guardian(app: Any) -> None:
     """Take the Guardian out of a started app: its middleware and its Risk stage."""
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not GuardianMiddleware]
-    app.middleware_stack = None  # built again on the next request, without it
+    _guardian_switch(app)(False)
+
+
+def _guardian_switch(app: Any) -> Callable[[bool], None]:
+    """A function putting the Guardian of a started app in (True) or out (False)."""
     state = app.state.lukhas
-    for service in (state.responses, state.chat):
-        orchestrator = service._orchestrator
-        orchestrator.stages = tuple(_PassThrough() if s.name == "risk" else s
-                                    for s in orchestrator.stages)
+    with_it = list(app.user_middleware)
+    without = [m for m in with_it if m.cls is not GuardianMiddleware]
+    orchestrators = [service._orchestrator for service in (state.responses, state.chat)]
+    stages = [(o.stages, tuple(_PassThrough() if s.name == "risk" else s for s in o.stages))
+              for o in orchestrators]
+
+    def switch(on: bool) -> None:
+        app.user_middleware = with_it if on else without
+        app.middleware_stack = None  # built again on the next request
+        for orchestrator, (guarded, bare) in zip(orchestrators, stages, strict=True):
+            orchestrator.stages = guarded if on else bare
+    return switch
+
+
+async def paired(app: Any, batches: int, size: int = 20) -> tuple[list[float], list[float]]:
+    """CPU µs per request with the Guardian out and in, in one process: it is switched every
+    `size` requests, `batches` times each, in alternating order, so that the load of a shared
+    machine weighs on both alike (apps started one after another do not share it)."""
+    switch = _guardian_switch(app)
+    body = orjson.dumps(QUESTION)
+    out: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(batches):
+        for on in ((True, False) if i % 2 else (False, True)):
+            switch(on)
+            for _ in range(3):  # the middleware stack is built again outside the clock
+                await call(app, "POST", "/v1/responses", body, KEY)
+            cpu = time.process_time()
+            for _ in range(size):
+                await call(app, "POST", "/v1/responses", body, KEY)
+            await _drain(app)
+            out[on].append((time.process_time() - cpu) / size * 1e6)
+    switch(True)
+    return out[False], out[True]
 
 
 def _policy_without_semantic(directory: Path) -> Path:
@@ -173,6 +210,8 @@ async def main() -> None:
     parser.add_argument("requests", type=int, nargs="?", default=700)
     parser.add_argument("--streams", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batches", type=int, default=100,
+                        help="batches of 20 requests each way, for the paired measure")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -221,6 +260,17 @@ async def main() -> None:
                 p50, p95 = pct(ttfd[name], 0.5), pct(ttfd[name], 0.95)
                 print(f"{name:<9} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  added p50 "
                       f"{p50 - base_p50:+6.2f} ms")
+            app = apps["default*"]()
+            async with app.router.lifespan_context(app):
+                await cpu_per_request(app, 100)
+                off, on = await paired(app, args.batches)
+            gaps = [b - a for a, b in zip(off, on, strict=True)]
+            print(f"default* in one process, switched every 20 requests ({args.batches} "
+                  f"batches each): off {statistics.median(off):.1f} µs/request, on "
+                  f"{statistics.median(on):.1f} µs/request (medians), added "
+                  f"{statistics.median(gaps):+.1f} µs = "
+                  f"{statistics.median(gaps) / statistics.median(off):+.1%} (median of the "
+                  "paired differences)")
             (root / "activation").mkdir()
             times, in_scan = await activation(url, root / "activation")
             print(f"fail-closed activation, production lane (scan budget 50 ms), "

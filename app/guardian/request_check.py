@@ -65,45 +65,26 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
             return Checked(await _scan_failed(enforcement, exc, actor, request_id))
         texts += [RequestText(where, "file", f.text) for where, f in read.items()]
     started = time.perf_counter()
-    budget = enforcement.scan_budget_s(chars)
-    deadline = time.monotonic() + budget
-    token = scan_deadline.set(deadline)  # each pattern search stops by then, too
-    # A semantic scan awaits the embedding model: the timeout can stop it there. The others
-    # run without a pause, checked against the deadline once they end (and each pattern
-    # search stops by it).
-    awaits = any(policy.semantic_decides("input", t.kind)  # type: ignore[arg-type]
-                 for t in texts)
+    # One screen a kind of text (message, tool, file): the rules that may match its texts.
+    # When it leaves none and no semantic rule decides, nothing more runs (most requests).
     try:
-        async with asyncio.timeout(budget) if awaits else contextlib.nullcontext():
-            screens = _screens(policy, texts) if len(texts) > 1 else {}
-            for text in texts:
-                kind: Kind = text.kind  # type: ignore[assignment]
-                # A semantic rule that may change the request is awaited before the route
-                # runs; one that only logs reviews the text after it went on.
-                if policy.semantic_decides("input", kind):
-                    decision = await guardian.scan(text.text, direction="input", kind=kind,
-                                                   policy=policy)
-                else:
-                    decision = guardian.scan_fast(text.text, direction="input", kind=kind,
-                                                  policy=policy, candidates=screens.get(kind))
-                    if policy.rules_for("input", kind, semantic=True):
-                        later.append((text.where, kind, text.text))
-                if decision.action != "allow":
-                    found.append((text, decision))
-        if time.monotonic() > deadline:  # over budget without an await to stop at
-            raise TimeoutError(f"the scan took over {budget:g} s")
+        screens = _screens(policy, texts)
+        awaits = any(policy.semantic_decides("input", t.kind)  # type: ignore[arg-type]
+                     for t in texts)
+        if awaits or any(screens.values()):
+            found = await _scan(guardian, policy, texts, screens, awaits, later,
+                                enforcement.scan_budget_s(chars))
+        else:
+            later += [(t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
+                      if policy.rules_for("input", t.kind, semantic=True)]  # type: ignore[arg-type]
     except Exception as exc:
-        enforcement.metrics.scanned.observe(
-            time.perf_counter() - started)
+        enforcement.metrics.scanned.observe(time.perf_counter() - started)
         return Checked(await _scan_failed(enforcement, exc, actor, request_id))
-    finally:
-        scan_deadline.reset(token)
-    enforcement.metrics.scanned.observe(
-        time.perf_counter() - started)
+    enforcement.metrics.scanned.observe(time.perf_counter() - started)
     if later:
         enforcement.review_later(guardian, policy, "input", later, actor=actor,
                                  correlation_id=request_id, flagged=bool(found))
-    action = strongest(_action(d, enforcement) for _, d in found)
+    action = strongest(_action(d, enforcement) for _, d in found) if found else "allow"
     enforcement.metrics.decided(enforcement.lane, "input", action).inc()
     if not found:
         return Checked()
@@ -130,6 +111,42 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
                 text.replace(new)
                 redacted = True
     return Checked(redacted=redacted)
+
+
+async def _scan(guardian: Guardian, policy: Policy, texts: list[RequestText],
+                screens: dict[str, list[CompiledRule]], awaits: bool,
+                later: list[tuple[str, Kind, str]],
+                budget: float) -> list[tuple[RequestText, Decision]]:
+    """Each text against the rules its screen left and the semantic rules that decide,
+    within `budget` seconds (TimeoutError past it); the texts for the semantic rules that
+    only log join `later`."""
+    found: list[tuple[RequestText, Decision]] = []
+    deadline = time.monotonic() + budget
+    token = scan_deadline.set(deadline)  # each pattern search stops by then, too
+    # A semantic scan awaits the embedding model: the timeout can stop it there. The others
+    # run without a pause, checked against the deadline once they end (and each pattern
+    # search stops by it).
+    try:
+        async with asyncio.timeout(budget) if awaits else contextlib.nullcontext():
+            for text in texts:
+                kind: Kind = text.kind  # type: ignore[assignment]
+                # A semantic rule that may change the request is awaited before the route
+                # runs; one that only logs reviews the text after it went on.
+                if policy.semantic_decides("input", kind):
+                    decision = await guardian.scan(text.text, direction="input", kind=kind,
+                                                   policy=policy)
+                else:
+                    decision = guardian.scan_fast(text.text, direction="input", kind=kind,
+                                                  policy=policy, candidates=screens[kind])
+                    if policy.rules_for("input", kind, semantic=True):
+                        later.append((text.where, kind, text.text))
+                if decision.action != "allow":
+                    found.append((text, decision))
+        if time.monotonic() > deadline:  # over budget without an await to stop at
+            raise TimeoutError(f"the scan took over {budget:g} s")
+    finally:
+        scan_deadline.reset(token)
+    return found
 
 
 def _screens(policy: Policy, texts: list[RequestText]) -> dict[str, list[CompiledRule]]:

@@ -121,3 +121,28 @@ def test_a_lone_surrogate_is_screened_like_any_character() -> None:
     text = "x\ud800 you are an idiot"
     assert "content.insult" in SCREEN.candidates(text)
     assert SCREEN.candidates("x\ud800 clean") == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("foo", set()),  # `foo` without the digit the pattern needs
+    ("FOO7", {"foo-digit"}),
+    ("mail me at x@y", {"at-word"}),
+    ("G", {"lone-g"}),
+    ("\u212a", {"lone-k", "kelvin"}),  # the Kelvin sign is a `k` to a search ignoring case
+    ("k", {"lone-k", "kelvin"}),  # and a `k` is the Kelvin sign to one
+    ("\u017f", {"lone-s"}),  # the long s folds to `s`
+    ("caf\u00e9 7 foo", {"foo-digit"}),  # a text that is not ASCII: the other path
+    ("\ufeff\u200b", {"zero-width"}),
+])
+def test_one_character_sets_are_found_apart_from_the_rest(text: str,
+                                                          expected: set[str]) -> None:
+    """Sets holding a one-character text (a digit, `@`, a letter) are searched as classes
+    of characters, case ignored as RE2 and `regex` ignore it: they keep what they must."""
+    patterns = [("foo-digit", r"foo[0-9]"), ("at-word", r"\w@\w"), ("lone-g", r"\bg\b"),
+                ("lone-k", r"\bk\b"), ("kelvin", "\u212a"), ("lone-s", r"\bs\b"),
+                ("zero-width", "[\u200b\u200c\u200d\u2060\ufeff]")]
+    screen = Screen(patterns)
+    assert set(screen.candidates(text)) == expected
+    for name, source in patterns:  # the screen only widens what `regex` itself matches
+        if regex.search(source, text, regex.IGNORECASE | regex.VERSION0):
+            assert name in expected, name

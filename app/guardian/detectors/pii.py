@@ -12,6 +12,7 @@ with the identifier's name nearby; without it the score stays below the usual th
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 
 import phonenumbers
@@ -156,10 +157,17 @@ def national_ids(entity: str, text: str) -> Iterator[Hit]:
     yield from _scan(pattern, text, entity, score(text))
 
 
-_NOT_DIGITS = str.maketrans("", "", "0123456789")
+_ASCII_DIGITS = b"0123456789"
 # The fewest digits each entity holds: a text with fewer is not searched for it.
 _MIN_DIGITS = {"phone": 7, "payment_card": 13, "iban": 12, "us_ssn": 9, "uk_nino": 6,
                "es_dni": 8, "fr_nir": 13, "nl_bsn": 9, "in_aadhaar": 12, "br_cpf": 11}
+
+
+def _digit_count(text: str) -> int:
+    """How many ASCII digits `text` holds (bytes.translate deletes them ten times faster
+    than str.translate)."""
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) - len(data.translate(None, _ASCII_DIGITS))
 
 
 def screen_pattern(entities: Sequence[str]) -> str:
@@ -171,8 +179,12 @@ def screen_pattern(entities: Sequence[str]) -> str:
 
 def finder(entities: Sequence[str], phone_region: str) -> Callable[[str], Iterator[Hit]]:
     """A function finding every entity of `entities` in a text."""
-    def find(text: str) -> Iterator[Hit]:
-        digits = len(text) - len(text.translate(_NOT_DIGITS))
+    emails_too = "email" in entities
+    # The fewest digits any entity but an e-mail address holds: most texts that hold a digit
+    # (a count, a year) hold fewer, and nothing is searched for them.
+    fewest = min((_MIN_DIGITS[e] for e in entities if e != "email"), default=sys.maxsize)
+
+    def search(text: str, digits: int) -> Iterator[Hit]:
         for entity in entities:
             if entity == "email":
                 yield from emails(text)
@@ -190,4 +202,10 @@ def finder(entities: Sequence[str], phone_region: str) -> Callable[[str], Iterat
                 yield from uk_ninos(text)
             else:
                 yield from national_ids(entity, text)
+
+    def find(text: str) -> Iterator[Hit]:
+        digits = _digit_count(text)
+        if digits < fewest and not (emails_too and "@" in text):
+            return iter(())
+        return search(text, digits)
     return find

@@ -86,15 +86,15 @@ class RiskStage(Stage):
         policy = self._guardian.policy
         strict = self._enforcement is not None and self._enforcement.strict
 
-        def channel(make: Callable[[str, list[Logprob] | None], Event]) -> _Channel:
-            gate = _Gate(self._guardian, policy, self._window, self._enforced, strict)
-            return _Channel(gate, make)
+        channels: dict[type, _Channel] = {}  # made as their first text comes
 
-        answer = channel(TextDelta)
-        # The reasoning summary and a refusal, shown to the caller too: a window, a context
-        # and offsets of their own each.
-        thinking = channel(lambda text, _: ReasoningDelta(text))
-        refusing = channel(RefusalDelta)
+        def channel(kind: type) -> _Channel:
+            made = channels.get(kind)
+            if made is None:
+                gate = _Gate(self._guardian, policy, self._window, self._enforced, strict)
+                made = channels[kind] = _Channel(gate, _MAKE[kind])
+            return made
+
         # The channels holding text, in the order it came: one at a time where the answer
         # streams; where it is given whole, each until a call comes, or a channel's text
         # comes back after another's (so the order holds), or the answer ends, and then
@@ -106,15 +106,10 @@ class RiskStage(Stage):
         scan_at = sys.maxsize if whole else self._window + STEP
         ended = False
         async for event in upstream:
-            into: _Channel | None
-            if isinstance(event, TextDelta):  # the most frequent by far: first
-                into = answer
-            elif isinstance(event, ReasoningDelta):
-                into = thinking
-            elif isinstance(event, RefusalDelta):
-                into = refusing
-            else:  # a tool call
-                into = None
+            # The answer, the reasoning summary and a refusal, shown to the caller too: a
+            # window, a context and offsets of their own each.
+            kind = type(event)
+            into = channel(kind) if kind in _MAKE else None  # None: a tool call
             # What other channels hold goes first, checked (before a call, all of it).
             if held and held[-1] is not into and (not whole or into is None or into in held):
                 for released in self._flush(ctx, held):
@@ -144,9 +139,11 @@ class RiskStage(Stage):
         if not ended and held:
             for released in self._flush(ctx, held):
                 yield released
-        answer.gate.absorb(thinking.gate)
-        answer.gate.absorb(refusing.gate)
-        await self._record(ctx, answer.gate)
+        answer = channel(TextDelta).gate  # the audit's, with what the others found
+        for c in channels.values():
+            if c.gate is not answer:
+                answer.absorb(c.gate)
+        await self._record(ctx, answer)
 
     def _flush(self, ctx: RunContext, channels: list[_Channel]) -> Iterator[Event]:
         """All that `channels` hold, checked and released in turn, until one ends the answer.
@@ -168,7 +165,8 @@ class RiskStage(Stage):
                 return
 
     async def _record(self, ctx: RunContext, gate: _Gate) -> None:
-        action = "block" if gate.blocked else strongest(r.action for r in gate.reasons)
+        action = "block" if gate.blocked else (
+            strongest(r.action for r in gate.reasons) if gate.reasons else "allow")
         if gate.failed:
             action = "block"
         if self._enforcement is None:
@@ -254,6 +252,13 @@ class _Gate:
             self.seen += len(pending) if final else 0
             return (pending, len(pending)) if final else ("", 0)
         found = [r for r in reasons if r.end > off]  # those in the part held
+        if not found:  # the usual case: nothing to keep, cut out or block
+            cut = len(pending) if final else _cut(pending, self.window, found, off)
+            ready = pending[:cut]
+            self.tail = (self.tail + ready)[-CONTEXT:]
+            self.seen += cut
+            self.answer.append(ready)
+            return ready, cut
         cut = len(pending) if final else _cut(pending, self.window, found, off)
         released = [r for r in found if r.start - off < cut]
         self._keep(released, off)
@@ -321,6 +326,12 @@ def _redact(text: str, reasons: list[Reason], off: int) -> tuple[str, int]:
     spans = sorted((max(r.start - off, 0), min(r.end - off, len(text)), r.replacement)
                    for r in reasons if r.end - off > 0 and r.start - off < len(text))
     return splice(text, spans)
+
+
+# The events whose text Risk holds back, and how a released piece of each is made again.
+_MAKE: dict[type, Callable[[str, list[Logprob] | None], Event]] = {
+    TextDelta: TextDelta, ReasoningDelta: lambda text, _: ReasoningDelta(text),
+    RefusalDelta: RefusalDelta}
 
 
 class _Channel:
