@@ -51,7 +51,6 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
         return Checked()
     policy = guardian.policy
     found: list[tuple[RequestText, Decision]] = []
-    later: list[tuple[str, Kind, str]] = []  # texts for the semantic rules that only log
     limit = enforcement.policy.max_scan_chars
     chars = sum(len(t.text) for t in texts) + sum(len(f.file_data or "") for f in files)
     if chars > limit:
@@ -72,15 +71,18 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
         awaits = any(policy.semantic_decides("input", t.kind)  # type: ignore[arg-type]
                      for t in texts)
         if awaits or any(screens.values()):
-            found = await _scan(guardian, policy, texts, screens, awaits, later,
+            found = await _scan(guardian, policy, texts, screens, awaits,
                                 enforcement.scan_budget_s(chars))
-        else:
-            later += [(t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
-                      if policy.rules_for("input", t.kind, semantic=True)]  # type: ignore[arg-type]
     except Exception as exc:
         enforcement.metrics.scanned.observe(time.perf_counter() - started)
         return Checked(await _scan_failed(enforcement, exc, actor, request_id))
     enforcement.metrics.scanned.observe(time.perf_counter() - started)
+    # A semantic rule that may change the request was awaited above; one that only logs
+    # reviews the text after it went on.
+    later: list[tuple[str, Kind, str]] = [
+        (t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
+        if not policy.semantic_decides("input", t.kind)  # type: ignore[arg-type]
+        and policy.rules_for("input", t.kind, semantic=True)]  # type: ignore[arg-type]
     if later:
         enforcement.review_later(guardian, policy, "input", later, actor=actor,
                                  correlation_id=request_id, flagged=bool(found))
@@ -115,11 +117,9 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
 
 async def _scan(guardian: Guardian, policy: Policy, texts: list[RequestText],
                 screens: dict[str, list[CompiledRule]], awaits: bool,
-                later: list[tuple[str, Kind, str]],
                 budget: float) -> list[tuple[RequestText, Decision]]:
     """Each text against the rules its screen left and the semantic rules that decide,
-    within `budget` seconds (TimeoutError past it); the texts for the semantic rules that
-    only log join `later`."""
+    within `budget` seconds (TimeoutError past it)."""
     found: list[tuple[RequestText, Decision]] = []
     deadline = time.monotonic() + budget
     token = scan_deadline.set(deadline)  # each pattern search stops by then, too
@@ -131,15 +131,13 @@ async def _scan(guardian: Guardian, policy: Policy, texts: list[RequestText],
             for text in texts:
                 kind: Kind = text.kind  # type: ignore[assignment]
                 # A semantic rule that may change the request is awaited before the route
-                # runs; one that only logs reviews the text after it went on.
+                # runs.
                 if policy.semantic_decides("input", kind):
                     decision = await guardian.scan(text.text, direction="input", kind=kind,
                                                    policy=policy)
                 else:
                     decision = guardian.scan_fast(text.text, direction="input", kind=kind,
                                                   policy=policy, candidates=screens[kind])
-                    if policy.rules_for("input", kind, semantic=True):
-                        later.append((text.where, kind, text.text))
                 if decision.action != "allow":
                     found.append((text, decision))
         if time.monotonic() > deadline:  # over budget without an await to stop at

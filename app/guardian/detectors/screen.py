@@ -224,10 +224,9 @@ class Screen(Generic[K]):
         """`patterns`: each key with its pattern; None for a key that always runs."""
         self._always: list[K] = []  # patterns that cannot be screened
         self._keys: list[K] = []  # those that can, in order
-        # An alternative of a key, as the indexes of its sets (those of the RE2 set, then
-        # the character classes, as negative indexes from -1), filed under its most
-        # selective set of the RE2 set: only alternatives whose first set matched are
-        # looked at.
+        # An alternative of a key, as the indexes of its sets in the RE2 set and of its
+        # character classes, filed under its most selective set of the RE2 set: only
+        # alternatives whose first set matched are looked at.
         self._by_first: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
         # Alternatives with no set in the RE2 set: only character classes (checked always).
         self._loose: list[tuple[int, tuple[int, ...]]] = []

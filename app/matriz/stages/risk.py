@@ -252,14 +252,21 @@ class _Gate:
             self.seen += len(pending) if final else 0
             return (pending, len(pending)) if final else ("", 0)
         found = [r for r in reasons if r.end > off]  # those in the part held
-        if not found:  # the usual case: nothing to keep, cut out or block
-            cut = len(pending) if final else _cut(pending, self.window, found, off)
-            ready = pending[:cut]
-            self.tail = (self.tail + ready)[-CONTEXT:]
-            self.seen += cut
-            self.answer.append(ready)
-            return ready, cut
         cut = len(pending) if final else _cut(pending, self.window, found, off)
+        ready = out = pending[:cut]
+        if found:  # most pieces hold nothing to keep, cut out or block
+            out, cut = self._enforce(ctx, pending, found, off, cut)
+            ready = pending[:cut]
+        self.tail = (self.tail + out)[-CONTEXT:]
+        self.seen += cut
+        self.answer.append(ready)
+        return out, cut
+
+    def _enforce(self, ctx: RunContext, pending: str, found: list[Reason], off: int,
+                 cut: int) -> tuple[str, int]:
+        """What `found` makes of `pending[:cut]`: its reasons kept, a block ending the answer
+        before the match (enforced), redact spans replaced; the piece as it leaves and its
+        length before redaction."""
         released = [r for r in found if r.start - off < cut]
         self._keep(released, off)
         block = next((r for r in released if self._action(r) == "block"), None)
@@ -270,14 +277,10 @@ class _Gate:
                 self.ended = True
                 cut = _settle(_at_space(pending, max(block.start - off, 0)), found, off)
                 released = [r for r in found if r.start - off < cut]
-        ready = pending[:cut]
-        out = ready
+        out = pending[:cut]
         if self.enforced:
-            out, count = _redact(ready, [r for r in released if r.action == "redact"], off)
+            out, count = _redact(out, [r for r in released if r.action == "redact"], off)
             ctx.redactions += count
-        self.tail = (self.tail + out)[-CONTEXT:]
-        self.seen += cut
-        self.answer.append(ready)
         return out, cut
 
     def absorb(self, other: _Gate) -> None:
