@@ -35,18 +35,21 @@ _PHONE = regex.compile(
     r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}"
     r"(?![\w-]|[.:]\d)")
 _ISO_DATE = regex.compile(r"\d{4}-\d{2}-\d{2}")
-_CARD = regex.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# A number is one only where it stands apart: digits inside a word or an identifier
+# (`resp_5acf50763efa3050986593442e3a`, a hex digest) are not a card or a national number,
+# even when a run of them passes the check, as Presidio bounds its patterns with \b.
+_CARD = regex.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
 _IBAN = regex.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
-_SSN = regex.compile(r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])")
+_SSN = regex.compile(r"(?<![\w-])\d{3}[- ]\d{2}[- ]\d{4}(?![\w-])")
 _NINO = regex.compile(
     r"(?<![A-Za-z0-9])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
     r" ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![A-Za-z0-9])", regex.IGNORECASE)
 _NINO_SHAPE = re.compile(r"\d\d ?\d\d ?\d\d ?[A-Da-d]")  # in every NINO
 _DNI = regex.compile(r"(?<![A-Za-z0-9])\d{8}-?[A-Z](?![A-Za-z0-9])", regex.IGNORECASE)
-_NIR = regex.compile(r"(?<!\d)[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\d)")
-_BSN = regex.compile(r"(?<![\d.-])\d{9}(?![\d-]|\.\d)")
-_AADHAAR = regex.compile(r"(?<![\d-])[2-9]\d{3} ?\d{4} ?\d{4}(?![\d-])")
-_CPF = regex.compile(r"(?<![\d.-])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\d-]|\.\d)")
+_NIR = regex.compile(r"(?<!\w)[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\w)")
+_BSN = regex.compile(r"(?<![\w.-])\d{9}(?![\w-]|\.\d)")
+_AADHAAR = regex.compile(r"(?<![\w-])[2-9]\d{3} ?\d{4} ?\d{4}(?![\w-])")
+_CPF = regex.compile(r"(?<![\w.-])\d{3}\.?\d{3}\.?\d{3}-?\d{2}(?![\w-]|\.\d)")
 
 # Card networks by prefix (IIN ranges): Visa, Mastercard, Amex, Discover, JCB, Diners,
 # UnionPay, Maestro.
