@@ -1,12 +1,15 @@
-"""HTTP request metrics: prometheus-fastapi-instrumentator's metric functions, recorded lean.
+"""HTTP request metrics: the two prometheus-fastapi-instrumentator records by default,
+under its names, labels and help, recorded lean.
 
-The metrics are the instrumentator's own (`http_requests_total`,
-`http_request_duration_seconds`, labelled by method, route template and grouped status), made
-by its `metrics.requests()` and `metrics.latency()`. Its middleware is not used: per request
-it matches the path against every route a second time and builds a Request, a Response and a
-header map that these two metrics never read. This one reads the template from the route the
-router matched (`scope["route"]`) once the response is done, and hands the instrumentator's
-functions an `Info` with just what they read.
+`http_requests_total` and `http_request_duration_seconds` (a histogram), labelled by route
+template, method and grouped status, as the instrumentator's `metrics.requests()` and
+`metrics.latency()` make them (dashboards and alert rules read these names). Neither its
+middleware nor its metric functions run per request: the middleware matched the path against
+every route a second time and built a Request, a Response and a header map these metrics
+never read; the functions built an `Info` and looked each metric's labelled child up again
+(a lock and a key every call, ~20 µs a request together). Here the template comes from the
+route the router matched (`scope["route"]`) once the response is done, and each
+(template, method, status) pair's two children are looked up once.
 
 A route of an included router knows only its own path; the template with the router's prefix
 (`/v1/...`) comes from the application's table of effective routes, read once.
@@ -15,22 +18,44 @@ A route of an included router knows only its own path; the template with the rou
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from prometheus_fastapi_instrumentator.metrics import Info
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Instrumentation = Callable[[Info], Any]
 UNTEMPLATED = "none"  # the instrumentator's label for a path that matched no route
+_LABELS = ("handler", "method", "status")
+
+
+class HttpMetrics:
+    """The two metrics, registered once per registry (the middleware is built again each
+    time the stack is), and their children by label values."""
+
+    def __init__(self, registry: CollectorRegistry, buckets: Sequence[float]) -> None:
+        self._requests = Counter(
+            "http_requests_total", "Total number of requests by method, status and handler.",
+            _LABELS, registry=registry)
+        self._latency = Histogram(
+            "http_request_duration_seconds", "Duration of HTTP requests in seconds",
+            _LABELS, buckets=buckets, registry=registry)
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def record(self, handler: str, method: str, status: str, seconds: float) -> None:
+        key = (handler, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self._requests.labels(*key),
+                                               self._latency.labels(*key))
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class HttpMetricsMiddleware:
-    def __init__(self, app: ASGIApp, *, instrumentations: Iterable[Instrumentation | None],
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics,
                  excluded_handlers: Iterable[str] = ()) -> None:
         self.app = app
-        # The instrumentator's factories give None for a metric its registry already has.
-        self._instrumentations = tuple(i for i in instrumentations if i is not None)
+        self._metrics = metrics
         self._excluded = frozenset(excluded_handlers)
         self._templates: dict[int, str] | None = None
 
@@ -49,13 +74,11 @@ class HttpMetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
-        first_byte = 0.0
 
         async def send_status(message: Message) -> None:
-            nonlocal status, first_byte
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                first_byte = time.perf_counter()
             await send(message)
 
         try:
@@ -63,16 +86,8 @@ class HttpMetricsMiddleware:
         finally:
             handler = self._template(scope)
             if handler not in self._excluded:
-                ended = time.perf_counter()
-                info = Info(
-                    request=None,  # type: ignore[arg-type]  # not read by these metrics
-                    response=None, method=scope["method"], modified_handler=handler,
-                    modified_status=f"{str(status)[0]}xx",
-                    modified_duration=ended - started,
-                    modified_duration_without_streaming=(first_byte or ended) - started,
-                )
-                for instrumentation in self._instrumentations:
-                    instrumentation(info)
+                self._metrics.record(handler, scope["method"], f"{str(status)[0]}xx",
+                                     time.perf_counter() - started)
 
 
 def _templates(routes: Iterable[Any]) -> dict[int, str]:
