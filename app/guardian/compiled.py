@@ -70,6 +70,8 @@ class Policy:
         default_factory=dict, repr=False, compare=False)
     _decides: set[tuple[Direction, Kind]] = field(default_factory=set, repr=False,
                                                   compare=False)
+    _later: set[tuple[Direction, Kind]] = field(default_factory=set, repr=False,
+                                                compare=False)
 
     def __post_init__(self) -> None:
         for direction in ("input", "output"):
@@ -84,6 +86,8 @@ class Policy:
                 if any(r.action in ("redact", "block")
                        for r in self._index[(direction, kind, True)]):
                     self._decides.add((direction, kind))
+                elif self._index[(direction, kind, True)]:
+                    self._later.add((direction, kind))
 
     @property
     def label(self) -> str:
@@ -99,6 +103,11 @@ class Policy:
         """Whether a semantic rule on texts of this direction and kind may change what
         happens to them (it redacts or blocks), rather than only log."""
         return (direction, kind) in self._decides
+
+    def reviewed_later(self, direction: Direction, kind: Kind) -> bool:
+        """Whether texts of this direction and kind have semantic rules that only log: they
+        read the text after it went on (Enforcement.review_later), off its path."""
+        return (direction, kind) in self._later
 
     def candidates(self, direction: Direction, kind: Kind, text: str) -> list[CompiledRule]:
         """The rules without an embedding call that may find something in `text`: those

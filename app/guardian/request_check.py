@@ -41,6 +41,9 @@ class Checked:
     redacted: bool = False  # a text of the body was rewritten
 
 
+_CLEAN = Checked()
+
+
 async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
                         body: dict[str, Any], *, actor: str, request_id: str,
                         max_file_bytes: int) -> Checked:
@@ -48,11 +51,15 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     says so; never raises (a failure is the lane's to decide)."""
     texts, files = request_texts(path, body)
     if not texts and not files:
-        return Checked()
+        return _CLEAN
     policy = guardian.policy
     found: list[tuple[RequestText, Decision]] = []
     limit = enforcement.policy.max_scan_chars
-    chars = sum(len(t.text) for t in texts) + sum(len(f.file_data or "") for f in files)
+    chars = 0
+    for t in texts:
+        chars += len(t.text)
+    for f in files:
+        chars += len(f.file_data or "")
     if chars > limit:
         return Checked(_too_long(chars, limit))
     if files:  # their text first: reading a PDF is not scanning, and not in the scan's budget
@@ -68,8 +75,8 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     # When it leaves none and no semantic rule decides, nothing more runs (most requests).
     try:
         screens = _screens(policy, texts)
-        awaits = any(policy.semantic_decides("input", t.kind)  # type: ignore[arg-type]
-                     for t in texts)
+        awaits = any(policy.semantic_decides("input", kind)  # type: ignore[arg-type]
+                     for kind in screens)
         if awaits or any(screens.values()):
             found = await _scan(guardian, policy, texts, screens, awaits,
                                 enforcement.scan_budget_s(chars))
@@ -79,17 +86,16 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     enforcement.metrics.scanned.observe(time.perf_counter() - started)
     # A semantic rule that may change the request was awaited above; one that only logs
     # reviews the text after it went on.
-    later: list[tuple[str, Kind, str]] = [
-        (t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
-        if not policy.semantic_decides("input", t.kind)  # type: ignore[arg-type]
-        and policy.rules_for("input", t.kind, semantic=True)]  # type: ignore[arg-type]
-    if later:
+    if any(policy.reviewed_later("input", kind) for kind in screens):  # type: ignore[arg-type]
+        later: list[tuple[str, Kind, str]] = [
+            (t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
+            if policy.reviewed_later("input", t.kind)]  # type: ignore[arg-type]
         enforcement.review_later(guardian, policy, "input", later, actor=actor,
                                  correlation_id=request_id, flagged=bool(found))
     action = strongest(_action(d, enforcement) for _, d in found) if found else "allow"
     enforcement.metrics.decided(enforcement.lane, "input", action).inc()
     if not found:
-        return Checked()
+        return _CLEAN
     for text, decision in found:
         enforcement.metrics.found("input", decision)
         record = decision_record(decision, correlation_id=request_id, lane=enforcement.lane,
