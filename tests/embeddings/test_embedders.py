@@ -39,6 +39,20 @@ def test_hashing_is_pinned_across_processes_and_releases() -> None:
              -0.2462, 0, 0], abs=1e-4)
 
 
+def test_hashing_a_batch_gives_each_text_what_it_gives_alone() -> None:
+    """The texts of one call are summed and normalised together: bit for bit, each row is
+    the text's own vector, empty texts (the zero vector) and repeated ones included."""
+    texts = ["the cat sat on the mat", "", "!!!", "Größe über alles, 北京 2+2", "the cat sat",
+             "the cat sat on the mat", " ".join(["word"] * 300)]
+    batch = HashingEmbedder(64).embed(texts)
+    alone = HashingEmbedder(64)  # a cache of its own
+    for text, row in zip(texts, batch, strict=True):
+        own = alone.embed([text])[0]
+        assert row.dtype == own.dtype == np.float32
+        assert row.tobytes() == own.tobytes(), text
+    assert not batch[1].any() and not batch[2].any()
+
+
 async def test_a_cheap_embedder_skips_the_queue() -> None:
     class Traced(HashingEmbedder):
         def embed(self, texts: Sequence[str]) -> Vectors:
