@@ -6,12 +6,17 @@
 #   then $VUS concurrent SSE streams with k6 while a one-connection probe measures the time to
 #   the first text delta (the server computes the first delta before it sends any byte, so
 #   k6's time to first byte is the same figure seen from the load itself).
-# Usage: load/run_k6.sh   (env: VUS=32 DURATION=20s)
+# With ROUNDS=N (N > 1) the minimal endpoint, `store: false` and chat completions are measured
+# N times, taking turns (the order reversed every other round), and each share is given per
+# round and as the median of the rounds: on a shared machine one pair of runs can land in
+# different minutes of a neighbour's load.
+# Usage: load/run_k6.sh   (env: VUS=32 DURATION=20s ROUNDS=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 VUS=${VUS:-32}
 DURATION=${DURATION:-20s}
+ROUNDS=${ROUNDS:-1}
 WORK=$(mktemp -d)
 KEY=lk-load-0123456789abcdef         # a caller that stores nothing: no long-term memory to search
 KEY_WRITER=lk-load-writer-0123456789  # the store:true caller, whose turns are remembered
@@ -47,9 +52,18 @@ PY
 }
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; k6 $VUS VUs for $DURATION; body $SIZE bytes"
-run minimal_fastapi "http://127.0.0.1:$MPORT/v1/responses" "$BODY_NOSTORE"
-run responses_store_false "http://127.0.0.1:$LPORT/v1/responses" "$BODY_NOSTORE"
-run chat_completions "http://127.0.0.1:$LPORT/v1/chat/completions" "$BODY_CHAT"
+trio() {  # suffix: the three cases of the shares, in the order given by the round
+  local cases=(minimal_fastapi responses_store_false chat_completions)
+  if (( ${2:-0} % 2 )); then cases=(chat_completions responses_store_false minimal_fastapi); fi
+  for c in "${cases[@]}"; do
+    case $c in
+      minimal_fastapi) run "minimal_fastapi$1" "http://127.0.0.1:$MPORT/v1/responses" "$BODY_NOSTORE" ;;
+      responses_store_false) run "responses_store_false$1" "http://127.0.0.1:$LPORT/v1/responses" "$BODY_NOSTORE" ;;
+      chat_completions) run "chat_completions$1" "http://127.0.0.1:$LPORT/v1/chat/completions" "$BODY_CHAT" ;;
+    esac
+  done
+}
+trio ""
 run responses_store_true "http://127.0.0.1:$LPORT/v1/responses" "$BODY_STORE" "$KEY_WRITER"
 run chat_with_memories "http://127.0.0.1:$LPORT/v1/chat/completions" "$BODY_CHAT" "$KEY_WRITER"
 python3 - "$WORK" <<'PY'
@@ -60,6 +74,20 @@ for name in ("responses_store_false", "chat_completions", "responses_store_true"
              "chat_with_memories"):
     print(f"{name:<22} {json.load(open(f'{d}/{name}.json'))['rps'] / base:>6.1%} of the minimal endpoint")
 PY
+if (( ROUNDS > 1 )); then
+  echo "-- $ROUNDS rounds of the three, taking turns (the first is the table above) --"
+  for r in $(seq 2 "$ROUNDS"); do trio "_$r" "$r"; done
+  python3 - "$WORK" "$ROUNDS" <<'PY'
+import json, statistics, sys
+d, rounds = sys.argv[1], int(sys.argv[2])
+rps = lambda name: json.load(open(f"{d}/{name}.json"))["rps"]
+for name in ("responses_store_false", "chat_completions"):
+    shares = [rps(name + s) / rps("minimal_fastapi" + s)
+              for s in [""] + [f"_{r}" for r in range(2, rounds + 1)]]
+    print(f"{name:<22} {statistics.median(shares):>6.1%} of the minimal endpoint, median of "
+          f"{rounds} rounds ({', '.join(f'{x:.1%}' for x in shares)})")
+PY
+fi
 echo "-- streaming: k6 holds $VUS concurrent streams; a probe measures time to the first delta --"
 BODY_STREAM='{"model":"lukhas-matriz","input":"What is 12*12?","stream":true,"store":false}'
 URL="http://127.0.0.1:$LPORT/v1/responses" BODY=$BODY_STREAM KEY=$KEY VUS=$VUS DURATION=$DURATION \
