@@ -218,7 +218,7 @@ class Screen(Generic[K]):
     searched only when an alternative needs it: such a set is in nearly every text, and in
     the RE2 set it made every pass three times slower."""
 
-    __slots__ = ("_always", "_by_first", "_chars", "_keys", "_loose", "_set")
+    __slots__ = ("_always", "_chars", "_direct", "_keys", "_loose", "_rest", "_set")
 
     def __init__(self, patterns: Iterable[tuple[K, str | None]]) -> None:
         """`patterns`: each key with its pattern; None for a key that always runs."""
@@ -227,9 +227,9 @@ class Screen(Generic[K]):
         # An alternative of a key, as the indexes of its sets in the RE2 set and of its
         # character classes, filed under its most selective set of the RE2 set: only
         # alternatives whose first set matched are looked at.
-        self._by_first: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
+        by_first: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
         # Alternatives with no set in the RE2 set: only character classes (checked always).
-        self._loose: list[tuple[int, tuple[int, ...]]] = []
+        loose: list[tuple[int, tuple[int, ...]]] = []
         index: dict[frozenset[str], int] = {}
         chars: dict[frozenset[str], int] = {}
         for key, pattern in patterns:
@@ -246,11 +246,27 @@ class Screen(Generic[K]):
                     else:
                         classes.append(chars.setdefault(one, len(chars)))
                 if sets:
-                    self._by_first.setdefault(sets[0], []).append(
+                    by_first.setdefault(sets[0], []).append(
                         (len(self._keys), tuple(sets), tuple(classes)))
                 else:
-                    self._loose.append((len(self._keys), tuple(classes)))
+                    loose.append((len(self._keys), tuple(classes)))
             self._keys.append(key)
+        # What a pass then does per hit, laid out ahead: the keys of the alternatives that
+        # need nothing but that set (most), and the rest, to check against the other hits
+        # and classes; the loose alternatives grouped by their classes.
+        self._direct: dict[int, frozenset[int]] = {}
+        self._rest: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
+        for first, filed in by_first.items():
+            direct = frozenset(a[0] for a in filed if len(a[1]) == 1 and not a[2])
+            rest = [a for a in filed if len(a[1]) > 1 or a[2]]
+            if direct:
+                self._direct[first] = direct
+            if rest:
+                self._rest[first] = rest
+        grouped: dict[tuple[int, ...], set[int]] = {}
+        for position, needed in loose:
+            grouped.setdefault(needed, set()).add(position)
+        self._loose = [(needed, frozenset(indexes)) for needed, indexes in grouped.items()]
         # Case is ignored as RE2's set ignores it (simple case folding, `re.IGNORECASE`).
         self._chars = [_CharClass(one) for one in chars]
         self._set: Any = None
@@ -278,26 +294,36 @@ class Screen(Generic[K]):
         if not hits and not self._loose:
             return self._always
         found: dict[int, bool] = {}  # the character classes searched so far
-
-        def has(classes: tuple[int, ...]) -> bool:
-            for c in classes:
-                known = found.get(c)
-                if known is None:
-                    known = found[c] = self._chars[c].search(text, data)
-                if not known:
-                    return False
-            return True
-
         chosen: set[int] = set()
-        for key, classes in self._loose:
-            if key not in chosen and has(classes):
-                chosen.add(key)
+        for classes, keys in self._loose:
+            if not keys <= chosen and self._has(classes, text, data, found):
+                chosen |= keys
         if hits:
-            held = set(hits)
+            held: set[int] | None = None
             for i in hits:
-                for key, sets, classes in self._by_first.get(i, ()):
-                    if key not in chosen and held.issuperset(sets) and has(classes):
+                direct = self._direct.get(i)
+                if direct is not None:
+                    chosen |= direct
+                rest = self._rest.get(i)
+                if rest is None:
+                    continue
+                if held is None:
+                    held = set(hits)
+                for key, sets, classes in rest:
+                    if key not in chosen and held.issuperset(sets) and (
+                            not classes or self._has(classes, text, data, found)):
                         chosen.add(key)
         if not chosen:
             return self._always
         return self._always + [self._keys[k] for k in sorted(chosen)]
+
+    def _has(self, classes: tuple[int, ...], text: str, data: bytes,
+             found: dict[int, bool]) -> bool:
+        """Whether `text` holds a character of each of `classes` (`found`: those known)."""
+        for c in classes:
+            known = found.get(c)
+            if known is None:
+                known = found[c] = self._chars[c].search(text, data)
+            if not known:
+                return False
+        return True
