@@ -24,31 +24,27 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observability.metrics import Children
+
 UNTEMPLATED = "none"  # the instrumentator's label for a path that matched no route
 _LABELS = ("handler", "method", "status")
 
 
 class HttpMetrics:
     """The two metrics, registered once per registry (the middleware is built again each
-    time the stack is), and their children by label values."""
+    time the stack is), their children looked up once per set of label values."""
 
     def __init__(self, registry: CollectorRegistry, buckets: Sequence[float]) -> None:
-        self._requests = Counter(
+        self._requests = Children(Counter(
             "http_requests_total", "Total number of requests by method, status and handler.",
-            _LABELS, registry=registry)
-        self._latency = Histogram(
+            _LABELS, registry=registry))
+        self._latency = Children(Histogram(
             "http_request_duration_seconds", "Duration of HTTP requests in seconds",
-            _LABELS, buckets=buckets, registry=registry)
-        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+            _LABELS, buckets=buckets, registry=registry))
 
     def record(self, handler: str, method: str, status: str, seconds: float) -> None:
-        key = (handler, method, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (self._requests.labels(*key),
-                                               self._latency.labels(*key))
-        children[0].inc()
-        children[1].observe(seconds)
+        self._requests(handler, method, status).inc()
+        self._latency(handler, method, status).observe(seconds)
 
 
 class HttpMetricsMiddleware:
