@@ -14,7 +14,14 @@ from app.guardian.decision import Direction, Kind
 from app.guardian.engine import Guardian
 from app.guardian.reload import load_policy
 from app.identity.base import Identity
-from app.matriz.contract import Event, ReasoningDelta, RefusalDelta, RunContext, TextDelta
+from app.matriz.contract import (
+    Event,
+    ReasoningDelta,
+    RefusalDelta,
+    RunContext,
+    TextDelta,
+    ToolCallDelta,
+)
 from app.matriz.stages.risk import STEP, RiskStage
 
 GUARDIAN = Guardian(load_policy(), None)
@@ -132,6 +139,66 @@ async def test_an_answer_given_whole_is_scanned_once_a_channel(
     for kind in (ReasoningDelta, TextDelta):
         assert sent(whole, kind) == sent(streamed, kind)
     assert whole_ctx.redactions == ctx.redactions == 2
+
+
+async def test_a_clean_answer_given_whole_leaves_as_it_came(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each kind of text in one piece and nothing found: the very events leave, in their
+    # order (a call where it came), after one screen of all the texts, recorded as allowed;
+    # what leaves is what the holdback's path gives the same answer in pieces.
+    draw = random.Random(11)
+    thinking, text = _prose(draw, 30), f"{_prose(draw, 40)} (call 2 of 3 on 4 May)"
+    call = ToolCallDelta(0, "call_1", "lookup", '{"q": "rainbow"}')
+    events: list[Event] = [ReasoningDelta(thinking), call, TextDelta(text, [])]
+    records: list[object] = []
+    real = RiskStage._record
+
+    async def record(self: RiskStage, ctx: RunContext, gate: object) -> None:
+        records.append(gate)
+        await real(self, ctx, gate)  # type: ignore[arg-type]
+
+    screens = 0
+    real_screen = Policy.candidates
+
+    def screen(self: Policy, direction: Direction, kind: Kind, text: str) -> list[CompiledRule]:
+        nonlocal screens
+        screens += 1
+        return real_screen(self, direction, kind, text)
+
+    monkeypatch.setattr(RiskStage, "_record", record)
+    monkeypatch.setattr(Policy, "candidates", screen)
+    whole, ctx = await _stream(events, streamed=False)
+    assert whole == events and all(a is b for a, b in zip(whole, events, strict=True))
+    assert screens == 1 and ctx.finish_reason == "stop" and ctx.redactions == 0
+    (gate,) = records
+    assert gate.answer == [text] and not gate.reasons  # type: ignore[attr-defined]
+    pieces: list[Event] = [*map(ReasoningDelta, _split(thinking, draw)), call,
+                           *map(TextDelta, _split(text, draw))]
+    held, _ = await _stream(pieces, streamed=False)  # in pieces: the holdback's path
+    assert [type(e) for e in held] == [ReasoningDelta, ToolCallDelta, TextDelta]
+    assert [getattr(e, "text", None) for e in held] == [thinking, None, text]
+
+
+async def test_an_answer_given_whole_with_a_finding_is_screened_once() -> None:
+    # A finding sends it down the holdback's path, with the screen already made.
+    out, ctx = await _stream([ReasoningDelta("thinking it over"),
+                              TextDelta(f"the key is {KEY} as asked")], streamed=False)
+    assert [type(e) for e in out] == [ReasoningDelta, TextDelta]
+    assert KEY not in out[1].text and ctx.redactions == 1  # type: ignore[union-attr]
+
+
+async def test_an_answer_given_whole_that_fails_midway_fails_as_it_did() -> None:
+    async def upstream() -> AsyncIterator[Event]:
+        yield TextDelta("half an answer")
+        raise ConnectionError("the upstream went away")
+
+    who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
+    ctx = RunContext(identity=who, model="m", question="q", history=[], streamed=False)
+    out: list[Event] = []
+    with pytest.raises(ConnectionError):
+        async for event in RiskStage(GUARDIAN).stream(ctx, upstream()):
+            out.append(event)
+    assert out == []  # held whole, so nothing of it had left
 
 
 async def test_text_without_a_match_is_released_before_the_answer_ends() -> None:

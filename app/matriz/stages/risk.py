@@ -8,7 +8,9 @@ across deltas is seen whole before any of it leaves. Held text is scanned once `
 characters have come (a scan per delta would cost the policy's rules on every token), and
 released cut at a white space when it can be, so words go out whole. An answer nobody
 watches as it comes (`RunContext.streamed` false: the caller gets it whole) is held whole
-and scanned once, each run of a channel's text in one piece. The rules are the
+and scanned once, each run of a channel's text in one piece; when each kind of its text came
+in one piece and no rule finds anything, its events leave as they came, with no window
+built (most answers given whole). The rules are the
 Guardian's output rules that need no embedding call (`Guardian.scan_fast`); the last
 `CONTEXT` characters already sent are scanned again with what is held, so a rule sees the
 word boundary or prefix before it.
@@ -85,6 +87,16 @@ class RiskStage(Stage):
         """Release text through the holdback window, redacted or blocked by the policy."""
         policy = self._guardian.policy
         strict = self._enforcement is not None and self._enforcement.strict
+        screened = None  # the rules a screen of all the answer's texts left, when made
+        if not ctx.streamed:  # nobody watches it come: all of it first, then its checks
+            events, failure = await _gathered(upstream)
+            if failure is None:
+                clean, screened = await self._clean(ctx, policy, strict, events)
+                if clean:
+                    for event in events:
+                        yield event
+                    return
+            upstream = _replayed(events, failure)
 
         channels: dict[type, _Channel] = {}  # made as their first text comes
 
@@ -112,7 +124,7 @@ class RiskStage(Stage):
             into = channel(kind) if kind in _MAKE else None  # None: a tool call
             # What other channels hold goes first, checked (before a call, all of it).
             if held and held[-1] is not into and (not whole or into is None or into in held):
-                for released in self._flush(ctx, held):
+                for released in self._flush(ctx, held, screened):
                     yield released
                 if any(c.gate.ended for c in held):
                     ended = True
@@ -137,7 +149,7 @@ class RiskStage(Stage):
                 ended = True
                 break
         if not ended and held:
-            for released in self._flush(ctx, held):
+            for released in self._flush(ctx, held, screened):
                 yield released
         answer = channel(TextDelta).gate  # the audit's, with what the others found
         for c in channels.values():
@@ -145,12 +157,51 @@ class RiskStage(Stage):
                 answer.absorb(c.gate)
         await self._record(ctx, answer)
 
-    def _flush(self, ctx: RunContext, channels: list[_Channel]) -> Iterator[Event]:
+    async def _clean(self, ctx: RunContext, policy: Policy, strict: bool, events: list[Event]
+                     ) -> tuple[bool, Sequence[CompiledRule] | None]:
+        """Whether an answer given whole goes out as it came, recorded as allowed: each of
+        its kinds of text came in one piece (as the holdback would release it: one scan a
+        piece, without context before it), and no output rule finds anything in them. Any
+        other answer (a piece empty or in two, a rule's finding, a scan that failed) takes
+        the holdback's path, which decides it; with the rules the screen of all its texts
+        left, when one was made (they hold every rule a screen of some of them would)."""
+        texts: list[str] = []
+        kinds: set[type] = set()
+        answer = ""
+        for event in events:
+            kind = type(event)
+            if kind not in _MAKE or isinstance(event, ToolCallDelta):  # a call, not text
+                continue
+            text = event.text
+            if not text or kind in kinds:
+                return False, None
+            kinds.add(kind)
+            texts.append(text)
+            if kind is TextDelta:
+                answer = text
+        if texts:
+            try:
+                candidates = policy.candidates_of("output", "text", texts)
+                if candidates and any(
+                        self._guardian.reasons_fast(text, direction="output", policy=policy,
+                                                    candidates=candidates)
+                        for text in texts):
+                    return False, candidates
+            except Exception:  # the holdback's scan fails the same way, and decides
+                return False, None
+        gate = _Gate(self._guardian, policy, self._window, self._enforced, strict,
+                     seen=len(answer), scans=len(texts), answer=[answer] if answer else [])
+        await self._record(ctx, gate)
+        return True, None
+
+    def _flush(self, ctx: RunContext, channels: list[_Channel],
+               screened: Sequence[CompiledRule] | None = None) -> Iterator[Event]:
         """All that `channels` hold, checked and released in turn, until one ends the answer.
-        One screen of their texts together tells the rules that may match any of them."""
+        One screen of their texts together tells the rules that may match any of them (or
+        `screened`: those of a screen of the whole answer)."""
         texts = [c.gate.tail + c.pending for c in channels if c.pending]
-        candidates = None
-        if len(texts) > 1:
+        candidates = screened
+        if candidates is None and len(texts) > 1:
             try:
                 candidates = channels[0].gate.policy.candidates_of("output", "text", texts)
             except Exception:  # each channel's own scan then fails closed
@@ -329,6 +380,24 @@ def _redact(text: str, reasons: list[Reason], off: int) -> tuple[str, int]:
     spans = sorted((max(r.start - off, 0), min(r.end - off, len(text)), r.replacement)
                    for r in reasons if r.end - off > 0 and r.start - off < len(text))
     return splice(text, spans)
+
+
+async def _gathered(upstream: AsyncIterator[Event]) -> tuple[list[Event], Exception | None]:
+    """Every event of `upstream`, and the error that ended it early (None: it ended)."""
+    events: list[Event] = []
+    try:
+        async for event in upstream:
+            events.append(event)
+    except Exception as exc:  # the holdback's path meets it where it came
+        return events, exc
+    return events, None
+
+
+async def _replayed(events: list[Event], failure: Exception | None) -> AsyncIterator[Event]:
+    for event in events:
+        yield event
+    if failure is not None:
+        raise failure
 
 
 # The events whose text Risk holds back, and how a released piece of each is made again.
