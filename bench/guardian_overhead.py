@@ -20,7 +20,14 @@ day the same code measured +8% and +49% in two runs). So default* is measured a 
 in one process: the Guardian switched out and in every 20 requests, in alternating order,
 and the added CPU is the median of the paired differences; quote that figure.
 
+The default policy's semantic reviews (an embedding each, sampled) run within a budget: the
+lane's share of a core, with one window's allowance that a new app spends at once. Its CPU
+over a few hundred requests is mostly that allowance; the steady-state measure (`--steady`
+seconds of requests after two seconds of them, taking turns with `off`) gives what the
+reviews take for good.
+
 Usage: PYTHONPATH=. python bench/guardian_overhead.py [REQUESTS] [--streams N] [--batches N]
+           [--steady SECONDS]
 """
 
 from __future__ import annotations
@@ -145,6 +152,25 @@ async def cpu_per_request(app: Any, n: int) -> tuple[float, float]:
     return ((cpu_now() - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6)
 
 
+async def steady(app: Any, warm_s: float, seconds: float) -> float:
+    """CPU µs per request (the embedding worker's included) over `seconds` of requests one
+    after another, after `warm_s` of them: long enough for the semantic reviews' allowance
+    to be spent, so that what they take is their steady share (the lane's review_cpu_share
+    of a core), not the first reviews a new app admits at once."""
+    body = orjson.dumps(QUESTION)
+    models = app.state.lukhas.embedding_models
+    for span, timed in ((warm_s, False), (seconds, True)):
+        cpu = time.process_time() + models.worker_cpu_seconds()
+        ends, n = time.perf_counter() + span, 0
+        while time.perf_counter() < ends:
+            await call(app, "POST", "/v1/responses", body, KEY)
+            n += 1
+        if timed:
+            await _drain(app)
+            return (time.process_time() + models.worker_cpu_seconds() - cpu) / n * 1e6
+    raise AssertionError("unreachable")
+
+
 async def first_delta(app: Any, streams: int) -> list[float]:
     """Milliseconds from the request to its first text delta, for `streams` at once."""
     body = orjson.dumps({**QUESTION, "stream": True})
@@ -212,6 +238,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=100,
                         help="batches of 20 requests each way, for the paired measure")
+    parser.add_argument("--steady", type=float, default=4.0,
+                        help="seconds of requests per app for the steady-state measure")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -260,6 +288,22 @@ async def main() -> None:
                 p50, p95 = pct(ttfd[name], 0.5), pct(ttfd[name], 0.95)
                 print(f"{name:<9} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  added p50 "
                       f"{p50 - base_p50:+6.2f} ms")
+            # The default policy's semantic reviews run on a budget (the lane's share of a
+            # core, with an allowance of one window): a few hundred requests of a new app
+            # see the allowance, not the share. Over seconds, taking turns with `off`:
+            held: dict[str, list[float]] = {"off": [], "default": []}
+            for i in range(3):
+                for name in (("off", "default") if i % 2 == 0 else ("default", "off")):
+                    app = apps[name]()
+                    async with app.router.lifespan_context(app):
+                        if name == "off":
+                            _without_guardian(app)
+                        held[name].append(await steady(app, 2.0, args.steady))
+            base_held = statistics.median(held["off"])
+            print(f"steady state, {args.steady:g} s of requests after 2 s, 3 turns each: off "
+                  f"{base_held:.1f} µs/request, default {statistics.median(held['default']):.1f}"
+                  f" µs/request (medians), added "
+                  f"{(statistics.median(held['default']) - base_held) / base_held:+.1%}")
             app = apps["default*"]()
             async with app.router.lifespan_context(app):
                 await cpu_per_request(app, 100)
