@@ -1,0 +1,107 @@
+"""Where the Guardian's CPU goes inside a request: its two parts switched out one at a time.
+
+One app (the default policy without its semantic rules, as `default*` in
+bench/guardian_overhead.py), driven in process on the embedded PostgreSQL; four settings take
+turns every 20 requests (the order reversed every other batch): neither part, the request
+check (the middleware) alone, the output check (the Risk stage) alone, both. Each setting's
+added CPU is the median of its paired differences with "neither" in the same batch.
+
+`--no-scans` makes every screen and scan find nothing at no cost (the policy's screen and the
+fast scan replaced by functions returning nothing): what is left is the Python around them.
+
+Usage: PYTHONPATH=. python bench/guardian_parts.py [BATCHES] [--no-scans]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.db.embedded import EmbeddedPostgres
+from app.guardian.compiled import Policy
+from app.guardian.engine import Guardian
+from app.main import create_app
+from app.middleware.guardian import GuardianMiddleware
+from app.settings import Settings
+from bench.asgi_overhead import call, unlimited
+from bench.guardian_overhead import KEY, QUESTION, _drain, _PassThrough, _policy_without_semantic
+
+Setting = tuple[bool, bool]  # (request check, output check)
+SETTINGS: list[Setting] = [(False, False), (True, False), (False, True), (True, True)]
+
+
+def _switches(app: Any) -> Any:
+    state = app.state.lukhas
+    with_check = list(app.user_middleware)
+    without = [m for m in with_check if m.cls is not GuardianMiddleware]
+    orchestrators = [service._orchestrator for service in (state.responses, state.chat)]
+    stages = [(o.stages, tuple(_PassThrough() if s.name == "risk" else s for s in o.stages))
+              for o in orchestrators]
+
+    def switch(check: bool, risk: bool) -> None:
+        app.user_middleware = with_check if check else without
+        app.middleware_stack = None  # built again on the next request
+        for orchestrator, (guarded, bare) in zip(orchestrators, stages, strict=True):
+            orchestrator.stages = guarded if risk else bare
+    return switch
+
+
+def _no_scans() -> None:
+    Guardian.reasons_fast = staticmethod(lambda text, **_: [])  # type: ignore[method-assign]
+    Policy.candidates_of = lambda self, direction, kind, texts: []  # type: ignore[method-assign]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("batches", type=int, nargs="?", default=80)
+    parser.add_argument("--no-scans", action="store_true")
+    args = parser.parse_args()
+    if args.no_scans:
+        _no_scans()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        pg = EmbeddedPostgres(root / "pg")
+        url = pg.start()
+        try:
+            (root / "data").mkdir()
+            app = create_app(Settings(
+                database_url=url, api_keys=KEY, data_dir=root / "data",
+                rate_limits_file=unlimited(root), log_level="critical", long_term_memory=False,
+                guardian_policy_dir=_policy_without_semantic(root)))
+            async with app.router.lifespan_context(app):
+                switch = _switches(app)
+                body = orjson.dumps(QUESTION)
+                for _ in range(200):
+                    await call(app, "POST", "/v1/responses", body, KEY)
+                cpu: dict[Setting, list[float]] = {s: [] for s in SETTINGS}
+                for i in range(args.batches):
+                    for setting in (SETTINGS if i % 2 == 0 else SETTINGS[::-1]):
+                        switch(*setting)
+                        for _ in range(3):  # the middleware stack is built outside the clock
+                            await call(app, "POST", "/v1/responses", body, KEY)
+                        started = time.process_time()
+                        for _ in range(20):
+                            await call(app, "POST", "/v1/responses", body, KEY)
+                        await _drain(app)
+                        cpu[setting].append((time.process_time() - started) / 20 * 1e6)
+                base = cpu[(False, False)]
+                print(f"/v1/responses store=false, {args.batches} batches of 20 requests a "
+                      f"setting{', scans made no-ops' if args.no_scans else ''}")
+                for (check, risk), values in cpu.items():
+                    gaps = [b - a for a, b in zip(base, values, strict=True)]
+                    print(f"request check {'on ' if check else 'off'}  output check "
+                          f"{'on ' if risk else 'off'}  {statistics.median(values):7.1f} "
+                          f"µs/request  added {statistics.median(gaps):+6.1f} µs")
+        finally:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
