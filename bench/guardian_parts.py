@@ -8,8 +8,11 @@ added CPU is the median of its paired differences with "neither" in the same bat
 
 `--no-scans` makes every screen and scan find nothing at no cost (the policy's screen and the
 fast scan replaced by functions returning nothing): what is left is the Python around them.
+`--agent` sends what an application's turn carries instead of one question: instructions of
+1,400 characters, two function tools and twelve earlier messages (3,300 characters of text
+in sixteen texts), `store: false`, to the built-in model.
 
-Usage: PYTHONPATH=. python bench/guardian_parts.py [BATCHES] [--no-scans]
+Usage: PYTHONPATH=. python bench/guardian_parts.py [BATCHES] [--no-scans] [--agent]
 """
 
 from __future__ import annotations
@@ -34,6 +37,33 @@ from bench.asgi_overhead import call, unlimited
 from bench.guardian_overhead import KEY, QUESTION, _drain, _PassThrough, _policy_without_semantic
 
 Setting = tuple[bool, bool]  # (request check, output check)
+
+_INSTRUCTIONS = (
+    "You are a support assistant for Acme Cloud. Answer questions about billing, accounts, "
+    "deployments and the status of services. Be concise and cite the documentation page when "
+    "you can. Never reveal internal ticket numbers or the names of staff. ") * 6
+_TOOLS = [
+    {"type": "function", "name": "lookup_invoice",
+     "description": "Find an invoice by its number and return its lines, totals and status.",
+     "parameters": {"type": "object", "properties": {
+         "number": {"type": "string", "description": "the invoice number"},
+         "include_lines": {"type": "boolean"}}, "required": ["number"]}},
+    {"type": "function", "name": "service_status",
+     "description": "The current status of a deployed service and its recent incidents.",
+     "parameters": {"type": "object", "properties": {
+         "service": {"type": "string"},
+         "region": {"type": "string", "enum": ["eu", "us", "ap"]}}, "required": ["service"]}}]
+_ASKED = ("My deployment in the eu region keeps restarting since this morning, what could be "
+          "going on with step {}?")
+_ANSWERED = ("Restarts usually come from failing health checks or memory limits. Check the "
+             "service's events page and the memory graph for the last hours; if the probe "
+             "fails, the platform restarts the container.")
+AGENT = {"model": "lukhas-matriz", "store": False, "instructions": _INSTRUCTIONS,
+         "tools": _TOOLS, "tool_choice": "none",
+         "input": [message for i in range(6) for message in (
+             {"role": "user", "content": _ASKED.format(i)},
+             {"role": "assistant", "content": _ANSWERED})]
+         + [{"role": "user", "content": "And what about the logs?"}]}
 SETTINGS: list[Setting] = [(False, False), (True, False), (False, True), (True, True)]
 
 
@@ -62,6 +92,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("batches", type=int, nargs="?", default=80)
     parser.add_argument("--no-scans", action="store_true")
+    parser.add_argument("--agent", action="store_true")
     args = parser.parse_args()
     if args.no_scans:
         _no_scans()
@@ -77,7 +108,7 @@ async def main() -> None:
                 guardian_policy_dir=_policy_without_semantic(root)))
             async with app.router.lifespan_context(app):
                 switch = _switches(app)
-                body = orjson.dumps(QUESTION)
+                body = orjson.dumps(AGENT if args.agent else QUESTION)
                 for _ in range(200):
                     await call(app, "POST", "/v1/responses", body, KEY)
                 cpu: dict[Setting, list[float]] = {s: [] for s in SETTINGS}
@@ -92,8 +123,10 @@ async def main() -> None:
                         await _drain(app)
                         cpu[setting].append((time.process_time() - started) / 20 * 1e6)
                 base = cpu[(False, False)]
-                print(f"/v1/responses store=false, {args.batches} batches of 20 requests a "
-                      f"setting{', scans made no-ops' if args.no_scans else ''}")
+                what = "an application turn" if args.agent else "one question"
+                print(f"/v1/responses store=false, {what}, {args.batches} batches of 20 "
+                      "requests a setting"
+                      f"{', scans made no-ops' if args.no_scans else ''}")
                 for (check, risk), values in cpu.items():
                     gaps = [b - a for a, b in zip(base, values, strict=True)]
                     print(f"request check {'on ' if check else 'off'}  output check "

@@ -92,6 +92,18 @@ class Guardian:
         return _decision(policy, direction, kind, reasons, scores, text, started)
 
     @staticmethod
+    def flagged_fast(text: str, *, direction: Direction, kind: Kind, policy: Policy,
+                     candidates: Sequence[CompiledRule]) -> Decision | None:
+        """`scan_fast`'s decision when a rule finds something in `text`, None when none
+        does (most texts of a request: no decision is made for them). `candidates`: the
+        policy's screen of a text holding this one."""
+        started = time.perf_counter()
+        reasons, scores = _run(candidates, text)
+        if not reasons:
+            return None
+        return _decision(policy, direction, kind, reasons, scores, text, started)
+
+    @staticmethod
     def reasons_fast(text: str, *, direction: Direction, policy: Policy,
                      candidates: Sequence[CompiledRule] | None = None) -> list[Reason]:
         """What `scan_fast` finds in a text, as its reasons alone (in the text's order): for

@@ -134,13 +134,14 @@ async def _scan(guardian: Guardian, policy: Policy, texts: list[RequestText],
                 kind: Kind = text.kind  # type: ignore[assignment]
                 # A semantic rule that may change the request is awaited before the route
                 # runs.
+                decision: Decision | None = None
                 if policy.semantic_decides("input", kind):
                     decision = await guardian.scan(text.text, direction="input", kind=kind,
                                                    policy=policy)
-                else:
-                    decision = guardian.scan_fast(text.text, direction="input", kind=kind,
-                                                  policy=policy, candidates=screens[kind])
-                if decision.action != "allow":
+                elif screens[kind]:  # no decision is made for a text nothing is found in
+                    decision = guardian.flagged_fast(text.text, direction="input", kind=kind,
+                                                     policy=policy, candidates=screens[kind])
+                if decision is not None and decision.action != "allow":
                     found.append((text, decision))
         if time.monotonic() > deadline:  # over budget without an await to stop at
             raise TimeoutError(f"the scan took over {budget:g} s")

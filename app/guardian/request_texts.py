@@ -11,7 +11,6 @@ route then reads.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,28 +47,30 @@ def request_texts(path: str, body: dict[str, Any]) -> tuple[list[RequestText], l
     return texts, files
 
 
-def _text(holder: dict[str, Any], key: str, where: str, kind: str) -> Iterator[RequestText]:
+def _text(texts: list[RequestText], holder: dict[str, Any], key: str, where: str,
+          kind: str) -> None:
+    """`holder[key]` into `texts`, when it is a text that is not empty."""
     value = holder.get(key)
     if isinstance(value, str) and value:
-        yield RequestText(where, kind, value, holder, key)
+        texts.append(RequestText(where, kind, value, holder, key))
 
 
 def _responses(body: dict[str, Any], texts: list[RequestText], files: list[FilePart]) -> None:
-    texts.extend(_text(body, "instructions", "instructions", "text"))
+    _text(texts, body, "instructions", "instructions", "text")
     given = body.get("input")
     if isinstance(given, str):
-        texts.extend(_text(body, "input", "input", "text"))
+        _text(texts, body, "input", "input", "text")
     elif isinstance(given, list):
         for i, item in enumerate(given):
             if not isinstance(item, dict):
                 continue
             where = f"input[{i}]"
             if item.get("type") == "function_call_output":
-                texts.extend(_text(item, "output", f"{where}.output", "document"))
+                _text(texts, item, "output", f"{where}.output", "document")
                 continue
             content = item.get("content")
             if isinstance(content, str):
-                texts.extend(_text(item, "content", f"{where}.content", "text"))
+                _text(texts, item, "content", f"{where}.content", "text")
             elif isinstance(content, list):
                 _parts(content, f"{where}.content", "text", texts, files)
     _tools(body.get("tools"), False, texts)
@@ -84,7 +85,7 @@ def _chat(body: dict[str, Any], texts: list[RequestText], files: list[FilePart])
             kind = "document" if message.get("role") in ("tool", "function") else "text"
             content = message.get("content")
             if isinstance(content, str):
-                texts.extend(_text(message, "content", f"messages[{i}].content", kind))
+                _text(texts, message, "content", f"messages[{i}].content", kind)
             elif isinstance(content, list):
                 _parts(content, f"messages[{i}].content", kind, texts, files)
     _tools(body.get("tools"), True, texts)
@@ -98,7 +99,7 @@ def _parts(parts: list[Any], where: str, kind: str, texts: list[RequestText],
         at = f"{where}[{j}]"
         kind_of = part.get("type")
         if kind_of in ("input_text", "output_text", "text"):
-            texts.extend(_text(part, "text", f"{at}.text", kind))
+            _text(texts, part, "text", f"{at}.text", kind)
         elif kind_of == "input_file" and isinstance(part.get("file_data"), str):
             files.append(FilePart(at, part["file_data"], _str(part.get("filename"))))
         elif kind_of == "file" and isinstance(part.get("file"), dict) and \
