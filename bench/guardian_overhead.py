@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import shutil
 import statistics
 import tempfile
@@ -57,6 +58,25 @@ KEY = "lk-bench-guardian-0123456789"
 LID_KEYS = '{"k1": "bench-signing-key-0123456789abcdef0123456789"}'
 QUESTION = {"model": "lukhas-matriz", "store": False,
             "input": "Explain in a few sentences how a rainbow forms after the rain."}
+_counter = itertools.count()
+
+
+def fresh(question: dict[str, Any] = QUESTION, **extra: Any) -> bytes:
+    """The body of `question` with a word of its own at the end of its input: a text the
+    Guardian has not seen before. Its request check keeps the texts it found clean and does
+    not scan them again (app/guardian/clean_texts.py); the same question each time would
+    measure that shortcut, not the check."""
+    n, tag = next(_counter), ""
+    while not tag or n:
+        n, letter = divmod(n, 26)
+        tag += "abcdefghijklmnopqrstuvwxyz"[letter]
+    text = question["input"]
+    if isinstance(text, list):  # a conversation: its last message is the new one
+        last = text[-1]
+        text = [*text[:-1], {**last, "content": f"{last['content']} Ref {tag}."}]
+    else:
+        text = f"{text} Ref {tag}."
+    return orjson.dumps({**question, **extra, "input": text})
 
 
 class _PassThrough(Stage):
@@ -95,16 +115,15 @@ async def paired(app: Any, batches: int, size: int = 20) -> tuple[list[float], l
     `size` requests, `batches` times each, in alternating order, so that the load of a shared
     machine weighs on both alike (apps started one after another do not share it)."""
     switch = _guardian_switch(app)
-    body = orjson.dumps(QUESTION)
     out: dict[bool, list[float]] = {False: [], True: []}
     for i in range(batches):
         for on in ((True, False) if i % 2 else (False, True)):
             switch(on)
             for _ in range(3):  # the middleware stack is built again outside the clock
-                await call(app, "POST", "/v1/responses", body, KEY)
+                await call(app, "POST", "/v1/responses", fresh(), KEY)
             cpu = time.process_time()
             for _ in range(size):
-                await call(app, "POST", "/v1/responses", body, KEY)
+                await call(app, "POST", "/v1/responses", fresh(), KEY)
             await _drain(app)
             out[on].append((time.process_time() - cpu) / size * 1e6)
     switch(True)
@@ -136,8 +155,7 @@ async def _drain(app: Any) -> None:
 async def cpu_per_request(app: Any, n: int) -> tuple[float, float]:
     """(CPU µs, wall µs) per request over `n` requests, background reviews included (with
     the embedding worker process's CPU time for them)."""
-    body = orjson.dumps(QUESTION)
-    status, out = await call(app, "POST", "/v1/responses", body, KEY)
+    status, out = await call(app, "POST", "/v1/responses", fresh(), KEY)
     assert status == 200, out
     await _drain(app)
     models = app.state.lukhas.embedding_models
@@ -147,7 +165,7 @@ async def cpu_per_request(app: Any, n: int) -> tuple[float, float]:
 
     cpu, wall = cpu_now(), time.perf_counter()
     for _ in range(n):
-        await call(app, "POST", "/v1/responses", body, KEY)
+        await call(app, "POST", "/v1/responses", fresh(), KEY)
     await _drain(app)
     return ((cpu_now() - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6)
 
@@ -157,13 +175,12 @@ async def steady(app: Any, warm_s: float, seconds: float) -> float:
     after another, after `warm_s` of them: long enough for the semantic reviews' allowance
     to be spent, so that what they take is their steady share (the lane's review_cpu_share
     of a core), not the first reviews a new app admits at once."""
-    body = orjson.dumps(QUESTION)
     models = app.state.lukhas.embedding_models
     for span, timed in ((warm_s, False), (seconds, True)):
         cpu = time.process_time() + models.worker_cpu_seconds()
         ends, n = time.perf_counter() + span, 0
         while time.perf_counter() < ends:
-            await call(app, "POST", "/v1/responses", body, KEY)
+            await call(app, "POST", "/v1/responses", fresh(), KEY)
             n += 1
         if timed:
             await _drain(app)
@@ -173,9 +190,9 @@ async def steady(app: Any, warm_s: float, seconds: float) -> float:
 
 async def first_delta(app: Any, streams: int) -> list[float]:
     """Milliseconds from the request to its first text delta, for `streams` at once."""
-    body = orjson.dumps({**QUESTION, "stream": True})
 
     async def one() -> float:
+        body = fresh(stream=True)
         started = time.perf_counter()
         first: float | None = None
         sent = False

@@ -10,7 +10,9 @@ added CPU is the median of its paired differences with "neither" in the same bat
 fast scan replaced by functions returning nothing): what is left is the Python around them.
 `--agent` sends what an application's turn carries instead of one question: instructions of
 1,400 characters, two function tools and twelve earlier messages (3,300 characters of text
-in sixteen texts), `store: false`, to the built-in model.
+in sixteen texts), `store: false`, to the built-in model. The last message (the question) is
+new in every request, as a conversation's turn is; the rest is the same each time, as an
+application's instructions and tools and a conversation's earlier turns are.
 
 Usage: PYTHONPATH=. python bench/guardian_parts.py [BATCHES] [--no-scans] [--agent]
 """
@@ -25,8 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from app.db.embedded import EmbeddedPostgres
 from app.guardian.compiled import Policy
 from app.guardian.engine import Guardian
@@ -34,7 +34,14 @@ from app.main import create_app
 from app.middleware.guardian import GuardianMiddleware
 from app.settings import Settings
 from bench.asgi_overhead import call, unlimited
-from bench.guardian_overhead import KEY, QUESTION, _drain, _PassThrough, _policy_without_semantic
+from bench.guardian_overhead import (
+    KEY,
+    QUESTION,
+    _drain,
+    _PassThrough,
+    _policy_without_semantic,
+    fresh,
+)
 
 Setting = tuple[bool, bool]  # (request check, output check)
 
@@ -108,18 +115,18 @@ async def main() -> None:
                 guardian_policy_dir=_policy_without_semantic(root)))
             async with app.router.lifespan_context(app):
                 switch = _switches(app)
-                body = orjson.dumps(AGENT if args.agent else QUESTION)
+                question = AGENT if args.agent else QUESTION
                 for _ in range(200):
-                    await call(app, "POST", "/v1/responses", body, KEY)
+                    await call(app, "POST", "/v1/responses", fresh(question), KEY)
                 cpu: dict[Setting, list[float]] = {s: [] for s in SETTINGS}
                 for i in range(args.batches):
                     for setting in (SETTINGS if i % 2 == 0 else SETTINGS[::-1]):
                         switch(*setting)
                         for _ in range(3):  # the middleware stack is built outside the clock
-                            await call(app, "POST", "/v1/responses", body, KEY)
+                            await call(app, "POST", "/v1/responses", fresh(question), KEY)
                         started = time.process_time()
                         for _ in range(20):
-                            await call(app, "POST", "/v1/responses", body, KEY)
+                            await call(app, "POST", "/v1/responses", fresh(question), KEY)
                         await _drain(app)
                         cpu[setting].append((time.process_time() - started) / 20 * 1e6)
                 base = cpu[(False, False)]

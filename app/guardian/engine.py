@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from app.guardian.clean_texts import CleanTexts
 from app.guardian.compiled import CompiledRule, Policy
 from app.guardian.decision import Decision, Direction, Kind, Reason, strongest
 from app.guardian.detectors import Hit
@@ -44,6 +45,8 @@ class Guardian:
     def __init__(self, source: PolicySource | Policy, semantic: SemanticIndex | None) -> None:
         self._source = source
         self._semantic = semantic
+        # Request texts found clean, not scanned again (app/guardian/clean_texts.py).
+        self.clean_inputs = CleanTexts()
 
     @property
     def policy(self) -> Policy:

@@ -21,6 +21,7 @@ from typing import Any
 
 from app.api.files import read_files
 from app.errors import APIError, InvalidRequest
+from app.guardian.clean_texts import CleanTexts
 from app.guardian.compiled import CompiledRule, Policy
 from app.guardian.decision import CATEGORIES, Action, Decision, Kind, decision_record, strongest
 from app.guardian.detectors.patterns import scan_deadline
@@ -67,22 +68,27 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
             return Checked(await _scan_failed(enforcement, exc, actor, request_id))
         texts += [RequestText(where, "file", f.text) for where, f in read.items()]
     started = time.perf_counter()
+    # Texts an earlier request carried and the policy found nothing in are not scanned again
+    # (instructions, tools, a conversation's earlier messages).
+    clean = guardian.clean_inputs
+    fresh = [t for t in texts if not clean.holds(policy, t.kind, t.text)]
     # One screen a kind of text (message, tool, file): the rules that may match its texts.
     # When it leaves none and no semantic rule decides, nothing more runs (most requests).
     try:
-        screens = _screens(policy, texts)
+        screens = _screens(policy, fresh)
         awaits = any(policy.semantic_decides("input", kind)  # type: ignore[arg-type]
                      for kind in screens)
         if awaits or any(screens.values()):
-            found = await _scan(guardian, policy, texts, screens, awaits,
+            found = await _scan(guardian, policy, fresh, screens, awaits,
                                 enforcement.scan_budget_s(chars))
     except Exception as exc:
         enforcement.metrics.scanned.observe(time.perf_counter() - started)
         return Checked(await _scan_failed(enforcement, exc, actor, request_id))
     enforcement.metrics.scanned.observe(time.perf_counter() - started)
+    _keep_clean(clean, policy, fresh, found)
     # A semantic rule that may change the request was awaited above; one that only logs
     # reviews the text after it went on.
-    if any(policy.reviewed_later("input", kind) for kind in screens):  # type: ignore[arg-type]
+    if any(policy.reviewed_later("input", t.kind) for t in texts):  # type: ignore[arg-type]
         later: list[tuple[str, Kind, str]] = [
             (t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
             if policy.reviewed_later("input", t.kind)]  # type: ignore[arg-type]
@@ -148,6 +154,17 @@ async def _scan(guardian: Guardian, policy: Policy, texts: list[RequestText],
     finally:
         scan_deadline.reset(token)
     return found
+
+
+def _keep_clean(clean: CleanTexts, policy: Policy, scanned: list[RequestText],
+                found: list[tuple[RequestText, Decision]]) -> None:
+    """Keep the scanned texts nothing was found in, but those a semantic rule decides on
+    (scanned every time)."""
+    flagged = {id(text) for text, _ in found}
+    for text in scanned:
+        if id(text) not in flagged and not policy.semantic_decides(
+                "input", text.kind):  # type: ignore[arg-type]
+            clean.add(policy, text.kind, text.text)
 
 
 def _screens(policy: Policy, texts: list[RequestText]) -> dict[str, list[CompiledRule]]:
