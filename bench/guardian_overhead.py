@@ -93,8 +93,10 @@ def _without_guardian(app: Any) -> None:
     _guardian_switch(app)(False)
 
 
-def _guardian_switch(app: Any) -> Callable[[bool], None]:
-    """A function putting the Guardian of a started app in (True) or out (False)."""
+def _guardian_switch(app: Any) -> Callable[..., None]:
+    """A function putting the Guardian of a started app in (True) or out (False): `switch(on)`
+    both its parts, `switch(check, risk)` the request check (its middleware) and the output
+    check (its Risk stage) each."""
     state = app.state.lukhas
     with_it = list(app.user_middleware)
     without = [m for m in with_it if m.cls is not GuardianMiddleware]
@@ -102,11 +104,11 @@ def _guardian_switch(app: Any) -> Callable[[bool], None]:
     stages = [(o.stages, tuple(_PassThrough() if s.name == "risk" else s for s in o.stages))
               for o in orchestrators]
 
-    def switch(on: bool) -> None:
-        app.user_middleware = with_it if on else without
+    def switch(check: bool, risk: bool | None = None) -> None:
+        app.user_middleware = with_it if check else without
         app.middleware_stack = None  # built again on the next request
         for orchestrator, (guarded, bare) in zip(orchestrators, stages, strict=True):
-            orchestrator.stages = guarded if on else bare
+            orchestrator.stages = guarded if (check if risk is None else risk) else bare
     return switch
 
 

@@ -25,20 +25,18 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from app.db.embedded import EmbeddedPostgres
 from app.guardian.compiled import Policy
 from app.guardian.engine import Guardian
 from app.main import create_app
-from app.middleware.guardian import GuardianMiddleware
 from app.settings import Settings
 from bench.asgi_overhead import call, unlimited
 from bench.guardian_overhead import (
     KEY,
     QUESTION,
     _drain,
-    _PassThrough,
+    _guardian_switch,
     _policy_without_semantic,
     fresh,
 )
@@ -74,22 +72,6 @@ AGENT = {"model": "lukhas-matriz", "store": False, "instructions": _INSTRUCTIONS
 SETTINGS: list[Setting] = [(False, False), (True, False), (False, True), (True, True)]
 
 
-def _switches(app: Any) -> Any:
-    state = app.state.lukhas
-    with_check = list(app.user_middleware)
-    without = [m for m in with_check if m.cls is not GuardianMiddleware]
-    orchestrators = [service._orchestrator for service in (state.responses, state.chat)]
-    stages = [(o.stages, tuple(_PassThrough() if s.name == "risk" else s for s in o.stages))
-              for o in orchestrators]
-
-    def switch(check: bool, risk: bool) -> None:
-        app.user_middleware = with_check if check else without
-        app.middleware_stack = None  # built again on the next request
-        for orchestrator, (guarded, bare) in zip(orchestrators, stages, strict=True):
-            orchestrator.stages = guarded if risk else bare
-    return switch
-
-
 def _no_scans() -> None:
     Guardian.reasons_fast = staticmethod(lambda text, **_: [])  # type: ignore[method-assign]
     Policy.candidates_of = lambda self, direction, kind, texts: []  # type: ignore[method-assign]
@@ -114,7 +96,7 @@ async def main() -> None:
                 rate_limits_file=unlimited(root), log_level="critical", long_term_memory=False,
                 guardian_policy_dir=_policy_without_semantic(root)))
             async with app.router.lifespan_context(app):
-                switch = _switches(app)
+                switch = _guardian_switch(app)
                 question = AGENT if args.agent else QUESTION
                 for _ in range(200):
                     await call(app, "POST", "/v1/responses", fresh(question), KEY)

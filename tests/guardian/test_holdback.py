@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,28 @@ async def _stream(events: list[Event], *,
     who = Identity(subject="s", scopes=frozenset(), tier="T3", kind="api_key")
     ctx = RunContext(identity=who, model="m", question="q", history=[], streamed=streamed)
     return [e async for e in RiskStage(GUARDIAN).stream(ctx, upstream())], ctx
+
+
+class _Spy:
+    """What the Risk stage records of each answer (its gate), and how many screens the
+    policy makes, while a test runs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.gates: list[Any] = []
+        self.screens = 0
+        record, screen = RiskStage._record, Policy.candidates
+
+        async def recorded(stage: RiskStage, ctx: RunContext, gate: Any) -> None:
+            self.gates.append(gate)
+            await record(stage, ctx, gate)
+
+        def screened(policy: Policy, direction: Direction, kind: Kind,
+                     text: str) -> list[CompiledRule]:
+            self.screens += 1
+            return screen(policy, direction, kind, text)
+
+        monkeypatch.setattr(RiskStage, "_record", recorded)
+        monkeypatch.setattr(Policy, "candidates", screened)
 
 
 async def _run(pieces: list[str], *, streamed: bool = True) -> tuple[list[str], RunContext]:
@@ -110,28 +133,12 @@ async def test_an_answer_given_whole_is_scanned_once_a_channel(
     text = f"{_prose(draw, draw.randint(0, 60))} {KEY} {_prose(draw, draw.randint(1, 60))}"
     events: list[Event] = [*map(ReasoningDelta, _split(thinking, draw)),
                            *map(TextDelta, _split(text, draw))]
-    scans: list[int] = []
-    real = RiskStage._record
-
-    async def record(self: RiskStage, ctx: RunContext, gate: object) -> None:
-        scans.append(gate.scans)  # type: ignore[attr-defined]
-        await real(self, ctx, gate)  # type: ignore[arg-type]
-
-    screens = 0
-    real_screen = Policy.candidates
-
-    def screen(self: Policy, direction: Direction, kind: Kind, text: str) -> list[CompiledRule]:
-        nonlocal screens
-        screens += 1
-        return real_screen(self, direction, kind, text)
-
-    monkeypatch.setattr(RiskStage, "_record", record)
-    monkeypatch.setattr(Policy, "candidates", screen)
+    spy = _Spy(monkeypatch)
     whole, whole_ctx = await _stream(events, streamed=False)
-    assert screens == 1, "one screen of the reasoning and the text together"
+    assert spy.screens == 1, "one screen of the reasoning and the text together"
     streamed, ctx = await _stream(events)
     assert [type(e) for e in whole] == [ReasoningDelta, TextDelta]
-    assert scans[0] == 2 < scans[1]
+    assert spy.gates[0].scans == 2 < spy.gates[1].scans
 
     def sent(out: list[Event], kind: type) -> str:
         return "".join(e.text for e in out if isinstance(e, kind))  # type: ignore[union-attr]
@@ -150,28 +157,12 @@ async def test_a_clean_answer_given_whole_leaves_as_it_came(
     thinking, text = _prose(draw, 30), f"{_prose(draw, 40)} (call 2 of 3 on 4 May)"
     call = ToolCallDelta(0, "call_1", "lookup", '{"q": "rainbow"}')
     events: list[Event] = [ReasoningDelta(thinking), call, TextDelta(text, [])]
-    records: list[object] = []
-    real = RiskStage._record
-
-    async def record(self: RiskStage, ctx: RunContext, gate: object) -> None:
-        records.append(gate)
-        await real(self, ctx, gate)  # type: ignore[arg-type]
-
-    screens = 0
-    real_screen = Policy.candidates
-
-    def screen(self: Policy, direction: Direction, kind: Kind, text: str) -> list[CompiledRule]:
-        nonlocal screens
-        screens += 1
-        return real_screen(self, direction, kind, text)
-
-    monkeypatch.setattr(RiskStage, "_record", record)
-    monkeypatch.setattr(Policy, "candidates", screen)
+    spy = _Spy(monkeypatch)
     whole, ctx = await _stream(events, streamed=False)
     assert whole == events and all(a is b for a, b in zip(whole, events, strict=True))
-    assert screens == 1 and ctx.finish_reason == "stop" and ctx.redactions == 0
-    (gate,) = records
-    assert gate.answer == [text] and not gate.reasons  # type: ignore[attr-defined]
+    assert spy.screens == 1 and ctx.finish_reason == "stop" and ctx.redactions == 0
+    (gate,) = spy.gates
+    assert gate.answer == [text] and not gate.reasons
     pieces: list[Event] = [*map(ReasoningDelta, _split(thinking, draw)), call,
                            *map(TextDelta, _split(text, draw))]
     held, _ = await _stream(pieces, streamed=False)  # in pieces: the holdback's path
