@@ -11,8 +11,14 @@ its hash (Python's string hash, SipHash keyed with a secret drawn at each start,
 cannot be crafted offline to collide with another). Where hash randomisation is turned off
 (`PYTHONHASHSEED=0`) nothing is kept and every text is scanned. Only texts that the fast rules
 found nothing in are kept, and only for kinds whose semantic rules never change a request
-(those are scanned every time). A reload changes the digest: what was kept for the policy
-before ages out, least recently used first, past `capacity` keys.
+(those are scanned every time). A reload changes the digest, so nothing found clean under
+one policy passes under the next.
+
+Bounded, and not flushed by one-off texts (a service answering thousands of new questions a
+second would otherwise push out a conversation's messages between two of its turns): a
+segmented LRU. A text found clean enters a probation segment; found again there, it moves to
+a protected one; the least recently used of each segment goes when it is full (out of the
+protected one, back to probation). One-off texts only ever pass through probation.
 """
 
 from __future__ import annotations
@@ -22,36 +28,48 @@ from collections import OrderedDict
 
 from app.guardian.compiled import Policy
 
-CAPACITY = 16384  # keys (about 2 MiB), far more than the distinct texts of a busy minute
+CAPACITY = 8192  # keys in each of the two segments (16,384 keys: 3 MiB measured)
+
+Key = tuple[str, str, int, int]  # policy digest, kind, length, hash
 
 
 class CleanTexts:
     """A bounded set of (policy, kind, text) the policy found nothing in."""
 
-    __slots__ = ("_capacity", "_keys", "enabled")
+    __slots__ = ("_capacity", "_probation", "_protected", "enabled")
 
     def __init__(self, capacity: int = CAPACITY) -> None:
-        self._capacity = capacity
-        self._keys: OrderedDict[tuple[str, str, int, int], None] = OrderedDict()
+        self._capacity = capacity  # of each segment
+        self._probation: OrderedDict[Key, None] = OrderedDict()  # seen once
+        self._protected: OrderedDict[Key, None] = OrderedDict()  # seen again since
         self.enabled = bool(sys.flags.hash_randomization) and capacity > 0
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._probation) + len(self._protected)
 
     def holds(self, policy: Policy, kind: str, text: str) -> bool:
         """Whether `text` of `kind` was found clean by `policy` (and is kept)."""
         if not self.enabled:
             return False
         key = (policy.digest, kind, len(text), hash(text))
-        if key not in self._keys:
+        if key in self._protected:
+            self._protected.move_to_end(key)
+            return True
+        if key not in self._probation:
             return False
-        self._keys.move_to_end(key)
+        del self._probation[key]
+        self._protected[key] = None
+        if len(self._protected) > self._capacity:
+            self._on_probation(self._protected.popitem(last=False)[0])
         return True
 
     def add(self, policy: Policy, kind: str, text: str) -> None:
         """Keep that `policy` found nothing in `text` of `kind`."""
-        if not self.enabled:
-            return
-        self._keys[(policy.digest, kind, len(text), hash(text))] = None
-        if len(self._keys) > self._capacity:
-            self._keys.popitem(last=False)
+        if self.enabled:
+            self._on_probation((policy.digest, kind, len(text), hash(text)))
+
+    def _on_probation(self, key: Key) -> None:
+        self._probation[key] = None
+        self._probation.move_to_end(key)
+        if len(self._probation) > self._capacity:
+            self._probation.popitem(last=False)

@@ -69,15 +69,20 @@ def test_what_is_kept_is_bounded_and_belongs_to_its_policy() -> None:
     policy = load_policy()
     other = replace(policy, digest="0" * 64)  # the same rules, reloaded from other files
     kept = CleanTexts(capacity=2)
-    kept.add(policy, "text", "first")
-    kept.add(policy, "text", "second")
-    assert kept.holds(policy, "text", "first")  # now the most recently used
-    kept.add(policy, "text", "third")  # the least recently used goes: "second"
-    assert len(kept) == 2
-    assert not kept.holds(policy, "text", "second")
-    assert kept.holds(policy, "text", "third") and kept.holds(policy, "text", "first")
-    assert not kept.holds(other, "text", "first")  # another policy scans it again
-    assert not kept.holds(policy, "tool", "first")  # and so does another kind of text
+    kept.add(policy, "text", "instructions")
+    assert kept.holds(policy, "text", "instructions")  # found again: protected
+    for n in range(10):  # one-off texts pass through probation, two at most at a time
+        kept.add(policy, "text", f"one-off {n}")
+    assert len(kept) == 3
+    assert kept.holds(policy, "text", "instructions")
+    assert kept.holds(policy, "text", "one-off 9") and kept.holds(policy, "text", "one-off 8")
+    assert not kept.holds(policy, "text", "one-off 7")
+    # Protected is full (instructions, one-off 9, one-off 8): its least recently used goes
+    # back to probation, not out.
+    assert len(kept) == 3
+    assert kept.holds(policy, "text", "instructions")
+    assert not kept.holds(other, "text", "instructions")  # another policy scans it again
+    assert not kept.holds(policy, "tool", "instructions")  # and so does another kind
 
 
 def test_nothing_is_kept_without_hash_randomisation() -> None:
