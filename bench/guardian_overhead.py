@@ -154,22 +154,31 @@ async def _drain(app: Any) -> None:
         await asyncio.gather(*list(reviews), return_exceptions=True)
 
 
+def _cpu(app: Any) -> float:
+    """This process's CPU time and the embedding worker process's, in seconds."""
+    return time.process_time() + app.state.lukhas.embedding_models.worker_cpu_seconds()
+
+
 async def cpu_per_request(app: Any, n: int) -> tuple[float, float]:
     """(CPU µs, wall µs) per request over `n` requests, background reviews included (with
     the embedding worker process's CPU time for them)."""
     status, out = await call(app, "POST", "/v1/responses", fresh(), KEY)
     assert status == 200, out
     await _drain(app)
-    models = app.state.lukhas.embedding_models
-
-    def cpu_now() -> float:
-        return time.process_time() + models.worker_cpu_seconds()
-
-    cpu, wall = cpu_now(), time.perf_counter()
+    cpu, wall = _cpu(app), time.perf_counter()
     for _ in range(n):
         await call(app, "POST", "/v1/responses", fresh(), KEY)
     await _drain(app)
-    return ((cpu_now() - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6)
+    return ((_cpu(app) - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6)
+
+
+async def _for(app: Any, seconds: float) -> int:
+    """Requests one after another for `seconds`; how many."""
+    ends, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < ends:
+        await call(app, "POST", "/v1/responses", fresh(), KEY)
+        n += 1
+    return n
 
 
 async def steady(app: Any, warm_s: float, seconds: float) -> float:
@@ -177,17 +186,11 @@ async def steady(app: Any, warm_s: float, seconds: float) -> float:
     after another, after `warm_s` of them: long enough for the semantic reviews' allowance
     to be spent, so that what they take is their steady share (the lane's review_cpu_share
     of a core), not the first reviews a new app admits at once."""
-    models = app.state.lukhas.embedding_models
-    for span, timed in ((warm_s, False), (seconds, True)):
-        cpu = time.process_time() + models.worker_cpu_seconds()
-        ends, n = time.perf_counter() + span, 0
-        while time.perf_counter() < ends:
-            await call(app, "POST", "/v1/responses", fresh(), KEY)
-            n += 1
-        if timed:
-            await _drain(app)
-            return (time.process_time() + models.worker_cpu_seconds() - cpu) / n * 1e6
-    raise AssertionError("unreachable")
+    await _for(app, warm_s)
+    cpu = _cpu(app)
+    n = await _for(app, seconds)
+    await _drain(app)
+    return (_cpu(app) - cpu) / n * 1e6
 
 
 async def first_delta(app: Any, streams: int) -> list[float]:

@@ -88,10 +88,10 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     _keep_clean(clean, policy, fresh, found)
     # A semantic rule that may change the request was awaited above; one that only logs
     # reviews the text after it went on.
-    if any(policy.reviewed_later("input", t.kind) for t in texts):  # type: ignore[arg-type]
-        later: list[tuple[str, Kind, str]] = [
-            (t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
-            if policy.reviewed_later("input", t.kind)]  # type: ignore[arg-type]
+    later: list[tuple[str, Kind, str]] = [
+        (t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
+        if policy.reviewed_later("input", t.kind)]  # type: ignore[arg-type]
+    if later:
         enforcement.review_later(guardian, policy, "input", later, actor=actor,
                                  correlation_id=request_id, flagged=bool(found))
     action = strongest(_action(d, enforcement) for _, d in found) if found else "allow"
