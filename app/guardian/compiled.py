@@ -48,6 +48,9 @@ class CompiledRule:
     # An expression every hit of the rule matches: the policy's screen leaves the rule out of
     # a scan when the text lacks its required literals (None: the rule always runs).
     source: str | None = None
+    # A cheap test a text passes when the rule may find something in it, run on what the
+    # screen keeps (PII: enough digits, or an `@`); None: every text the screen keeps.
+    possible: Callable[[str], bool] | None = field(default=None, repr=False)
 
     def reason(self, score: float, start: int, end: int, detector: str = "") -> Reason:
         return Reason(self.name, self.category, detector or self.detector, self.action,
@@ -72,6 +75,8 @@ class Policy:
                                                   compare=False)
     _later: set[tuple[Direction, Kind]] = field(default_factory=set, repr=False,
                                                 compare=False)
+    _tested: set[tuple[Direction, Kind]] = field(default_factory=set, repr=False,
+                                                 compare=False)
 
     def __post_init__(self) -> None:
         for direction in ("input", "output"):
@@ -83,6 +88,8 @@ class Policy:
                         and (r.detector == "semantic") == semantic)
                 self._screens[(direction, kind)] = Screen(
                     (r, r.source) for r in self._index[(direction, kind, False)])
+                if any(r.possible for r in self._index[(direction, kind, False)]):
+                    self._tested.add((direction, kind))
                 if any(r.action in ("redact", "block")
                        for r in self._index[(direction, kind, True)]):
                     self._decides.add((direction, kind))
@@ -112,8 +119,11 @@ class Policy:
     def candidates(self, direction: Direction, kind: Kind, text: str) -> list[CompiledRule]:
         """The rules without an embedding call that may find something in `text`: those
         whose pattern's required literals it lacks are left out (app/guardian/detectors/
-        screen.py)."""
-        return self._screens[(direction, kind)].candidates(text)
+        screen.py), and those whose own test (`CompiledRule.possible`) it fails."""
+        found = self._screens[(direction, kind)].candidates(text)
+        if found and (direction, kind) in self._tested:
+            return [r for r in found if r.possible is None or r.possible(text)]
+        return found
 
     def candidates_of(self, direction: Direction, kind: Kind,
                       texts: Sequence[str]) -> list[CompiledRule]:
@@ -133,6 +143,7 @@ def _compile_rule(spec: RuleSpec, default_model: str) -> CompiledRule:
     examples: tuple[str, ...] = ()
     model = ""
     source = None
+    possible = None
     if spec.detector == "pattern":
         compiled = compile_safe(spec.patterns, ignore_case=spec.ignore_case)
         source = compiled.pattern
@@ -144,6 +155,7 @@ def _compile_rule(spec: RuleSpec, default_model: str) -> CompiledRule:
     elif spec.detector == "pii":
         find = pii.finder(spec.entities, spec.phone_region)
         source = pii.screen_pattern(spec.entities)
+        possible = pii.possible(spec.entities)
     elif spec.detector == "secrets":
         find = secrets.finder(spec.entities)
         source = secrets.screen_pattern(spec.entities)
@@ -158,7 +170,7 @@ def _compile_rule(spec: RuleSpec, default_model: str) -> CompiledRule:
         threshold=threshold,
         replacement=spec.replacement if spec.replacement is not None else f"[{spec.category}]",
         directions=frozenset(spec.direction), kinds=frozenset(spec.kinds or KINDS),
-        find=find, examples=examples, model=model, source=source)
+        find=find, examples=examples, model=model, source=source, possible=possible)
 
 
 def compile_policy(files: Sequence[tuple[str, bytes]],

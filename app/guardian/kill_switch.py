@@ -73,6 +73,11 @@ class KillSwitch:
             self._set(bool(engaged), now)
             return self._engaged
 
+    def disengaged(self) -> bool:
+        """True when the state read within CACHE_SECONDS is released: a request may go on
+        without awaiting `engaged` (most requests). False when it must ask `engaged`."""
+        return not self._engaged and time.monotonic() - self._read_at < CACHE_SECONDS
+
     def last_known(self) -> bool:
         """The cached state, without reading it again; SwitchUnknown when it is stale."""
         return self._current()

@@ -52,11 +52,12 @@ class GuardianMiddleware:
             return
         state: Any = scope["app"].state.lukhas
         enforcement: Enforcement = state.enforcement
-        refusal = await enforcement.stopped(scope.get("state", {}).get("identity"),
-                                            scope["path"])
-        if refusal is not None:
-            await refuse(refusal, scope, receive, send)
-            return
+        if not enforcement.kill_switch.disengaged():  # else released, as read just now
+            refusal = await enforcement.stopped(scope.get("state", {}).get("identity"),
+                                                scope["path"])
+            if refusal is not None:
+                await refuse(refusal, scope, receive, send)
+                return
         if (scope["type"] != "http" or scope["method"] != "POST"
                 or scope["path"] not in SCANNED_PATHS or not is_json(_content_type(scope))):
             await self.app(scope, receive, send)

@@ -59,17 +59,23 @@ async def _stream(events: list[Event], *,
 
 
 class _Spy:
-    """What the Risk stage records of each answer (its gate), and how many screens the
-    policy makes, while a test runs."""
+    """What the Risk stage records of each answer (its gate, on the holdback's path; what
+    it counts, on every path), and how many screens the policy makes, while a test runs."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.gates: list[Any] = []
+        self.counted: list[tuple[str, str, bool]] = []  # answer, action, flagged
         self.screens = 0
-        record, screen = RiskStage._record, Policy.candidates
+        record, count, screen = RiskStage._record, RiskStage._counted, Policy.candidates
 
         async def recorded(stage: RiskStage, ctx: RunContext, gate: Any) -> None:
             self.gates.append(gate)
             await record(stage, ctx, gate)
+
+        def counted(stage: RiskStage, ctx: RunContext, policy: Policy, answer: str,
+                    action: Any, flagged: bool) -> Any:
+            self.counted.append((answer, action, flagged))
+            return count(stage, ctx, policy, answer, action, flagged)
 
         def screened(policy: Policy, direction: Direction, kind: Kind,
                      text: str) -> list[CompiledRule]:
@@ -77,6 +83,7 @@ class _Spy:
             return screen(policy, direction, kind, text)
 
         monkeypatch.setattr(RiskStage, "_record", recorded)
+        monkeypatch.setattr(RiskStage, "_counted", counted)
         monkeypatch.setattr(Policy, "candidates", screened)
 
 
@@ -139,6 +146,7 @@ async def test_an_answer_given_whole_is_scanned_once_a_channel(
     streamed, ctx = await _stream(events)
     assert [type(e) for e in whole] == [ReasoningDelta, TextDelta]
     assert spy.gates[0].scans == 2 < spy.gates[1].scans
+    assert [c[1] for c in spy.counted] == ["redact", "redact"]
 
     def sent(out: list[Event], kind: type) -> str:
         return "".join(e.text for e in out if isinstance(e, kind))  # type: ignore[union-attr]
@@ -161,8 +169,7 @@ async def test_a_clean_answer_given_whole_leaves_as_it_came(
     whole, ctx = await _stream(events, streamed=False)
     assert whole == events and all(a is b for a, b in zip(whole, events, strict=True))
     assert spy.screens == 1 and ctx.finish_reason == "stop" and ctx.redactions == 0
-    (gate,) = spy.gates
-    assert gate.answer == [text] and not gate.reasons
+    assert spy.gates == [] and spy.counted == [(text, "allow", False)]
     pieces: list[Event] = [*map(ReasoningDelta, _split(thinking, draw)), call,
                            *map(TextDelta, _split(text, draw))]
     held, _ = await _stream(pieces, streamed=False)  # in pieces: the holdback's path

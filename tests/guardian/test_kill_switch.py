@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 
+from app.db.migrate import migrate
 from app.db.pool import open_pool
 from app.guardian.audit import verify
 from app.guardian.lanes import DEFAULT_PATH
@@ -242,5 +243,31 @@ async def test_a_slow_read_of_the_switch_does_not_hold_other_requests(pg_url: st
         assert time.perf_counter() - started < 0.1
         held.gate.set()
         assert await slow is False
+    finally:
+        await db.close()
+
+
+async def test_a_request_asks_the_database_only_when_the_state_read_is_old(
+        fresh_db_url: str) -> None:
+    # `disengaged` (the middleware's test, without an await) holds only for a released
+    # switch read within CACHE_SECONDS; then `engaged` reads it again, and sees a change.
+    from app.guardian import kill_switch
+    from app.guardian.lanes import KillSwitchRule
+
+    await migrate(fresh_db_url)  # its own database: the switch engaged here stops no other
+    db = await open_pool(fresh_db_url, min_size=1, max_size=2)
+    try:
+        switch = kill_switch.KillSwitch(db, KillSwitchRule())
+        assert not switch.disengaged(), "never read: ask"
+        assert await switch.engaged() is False
+        assert switch.disengaged()
+        async with db.acquire() as conn:
+            await conn.execute("UPDATE guardian_switch SET engaged = true")
+        assert switch.disengaged(), "as read just now"
+        switch._read_at -= kill_switch.CACHE_SECONDS
+        switch._tried_at -= kill_switch.CACHE_SECONDS
+        assert not switch.disengaged(), "read too long ago: ask"
+        assert await switch.engaged() is True
+        assert not switch.disengaged(), "engaged: every request asks"
     finally:
         await db.close()

@@ -65,6 +65,49 @@ def test_required_literals(pattern: str, expected: list[list[set[str]]] | None) 
         sorted(sorted(map(sorted, alt)) for alt in expected)
 
 
+B = "\uffff"  # BOUND: where a pattern bounds a word
+
+
+@pytest.mark.parametrize(("pattern", "expected"), [
+    (r"\bkill (?:you|them)\b", [[{f"{B}kill you{B}"}], [{f"{B}kill them{B}"}]]),
+    # After an optional part that ends in a space, after a space: a word starts.
+    (r"\byou are (?:\w+ )?(?:an idiot|a moron)\b",
+     [[{f"{B}an idiot{B}"}, {f"{B}you are "}], [{f"{B}a moron{B}"}, {f"{B}you are "}]]),
+    (r"(?<![\w-])sk-\w{4}", [[{f"{B}sk-"}]]),  # a lookbehind for a word character
+    (r"(?<![A-Z0-9])AKIA", [[{"AKIA"}]]),  # not for every word character: no boundary
+    (r"(?a)\bcat\b", [[{"cat"}]]),  # ASCII's word boundary is not Unicode's
+    (r"(?a:x)\bcat\b", [[{"xcat"}]]),
+    (r"\bwatch\s+out\b", [[{f"{B}watch{B}"}, {f"{B}out{B}"}]]),  # white space around
+])
+def test_required_literals_keep_word_boundaries(pattern: str,
+                                                expected: list[list[set[str]]]) -> None:
+    found = required_literals(pattern, bounds=True)
+    assert found is not None
+    assert sorted(sorted(map(sorted, alt)) for alt in found) == \
+        sorted(sorted(map(sorted, alt)) for alt in expected)
+
+
+@pytest.mark.parametrize("text", [
+    "\u00b2kill you", "x\u0301 kill you", "kill you\u00bd", "_kill you", " \u00e9lan ",
+    "\u00c9LAN vital", "x\u00e9lan", "\u00e9 sk-abcd", "-sk-abcd", "\u00e9cat", "\u00e9 cat",
+    "KILL YOU", "kill\u00a0you", "\u212aill you", "k\u0130ll you", "an \u0130DIOT",
+    "an \u0131diot", "\u017fk-abcd", "xkill you", "\u0130diot",
+])
+def test_word_boundaries_only_narrow_what_unicode_allows(text: str) -> None:
+    """RE2 looks for a bounded literal at its (ASCII) word boundaries, the patterns match at
+    Unicode's: beside an ASCII letter every Unicode boundary is an ASCII one, so whatever a
+    pattern matches next to characters ASCII and Unicode see differently, the screen keeps;
+    and the letters `regex` matches to characters outside ASCII when it ignores case (the
+    Kelvin sign, the long s, the Turkish capital I with and without its dot) too."""
+    patterns = [("kill", r"\bkill you\b"), ("elan", r"\b\u00e9lan\b"),
+                ("sk", r"(?<![\w-])sk-\w{4}"), ("cat", r"(?a)\bcat\b"),
+                ("idiot", r"\bidiot\b")]
+    kept = set(Screen(patterns).candidates(text))
+    for name, source in patterns:
+        if regex.search(source, text, regex.IGNORECASE | regex.VERSION0):
+            assert name in kept, name
+
+
 def test_every_labelled_text_keeps_the_patterns_that_match_it() -> None:
     missed = []
     for text in TEXTS:
@@ -115,6 +158,21 @@ def test_the_policy_screen_keeps_every_rule_that_finds_something() -> None:
     assert not missed
     assert all(policy._screens[(d, "text")].screened ==
                len(policy.rules_for(d, "text", semantic=False)) for d in ("input", "output"))
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("call 2 of 3 on 4 May", set()),  # a few digits: no entity holds so few
+    ("on 4 May 2026 at 9", {"pii.output.identifiers"}),  # 6: a UK NINO's, not a phone's 7
+    ("write to ada@example.org", {"pii.output.contact"}),
+    ("ring 06 12 34 56 78", {"pii.output.contact", "pii.output.identifiers"}),
+])
+def test_pii_rules_are_candidates_for_texts_that_may_hold_their_entities(
+        text: str, kept: set[str]) -> None:
+    """The PII rules' own test (enough digits for the entity that needs fewest, or an `@`
+    for e-mail addresses) leaves them out of most texts that hold a digit, before a scan."""
+    policy = load_policy(DEFAULT_DIR)
+    names = {r.name for r in policy.candidates("output", "text", text)}
+    assert {n for n in names if n.startswith("pii.")} == kept
 
 
 def test_a_lone_surrogate_is_screened_like_any_character() -> None:

@@ -180,12 +180,27 @@ def screen_pattern(entities: Sequence[str]) -> str:
     return "|".join(needs)
 
 
+def _fewest(entities: Sequence[str]) -> int:
+    """The fewest digits any entity but an e-mail address holds: most texts that hold a
+    digit (a count, a year) hold fewer, and nothing is searched for them."""
+    return min((_MIN_DIGITS[e] for e in entities if e != "email"), default=sys.maxsize)
+
+
+def possible(entities: Sequence[str]) -> Callable[[str], bool]:
+    """Whether an entity of `entities` may be in a text at all: it holds as many digits as
+    the fewest any of them holds, or an `@` where e-mail addresses are among them (a test
+    the policy's screen runs before it counts the rule a candidate; `finder` runs it too)."""
+    fewest, emails_too = _fewest(entities), "email" in entities
+
+    def test(text: str) -> bool:
+        return (emails_too and "@" in text) or _digit_count(text) >= fewest
+    return test
+
+
 def finder(entities: Sequence[str], phone_region: str) -> Callable[[str], Iterator[Hit]]:
     """A function finding every entity of `entities` in a text."""
     emails_too = "email" in entities
-    # The fewest digits any entity but an e-mail address holds: most texts that hold a digit
-    # (a count, a year) hold fewer, and nothing is searched for them.
-    fewest = min((_MIN_DIGITS[e] for e in entities if e != "email"), default=sys.maxsize)
+    fewest = _fewest(entities)
 
     def search(text: str, digits: int) -> Iterator[Hit]:
         for entity in entities:

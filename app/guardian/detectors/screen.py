@@ -13,6 +13,14 @@ The literals come from the pattern's syntax tree (Python's own parser, whose syn
 taken as matching anything, which only widens the screen; literals are matched ignoring
 case, which widens it too. A pattern with no required literal (`\\d{4}`), or in syntax that
 parser does not know, is never screened out.
+
+Where a pattern bounds a word (`\\b`, a negative lookaround for a word character, or a part
+that can only be a space or a mark before or after the literal), the literal keeps that
+boundary, and the RE2 set looks for it at word boundaries only (`\\bkill you\\b`). RE2
+builds its DFA's states as texts meet them, and a set of 1,300 literals searched at every
+position met new states in nearly every new text (a request's question): building them was
+most of what the screen cost in a request. At word starts only, far fewer are met (measured
+with bench/guardian_instructions.py: 87,000 instructions less per request).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 import re2
+import regex
 
 # Python's parser of `re` syntax (private modules, stable since 3.11; no stubs name them).
 sre_parse: Any = importlib.import_module("re._parser")
@@ -32,20 +41,34 @@ _MAX_CLASS = 8  # characters of a class ([sz]) taken as alternatives
 _MAX_RANGE = 128  # characters of a class ([\u200b-\u200d]) one of which is required
 
 K = TypeVar("K", bound=Hashable)
+# Where a pattern puts a word boundary, in the texts `required_literals(…, bounds=True)`
+# gives: a noncharacter, which no text is meant to hold (a pattern's own is taken as unknown).
+BOUND = "\uffff"
+_BOUND = frozenset({BOUND})
+_NOT_UNICODE = sre.SRE_FLAG_ASCII | sre.SRE_FLAG_LOCALE
+# A word character as the policy's patterns mean it (the `regex` library's `\w`, which its
+# `\b` bounds; not `re`'s: they differ on 30,000 characters, superscripts and combining
+# marks among them).
+_WORD = regex.compile(r"\w")
 Exact = frozenset[str] | None  # every text a part can match, when there are few
 Needs = tuple[frozenset[str], ...]  # sets every match holds a text of each of (all required)
 _MAX_NEEDS = 4  # sets kept for one alternative: the most selective
 
 
-def required_literals(pattern: str) -> list[Needs] | None:
+def required_literals(pattern: str, *, bounds: bool = False) -> list[Needs] | None:
     """What every match of `pattern` contains (compared ignoring case): alternatives, each a
     few sets of texts, such that a match holds a text of every set of one alternative (the
     pattern's top-level branches are the alternatives). None when nothing is known for some
-    alternative."""
+    alternative. `bounds`: the texts hold BOUND where the pattern puts a word boundary
+    (`\\b`, or a negative lookaround for a word character), so that a word of a text can be
+    known to stand whole in every match."""
     try:
         tree = sre_parse.parse(pattern, 0)
     except (re.error, RecursionError, OverflowError):
         return None  # syntax of the `regex` library only: not screened
+    # A word boundary of ASCII or locale rules is not the Unicode one (`_WORD`) the rest of
+    # the screen reasons with: with such a flag anywhere, no boundary is marked.
+    bounds = bounds and not (tree.state.flags & _NOT_UNICODE or _scoped_flags(tree.data))
     items = list(tree.data)
     at = [i for i, (op, _) in enumerate(items) if op is sre.BRANCH]
     if len(at) == 1:  # a·(b|c)·d is a·b·d or a·c·d (the parser draws common prefixes out)
@@ -56,7 +79,7 @@ def required_literals(pattern: str) -> list[Needs] | None:
     alternatives = []
     try:
         for branch in branches:
-            exact, needs = _sequence(branch)
+            exact, needs = _sequence(branch, bounds)
             needs = _most_selective(needs + _as_needs(exact))
             if not needs:
                 return None
@@ -66,15 +89,30 @@ def required_literals(pattern: str) -> list[Needs] | None:
     return alternatives
 
 
+def _scoped_flags(items: Any) -> bool:
+    """Whether a group of `items` sets the ASCII or locale flag (`(?a:…)`)."""
+    for op, av in items:
+        if op is sre.SUBPATTERN and (av[1] & _NOT_UNICODE or _scoped_flags(av[3])):
+            return True
+        if op is sre.BRANCH and any(_scoped_flags(b) for b in av[1]):
+            return True
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT, sre.ASSERT,
+                  sre.ASSERT_NOT) and _scoped_flags(av[-1]):
+            return True
+        if op is sre.ATOMIC_GROUP and _scoped_flags(av):
+            return True
+    return False
+
+
 def _as_needs(exact: Exact) -> Needs:
-    if exact is None or "" in exact:
+    if exact is None or any(not t.replace(BOUND, "") for t in exact):
         return ()
     return (exact,)
 
 
 def _selectivity(need: frozenset[str]) -> tuple[int, int]:
     """The longer the shortest text, then the fewer texts, the fewer texts hold one."""
-    return min(map(len, need)), -len(need)
+    return min(len(t) - t.count(BOUND) for t in need), -len(need)
 
 
 def _most_selective(needs: Needs) -> Needs:
@@ -82,36 +120,122 @@ def _most_selective(needs: Needs) -> Needs:
     return tuple(unique[:_MAX_NEEDS])
 
 
-def _sequence(items: Iterable[tuple[Any, Any]]) -> tuple[Exact, Needs]:
-    run: frozenset[str] = frozenset({""})  # the exact texts of the parts since the last cut
+def _sequence(items: Iterable[tuple[Any, Any]], bounds: bool,
+              apart: bool = False) -> tuple[Exact, Needs]:
+    """The exact texts of `items` when there are few, and what every match of them holds;
+    `apart`: the character before them is never a word character (with `bounds`)."""
+    # (bounds) The character before the part at hand is never a word character: a text of
+    # the parts from there starts a word, where it starts with one (BOUND marks it).
+    apart = apart and bounds
+    # The exact texts of the parts since the last cut.
+    run: frozenset[str] = frozenset({BOUND if apart else ""})
     whole = True  # whether `run` covers every part so far
     needs: Needs = ()
     for item in items:
-        exact, inner = _node(*item)
+        exact, inner = _node(*item, bounds, apart)
+        edges = _edges(*item) if bounds else _UNKNOWN
         if exact is not None:
             joined = frozenset(a + b for a in run for b in exact)
             if len(joined) <= _MAX_STRINGS:
                 run = joined
+                apart = _apart_after(apart, edges)
                 continue
         whole = False
+        if edges[0] and not edges[2]:  # the part's first character is never a word's
+            run = frozenset(t + BOUND for t in run)
         needs += _as_needs(run) + inner
-        run = exact if exact is not None else frozenset({""})
+        start = frozenset({BOUND if apart else ""})
+        apart = _apart_after(apart, edges)
+        if exact is not None:
+            run = frozenset(a + b for a in start for b in exact)
+        else:
+            run = frozenset({BOUND if apart else ""})
     if whole:
         return run, needs
     return None, needs + _as_needs(run)
 
 
-def _node(op: Any, av: Any) -> tuple[Exact, Needs]:
+Edges = tuple[bool, bool, bool]  # first and last characters never a word's; may be empty
+_UNKNOWN: Edges = (False, False, True)
+_ZERO_WIDTH: Edges = (True, True, True)
+
+
+def _apart_after(apart: bool, edges: Edges) -> bool:
+    """Whether the character before what follows a part is never a word character."""
+    return edges[1] and (apart or not edges[2])
+
+
+def _edges(op: Any, av: Any) -> Edges:
+    """Of a part of a pattern: whether every match of it that is not empty starts, and
+    ends, with a character that is not a word character (`regex`'s `\\w`), and whether it
+    may match the empty text. What is not known is False, False, True."""
     if op is sre.LITERAL:
-        return frozenset({chr(av)}), ()
+        apart = not _WORD.match(chr(av))
+        return apart, apart, False
+    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+        return _ZERO_WIDTH
+    if op is sre.IN:
+        apart = _apart_class(av)
+        return apart, apart, False
+    if op is sre.SUBPATTERN:
+        return _sequence_edges(av[3])
+    if op is sre.ATOMIC_GROUP:
+        return _sequence_edges(av)
+    if op is sre.BRANCH:
+        parts = [_sequence_edges(b) for b in av[1]]
+        return (all(p[0] for p in parts), all(p[1] for p in parts),
+                any(p[2] for p in parts))
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+        first, last, empty = _sequence_edges(av[2])
+        return first, last, empty or av[0] == 0
+    return _UNKNOWN
+
+
+def _sequence_edges(items: Iterable[tuple[Any, Any]]) -> Edges:
+    edges = [_edges(*item) for item in items]
+
+    def side(parts: Iterable[Edges], at: int) -> bool:
+        for part in parts:  # the first part that cannot be empty decides; those before too
+            if not part[at]:
+                return False
+            if not part[2]:
+                return True
+        return True
+    return side(edges, 0), side(reversed(edges), 1), all(e[2] for e in edges)
+
+
+_SPACE_LIKE = frozenset({sre.CATEGORY_SPACE, sre.CATEGORY_NOT_WORD, sre.CATEGORY_LINEBREAK})
+
+
+def _apart_class(items: Sequence[tuple[Any, Any]]) -> bool:
+    """Whether a class holds no word character (`[ .-]`, `\\s`)."""
+    for op, av in items:
+        if op is sre.LITERAL:
+            if _WORD.match(chr(av)):
+                return False
+        elif op is sre.RANGE:
+            if av[1] - av[0] > _MAX_RANGE or any(
+                    _WORD.match(chr(c)) for c in range(av[0], av[1] + 1)):
+                return False
+        elif not (op is sre.CATEGORY and av in _SPACE_LIKE):
+            return False  # a negated class, digits, words…
+    return True
+
+
+def _node(op: Any, av: Any, bounds: bool, apart: bool = False) -> tuple[Exact, Needs]:
+    if op is sre.LITERAL:
+        return (frozenset({chr(av)}), ()) if chr(av) != BOUND else (None, ())
+    if bounds and ((op is sre.AT and av is sre.AT_BOUNDARY)
+                   or (op is sre.ASSERT_NOT and _word_class(av[1]))):
+        return _BOUND, ()  # zero width, a word on one side of it at most
     if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
         return frozenset({""}), ()  # zero width: taken as always true
     if op is sre.SUBPATTERN:
-        return _sequence(av[3])
+        return _sequence(av[3], bounds, apart)
     if op is sre.ATOMIC_GROUP:
-        return _sequence(av)
+        return _sequence(av, bounds, apart)
     if op is sre.BRANCH:
-        return _branch([_sequence(b) for b in av[1]])
+        return _branch([_sequence(b, bounds, apart) for b in av[1]])
     if op is sre.IN:
         chars = _class(av)
         if chars is None:
@@ -119,7 +243,9 @@ def _node(op: Any, av: Any) -> tuple[Exact, Needs]:
         return (chars, ()) if len(chars) <= _MAX_CLASS else (None, (chars,))
     if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
         low, high, sub = av
-        exact, needs = _sequence(sub)
+        # A repetition after the first starts after the last one's end.
+        exact, needs = _sequence(sub, bounds, apart and (
+            high == 1 or (bounds and _sequence_edges(sub)[1])))
         if low == high == 1:
             return exact, needs
         if low == 0:
@@ -128,6 +254,16 @@ def _node(op: Any, av: Any) -> tuple[Exact, Needs]:
             return (frozenset({""}), ()) if exact == frozenset({""}) else (None, ())
         return None, needs + _as_needs(exact)  # at least once: what one holds
     return None, ()  # any character, a category, a back reference…
+
+
+def _word_class(items: Any) -> bool:
+    """Whether a lookaround's pattern is one class holding every word character (`[\\w-]`):
+    not preceded (or followed) by one, a word of the match starts (or ends) there."""
+    if len(items) != 1 or items[0][0] is not sre.IN:
+        return False
+    members = items[0][1]
+    return (sre.CATEGORY, sre.CATEGORY_WORD) in members and not any(
+        op is sre.NEGATE for op, _ in members)
 
 
 def _class(items: Sequence[tuple[Any, Any]]) -> frozenset[str] | None:
@@ -159,7 +295,30 @@ def _branch(parts: Sequence[tuple[Exact, Needs]]) -> tuple[Exact, Needs]:
 
 
 def _re2_literal(text: str) -> str:
-    return "".join(c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}" for c in text)
+    """`text` (a required text) for RE2: its characters escaped, and where it holds BOUND
+    beside an ASCII word character, RE2's `\\b` there. RE2's word boundary is ASCII's, and
+    the pattern's (`regex`) Unicode's: a character that is not a word character to Unicode
+    is none to ASCII, so beside an ASCII word character every boundary of the pattern's is
+    one of RE2's (elsewhere BOUND is dropped). That holds of the text's characters, which
+    `Screen.candidates` makes sure of (`_AS_ASCII`)."""
+    out = []
+    for i, c in enumerate(text):
+        if c != BOUND:
+            out.append(c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}")
+        elif any(_ascii_word(n) for n in text[i - 1:i] + text[i + 1:i + 2]):
+            out.append("\\b")
+    return "".join(out)
+
+
+def _ascii_word(c: str) -> bool:
+    return c.isascii() and (c.isalnum() or c == "_")
+
+
+# The characters outside ASCII that `regex` takes for an ASCII letter when it ignores case
+# (every one, found by trying them all): the Kelvin sign, the long s, and the Turkish capital
+# I with and without its dot (which RE2 does not fold). A text holding one is screened also
+# with the letter in its place, so that it meets a boundary where the pattern does.
+_AS_ASCII = str.maketrans({"\u212a": "k", "\u017f": "s", "\u0130": "i", "\u0131": "i"})
 
 
 def _one_char(need: frozenset[str]) -> frozenset[str] | None:
@@ -233,14 +392,15 @@ class Screen(Generic[K]):
         index: dict[frozenset[str], int] = {}
         chars: dict[frozenset[str], int] = {}
         for key, pattern in patterns:
-            alternatives = None if pattern is None else required_literals(pattern)
+            alternatives = None if pattern is None else required_literals(pattern,
+                                                                          bounds=True)
             if alternatives is None:
                 self._always.append(key)
                 continue
             for needs in alternatives:
                 sets, classes = [], []
                 for need in needs:
-                    one = _one_char(need)
+                    one = _one_char(frozenset(t.replace(BOUND, "") for t in need))
                     if one is None:
                         sets.append(index.setdefault(need, len(index)))
                     else:
@@ -287,6 +447,10 @@ class Screen(Generic[K]):
     def candidates(self, text: str) -> list[K]:
         """The keys whose pattern may match `text`: those never screened out first."""
         hits: list[int] | None = None
+        if not text.isascii():
+            as_ascii = text.translate(_AS_ASCII)
+            if as_ascii != text:
+                text = f"{text}\n{as_ascii}"
         # A lone surrogate, which UTF-8 cannot hold, is kept as is.
         data = text.encode("utf-8", "surrogatepass")
         if self._set is not None:

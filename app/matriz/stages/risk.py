@@ -91,7 +91,7 @@ class RiskStage(Stage):
         if not ctx.streamed:  # nobody watches it come: all of it first, then its checks
             events, failure = await _gathered(upstream)
             if failure is None:
-                clean, screened = await self._clean(ctx, policy, strict, events)
+                clean, screened = self._clean(ctx, policy, events)
                 if clean:
                     for event in events:
                         yield event
@@ -157,8 +157,8 @@ class RiskStage(Stage):
                 answer.absorb(c.gate)
         await self._record(ctx, answer)
 
-    async def _clean(self, ctx: RunContext, policy: Policy, strict: bool, events: list[Event]
-                     ) -> tuple[bool, Sequence[CompiledRule] | None]:
+    def _clean(self, ctx: RunContext, policy: Policy, events: list[Event]
+               ) -> tuple[bool, Sequence[CompiledRule] | None]:
         """Whether an answer given whole goes out as it came, recorded as allowed: each of
         its kinds of text came in one piece (as the holdback would release it: one scan a
         piece, without context before it), and no output rule finds anything in them. Any
@@ -189,9 +189,7 @@ class RiskStage(Stage):
                     return False, candidates
             except Exception:  # the holdback's scan fails the same way, and decides
                 return False, None
-        gate = _Gate(self._guardian, policy, self._window, self._enforced, strict,
-                     seen=len(answer), scans=len(texts), answer=[answer] if answer else [])
-        await self._record(ctx, gate)
+        self._counted(ctx, policy, answer, "allow", False)
         return True, None
 
     def _flush(self, ctx: RunContext, channels: list[_Channel],
@@ -215,21 +213,31 @@ class RiskStage(Stage):
             if c.gate.ended:
                 return
 
+    def _counted(self, ctx: RunContext, policy: Policy, answer: str, action: Action,
+                 flagged: bool) -> Enforcement | None:
+        """Count the answer's decision, and hand its text to the semantic rules that only
+        log (they read it after it went on); the enforcement, when there is one."""
+        enforcement = self._enforcement
+        if enforcement is None:
+            return None
+        if answer and policy.rules_for("output", "text", semantic=True):
+            enforcement.review_later(self._guardian, policy, "output",
+                                     [("output", "text", answer)],
+                                     actor=ctx.identity.subject,
+                                     correlation_id=request_id_var.get() or "",
+                                     flagged=flagged)
+        enforcement.metrics.decided(enforcement.lane, "output", action).inc()
+        return enforcement
+
     async def _record(self, ctx: RunContext, gate: _Gate) -> None:
         action = "block" if gate.blocked else (
             strongest(r.action for r in gate.reasons) if gate.reasons else "allow")
         if gate.failed:
             action = "block"
-        if self._enforcement is None:
+        enforcement = self._counted(ctx, gate.policy, "".join(gate.answer), action,
+                                    bool(gate.reasons))
+        if enforcement is None:
             return
-        enforcement = self._enforcement
-        if gate.answer and gate.policy.rules_for("output", "text", semantic=True):
-            enforcement.review_later(self._guardian, gate.policy, "output",
-                                     [("output", "text", "".join(gate.answer))],
-                                     actor=ctx.identity.subject,
-                                     correlation_id=request_id_var.get() or "",
-                                     flagged=bool(gate.reasons))
-        enforcement.metrics.decided(enforcement.lane, "output", action).inc()
         if gate.failed:
             enforcement.metrics.failures.labels(enforcement.lane, "output").inc()
         if action == "allow":
