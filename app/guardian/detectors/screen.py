@@ -349,8 +349,9 @@ def _ranges(chars: Iterable[str]) -> str:
 class _CharClass:
     """Whether a text holds one of some characters, case ignored as the RE2 set ignores it.
     An ASCII text (most are, and `str.isascii` knows it at once) is tested on its UTF-8
-    bytes, by deleting the class's ASCII characters in both cases and comparing lengths;
-    any other text by a `re` class with IGNORECASE (Unicode simple case folding, as RE2)."""
+    bytes, a byte value at a time (`memchr`: a tenth of the instructions of deleting them
+    all with `bytes.translate` and comparing lengths); any other text by a `re` class with
+    IGNORECASE (Unicode simple case folding, as RE2)."""
 
     __slots__ = ("_ascii", "_other")
 
@@ -358,13 +359,13 @@ class _CharClass:
         # What an ASCII text may hold of the class: its characters' ASCII case variants
         # (the Kelvin sign's are k and K).
         variants = {v for c in chars for v in (c, c.lower(), c.upper())}
-        self._ascii = "".join(sorted(v for v in variants if len(v) == 1 and v.isascii())).encode()
+        self._ascii = tuple(sorted(ord(v) for v in variants if len(v) == 1 and v.isascii()))
         self._other = re.compile(_ranges(chars), re.IGNORECASE)
 
     def search(self, text: str, data: bytes) -> bool:
         """Whether `text` (`data`: its UTF-8 bytes) holds one of the characters."""
         if text.isascii():
-            return len(data.translate(None, self._ascii)) != len(data)
+            return any(map(data.__contains__, self._ascii))
         return self._other.search(text) is not None
 
 
