@@ -6,11 +6,11 @@ rule's name, id or text is never a label."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from app.guardian.decision import Decision
 from app.guardian.lanes import Mode
-from app.observability.metrics import Children
+from app.observability.metrics import Tally
 
 _SCAN_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                  0.5, 1.0)
@@ -30,13 +30,13 @@ class EnforcementMetrics:
             "1 while the kill switch stops all non-probe traffic, as this worker last read it.",
             ["lane"], registry=registry)
         self.kill_switch.labels(lane).set(0)
-        self.decisions = Counter(
+        # Counted on every request: a tally (app/observability/metrics.py).
+        self.decisions = self.decided = Tally(
             "lukhas_guardian_decisions_total",
             "Guardian decisions by direction (input: a request; output: an answer; and the"
             " reviews by semantic rules after them) and action (allow, log, redact, block),"
             " whether enforced or only logged.",
-            ["lane", "direction", "action"], registry=registry)
-        self.decided = Children(self.decisions)  # per request: looked up once
+            ["lane", "direction", "action"], registry)
         self.findings = Counter(
             "lukhas_guardian_findings_total",
             "What the Guardian's decisions other than a plain allow found: one per reason (a"
@@ -53,11 +53,11 @@ class EnforcementMetrics:
             "lukhas_guardian_refused_total",
             "Requests the Guardian refused, by outcome (policy: 400; failure: 503;"
             " kill_switch: 503).", ["lane", "outcome"], registry=registry)
-        self.scan_seconds = Histogram(
+        self.scan_seconds = Tally(
             "lukhas_guardian_scan_seconds",
             "Time to scan one request's texts before its route runs.",
-            ["lane"], buckets=_SCAN_BUCKETS, registry=registry)
-        self.scanned = self.scan_seconds.labels(lane)
+            ["lane"], registry, buckets=_SCAN_BUCKETS)
+        self.scanned = self.scan_seconds(lane)
         self.reviews_skipped = Counter(
             "lukhas_guardian_reviews_skipped_total",
             "Reviews by semantic rules skipped because as many as allowed were under way, or"

@@ -6,9 +6,14 @@ and group names); never an id.
 
 from __future__ import annotations
 
+import bisect
+import math
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 _STAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                   0.25, 0.5, 1.0, 2.5, 5.0)
@@ -33,6 +38,83 @@ class Children:
         if child is None:
             child = self._children[values] = self._metric.labels(*values)
         return child
+
+
+class _Count:
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float = 1.0) -> None:
+        self.value += amount
+
+
+class _Observed:
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last: above every bound (+Inf)
+        self.sum = 0.0
+
+    def observe(self, amount: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, amount)] += 1
+        self.sum += amount
+
+
+class Tally(Collector):
+    """A labelled counter (or, with `buckets`, histogram) for counts made on every request:
+    kept as plain numbers, and read by the registry as prometheus_client's own would be.
+    `tally(*label_values).inc()` (`.observe(seconds)`) is an addition, where a
+    prometheus_client child checks its labels, takes a lock and looks for an exemplar, some
+    3,000 CPU instructions a count (8,000 an observation). Counts are made on the event
+    loop's thread: they are not locked. Children are never removed."""
+
+    def __init__(self, name: str, documentation: str, labelnames: list[str],
+                 registry: CollectorRegistry, buckets: tuple[float, ...] | None = None) -> None:
+        # Named and typed as prometheus_client's metrics are (a counter without `_total`).
+        self._type = "counter" if buckets is None else "histogram"
+        self._name = name.removesuffix("_total") if buckets is None else name
+        self._documentation, self._labelnames, self._buckets = documentation, labelnames, buckets
+        self._children: dict[tuple[str, ...], Any] = {}
+        registry.register(self)
+
+    def __call__(self, *values: str) -> Any:
+        """The child for these label values, in the label names' order."""
+        child = self._children.get(values)
+        if child is None:
+            if len(values) != len(self._labelnames):
+                raise ValueError(f"{self._name} takes labels {self._labelnames}")
+            child = self._children[values] = (
+                _Count() if self._buckets is None else _Observed(self._buckets))
+        return child
+
+    labels = __call__
+
+    def describe(self) -> Iterable[Metric]:
+        if self._buckets is None:
+            return [CounterMetricFamily(self._name, self._documentation,
+                                        labels=self._labelnames)]
+        return [HistogramMetricFamily(self._name, self._documentation, labels=self._labelnames)]
+
+    def collect(self) -> Iterable[Metric]:
+        children = list(self._children.items())
+        if self._buckets is None:
+            counts = CounterMetricFamily(self._name, self._documentation,
+                                         labels=self._labelnames)
+            for values, count in children:
+                counts.add_metric(list(values), count.value)
+            return [counts]
+        observed = HistogramMetricFamily(self._name, self._documentation,
+                                         labels=self._labelnames)
+        for values, child in children:
+            total, buckets = 0, []
+            for bound, count in zip((*child.bounds, math.inf), child.counts, strict=True):
+                total += count
+                buckets.append(("+Inf" if math.isinf(bound) else repr(bound), float(total)))
+            observed.add_metric(list(values), buckets, child.sum)
+        return [observed]
 
 
 class Metrics:

@@ -353,19 +353,19 @@ class _CharClass:
     all with `bytes.translate` and comparing lengths); any other text by a `re` class with
     IGNORECASE (Unicode simple case folding, as RE2)."""
 
-    __slots__ = ("_ascii", "_other")
+    __slots__ = ("_other", "ascii")
 
     def __init__(self, chars: frozenset[str]) -> None:
         # What an ASCII text may hold of the class: its characters' ASCII case variants
         # (the Kelvin sign's are k and K).
         variants = {v for c in chars for v in (c, c.lower(), c.upper())}
-        self._ascii = tuple(sorted(ord(v) for v in variants if len(v) == 1 and v.isascii()))
+        self.ascii = tuple(sorted(ord(v) for v in variants if len(v) == 1 and v.isascii()))
         self._other = re.compile(_ranges(chars), re.IGNORECASE)
 
     def search(self, text: str, data: bytes) -> bool:
         """Whether `text` (`data`: its UTF-8 bytes) holds one of the characters."""
         if text.isascii():
-            return any(map(data.__contains__, self._ascii))
+            return any(map(data.__contains__, self.ascii))
         return self._other.search(text) is not None
 
 
@@ -378,7 +378,8 @@ class Screen(Generic[K]):
     searched only when an alternative needs it: such a set is in nearly every text, and in
     the RE2 set it made every pass three times slower."""
 
-    __slots__ = ("_always", "_chars", "_direct", "_keys", "_loose", "_rest", "_set")
+    __slots__ = ("_always", "_chars", "_direct", "_keys", "_loose", "_loose_ascii", "_rest",
+                 "_set")
 
     def __init__(self, patterns: Iterable[tuple[K, str | None]]) -> None:
         """`patterns`: each key with its pattern; None for a key that always runs."""
@@ -430,6 +431,10 @@ class Screen(Generic[K]):
         self._loose = [(needed, frozenset(indexes)) for needed, indexes in grouped.items()]
         # Case is ignored as RE2's set ignores it (simple case folding, `re.IGNORECASE`).
         self._chars = [_CharClass(one) for one in chars]
+        # Those an ASCII text may meet: every class of theirs holds an ASCII character
+        # (not the injection rules' zero-width and look-alike characters).
+        self._loose_ascii = [(needed, keys) for needed, keys in self._loose
+                             if all(self._chars[c].ascii for c in needed)]
         self._set: Any = None
         if index:
             options = re2.Options()
@@ -448,7 +453,9 @@ class Screen(Generic[K]):
     def candidates(self, text: str) -> list[K]:
         """The keys whose pattern may match `text`: those never screened out first."""
         hits: list[int] | None = None
+        loose = self._loose_ascii
         if not text.isascii():
+            loose = self._loose
             as_ascii = text.translate(_AS_ASCII)
             if as_ascii != text:
                 text = f"{text}\n{as_ascii}"
@@ -456,11 +463,11 @@ class Screen(Generic[K]):
         data = text.encode("utf-8", "surrogatepass")
         if self._set is not None:
             hits = self._set.Match(data)
-        if not hits and not self._loose:
+        if not hits and not loose:
             return self._always
         found: dict[int, bool] = {}  # the character classes searched so far
         chosen: set[int] = set()
-        for classes, keys in self._loose:
+        for classes, keys in loose:
             if not keys <= chosen and self._has(classes, text, data, found):
                 chosen |= keys
         if hits:
