@@ -56,7 +56,9 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     policy = guardian.policy
     found: list[tuple[RequestText, Decision]] = []
     limit = enforcement.policy.max_scan_chars
-    chars = sum(len(t.text) for t in texts) + sum(len(f.file_data or "") for f in files)
+    chars = sum(len(t.text) for t in texts)
+    if files:
+        chars += sum(len(f.file_data or "") for f in files)
     if chars > limit:
         return Checked(_too_long(chars, limit))
     if files:  # their text first: reading a PDF is not scanning, and not in the scan's budget

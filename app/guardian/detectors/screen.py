@@ -347,26 +347,20 @@ def _ranges(chars: Iterable[str]) -> str:
 
 
 class _CharClass:
-    """Whether a text holds one of some characters, case ignored as the RE2 set ignores it.
-    An ASCII text (most are, and `str.isascii` knows it at once) is tested on its UTF-8
-    bytes, a byte value at a time (`memchr`: a tenth of the instructions of deleting them
-    all with `bytes.translate` and comparing lengths); any other text by a `re` class with
+    """Some characters, found case ignored as the RE2 set ignores it (Screen._has): in an
+    ASCII text (most are, and `str.isascii` knows it at once) on its UTF-8 bytes, a byte
+    value at a time (`memchr`: a tenth of the instructions of deleting them all with
+    `bytes.translate` and comparing lengths); in any other text by a `re` class with
     IGNORECASE (Unicode simple case folding, as RE2)."""
 
-    __slots__ = ("_other", "ascii")
+    __slots__ = ("ascii", "other")
 
     def __init__(self, chars: frozenset[str]) -> None:
         # What an ASCII text may hold of the class: its characters' ASCII case variants
         # (the Kelvin sign's are k and K).
         variants = {v for c in chars for v in (c, c.lower(), c.upper())}
         self.ascii = tuple(sorted(ord(v) for v in variants if len(v) == 1 and v.isascii()))
-        self._other = re.compile(_ranges(chars), re.IGNORECASE)
-
-    def search(self, text: str, data: bytes) -> bool:
-        """Whether `text` (`data`: its UTF-8 bytes) holds one of the characters."""
-        if text.isascii():
-            return any(map(data.__contains__, self.ascii))
-        return self._other.search(text) is not None
+        self.other = re.compile(_ranges(chars), re.IGNORECASE)
 
 
 class Screen(Generic[K]):
@@ -378,8 +372,8 @@ class Screen(Generic[K]):
     searched only when an alternative needs it: such a set is in nearly every text, and in
     the RE2 set it made every pass three times slower."""
 
-    __slots__ = ("_always", "_chars", "_direct", "_keys", "_loose", "_loose_ascii", "_rest",
-                 "_set")
+    __slots__ = ("_always", "_chars", "_direct", "_firsts", "_keys", "_loose", "_loose_ascii",
+                 "_rest", "_set")
 
     def __init__(self, patterns: Iterable[tuple[K, str | None]]) -> None:
         """`patterns`: each key with its pattern; None for a key that always runs."""
@@ -425,6 +419,9 @@ class Screen(Generic[K]):
                 self._direct[first] = direct
             if rest:
                 self._rest[first] = rest
+        # The sets an alternative is filed under: a hit on another set only counts when one
+        # of these is hit too.
+        self._firsts = frozenset(self._direct) | frozenset(self._rest)
         grouped: dict[tuple[int, ...], set[int]] = {}
         for position, needed in loose:
             grouped.setdefault(needed, set()).add(position)
@@ -472,7 +469,7 @@ class Screen(Generic[K]):
                 chosen |= keys
         if hits:
             held: set[int] | None = None
-            for i in hits:
+            for i in self._firsts.intersection(hits):
                 direct = self._direct.get(i)
                 if direct is not None:
                     chosen |= direct
@@ -492,10 +489,13 @@ class Screen(Generic[K]):
     def _has(self, classes: tuple[int, ...], text: str, data: bytes,
              found: dict[int, bool]) -> bool:
         """Whether `text` holds a character of each of `classes` (`found`: those known)."""
+        ascii_text = text.isascii()
         for c in classes:
             known = found.get(c)
             if known is None:
-                known = found[c] = self._chars[c].search(text, data)
+                chars = self._chars[c]
+                known = found[c] = (any(map(data.__contains__, chars.ascii)) if ascii_text
+                                    else chars.other.search(text) is not None)
             if not known:
                 return False
         return True
