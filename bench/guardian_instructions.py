@@ -46,46 +46,31 @@ def _control(*args: str) -> None:
 
 async def measured(args: argparse.Namespace) -> list[str]:
     """Inside valgrind: each setting's batches between two dumps; their settings, in order."""
-    from app.db.embedded import EmbeddedPostgres
     from app.guardian import kill_switch
-    from app.main import create_app
-    from app.settings import Settings
-    from bench.asgi_overhead import call, unlimited
-    from bench.guardian_overhead import KEY, _guardian_switch, _policy_without_semantic, fresh
+    from bench.asgi_overhead import call
+    from bench.guardian_overhead import KEY, _guardian_switch, fresh
+    from bench.guardian_parts import bench_app
 
     kill_switch.CACHE_SECONDS = 3600.0
     settings = list(NAMES) if args.parts else [(False, False), (True, True)]
     done: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        pg = EmbeddedPostgres(root / "pg")
-        url = pg.start()
-        try:
-            (root / "data").mkdir()
-            app = create_app(Settings(
-                database_url=url, api_keys=KEY, data_dir=root / "data",
-                rate_limits_file=unlimited(root), log_level="critical", long_term_memory=False,
-                tick_hz=1 / 3600, guardian_reload_seconds=3600, routing_reload_seconds=3600,
-                guardian_policy_dir=_policy_without_semantic(root)))
-            async with app.router.lifespan_context(app):
-                switch = _guardian_switch(app)
-                for _ in range(100):
+    async with bench_app(tick_hz=1 / 3600, guardian_reload_seconds=3600,
+                         routing_reload_seconds=3600) as app:
+        switch = _guardian_switch(app)
+        for _ in range(100):
+            await call(app, "POST", "/v1/responses", fresh(), KEY)
+        _control("-i", "on")
+        for i in range(args.rounds):
+            for setting in (settings if i % 2 == 0 else settings[::-1]):
+                switch(*setting)
+                for _ in range(3):  # the middleware stack is built again here
                     await call(app, "POST", "/v1/responses", fresh(), KEY)
-                _control("-i", "on")
-                for i in range(args.rounds):
-                    for setting in (settings if i % 2 == 0 else settings[::-1]):
-                        switch(*setting)
-                        for _ in range(3):  # the middleware stack is built again here
-                            await call(app, "POST", "/v1/responses", fresh(), KEY)
-                        _control("-d")  # what came before the batch is not counted
-                        for _ in range(args.requests):
-                            status, out = await call(app, "POST", "/v1/responses", fresh(),
-                                                     KEY)
-                            assert status == 200, out
-                        _control("-d")
-                        done.append(NAMES[setting])
-        finally:
-            pg.stop()
+                _control("-d")  # what came before the batch is not counted
+                for _ in range(args.requests):
+                    status, out = await call(app, "POST", "/v1/responses", fresh(), KEY)
+                    assert status == 200, out
+                _control("-d")
+                done.append(NAMES[setting])
     return done
 
 

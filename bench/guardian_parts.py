@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from app.db.embedded import EmbeddedPostgres
 from app.guardian.compiled import Policy
@@ -72,6 +75,27 @@ AGENT = {"model": "lukhas-matriz", "store": False, "instructions": _INSTRUCTIONS
 SETTINGS: list[Setting] = [(False, False), (True, False), (False, True), (True, True)]
 
 
+@contextlib.asynccontextmanager
+async def bench_app(**settings: Any) -> AsyncIterator[Any]:
+    """The app the Guardian's benches drive, its lifespan running: the default policy
+    without its semantic rules, on an embedded PostgreSQL of its own, rate limits that never
+    refuse; `settings`, more of app/settings.py's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        pg = EmbeddedPostgres(root / "pg")
+        url = pg.start()
+        try:
+            (root / "data").mkdir()
+            app = create_app(Settings(
+                database_url=url, api_keys=KEY, data_dir=root / "data",
+                rate_limits_file=unlimited(root), log_level="critical", long_term_memory=False,
+                guardian_policy_dir=_policy_without_semantic(root), **settings))
+            async with app.router.lifespan_context(app):
+                yield app
+        finally:
+            pg.stop()
+
+
 def _no_scans() -> None:
     Guardian.reasons_fast = staticmethod(lambda text, **_: [])  # type: ignore[method-assign]
     Policy.candidates_of = lambda self, direction, kind, texts: []  # type: ignore[method-assign]
@@ -85,44 +109,32 @@ async def main() -> None:
     args = parser.parse_args()
     if args.no_scans:
         _no_scans()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        pg = EmbeddedPostgres(root / "pg")
-        url = pg.start()
-        try:
-            (root / "data").mkdir()
-            app = create_app(Settings(
-                database_url=url, api_keys=KEY, data_dir=root / "data",
-                rate_limits_file=unlimited(root), log_level="critical", long_term_memory=False,
-                guardian_policy_dir=_policy_without_semantic(root)))
-            async with app.router.lifespan_context(app):
-                switch = _guardian_switch(app)
-                question = AGENT if args.agent else QUESTION
-                for _ in range(200):
+    async with bench_app() as app:
+        switch = _guardian_switch(app)
+        question = AGENT if args.agent else QUESTION
+        for _ in range(200):
+            await call(app, "POST", "/v1/responses", fresh(question), KEY)
+        cpu: dict[Setting, list[float]] = {s: [] for s in SETTINGS}
+        for i in range(args.batches):
+            for setting in (SETTINGS if i % 2 == 0 else SETTINGS[::-1]):
+                switch(*setting)
+                for _ in range(3):  # the middleware stack is built outside the clock
                     await call(app, "POST", "/v1/responses", fresh(question), KEY)
-                cpu: dict[Setting, list[float]] = {s: [] for s in SETTINGS}
-                for i in range(args.batches):
-                    for setting in (SETTINGS if i % 2 == 0 else SETTINGS[::-1]):
-                        switch(*setting)
-                        for _ in range(3):  # the middleware stack is built outside the clock
-                            await call(app, "POST", "/v1/responses", fresh(question), KEY)
-                        started = time.process_time()
-                        for _ in range(20):
-                            await call(app, "POST", "/v1/responses", fresh(question), KEY)
-                        await _drain(app)
-                        cpu[setting].append((time.process_time() - started) / 20 * 1e6)
-                base = cpu[(False, False)]
-                what = "an application turn" if args.agent else "one question"
-                print(f"/v1/responses store=false, {what}, {args.batches} batches of 20 "
-                      "requests a setting"
-                      f"{', scans made no-ops' if args.no_scans else ''}")
-                for (check, risk), values in cpu.items():
-                    gaps = [b - a for a, b in zip(base, values, strict=True)]
-                    print(f"request check {'on ' if check else 'off'}  output check "
-                          f"{'on ' if risk else 'off'}  {statistics.median(values):7.1f} "
-                          f"µs/request  added {statistics.median(gaps):+6.1f} µs")
-        finally:
-            pg.stop()
+                started = time.process_time()
+                for _ in range(20):
+                    await call(app, "POST", "/v1/responses", fresh(question), KEY)
+                await _drain(app)
+                cpu[setting].append((time.process_time() - started) / 20 * 1e6)
+        base = cpu[(False, False)]
+        what = "an application turn" if args.agent else "one question"
+        print(f"/v1/responses store=false, {what}, {args.batches} batches of 20 "
+              "requests a setting"
+              f"{', scans made no-ops' if args.no_scans else ''}")
+        for (check, risk), values in cpu.items():
+            gaps = [b - a for a, b in zip(base, values, strict=True)]
+            print(f"request check {'on ' if check else 'off'}  output check "
+                  f"{'on ' if risk else 'off'}  {statistics.median(values):7.1f} "
+                  f"µs/request  added {statistics.median(gaps):+6.1f} µs")
 
 
 if __name__ == "__main__":
