@@ -201,8 +201,7 @@ def possible(entities: Sequence[str]) -> Callable[[str], bool]:
 
 def finder(entities: Sequence[str], phone_region: str) -> Callable[[str], Iterator[Hit]]:
     """A function finding every entity of `entities` in a text."""
-    emails_too = "email" in entities
-    fewest = _fewest(entities)
+    may_hold = possible(entities)
 
     def search(text: str, digits: int) -> Iterator[Hit]:
         for entity in entities:
@@ -224,8 +223,7 @@ def finder(entities: Sequence[str], phone_region: str) -> Callable[[str], Iterat
                 yield from national_ids(entity, text)
 
     def find(text: str) -> Iterator[Hit]:
-        digits = _digit_count(text)
-        if digits < fewest and not (emails_too and "@" in text):
+        if not may_hold(text):
             return iter(())
-        return search(text, digits)
+        return search(text, _digit_count(text))  # counted once: `_digit_count` keeps it
     return find
