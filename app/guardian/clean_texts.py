@@ -1,10 +1,14 @@
-"""Request texts the policy in force found nothing in, so that the next request carrying the
-same text does not scan it again.
+"""Texts the policy in force found nothing in, so that the next request carrying the same
+text does not scan it again: request texts, and answers given whole.
 
 An application's requests repeat most of their text: the same instructions and tool
 definitions on every call, and in a conversation every earlier message again on each turn
 (chat completions resend the whole of it). Scanning only what is new keeps a turn's check in
-proportion to the turn, not to the conversation.
+proportion to the turn, not to the conversation. Answers repeat too (the built-in model's
+are made from templates, a cached or deterministic upstream's are the same text again): an
+answer given whole whose texts were each found clean whole goes out without a screen (the
+Risk stage, app/matriz/stages/risk.py; a streamed answer always passes its holdback). They
+are kept under a kind of their own (OUTPUT), as the output rules are not the input ones.
 
 What is kept is not the text: a key of the policy's digest, the text's kind and length and
 its hash (Python's string hash, SipHash keyed with a secret drawn at each start, so a text
@@ -31,6 +35,7 @@ from app.guardian.compiled import Policy
 CAPACITY = 8192  # keys in each of the two segments (16,384 keys: 3 MiB measured)
 
 Key = tuple[str, str, int, int]  # policy digest, kind, length, hash
+OUTPUT = "output"  # the kind answers are kept under (request texts: text, tool, file, document)
 
 
 class CleanTexts:

@@ -77,6 +77,7 @@ class Policy:
                                                 compare=False)
     _tested: set[tuple[Direction, Kind]] = field(default_factory=set, repr=False,
                                                  compare=False)
+    _decided_inputs: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for direction in ("input", "output"):
@@ -95,6 +96,8 @@ class Policy:
                     self._decides.add((direction, kind))
                 elif self._index[(direction, kind, True)]:
                     self._later.add((direction, kind))
+        object.__setattr__(self, "_decided_inputs", frozenset(
+            kind for direction, kind in self._decides if direction == "input"))
 
     @property
     def label(self) -> str:
@@ -105,6 +108,11 @@ class Policy:
                   semantic: bool) -> tuple[CompiledRule, ...]:
         """The rules that apply to texts of this direction and kind."""
         return self._index[(direction, kind, semantic)]
+
+    @property
+    def input_decided(self) -> frozenset[str]:
+        """The kinds of request text a semantic rule may change (`semantic_decides`)."""
+        return self._decided_inputs
 
     def semantic_decides(self, direction: Direction, kind: Kind) -> bool:
         """Whether a semantic rule on texts of this direction and kind may change what

@@ -45,8 +45,9 @@ class Guardian:
     def __init__(self, source: PolicySource | Policy, semantic: SemanticIndex | None) -> None:
         self._source = source
         self._semantic = semantic
-        # Request texts found clean, not scanned again (app/guardian/clean_texts.py).
-        self.clean_inputs = CleanTexts()
+        # Request texts and whole answers found clean, not scanned again
+        # (app/guardian/clean_texts.py).
+        self.clean = CleanTexts()
 
     @property
     def policy(self) -> Policy:

@@ -72,14 +72,13 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     started = time.perf_counter()
     # Texts an earlier request carried and the policy found nothing in are not scanned again
     # (instructions, tools, a conversation's earlier messages).
-    clean = guardian.clean_inputs
+    clean = guardian.clean
     fresh = [t for t in texts if not clean.holds(policy, t.kind, t.text)]
     # One screen a kind of text (message, tool, file): the rules that may match its texts.
     # When it leaves none and no semantic rule decides, nothing more runs (most requests).
     try:
         screens = _screens(policy, fresh)
-        awaits = any(policy.semantic_decides("input", kind)  # type: ignore[arg-type]
-                     for kind in screens)
+        awaits = not policy.input_decided.isdisjoint(screens)
         if awaits or any(screens.values()):
             found = await _scan(guardian, policy, fresh, screens, awaits,
                                 enforcement.scan_budget_s(chars))
@@ -162,10 +161,10 @@ def _keep_clean(clean: CleanTexts, policy: Policy, scanned: list[RequestText],
                 found: list[tuple[RequestText, Decision]]) -> None:
     """Keep the scanned texts nothing was found in, but those a semantic rule decides on
     (scanned every time)."""
-    flagged = {id(text) for text, _ in found}
+    flagged = {id(text) for text, _ in found} if found else ()
+    decided = policy.input_decided
     for text in scanned:
-        if id(text) not in flagged and not policy.semantic_decides(
-                "input", text.kind):  # type: ignore[arg-type]
+        if text.kind not in decided and id(text) not in flagged:
             clean.add(policy, text.kind, text.text)
 
 

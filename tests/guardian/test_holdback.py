@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from app.guardian.clean_texts import OUTPUT
 from app.guardian.compiled import CompiledRule, Policy
 from app.guardian.decision import Direction, Kind
 from app.guardian.engine import Guardian
@@ -66,6 +67,7 @@ class _Spy:
         self.gates: list[Any] = []
         self.counted: list[tuple[str, str, bool]] = []  # answer, action, flagged
         self.screens = 0
+        self.screened: list[str] = []  # the texts screened
         record, count, screen = RiskStage._record, RiskStage._counted, Policy.candidates
 
         async def recorded(stage: RiskStage, ctx: RunContext, gate: Any) -> None:
@@ -80,6 +82,7 @@ class _Spy:
         def screened(policy: Policy, direction: Direction, kind: Kind,
                      text: str) -> list[CompiledRule]:
             self.screens += 1
+            self.screened.append(text)
             return screen(policy, direction, kind, text)
 
         monkeypatch.setattr(RiskStage, "_record", recorded)
@@ -175,6 +178,33 @@ async def test_a_clean_answer_given_whole_leaves_as_it_came(
     held, _ = await _stream(pieces, streamed=False)  # in pieces: the holdback's path
     assert [type(e) for e in held] == [ReasoningDelta, ToolCallDelta, TextDelta]
     assert [getattr(e, "text", None) for e in held] == [thinking, None, text]
+
+
+async def test_a_clean_answer_given_whole_again_is_not_screened_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Texts of a whole answer found clean are kept (app/guardian/clean_texts.py): the same
+    # answer again leaves without a screen, counted as allowed all the same; beside a kept
+    # text, a new one is screened alone; a text with a finding is never kept.
+    draw = random.Random(12)
+    thinking, text = _prose(draw, 25), f"{_prose(draw, 35)} (the first answer)"
+    events: list[Event] = [ReasoningDelta(thinking), TextDelta(text)]
+    spy = _Spy(monkeypatch)
+    for _ in range(2):
+        whole, ctx = await _stream(events, streamed=False)
+        assert whole == events and ctx.finish_reason == "stop" and ctx.redactions == 0
+    assert spy.screens == 1 and spy.counted == [(text, "allow", False)] * 2
+    other = f"{_prose(draw, 20)} (another answer)"
+    await _stream([ReasoningDelta(thinking), TextDelta(other)], streamed=False)
+    assert spy.screened[1:] == [other]
+    flagged = f"{_prose(draw, 10)} the key is {KEY}"
+    for _ in range(2):
+        out, ctx = await _stream([ReasoningDelta(thinking), TextDelta(flagged)],
+                                 streamed=False)
+        assert ctx.redactions == 1 and KEY not in out[1].text  # type: ignore[union-attr]
+    assert not GUARDIAN.clean.holds(GUARDIAN.policy, OUTPUT, flagged)
+    streamed, ctx = await _stream([ReasoningDelta(thinking), TextDelta(text)])
+    assert len(spy.gates) == 3 and ctx.finish_reason == "stop"  # the holdback, every time
+    assert "".join(e.text for e in streamed) == thinking + text  # type: ignore[union-attr]
 
 
 async def test_an_answer_given_whole_with_a_finding_is_screened_once() -> None:

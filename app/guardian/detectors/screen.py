@@ -440,7 +440,9 @@ class Screen(Generic[K]):
             for need in index:  # in the order of their indexes
                 found.Add("|".join(map(_re2_literal, sorted(need))))
             found.Compile()
-            self._set = found
+            # The extension's own Match (the wrapper's adds a Python call to each pass),
+            # where the wrapper keeps it; a list of the sets found, empty for none.
+            self._set = getattr(found, "_set", found)
 
     @property
     def screened(self) -> int:

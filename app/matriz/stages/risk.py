@@ -33,6 +33,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from app.guardian.clean_texts import OUTPUT
 from app.guardian.compiled import CompiledRule, Policy
 from app.guardian.decision import (
     CATEGORIES,
@@ -164,7 +165,8 @@ class RiskStage(Stage):
         piece, without context before it), and no output rule finds anything in them. Any
         other answer (a piece empty or in two, a rule's finding, a scan that failed) takes
         the holdback's path, which decides it; with the rules the screen of all its texts
-        left, when one was made (they hold every rule a screen of some of them would)."""
+        left, when one was made (they hold every rule a screen of some of them would). A
+        text the policy found clean before, whole, is not screened again."""
         texts: list[str] = []
         kinds: set[type] = set()
         answer = ""
@@ -179,16 +181,23 @@ class RiskStage(Stage):
             texts.append(text)
             if kind is TextDelta:
                 answer = text
-        if texts:
+        # A text found clean before (a templated answer, a repeated one) is not screened
+        # again (app/guardian/clean_texts.py).
+        clean = self._guardian.clean
+        fresh = [t for t in texts if not clean.holds(policy, OUTPUT, t)]
+        if fresh:
             try:
-                candidates = policy.candidates_of("output", "text", texts)
+                candidates = policy.candidates_of("output", "text", fresh)
                 if candidates and any(
                         self._guardian.reasons_fast(text, direction="output", policy=policy,
                                                     candidates=candidates)
-                        for text in texts):
-                    return False, candidates
+                        for text in fresh):
+                    # The screen of some texts holds no rule for the others.
+                    return False, candidates if len(fresh) == len(texts) else None
             except Exception:  # the holdback's scan fails the same way, and decides
                 return False, None
+            for text in fresh:
+                clean.add(policy, OUTPUT, text)
         self._counted(ctx, policy, answer, "allow", False)
         return True, None
 
