@@ -73,6 +73,10 @@ B = "\uffff"  # BOUND: where a pattern bounds a word
     # After an optional part that ends in a space, after a space: a word starts.
     (r"\byou are (?:\w+ )?(?:an idiot|a moron)\b",
      [[{f"{B}an idiot{B}"}, {f"{B}you are "}], [{f"{B}a moron{B}"}, {f"{B}you are "}]]),
+    # After a boundary or an optional part ending in a space: a word starts (the texts
+    # before are too many to be joined to the names).
+    (r"\b(?:all |the |most )?(" + "|".join(f"cat{i}" for i in range(12)) + r")\b are",
+     [[{f"{B}cat{i}{B} are" for i in range(12)}]]),
     (r"(?<![\w-])sk-\w{4}", [[{f"{B}sk-"}]]),  # a lookbehind for a word character
     (r"(?<![A-Z0-9])AKIA", [[{"AKIA"}]]),  # not for every word character: no boundary
     (r"(?a)\bcat\b", [[{"cat"}]]),  # ASCII's word boundary is not Unicode's
@@ -158,6 +162,29 @@ def test_the_policy_screen_keeps_every_rule_that_finds_something() -> None:
     assert not missed
     assert all(policy._screens[(d, "text")].screened ==
                len(policy.rules_for(d, "text", semantic=False)) for d in ("input", "output"))
+
+
+POLICY = load_policy(DEFAULT_DIR)
+# The labelled texts' words and marks, and the starts of keys and secrets, to make texts of.
+_POLICY_PIECES = st.sampled_from(sorted(
+    {w for t in TEXTS for w in regex.findall(r"[\w'-]+|[^\w\s]+", t)}
+    | {"sk-", "AIza", "password:", "you're", "your", "explicitly", "refugees", "3D"}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_POLICY_PIECES, min_size=1, max_size=25), st.lists(st.booleans(), max_size=200),
+       st.sampled_from([" ", "\n", "", " - ", "'"]))
+def test_the_policy_screen_never_drops_a_finding(pieces: list[str], flips: list[bool],
+                                                 sep: str) -> None:
+    """Texts made of the labelled texts' words and marks, in any order, case and spacing
+    (words run together too): every rule of the default policy that finds something in one
+    is among its candidates."""
+    text = _recase(sep.join(pieces), flips)
+    for direction in ("input", "output"):
+        kept = set(map(id, POLICY.candidates(direction, "text", text)))
+        for rule in POLICY.rules_for(direction, "text", semantic=False):
+            if list(rule.find(text)):
+                assert id(rule) in kept, (rule.name, text)
 
 
 @pytest.mark.parametrize(("text", "kept"), [

@@ -144,15 +144,24 @@ def _sequence(items: Iterable[tuple[Any, Any]], bounds: bool,
         if edges[0] and not edges[2]:  # the part's first character is never a word's
             run = frozenset(t + BOUND for t in run)
         needs += _as_needs(run) + inner
-        start = frozenset({BOUND if apart else ""})
+        # The part's texts follow one of `run`'s: where each of those ends at a boundary
+        # or with a character no word holds, the part starts a word as well
+        # (`\b(?:all |the )?(?:cats|dogs)`: after `\b`, or after a space).
+        start = BOUND if apart or (bounds and _ends_apart(run)) else ""
         apart = _apart_after(apart, edges)
         if exact is not None:
-            run = frozenset(a + b for a in start for b in exact)
+            run = frozenset(start + b for b in exact)
         else:
             run = frozenset({BOUND if apart else ""})
     if whole:
         return run, needs
     return None, needs + _as_needs(run)
+
+
+def _ends_apart(texts: frozenset[str]) -> bool:
+    """Whether each text ends where a word may not go on: at a word boundary (BOUND), or
+    with a character that is not a word character."""
+    return all(t.endswith(BOUND) or (t and not _WORD.match(t[-1])) for t in texts)
 
 
 Edges = tuple[bool, bool, bool]  # first and last characters never a word's; may be empty
