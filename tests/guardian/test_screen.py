@@ -187,6 +187,34 @@ def test_the_policy_screen_never_drops_a_finding(pieces: list[str], flips: list[
                 assert id(rule) in kept, (rule.name, text)
 
 
+class _Counting:
+    """An RE2 set whose passes are counted."""
+
+    def __init__(self, inner: object, passes: list[bytes]) -> None:
+        self._inner, self._passes = inner, passes
+
+    def Match(self, data: bytes) -> list[int]:  # RE2's name
+        self._passes.append(data)
+        return self._inner.Match(data)  # type: ignore[attr-defined,no-any-return]
+
+
+@pytest.mark.parametrize(("text", "kept", "passes"), [
+    ("you and you and your friends", set(), 0),  # only what the alternatives need more
+    ("kill the process", set(), 1),  # a set they are filed under: the others searched
+    ("I will kill you", {"threat"}, 1),
+    ("hang up on them", {"hang"}, 0),  # an alternative needing one set only
+])
+def test_the_sets_alternatives_need_besides_are_searched_only_after_theirs(
+        text: str, kept: set[str], passes: int) -> None:
+    """The RE2 set of every text holds the sets alternatives are filed under; what they
+    need besides (short words found in most texts) is searched in a text holding one."""
+    screen = Screen([("threat", r"\bkill\b.{0,20}\byou\b"), ("hang", r"\bhang up\b")])
+    passes_made: list[bytes] = []
+    screen._others = _Counting(screen._others, passes_made)
+    assert set(screen.candidates(text)) == kept
+    assert len(passes_made) == passes
+
+
 @pytest.mark.parametrize(("text", "kept"), [
     ("call 2 of 3 on 4 May", set()),  # a few digits: no entity holds so few
     ("on 4 May 2026 at 9", {"pii.output.identifiers"}),  # 6: a UK NINO's, not a phone's 7

@@ -372,6 +372,21 @@ class _CharClass:
         self.other = re.compile(_ranges(chars), re.IGNORECASE)
 
 
+def _re2_set(needs: Sequence[frozenset[str]]) -> Any:
+    """One RE2 set of `needs` (each found by any of its texts, case ignored), as the
+    extension's own object (the wrapper's Match adds a Python call to each pass): its Match
+    gives the indexes of the needs found, empty for none. None for no needs."""
+    if not needs:
+        return None
+    options = re2.Options()
+    options.case_sensitive = False
+    found = re2.Set.SearchSet(options)
+    for need in needs:
+        found.Add("|".join(map(_re2_literal, sorted(need))))
+    found.Compile()
+    return getattr(found, "_set", found)
+
+
 class Screen(Generic[K]):
     """Which of some keyed patterns may match a text, in one pass: `candidates(text)` holds
     every key whose pattern matches it (and perhaps some whose pattern does not).
@@ -381,8 +396,8 @@ class Screen(Generic[K]):
     searched only when an alternative needs it: such a set is in nearly every text, and in
     the RE2 set it made every pass three times slower."""
 
-    __slots__ = ("_always", "_chars", "_direct", "_firsts", "_keys", "_loose", "_loose_ascii",
-                 "_rest", "_set")
+    __slots__ = ("_always", "_chars", "_direct", "_keys", "_loose", "_loose_ascii", "_others",
+                 "_rest", "_searched", "_set")
 
     def __init__(self, patterns: Iterable[tuple[K, str | None]]) -> None:
         """`patterns`: each key with its pattern; None for a key that always runs."""
@@ -394,8 +409,8 @@ class Screen(Generic[K]):
         by_first: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
         # Alternatives with no set in the RE2 set: only character classes (checked always).
         loose: list[tuple[int, tuple[int, ...]]] = []
-        index: dict[frozenset[str], int] = {}
         chars: dict[frozenset[str], int] = {}
+        filing: list[tuple[int, list[frozenset[str]], tuple[int, ...]]] = []
         for key, pattern in patterns:
             alternatives = None if pattern is None else required_literals(pattern,
                                                                           bounds=True)
@@ -407,15 +422,29 @@ class Screen(Generic[K]):
                 for need in needs:
                     one = _one_char(frozenset(t.replace(BOUND, "") for t in need))
                     if one is None:
-                        sets.append(index.setdefault(need, len(index)))
+                        sets.append(need)
                     else:
                         classes.append(chars.setdefault(one, len(chars)))
                 if sets:
-                    by_first.setdefault(sets[0], []).append(
-                        (len(self._keys), tuple(sets), tuple(classes)))
+                    filing.append((len(self._keys), sets, tuple(classes)))
                 else:
                     loose.append((len(self._keys), tuple(classes)))
             self._keys.append(key)
+        # The sets alternatives are filed under are searched in every text (one RE2 set,
+        # their indexes first); the others only in a text holding one of those, for the
+        # alternatives filed there that need more (a second RE2 set, searched then): short
+        # words most of them (`a `, `the`, `your`), found in most texts, which made the
+        # first set's pass slower and found nothing that counts.
+        index: dict[frozenset[str], int] = {}
+        for _, sets, _ in filing:
+            index.setdefault(sets[0], len(index))
+        self._searched = len(index)
+        for _, sets, _ in filing:
+            for need in sets[1:]:
+                index.setdefault(need, len(index))
+        for position, required, needed in filing:
+            ids = tuple(index[need] for need in required)
+            by_first.setdefault(ids[0], []).append((position, ids, needed))
         # What a pass then does per hit, laid out ahead: the keys of the alternatives that
         # need nothing but that set (most), and the rest, to check against the other hits
         # and classes; the loose alternatives grouped by their classes.
@@ -428,9 +457,6 @@ class Screen(Generic[K]):
                 self._direct[first] = direct
             if rest:
                 self._rest[first] = rest
-        # The sets an alternative is filed under: a hit on another set only counts when one
-        # of these is hit too.
-        self._firsts = frozenset(self._direct) | frozenset(self._rest)
         grouped: dict[tuple[int, ...], set[int]] = {}
         for position, needed in loose:
             grouped.setdefault(needed, set()).add(position)
@@ -441,17 +467,9 @@ class Screen(Generic[K]):
         # (not the injection rules' zero-width and look-alike characters).
         self._loose_ascii = [(needed, keys) for needed, keys in self._loose
                              if all(self._chars[c].ascii for c in needed)]
-        self._set: Any = None
-        if index:
-            options = re2.Options()
-            options.case_sensitive = False
-            found = re2.Set.SearchSet(options)
-            for need in index:  # in the order of their indexes
-                found.Add("|".join(map(_re2_literal, sorted(need))))
-            found.Compile()
-            # The extension's own Match (the wrapper's adds a Python call to each pass),
-            # where the wrapper keeps it; a list of the sets found, empty for none.
-            self._set = getattr(found, "_set", found)
+        ordered = list(index)  # in the order of their indexes
+        self._set: Any = _re2_set(ordered[:self._searched])
+        self._others: Any = _re2_set(ordered[self._searched:])
 
     @property
     def screened(self) -> int:
@@ -480,15 +498,17 @@ class Screen(Generic[K]):
                 chosen |= keys
         if hits:
             held: set[int] | None = None
-            for i in self._firsts.intersection(hits):
+            for i in hits:
                 direct = self._direct.get(i)
                 if direct is not None:
                     chosen |= direct
                 rest = self._rest.get(i)
                 if rest is None:
                     continue
-                if held is None:
+                if held is None:  # the other sets, searched now
                     held = set(hits)
+                    if self._others is not None:
+                        held.update(j + self._searched for j in self._others.Match(data))
                 for key, sets, classes in rest:
                     if key not in chosen and held.issuperset(sets) and (
                             not classes or self._has(classes, text, data, found)):
