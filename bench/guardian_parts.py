@@ -14,7 +14,10 @@ in sixteen texts), `store: false`, to the built-in model. The last message (the 
 new in every request, as a conversation's turn is; the rest is the same each time, as an
 application's instructions and tools and a conversation's earlier turns are.
 
-Usage: PYTHONPATH=. python bench/guardian_parts.py [BATCHES] [--no-scans] [--agent]
+`--same` sends bench/asgi_overhead.py's own request every time (`What is 2+2?`, `store:
+false`): its texts, found clean once, are not scanned again (app/guardian/clean_texts.py).
+
+Usage: PYTHONPATH=. python bench/guardian_parts.py [BATCHES] [--no-scans] [--agent] [--same]
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from app.db.embedded import EmbeddedPostgres
 from app.guardian.compiled import Policy
@@ -72,6 +77,7 @@ AGENT = {"model": "lukhas-matriz", "store": False, "instructions": _INSTRUCTIONS
              {"role": "user", "content": _ASKED.format(i)},
              {"role": "assistant", "content": _ANSWERED})]
          + [{"role": "user", "content": "And what about the logs?"}]}
+SAME = orjson.dumps({"model": "lukhas-matriz", "input": "What is 2+2?", "store": False})
 SETTINGS: list[Setting] = [(False, False), (True, False), (False, True), (True, True)]
 
 
@@ -106,27 +112,32 @@ async def main() -> None:
     parser.add_argument("batches", type=int, nargs="?", default=80)
     parser.add_argument("--no-scans", action="store_true")
     parser.add_argument("--agent", action="store_true")
+    parser.add_argument("--same", action="store_true")
     args = parser.parse_args()
     if args.no_scans:
         _no_scans()
     async with bench_app() as app:
         switch = _guardian_switch(app)
         question = AGENT if args.agent else QUESTION
+
+        def body() -> bytes:
+            return SAME if args.same else fresh(question)
         for _ in range(200):
-            await call(app, "POST", "/v1/responses", fresh(question), KEY)
+            await call(app, "POST", "/v1/responses", body(), KEY)
         cpu: dict[Setting, list[float]] = {s: [] for s in SETTINGS}
         for i in range(args.batches):
             for setting in (SETTINGS if i % 2 == 0 else SETTINGS[::-1]):
                 switch(*setting)
                 for _ in range(3):  # the middleware stack is built outside the clock
-                    await call(app, "POST", "/v1/responses", fresh(question), KEY)
+                    await call(app, "POST", "/v1/responses", body(), KEY)
                 started = time.process_time()
                 for _ in range(20):
-                    await call(app, "POST", "/v1/responses", fresh(question), KEY)
+                    await call(app, "POST", "/v1/responses", body(), KEY)
                 await _drain(app)
                 cpu[setting].append((time.process_time() - started) / 20 * 1e6)
         base = cpu[(False, False)]
-        what = "an application turn" if args.agent else "one question"
+        what = ("bench/asgi_overhead.py's request, the same each time" if args.same else
+                "an application turn" if args.agent else "one question")
         print(f"/v1/responses store=false, {what}, {args.batches} batches of 20 "
               "requests a setting"
               f"{', scans made no-ops' if args.no_scans else ''}")
