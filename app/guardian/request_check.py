@@ -76,17 +76,18 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     fresh = [t for t in texts if not clean.holds(policy, t.kind, t.text)]
     # One screen a kind of text (message, tool, file): the rules that may match its texts.
     # When it leaves none and no semantic rule decides, nothing more runs (most requests).
-    try:
-        screens = _screens(policy, fresh)
-        awaits = not policy.input_decided.isdisjoint(screens)
-        if awaits or any(screens.values()):
-            found = await _scan(guardian, policy, fresh, screens, awaits,
-                                enforcement.scan_budget_s(chars))
-    except Exception as exc:
-        enforcement.metrics.scanned.observe(time.perf_counter() - started)
-        return Checked(await _scan_failed(enforcement, exc, actor, request_id))
+    if fresh:
+        try:
+            screens = _screens(policy, fresh)
+            awaits = not policy.input_decided.isdisjoint(screens)
+            if awaits or any(screens.values()):
+                found = await _scan(guardian, policy, fresh, screens, awaits,
+                                    enforcement.scan_budget_s(chars))
+        except Exception as exc:
+            enforcement.metrics.scanned.observe(time.perf_counter() - started)
+            return Checked(await _scan_failed(enforcement, exc, actor, request_id))
+        _keep_clean(clean, policy, fresh, found)
     enforcement.metrics.scanned.observe(time.perf_counter() - started)
-    _keep_clean(clean, policy, fresh, found)
     # A semantic rule that may change the request was awaited above; one that only logs
     # reviews the text after it went on.
     later: list[tuple[str, Kind, str]] = [

@@ -87,10 +87,15 @@ class RiskStage(Stage):
     ) -> AsyncIterator[Event]:
         """Release text through the holdback window, redacted or blocked by the policy."""
         policy = self._guardian.policy
-        strict = self._enforcement is not None and self._enforcement.strict
         screened = None  # the rules a screen of all the answer's texts left, when made
         if not ctx.streamed:  # nobody watches it come: all of it first, then its checks
-            events, failure = await _gathered(upstream)
+            events: list[Event] = []
+            failure: Exception | None = None
+            try:
+                async for event in upstream:
+                    events.append(event)
+            except Exception as exc:  # the holdback's path meets it where it came
+                failure = exc
             if failure is None:
                 clean, screened = self._clean(ctx, policy, events)
                 if clean:
@@ -98,6 +103,7 @@ class RiskStage(Stage):
                         yield event
                     return
             upstream = _replayed(events, failure)
+        strict = self._enforcement is not None and self._enforcement.strict
 
         channels: dict[type, _Channel] = {}  # made as their first text comes
 
@@ -397,17 +403,6 @@ def _redact(text: str, reasons: list[Reason], off: int) -> tuple[str, int]:
     spans = sorted((max(r.start - off, 0), min(r.end - off, len(text)), r.replacement)
                    for r in reasons if r.end - off > 0 and r.start - off < len(text))
     return splice(text, spans)
-
-
-async def _gathered(upstream: AsyncIterator[Event]) -> tuple[list[Event], Exception | None]:
-    """Every event of `upstream`, and the error that ended it early (None: it ended)."""
-    events: list[Event] = []
-    try:
-        async for event in upstream:
-            events.append(event)
-    except Exception as exc:  # the holdback's path meets it where it came
-        return events, exc
-    return events, None
 
 
 async def _replayed(events: list[Event], failure: Exception | None) -> AsyncIterator[Event]:
