@@ -32,8 +32,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from app.db.embedded import EmbeddedPostgres
 from app.guardian.compiled import Policy
 from app.guardian.engine import Guardian
@@ -41,6 +39,7 @@ from app.main import create_app
 from app.settings import Settings
 from bench.asgi_overhead import call, unlimited
 from bench.guardian_overhead import (
+    ASGI_OVERHEAD_REQUEST,
     KEY,
     QUESTION,
     _drain,
@@ -77,7 +76,6 @@ AGENT = {"model": "lukhas-matriz", "store": False, "instructions": _INSTRUCTIONS
              {"role": "user", "content": _ASKED.format(i)},
              {"role": "assistant", "content": _ANSWERED})]
          + [{"role": "user", "content": "And what about the logs?"}]}
-SAME = orjson.dumps({"model": "lukhas-matriz", "input": "What is 2+2?", "store": False})
 SETTINGS: list[Setting] = [(False, False), (True, False), (False, True), (True, True)]
 
 
@@ -121,7 +119,7 @@ async def main() -> None:
         question = AGENT if args.agent else QUESTION
 
         def body() -> bytes:
-            return SAME if args.same else fresh(question)
+            return ASGI_OVERHEAD_REQUEST if args.same else fresh(question)
         for _ in range(200):
             await call(app, "POST", "/v1/responses", body(), KEY)
         cpu: dict[Setting, list[float]] = {s: [] for s in SETTINGS}
