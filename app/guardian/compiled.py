@@ -78,6 +78,7 @@ class Policy:
     _tested: set[tuple[Direction, Kind]] = field(default_factory=set, repr=False,
                                                  compare=False)
     _decided_inputs: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _reviews_inputs: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for direction in ("input", "output"):
@@ -98,6 +99,8 @@ class Policy:
                     self._later.add((direction, kind))
         object.__setattr__(self, "_decided_inputs", frozenset(
             kind for direction, kind in self._decides if direction == "input"))
+        object.__setattr__(self, "_reviews_inputs",
+                           any(direction == "input" for direction, _ in self._later))
 
     @property
     def label(self) -> str:
@@ -108,6 +111,12 @@ class Policy:
                   semantic: bool) -> tuple[CompiledRule, ...]:
         """The rules that apply to texts of this direction and kind."""
         return self._index[(direction, kind, semantic)]
+
+    @property
+    def input_reviewed(self) -> bool:
+        """Whether some kind of request text has semantic rules that only log
+        (`reviewed_later`)."""
+        return self._reviews_inputs
 
     @property
     def input_decided(self) -> frozenset[str]:

@@ -37,6 +37,9 @@ class EnforcementMetrics:
             " reviews by semantic rules after them) and action (allow, log, redact, block),"
             " whether enforced or only logged.",
             ["lane", "direction", "action"], registry)
+        # The counts of a plain allow, made on nearly every request and answer.
+        self.input_allowed = self.decided(lane, "input", "allow")
+        self.output_allowed = self.decided(lane, "output", "allow")
         self.findings = Counter(
             "lukhas_guardian_findings_total",
             "What the Guardian's decisions other than a plain allow found: one per reason (a"

@@ -92,14 +92,16 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     # reviews the text after it went on.
     later: list[tuple[str, Kind, str]] = [
         (t.where, t.kind, t.text) for t in texts  # type: ignore[misc]
-        if policy.reviewed_later("input", t.kind)]  # type: ignore[arg-type]
+        if policy.reviewed_later("input", t.kind)  # type: ignore[arg-type]
+    ] if policy.input_reviewed else []
     if later:
         enforcement.review_later(guardian, policy, "input", later, actor=actor,
                                  correlation_id=request_id, flagged=bool(found))
-    action = strongest(_action(d, enforcement) for _, d in found) if found else "allow"
-    enforcement.metrics.decided(enforcement.lane, "input", action).inc()
     if not found:
+        enforcement.metrics.input_allowed.inc()
         return _CLEAN
+    action = strongest(_action(d, enforcement) for _, d in found)
+    enforcement.metrics.decided(enforcement.lane, "input", action).inc()
     for text, decision in found:
         enforcement.metrics.found("input", decision)
         record = decision_record(decision, correlation_id=request_id, lane=enforcement.lane,

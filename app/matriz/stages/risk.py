@@ -235,13 +235,16 @@ class RiskStage(Stage):
         enforcement = self._enforcement
         if enforcement is None:
             return None
-        if answer and policy.rules_for("output", "text", semantic=True):
+        if answer and policy.reviewed_later("output", "text"):
             enforcement.review_later(self._guardian, policy, "output",
                                      [("output", "text", answer)],
                                      actor=ctx.identity.subject,
                                      correlation_id=request_id_var.get() or "",
                                      flagged=flagged)
-        enforcement.metrics.decided(enforcement.lane, "output", action).inc()
+        if action == "allow":
+            enforcement.metrics.output_allowed.inc()
+        else:
+            enforcement.metrics.decided(enforcement.lane, "output", action).inc()
         return enforcement
 
     async def _record(self, ctx: RunContext, gate: _Gate) -> None:
