@@ -53,18 +53,31 @@ class GuardianMiddleware:
         state: Any = scope["app"].state.lukhas
         enforcement: Enforcement = state.enforcement
         if not enforcement.kill_switch.disengaged():  # else released, as read just now
-            refusal = await enforcement.stopped(scope.get("state", {}).get("identity"),
+            stopped = await enforcement.stopped(scope.get("state", {}).get("identity"),
                                                 scope["path"])
-            if refusal is not None:
-                await refuse(refusal, scope, receive, send)
+            if stopped is not None:
+                await refuse(stopped, scope, receive, send)
                 return
         if (scope["type"] != "http" or scope["method"] != "POST"
                 or scope["path"] not in SCANNED_PATHS or not is_json(_content_type(scope))):
             await self.app(scope, receive, send)
             return
         messages = await read_body(receive)
+        refusal: APIError | None = None
         try:
-            refusal = await self._check(scope, messages, state, enforcement)
+            parsed = _parsed(messages)
+            if parsed is not None:  # else the route answers its own `invalid_json`
+                scope.setdefault("state", {})[PARSED_BODY] = parsed
+                identity = scope["state"].get("identity")
+                check = await check_request(
+                    state.guardian, enforcement, scope["path"], parsed,
+                    actor=identity.subject if identity is not None else "anonymous",
+                    request_id=scope["state"].get("request_id", ""),
+                    max_file_bytes=state.settings.max_file_bytes)
+                if check.redacted:
+                    messages[:] = [{"type": "http.request", "body": orjson.dumps(parsed),
+                                    "more_body": False}]
+                refusal = check.refusal
         except Exception:  # a failure of ours, outside the scan itself: fail closed too
             log.exception("guardian request check failed")
             refusal = failed(enforcement)
@@ -77,25 +90,15 @@ class GuardianMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _check(self, scope: Scope, messages: list[Message], state: Any,
-                     enforcement: Enforcement) -> APIError | None:
-        body = b"".join(m.get("body", b"") for m in messages)
-        try:
-            parsed = loads(body)
-        except (ValueError, RecursionError):
-            return None  # the route answers its own `invalid_json`
-        if not isinstance(parsed, dict):
-            return None
-        scope.setdefault("state", {})[PARSED_BODY] = parsed
-        identity = scope["state"].get("identity")
-        check = await check_request(
-            state.guardian, enforcement, scope["path"], parsed,
-            actor=identity.subject if identity is not None else "anonymous",
-            request_id=scope["state"].get("request_id", ""),
-            max_file_bytes=state.settings.max_file_bytes)
-        if check.redacted:
-            messages[:] = [{"type": "http.request", "body": orjson.dumps(parsed),
-                            "more_body": False}]
-        return check.refusal
+
+def _parsed(messages: list[Message]) -> dict[str, Any] | None:
+    """The body of `messages` as a JSON object; None when it is not one."""
+    body = messages[0].get("body", b"") if len(messages) == 1 else b"".join(
+        m.get("body", b"") for m in messages)
+    try:
+        parsed = loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
