@@ -31,15 +31,15 @@ class EnforcementMetrics:
             ["lane"], registry=registry)
         self.kill_switch.labels(lane).set(0)
         # Counted on every request: a tally (app/observability/metrics.py).
-        self.decisions = self.decided = Tally(
+        self.decisions = Tally(
             "lukhas_guardian_decisions_total",
             "Guardian decisions by direction (input: a request; output: an answer; and the"
             " reviews by semantic rules after them) and action (allow, log, redact, block),"
             " whether enforced or only logged.",
             ["lane", "direction", "action"], registry)
         # The counts of a plain allow, made on nearly every request and answer.
-        self.input_allowed = self.decided(lane, "input", "allow")
-        self.output_allowed = self.decided(lane, "output", "allow")
+        self.input_allowed = self.decisions.labels(lane, "input", "allow")
+        self.output_allowed = self.decisions.labels(lane, "output", "allow")
         self.findings = Counter(
             "lukhas_guardian_findings_total",
             "What the Guardian's decisions other than a plain allow found: one per reason (a"

@@ -101,7 +101,7 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
         enforcement.metrics.input_allowed.inc()
         return _CLEAN
     action = strongest(_action(d, enforcement) for _, d in found)
-    enforcement.metrics.decided(enforcement.lane, "input", action).inc()
+    enforcement.metrics.decisions.labels(enforcement.lane, "input", action).inc()
     for text, decision in found:
         enforcement.metrics.found("input", decision)
         record = decision_record(decision, correlation_id=request_id, lane=enforcement.lane,

@@ -35,6 +35,7 @@ def _policy_patterns() -> list[tuple[str, regex.Pattern[str]]]:
 PATTERNS = _policy_patterns()
 SCREEN = Screen((name, p.pattern) for name, p in PATTERNS)
 TEXTS = [json.loads(line)["text"] for line in DATA.read_text().splitlines() if line.strip()]
+POLICY = load_policy(DEFAULT_DIR)  # the default policy, compiled once for the tests that read it
 
 
 @pytest.mark.parametrize(("pattern", "expected"), [
@@ -151,20 +152,18 @@ def test_screen_never_drops_a_match(words: list[str], flips: list[bool], sep: st
 def test_the_policy_screen_keeps_every_rule_that_finds_something() -> None:
     """The default policy's own screen, over every detector (patterns, PII, secrets,
     injection): a rule that finds anything in a labelled text is among its candidates."""
-    policy = load_policy(DEFAULT_DIR)
     missed = []
     for text in TEXTS:
         for direction in ("input", "output"):
-            kept = set(map(id, policy.candidates(direction, "text", text)))
-            missed += [(rule.name, text) for rule in policy.rules_for(direction, "text",
+            kept = set(map(id, POLICY.candidates(direction, "text", text)))
+            missed += [(rule.name, text) for rule in POLICY.rules_for(direction, "text",
                                                                        semantic=False)
                        if list(rule.find(text)) and id(rule) not in kept]
     assert not missed
-    assert all(policy._screens[(d, "text")].screened ==
-               len(policy.rules_for(d, "text", semantic=False)) for d in ("input", "output"))
+    assert all(POLICY._screens[(d, "text")].screened ==
+               len(POLICY.rules_for(d, "text", semantic=False)) for d in ("input", "output"))
 
 
-POLICY = load_policy(DEFAULT_DIR)
 # The labelled texts' words and marks, and the starts of keys and secrets, to make texts of.
 _POLICY_PIECES = st.sampled_from(sorted(
     {w for t in TEXTS for w in regex.findall(r"[\w'-]+|[^\w\s]+", t)}
@@ -225,8 +224,7 @@ def test_pii_rules_are_candidates_for_texts_that_may_hold_their_entities(
         text: str, kept: set[str]) -> None:
     """The PII rules' own test (enough digits for the entity that needs fewest, or an `@`
     for e-mail addresses) leaves them out of most texts that hold a digit, before a scan."""
-    policy = load_policy(DEFAULT_DIR)
-    names = {r.name for r in policy.candidates("output", "text", text)}
+    names = {r.name for r in POLICY.candidates("output", "text", text)}
     assert {n for n in names if n.startswith("pii.")} == kept
 
 

@@ -244,7 +244,7 @@ class RiskStage(Stage):
         if action == "allow":
             enforcement.metrics.output_allowed.inc()
         else:
-            enforcement.metrics.decided(enforcement.lane, "output", action).inc()
+            enforcement.metrics.decisions.labels(enforcement.lane, "output", action).inc()
         return enforcement
 
     async def _record(self, ctx: RunContext, gate: _Gate) -> None:
