@@ -21,7 +21,6 @@ from typing import Any
 
 from app.api.files import read_files
 from app.errors import APIError, InvalidRequest
-from app.guardian.clean_texts import CleanTexts
 from app.guardian.compiled import CompiledRule, Policy
 from app.guardian.decision import CATEGORIES, Action, Decision, Kind, decision_record, strongest
 from app.guardian.detectors.patterns import scan_deadline
@@ -56,7 +55,7 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     policy = guardian.policy
     found: list[tuple[RequestText, Decision]] = []
     limit = enforcement.policy.max_scan_chars
-    chars = sum(len(t.text) for t in texts)
+    chars = sum([len(t.text) for t in texts])
     if files:
         chars += sum(len(f.file_data or "") for f in files)
     if chars > limit:
@@ -77,16 +76,22 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     # One screen a kind of text (message, tool, file): the rules that may match its texts.
     # When it leaves none and no semantic rule decides, nothing more runs (most requests).
     if fresh:
+        decided = policy.input_decided
         try:
             screens = _screens(policy, fresh)
-            awaits = not policy.input_decided.isdisjoint(screens)
+            awaits = not decided.isdisjoint(screens)
             if awaits or any(screens.values()):
                 found = await _scan(guardian, policy, fresh, screens, awaits,
                                     enforcement.scan_budget_s(chars))
         except Exception as exc:
             enforcement.metrics.scanned.observe(time.perf_counter() - started)
             return Checked(await _scan_failed(enforcement, exc, actor, request_id))
-        _keep_clean(clean, policy, fresh, found)
+        # Kept: the texts nothing was found in, but those a semantic rule decides on
+        # (scanned every time).
+        flagged = {id(text) for text, _ in found} if found else ()
+        for text in fresh:
+            if text.kind not in decided and id(text) not in flagged:
+                clean.add(policy, text.kind, text.text)
     enforcement.metrics.scanned.observe(time.perf_counter() - started)
     # A semantic rule that may change the request was awaited above; one that only logs
     # reviews the text after it went on.
@@ -160,20 +165,12 @@ async def _scan(guardian: Guardian, policy: Policy, texts: list[RequestText],
     return found
 
 
-def _keep_clean(clean: CleanTexts, policy: Policy, scanned: list[RequestText],
-                found: list[tuple[RequestText, Decision]]) -> None:
-    """Keep the scanned texts nothing was found in, but those a semantic rule decides on
-    (scanned every time)."""
-    flagged = {id(text) for text, _ in found} if found else ()
-    decided = policy.input_decided
-    for text in scanned:
-        if text.kind not in decided and id(text) not in flagged:
-            clean.add(policy, text.kind, text.text)
-
-
 def _screens(policy: Policy, texts: list[RequestText]) -> dict[str, list[CompiledRule]]:
     """For each kind of text (message, tool, file), the rules that may match any of its
     texts: one pass of the policy's screen over them together instead of one a text."""
+    if len(texts) == 1:  # most requests: one new text
+        text = texts[0]
+        return {text.kind: policy.candidates("input", text.kind, text.text)}  # type: ignore[arg-type]
     by_kind: dict[str, list[str]] = {}
     for text in texts:
         by_kind.setdefault(text.kind, []).append(text.text)
