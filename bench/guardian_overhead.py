@@ -362,7 +362,8 @@ async def main() -> None:
                       f"added {statistics.median(gaps):+.1f} µs = "
                       f"{statistics.median(gaps) / statistics.median(off):+.1%} (median of "
                       f"the paired differences; their mean {statistics.fmean(gaps):+.1f} µs, "
-                      "which the rare costly batches weigh on: a review's embedding)")
+                      "which rare costly batches weigh on: a semantic review's embedding, a full "
+                      "garbage collection)")
             (root / "activation").mkdir()
             times, in_scan = await activation(url, root / "activation")
             print(f"fail-closed activation, production lane (scan budget 50 ms), "
