@@ -8,7 +8,8 @@ NODE_STAMP := tests/node/node_modules/.installed
 .PHONY: run test lint openapi bench load clean tools lock sbom audit load-smoke validate-contracts evals postman
 
 # Debian packages the suite drives: promtool (prometheus) for the alert-rule tests, podman,
-# runc and debootstrap for the container test, valgrind for the Guardian's instruction bench. RUNLEVEL=1 keeps apt from starting servers.
+# runc and debootstrap for the container test, valgrind for the Guardian's instruction bench.
+# RUNLEVEL=1 keeps apt from starting servers.
 APT_INSTALL := env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends
 tools:
 	@command -v promtool >/dev/null 2>&1 || $(APT_INSTALL) prometheus

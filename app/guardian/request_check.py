@@ -169,8 +169,8 @@ def _screens(policy: Policy, texts: list[RequestText]) -> dict[str, list[Compile
     """For each kind of text (message, tool, file), the rules that may match any of its
     texts: one pass of the policy's screen over them together instead of one a text."""
     if len(texts) == 1:  # most requests: one new text
-        text = texts[0]
-        return {text.kind: policy.candidates("input", text.kind, text.text)}  # type: ignore[arg-type]
+        kind: Kind = texts[0].kind  # type: ignore[assignment]
+        return {kind: policy.candidates("input", kind, texts[0].text)}
     by_kind: dict[str, list[str]] = {}
     for text in texts:
         by_kind.setdefault(text.kind, []).append(text.text)
