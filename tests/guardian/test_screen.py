@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -11,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.config_files import read_yaml
-from app.guardian.detectors import injection, secrets
-from app.guardian.detectors.screen import Screen, required_literals
+from app.guardian.compiled import Policy
+from app.guardian.detectors import injection, screen, secrets
+from app.guardian.detectors.screen import ENGINES, Engine, Screen, required_literals
 from app.guardian.reload import DEFAULT_DIR, load_policy
 
 DATA = Path(__file__).parent / "data" / "moderation_eval.jsonl"
@@ -33,9 +35,26 @@ def _policy_patterns() -> list[tuple[str, regex.Pattern[str]]]:
 
 
 PATTERNS = _policy_patterns()
-SCREEN = Screen((name, p.pattern) for name, p in PATTERNS)
 TEXTS = [json.loads(line)["text"] for line in DATA.read_text().splitlines() if line.strip()]
-POLICY = load_policy(DEFAULT_DIR)  # the default policy, compiled once for the tests that read it
+# The screen's checks run on each engine this machine has (RE2, and Hyperscan where its
+# wheel is).
+each_engine = pytest.mark.parametrize("engine", ENGINES)
+
+
+@functools.cache
+def _screen(engine: Engine) -> Screen[str]:
+    """The screen of every pattern of the default policy's rules and detectors."""
+    return Screen(((name, p.pattern) for name, p in PATTERNS), engine)
+
+
+@functools.cache
+def _policy(engine: Engine) -> Policy:
+    """The default policy, its screens' sets found by `engine`, compiled once."""
+    default, screen.ENGINE = screen.ENGINE, engine
+    try:
+        return load_policy(DEFAULT_DIR)
+    finally:
+        screen.ENGINE = default
 
 
 @pytest.mark.parametrize(("pattern", "expected"), [
@@ -98,7 +117,8 @@ def test_required_literals_keep_word_boundaries(pattern: str,
     "KILL YOU", "kill\u00a0you", "\u212aill you", "k\u0130ll you", "an \u0130DIOT",
     "an \u0131diot", "\u017fk-abcd", "xkill you", "\u0130diot",
 ])
-def test_word_boundaries_only_narrow_what_unicode_allows(text: str) -> None:
+@each_engine
+def test_word_boundaries_only_narrow_what_unicode_allows(text: str, engine: Engine) -> None:
     """RE2 looks for a bounded literal at its (ASCII) word boundaries, the patterns match at
     Unicode's: beside an ASCII letter every Unicode boundary is an ASCII one, so whatever a
     pattern matches next to characters ASCII and Unicode see differently, the screen keeps;
@@ -107,25 +127,27 @@ def test_word_boundaries_only_narrow_what_unicode_allows(text: str) -> None:
     patterns = [("kill", r"\bkill you\b"), ("elan", r"\b\u00e9lan\b"),
                 ("sk", r"(?<![\w-])sk-\w{4}"), ("cat", r"(?a)\bcat\b"),
                 ("idiot", r"\bidiot\b")]
-    kept = set(Screen(patterns).candidates(text))
+    kept = set(Screen(patterns, engine).candidates(text))
     for name, source in patterns:
         if regex.search(source, text, regex.IGNORECASE | regex.VERSION0):
             assert name in kept, name
 
 
-def test_every_labelled_text_keeps_the_patterns_that_match_it() -> None:
+@each_engine
+def test_every_labelled_text_keeps_the_patterns_that_match_it(engine: Engine) -> None:
     missed = []
     for text in TEXTS:
-        kept = set(SCREEN.candidates(text))
+        kept = set(_screen(engine).candidates(text))
         missed += [(name, text) for name, p in PATTERNS if p.search(text) and name not in kept]
     assert not missed
 
 
-def test_clean_text_runs_no_pattern() -> None:
+@each_engine
+def test_clean_text_runs_no_pattern(engine: Engine) -> None:
     text = ("A rainbow forms when sunlight enters raindrops, bends, reflects off the back "
             "of the drop and bends again on the way out.")
-    assert SCREEN.candidates(text) == []
-    assert SCREEN.screened == len(PATTERNS)
+    assert _screen(engine).candidates(text) == []
+    assert _screen(engine).screened == len(PATTERNS)
 
 
 _FRAGMENTS = st.sampled_from(sorted({w for t in TEXTS for w in t.split()}))
@@ -136,32 +158,36 @@ def _recase(text: str, flips: list[bool]) -> str:
                                                             strict=False))
 
 
+@each_engine
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_FRAGMENTS, min_size=1, max_size=30), st.lists(st.booleans(), max_size=200),
        st.sampled_from([" ", "\n", "  ", " - "]))
-def test_screen_never_drops_a_match(words: list[str], flips: list[bool], sep: str) -> None:
+def test_screen_never_drops_a_match(engine: Engine, words: list[str], flips: list[bool],
+                                    sep: str) -> None:
     """Texts made of the labelled set's words, in any order and case: whatever a pattern
     matches, the screen kept."""
     text = _recase(sep.join(words), flips)
-    kept = set(SCREEN.candidates(text))
+    kept = set(_screen(engine).candidates(text))
     for name, pattern in PATTERNS:
         if pattern.search(text):
             assert name in kept, (name, text)
 
 
-def test_the_policy_screen_keeps_every_rule_that_finds_something() -> None:
+@each_engine
+def test_the_policy_screen_keeps_every_rule_that_finds_something(engine: Engine) -> None:
     """The default policy's own screen, over every detector (patterns, PII, secrets,
     injection): a rule that finds anything in a labelled text is among its candidates."""
+    policy = _policy(engine)
     missed = []
     for text in TEXTS:
         for direction in ("input", "output"):
-            kept = set(map(id, POLICY.candidates(direction, "text", text)))
-            missed += [(rule.name, text) for rule in POLICY.rules_for(direction, "text",
+            kept = set(map(id, policy.candidates(direction, "text", text)))
+            missed += [(rule.name, text) for rule in policy.rules_for(direction, "text",
                                                                        semantic=False)
                        if list(rule.find(text)) and id(rule) not in kept]
     assert not missed
-    assert all(POLICY._screens[(d, "text")].screened ==
-               len(POLICY.rules_for(d, "text", semantic=False)) for d in ("input", "output"))
+    assert all(policy._screens[(d, "text")].screened ==
+               len(policy.rules_for(d, "text", semantic=False)) for d in ("input", "output"))
 
 
 # The labelled texts' words and marks, and the starts of keys and secrets, to make texts of.
@@ -170,18 +196,20 @@ _POLICY_PIECES = st.sampled_from(sorted(
     | {"sk-", "AIza", "password:", "you're", "your", "explicitly", "refugees", "3D"}))
 
 
+@each_engine
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_POLICY_PIECES, min_size=1, max_size=25), st.lists(st.booleans(), max_size=200),
        st.sampled_from([" ", "\n", "", " - ", "'"]))
-def test_the_policy_screen_never_drops_a_finding(pieces: list[str], flips: list[bool],
-                                                 sep: str) -> None:
+def test_the_policy_screen_never_drops_a_finding(engine: Engine, pieces: list[str],
+                                                 flips: list[bool], sep: str) -> None:
     """Texts made of the labelled texts' words and marks, in any order, case and spacing
     (words run together too): every rule of the default policy that finds something in one
     is among its candidates."""
+    policy = _policy(engine)
     text = _recase(sep.join(pieces), flips)
     for direction in ("input", "output"):
-        kept = set(map(id, POLICY.candidates(direction, "text", text)))
-        for rule in POLICY.rules_for(direction, "text", semantic=False):
+        kept = set(map(id, policy.candidates(direction, "text", text)))
+        for rule in policy.rules_for(direction, "text", semantic=False):
             if list(rule.find(text)):
                 assert id(rule) in kept, (rule.name, text)
 
@@ -203,14 +231,15 @@ class _Counting:
     ("I will kill you", {"threat"}, 1),
     ("hang up on them", {"hang"}, 0),  # an alternative needing one set only
 ])
+@each_engine
 def test_the_sets_alternatives_need_besides_are_searched_only_after_theirs(
-        text: str, kept: set[str], passes: int) -> None:
-    """The RE2 set of every text holds the sets alternatives are filed under; what they
+        text: str, kept: set[str], passes: int, engine: Engine) -> None:
+    """The set searched in every text holds the sets alternatives are filed under; what they
     need besides (short words found in most texts) is searched in a text holding one."""
-    screen = Screen([("threat", r"\bkill\b.{0,20}\byou\b"), ("hang", r"\bhang up\b")])
+    made = Screen([("threat", r"\bkill\b.{0,20}\byou\b"), ("hang", r"\bhang up\b")], engine)
     passes_made: list[bytes] = []
-    screen._others = _Counting(screen._others, passes_made)
-    assert set(screen.candidates(text)) == kept
+    made._others = _Counting(made._others, passes_made)
+    assert set(made.candidates(text)) == kept
     assert len(passes_made) == passes
 
 
@@ -224,14 +253,15 @@ def test_pii_rules_are_candidates_for_texts_that_may_hold_their_entities(
         text: str, kept: set[str]) -> None:
     """The PII rules' own test (enough digits for the entity that needs fewest, or an `@`
     for e-mail addresses) leaves them out of most texts that hold a digit, before a scan."""
-    names = {r.name for r in POLICY.candidates("output", "text", text)}
+    names = {r.name for r in _policy(screen.ENGINE).candidates("output", "text", text)}
     assert {n for n in names if n.startswith("pii.")} == kept
 
 
-def test_a_lone_surrogate_is_screened_like_any_character() -> None:
+@each_engine
+def test_a_lone_surrogate_is_screened_like_any_character(engine: Engine) -> None:
     text = "x\ud800 you are an idiot"
-    assert "content.insult" in SCREEN.candidates(text)
-    assert SCREEN.candidates("x\ud800 clean") == []
+    assert "content.insult" in _screen(engine).candidates(text)
+    assert _screen(engine).candidates("x\ud800 clean") == []
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -245,15 +275,55 @@ def test_a_lone_surrogate_is_screened_like_any_character() -> None:
     ("caf\u00e9 7 foo", {"foo-digit"}),  # a text that is not ASCII: the other path
     ("\ufeff\u200b", {"zero-width"}),
 ])
-def test_one_character_sets_are_found_apart_from_the_rest(text: str,
-                                                          expected: set[str]) -> None:
+@each_engine
+def test_one_character_sets_are_found_apart_from_the_rest(text: str, expected: set[str],
+                                                          engine: Engine) -> None:
     """Sets holding a one-character text (a digit, `@`, a letter) are searched as classes
     of characters, case ignored as RE2 and `regex` ignore it: they keep what they must."""
     patterns = [("foo-digit", r"foo[0-9]"), ("at-word", r"\w@\w"), ("lone-g", r"\bg\b"),
                 ("lone-k", r"\bk\b"), ("kelvin", "\u212a"), ("lone-s", r"\bs\b"),
                 ("zero-width", "[\u200b\u200c\u200d\u2060\ufeff]")]
-    screen = Screen(patterns)
-    assert set(screen.candidates(text)) == expected
+    assert set(Screen(patterns, engine).candidates(text)) == expected
     for name, source in patterns:  # the screen only widens what `regex` itself matches
         if regex.search(source, text, regex.IGNORECASE | regex.VERSION0):
             assert name in expected, name
+
+
+# Characters a case-ignoring search may take for others, or that UTF-8 cannot hold, among
+# the labelled texts' pieces and any character at all.
+_ODD = st.sampled_from(["\u00e9", "\u00c9", "\u0130", "\u0131", "\u212a", "\u017f", "\u200b",
+                        "\ufeff", "\u0430", "\u0410", "\u03c3", "\u03a3", "\u03c2", "\u00df",
+                        "\u1e9e", "\ud800", "\u00a0", "\u01c5", "\uffff"])
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="no Hyperscan wheel for this platform")
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_POLICY_PIECES, _ODD, st.characters()), min_size=1, max_size=25),
+       st.lists(st.booleans(), max_size=200), st.sampled_from([" ", "", "\n"]))
+def test_the_engines_keep_the_same_rules(pieces: list[str], flips: list[bool],
+                                         sep: str) -> None:
+    """Hyperscan and RE2 find the same sets in any text: the screens built on each keep the
+    same patterns, and the default policy's the same rules."""
+    text = _recase(sep.join(pieces), flips)
+    assert _screen("re2").candidates(text) == _screen("hyperscan").candidates(text), text
+    for direction in ("input", "output"):
+        for kind in ("text", "tool", "document"):
+            assert [r.name for r in _policy("re2").candidates(direction, kind, text)] == [
+                r.name for r in _policy("hyperscan").candidates(direction, kind, text)], text
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="no Hyperscan wheel for this platform")
+def test_the_engines_find_the_same_sets_in_the_labelled_texts() -> None:
+    """Set by set, in every labelled text, and in each with its words run together and
+    inside other words (where a bounded literal must not be found)."""
+    screens = [(_policy("re2")._screens[key], _policy("hyperscan")._screens[key])
+               for key in _policy("re2")._screens]
+    for text in TEXTS:
+        for variant in (text, text.replace(" ", ""), f"x{text}x", text.upper()):
+            data = variant.encode("utf-8", "surrogatepass")
+            for re2_screen, hs_screen in screens:
+                for name in ("_set", "_others"):
+                    re2_set, hs_set = getattr(re2_screen, name), getattr(hs_screen, name)
+                    if re2_set is not None:
+                        assert sorted(re2_set.Match(data)) == sorted(hs_set.Match(data)), \
+                            (name, variant)

@@ -21,6 +21,14 @@ builds its DFA's states as texts meet them, and a set of 1,300 literals searched
 position met new states in nearly every new text (a request's question): building them was
 most of what the screen cost in a request. At word starts only, far fewer are met (measured
 with bench/guardian_instructions.py: 87,000 instructions less per request).
+
+Where the `hyperscan` package is installed (its wheels are for x86-64; `pyproject.toml` asks
+for it there), the same sets are one Hyperscan database instead of the RE2 set: its literal
+matcher reads a few small tables where RE2's automaton walks one state a character, and a
+pass is the part of a request that the host's other tenants push out of the last-level cache
+most (docs/guardian-enforcement.md): switched against RE2 in one process, a request costs 5
+to 7 µs less with it (bench/screen_engines.py). Both engines find the same sets
+(tests/guardian/test_screen.py runs its checks on each).
 """
 
 from __future__ import annotations
@@ -28,10 +36,16 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import re2
 import regex
+
+hyperscan: Any
+try:
+    import hyperscan
+except ImportError:  # no wheel for this platform: RE2 alone
+    hyperscan = None
 
 # Python's parser of `re` syntax (private modules, stable since 3.11; no stubs name them).
 sre_parse: Any = importlib.import_module("re._parser")
@@ -41,6 +55,11 @@ _MAX_CLASS = 8  # characters of a class ([sz]) taken as alternatives
 _MAX_RANGE = 128  # characters of a class ([\u200b-\u200d]) one of which is required
 
 K = TypeVar("K", bound=Hashable)
+Engine = Literal["hyperscan", "re2"]
+# The engines this machine has, and the one that finds a screen's sets of literals (Screen's
+# `engine` when not given).
+ENGINES: list[Engine] = ["re2", "hyperscan"] if hyperscan is not None else ["re2"]
+ENGINE: Engine = ENGINES[-1]
 # Where a pattern puts a word boundary, in the texts `required_literals(…, bounds=True)`
 # gives: a noncharacter, which no text is meant to hold (a pattern's own is taken as unknown).
 BOUND = "\uffff"
@@ -372,12 +391,77 @@ class _CharClass:
         self.other = re.compile(_ranges(chars), re.IGNORECASE)
 
 
-def _re2_set(needs: Sequence[frozenset[str]]) -> Any:
-    """One RE2 set of `needs` (each found by any of its texts, case ignored), as the
-    extension's own object (the wrapper's Match adds a Python call to each pass): its Match
-    gives the indexes of the needs found, empty for none. None for no needs."""
+def _hs_literal(text: str) -> bytes:
+    """`text` (a required text) for Hyperscan, as `_re2_literal` gives it to RE2, matched on
+    bytes: ASCII's case is ignored by the flag, a character outside ASCII is the UTF-8 bytes
+    of any of its case variants. (Hyperscan's UTF-8 mode needs every text to be valid UTF-8,
+    and one holding a lone surrogate is not; on bytes its `\\b` is ASCII's, as RE2's.)"""
+    out = []
+    for i, c in enumerate(text):
+        if c == BOUND:
+            if any(_ascii_word(n) for n in text[i - 1:i] + text[i + 1:i + 2]):
+                out.append("\\b")
+        elif c.isascii():
+            out.append(c if c.isalnum() else f"\\x{ord(c):02x}")
+        else:
+            out.append("(?:" + "|".join(
+                "".join(f"\\x{b:02x}" for b in v.encode("utf-8", "surrogatepass"))
+                for v in sorted(_case_variants(c))) + ")")
+    return "".join(out).encode()
+
+
+def _case_variants(c: str) -> set[str]:
+    """`c` and the characters Unicode's case mappings of one character lead to, and from
+    those on (`Σ`, `σ`, `ς`): the characters RE2 takes for `c` when it ignores case."""
+    seen, todo = set(), [c]
+    while todo:
+        one = todo.pop()
+        if one not in seen:
+            seen.add(one)
+            todo += [v for v in (one.lower(), one.upper(), one.casefold()) if len(v) == 1]
+    return seen
+
+
+class _HyperscanSet:
+    """`needs` as one Hyperscan database, each need one expression (its texts as
+    alternatives) reported once a pass; `Match` as RE2's set's."""
+
+    __slots__ = ("_db", "_hits")
+
+    def __init__(self, needs: Sequence[frozenset[str]]) -> None:
+        expressions = [b"|".join(map(_hs_literal, sorted(need))) for need in needs]
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
+        self._db.compile(expressions=expressions, ids=list(range(len(expressions))),
+                         elements=len(expressions), flags=[flags] * len(expressions))
+        self._hits: list[int] = []  # the pass's, filled by `_found` (the database's lock
+        # keeps passes one at a time)
+
+    def _found(self, need: int, start: int, end: int, flags: int, context: Any) -> None:
+        self._hits.append(need)
+
+    def Match(self, data: bytes) -> list[int]:  # RE2's name for it
+        """The indexes of the needs `data` holds."""
+        self._db.scan(data, match_event_handler=self._found)
+        hits = self._hits
+        if hits:
+            self._hits = []
+        return hits
+
+
+def _set_of(needs: Sequence[frozenset[str]], engine: Engine) -> Any:
+    """One set of `needs` (each found by any of its texts, case ignored), by `engine`: its
+    Match gives the indexes of the needs a text holds, empty for none. None for no needs."""
     if not needs:
         return None
+    if engine == "hyperscan":
+        return _HyperscanSet(needs)
+    return _re2_set(needs)
+
+
+def _re2_set(needs: Sequence[frozenset[str]]) -> Any:
+    """One RE2 set of `needs`, as the extension's own object (the wrapper's Match adds a
+    Python call to each pass)."""
     options = re2.Options()
     options.case_sensitive = False
     found = re2.Set.SearchSet(options)
@@ -399,8 +483,10 @@ class Screen(Generic[K]):
     __slots__ = ("_always", "_chars", "_direct", "_keys", "_loose", "_loose_ascii", "_others",
                  "_rest", "_searched", "_set")
 
-    def __init__(self, patterns: Iterable[tuple[K, str | None]]) -> None:
-        """`patterns`: each key with its pattern; None for a key that always runs."""
+    def __init__(self, patterns: Iterable[tuple[K, str | None]],
+                 engine: Engine | None = None) -> None:
+        """`patterns`: each key with its pattern; None for a key that always runs.
+        `engine`: what finds the sets (ENGINE when None)."""
         self._always: list[K] = []  # patterns that cannot be screened
         self._keys: list[K] = []  # those that can, in order
         # An alternative of a key, as the indexes of its sets in the RE2 set and of its
@@ -468,8 +554,9 @@ class Screen(Generic[K]):
         self._loose_ascii = [(needed, keys) for needed, keys in self._loose
                              if all(self._chars[c].ascii for c in needed)]
         ordered = list(index)  # in the order of their indexes
-        self._set: Any = _re2_set(ordered[:self._searched])
-        self._others: Any = _re2_set(ordered[self._searched:])
+        engine = engine or ENGINE
+        self._set: Any = _set_of(ordered[:self._searched], engine)
+        self._others: Any = _set_of(ordered[self._searched:], engine)
 
     @property
     def screened(self) -> int:
