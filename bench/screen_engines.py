@@ -1,13 +1,16 @@
-"""What the engine finding the screen's sets of literals costs a request: RE2 or Hyperscan
-(app/guardian/detectors/screen.py), switched in one process.
+"""What the screen's sets of literals cost a request, by the engine finding them (RE2 or
+Hyperscan) and by how they are laid out (app/guardian/detectors/screen.py), switched in one
+process.
 
 One app (the default policy without its semantic rules, as `default*` in
 bench/guardian_overhead.py), driven in process on the embedded PostgreSQL, a new question
-each request. Three settings take turns every `--size` requests (the order reversed every
-other batch): the Guardian out, the Guardian in with its policy's screens on RE2, the same
-screens on Hyperscan (the policy's screens built twice, once on each engine, and swapped
-in). Each setting's added CPU is the median of its paired differences with the Guardian
-out in the same batch; the last line compares the two engines batch by batch.
+each request. The settings take turns every `--size` requests (the order reversed every
+other batch): the Guardian out; the Guardian in, its policy's screens sharing one pair of
+sets (as shipped) on RE2, then on Hyperscan; and on Hyperscan with a pair of sets for each
+screen (each kind of text and direction, as before they were shared). The policy's screens
+are built once for each and swapped in. Each setting's added CPU is the median of its
+paired differences with the Guardian out in the same batch; the last lines compare the
+settings with the shipped one (Hyperscan, shared) batch by batch.
 
 The engines differ most while the host's other tenants push the screen's tables out of the
 last-level cache (docs/guardian-enforcement.md): a run's figures depend on the phase it
@@ -24,24 +27,29 @@ import statistics
 import time
 from typing import Any
 
-from app.guardian.detectors.screen import ENGINES, Screen
+from app.guardian.detectors.screen import ENGINES, Literals, Screen
 from bench.asgi_overhead import call
 from bench.guardian_overhead import KEY, QUESTION, _drain, _guardian_switch, fresh
 from bench.guardian_parts import bench_app
 
 
-def _screens_on(app: Any) -> dict[str, Any]:
-    """A function for each engine swapping the started app's policy screens for ones built
-    on it."""
+def _layouts(app: Any) -> dict[str, Any]:
+    """A function for each setting swapping the started app's policy screens for ones built
+    so: on each engine with shared sets, and on the last one with sets of their own."""
     policy = app.state.lukhas.guardian.policy
-    built = {engine: {key: Screen(((r, r.source) for r in policy._index[(*key, False)]),
-                                  engine)
-                      for key in policy._screens}
-             for engine in ENGINES}
 
-    def use(engine: str) -> None:
-        policy._screens.update(built[engine])
-    return {engine: (lambda engine=engine: use(engine)) for engine in ENGINES}
+    def screens(engine: str, shared: bool) -> dict[Any, Screen[Any]]:
+        literals = Literals(engine) if shared else None  # type: ignore[arg-type]
+        made = {key: Screen(((r, r.source) for r in policy._index[(*key, False)]),
+                            engine, literals)  # type: ignore[arg-type]
+                for key in policy._screens}
+        if literals is not None:
+            literals.bind(made.values())
+        return made
+    built = {engine: screens(engine, True) for engine in ENGINES}
+    built[f"{ENGINES[-1]}, a set per screen"] = screens(ENGINES[-1], False)
+    return {name: (lambda made=made: policy._screens.update(made))
+            for name, made in built.items()}
 
 
 def _spread(values: list[float]) -> str:
@@ -57,8 +65,8 @@ async def main() -> None:
     args = parser.parse_args()
     async with bench_app() as app:
         switch = _guardian_switch(app)
-        engines = _screens_on(app)
-        settings = ["off", *engines]
+        layouts = _layouts(app)
+        settings = ["off", *layouts]
         for _ in range(300):
             await call(app, "POST", "/v1/responses", fresh(QUESTION), KEY)
         cpu: dict[str, list[float]] = {s: [] for s in settings}
@@ -66,7 +74,7 @@ async def main() -> None:
             for setting in (settings if i % 2 == 0 else settings[::-1]):
                 switch(setting != "off")
                 if setting != "off":
-                    engines[setting]()
+                    layouts[setting]()
                 for _ in range(3):  # the middleware stack is built again outside the clock
                     await call(app, "POST", "/v1/responses", fresh(QUESTION), KEY)
                 started = time.process_time()
@@ -78,11 +86,14 @@ async def main() -> None:
               f"of {args.size} requests a setting")
         for setting, values in cpu.items():
             added = [b - a for a, b in zip(cpu["off"], values, strict=True)]
-            print(f"Guardian {'out' if setting == 'off' else 'in, screens on ' + setting:25s}"
+            print(f"Guardian {'out' if setting == 'off' else 'in, ' + setting:34s}"
                   f" {statistics.median(values):7.1f} µs/request  added {_spread(added)}")
-        if len(engines) == 2:
-            gaps = [b - a for a, b in zip(cpu["re2"], cpu["hyperscan"], strict=True)]
-            print(f"hyperscan against re2: {_spread(gaps)}, mean {statistics.mean(gaps):+.1f} µs")
+        shipped = ENGINES[-1]
+        for setting in settings[1:]:
+            if setting != shipped:
+                gaps = [b - a for a, b in zip(cpu[setting], cpu[shipped], strict=True)]
+                print(f"{shipped} (shared) against {setting}: {_spread(gaps)}, mean "
+                      f"{statistics.mean(gaps):+.1f} µs")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from app.config_files import read_yaml
 from app.guardian.decision import KINDS, Action, Category, Direction, Kind, Reason
 from app.guardian.detectors import Hit, injection, pii, secrets
 from app.guardian.detectors.patterns import UnsafePattern, compile_safe, find_all
-from app.guardian.detectors.screen import Screen
+from app.guardian.detectors.screen import Literals, Screen
 from app.guardian.policy import PolicyFile, PolicyHeader, RuleSpec
 from app.routing.problems import Problem, from_validation, key_path, sorted_problems
 
@@ -81,6 +81,9 @@ class Policy:
     _reviews_inputs: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # One pair of compiled sets for every screen of the policy (app/guardian/detectors/
+        # screen.py, `Literals`).
+        literals = Literals()
         for direction in ("input", "output"):
             for kind in KINDS:
                 for semantic in (False, True):
@@ -89,7 +92,8 @@ class Policy:
                         if direction in r.directions and kind in r.kinds
                         and (r.detector == "semantic") == semantic)
                 self._screens[(direction, kind)] = Screen(
-                    (r, r.source) for r in self._index[(direction, kind, False)])
+                    ((r, r.source) for r in self._index[(direction, kind, False)]),
+                    literals=literals)
                 if any(r.possible for r in self._index[(direction, kind, False)]):
                     self._tested.add((direction, kind))
                 if any(r.action in ("redact", "block")
@@ -97,6 +101,7 @@ class Policy:
                     self._decides.add((direction, kind))
                 elif self._index[(direction, kind, True)]:
                     self._later.add((direction, kind))
+        literals.bind(self._screens.values())
         object.__setattr__(self, "_decided_inputs", frozenset(
             kind for direction, kind in self._decides if direction == "input"))
         object.__setattr__(self, "_reviews_inputs",

@@ -327,3 +327,18 @@ def test_the_engines_find_the_same_sets_in_the_labelled_texts() -> None:
                     if re2_set is not None:
                         assert sorted(re2_set.Match(data)) == sorted(hs_set.Match(data)), \
                             (name, variant)
+
+
+@each_engine
+def test_a_policys_screens_share_their_sets_and_keep_what_their_own_would(
+        engine: Engine) -> None:
+    """Every screen of a policy reads the same two compiled sets, and keeps for each labelled
+    text (and each run together) the rules a screen with sets of its own keeps."""
+    policy = _policy(engine)
+    assert len({id(s._set) for s in policy._screens.values()}) == 1
+    assert len({id(s._others) for s in policy._screens.values()}) == 1
+    for (direction, kind), shared in policy._screens.items():
+        own = Screen(((r, r.source) for r in policy._index[(direction, kind, False)]), engine)
+        for text in TEXTS:
+            for variant in (text, text.replace(" ", "")):
+                assert own.candidates(variant) == shared.candidates(variant), (kind, variant)

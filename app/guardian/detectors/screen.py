@@ -26,13 +26,18 @@ Where the `hyperscan` package is installed (its wheels are for x86-64; `pyprojec
 for it there), the same sets are one Hyperscan database instead of the RE2 set: its literal
 matcher reads a few small tables where RE2's automaton walks one state a character, and a
 pass is the part of a request that the host's other tenants push out of the last-level cache
-most (docs/guardian-enforcement.md): switched against RE2 in one process, a request costs 5
-to 7 µs less with it (bench/screen_engines.py). Both engines find the same sets
-(tests/guardian/test_screen.py runs its checks on each).
+most (docs/guardian-enforcement.md). Both engines find the same sets
+(tests/guardian/test_screen.py runs its checks on each). And a policy's screens (one for
+each direction and kind of text) share one pair of compiled sets (`Literals`): a request's
+question and its answer are screened in the same memory, and a policy compiles two sets, not
+sixteen. Switched in one process (bench/screen_engines.py), a request with a new question
+cost 8.7 µs less on shared Hyperscan sets than on shared RE2 ones, 2.9 µs less than on
+Hyperscan sets of each screen's own.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Hashable, Iterable, Sequence
@@ -422,11 +427,17 @@ def _case_variants(c: str) -> set[str]:
     return seen
 
 
+def _found(need: int, start: int, end: int, flags: int, hits: list[int]) -> None:
+    hits.append(need)
+
+
 class _HyperscanSet:
     """`needs` as one Hyperscan database, each need one expression (its texts as
-    alternatives) reported once a pass; `Match` as RE2's set's."""
+    alternatives) reported once a pass; `Match` as RE2's set's. Shared by the policies
+    compiled from the same sets, on any thread (the database's lock keeps its passes one at
+    a time, each with its own list of hits)."""
 
-    __slots__ = ("_db", "_hits")
+    __slots__ = ("_db",)
 
     def __init__(self, needs: Sequence[frozenset[str]]) -> None:
         expressions = [b"|".join(map(_hs_literal, sorted(need))) for need in needs]
@@ -434,29 +445,64 @@ class _HyperscanSet:
         flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
         self._db.compile(expressions=expressions, ids=list(range(len(expressions))),
                          elements=len(expressions), flags=[flags] * len(expressions))
-        self._hits: list[int] = []  # the pass's, filled by `_found` (the database's lock
-        # keeps passes one at a time)
-
-    def _found(self, need: int, start: int, end: int, flags: int, context: Any) -> None:
-        self._hits.append(need)
 
     def Match(self, data: bytes) -> list[int]:  # RE2's name for it
         """The indexes of the needs `data` holds."""
-        self._db.scan(data, match_event_handler=self._found)
-        hits = self._hits
-        if hits:
-            self._hits = []
+        hits: list[int] = []
+        self._db.scan(data, match_event_handler=_found, context=hits)
         return hits
 
 
-def _set_of(needs: Sequence[frozenset[str]], engine: Engine) -> Any:
+@functools.lru_cache(maxsize=32)
+def _compiled(engine: Engine, needs: tuple[frozenset[str], ...]) -> Any:
     """One set of `needs` (each found by any of its texts, case ignored), by `engine`: its
-    Match gives the indexes of the needs a text holds, empty for none. None for no needs."""
+    Match gives the indexes of the needs a text holds, empty for none. None for no needs.
+    Kept for the next policy made of the same sets (a reload that changed other things, an
+    app started again in the same process): Hyperscan takes a second to compile a policy's."""
     if not needs:
         return None
     if engine == "hyperscan":
         return _HyperscanSet(needs)
     return _re2_set(needs)
+
+
+class Literals:
+    """The sets of literals of one screen, or of several (a policy's): two compiled sets,
+    those alternatives are filed under, searched in every text, and those they need besides,
+    searched in a text holding one of the first. Screens sharing them read one automaton
+    (Hyperscan's tables, RE2's states) for all their texts: a request's question and its
+    answer are screened in the same memory, where a screen of each kind of text had sets of
+    its own."""
+
+    __slots__ = ("_first", "_later", "engine", "index", "others", "searched", "set")
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine: Engine = engine or ENGINE
+        self._first: dict[frozenset[str], None] = {}  # in the order the screens gave them
+        self._later: dict[frozenset[str], None] = {}
+        self.index: dict[frozenset[str], int] = {}  # each set's index in its compiled set
+        self.set: Any = None  # the sets searched in every text (indexes from 0)
+        self.others: Any = None  # the rest (indexes from `searched`)
+        self.searched = 0
+
+    def add(self, first: Iterable[frozenset[str]], later: Iterable[frozenset[str]]) -> None:
+        self._first.update(dict.fromkeys(first))
+        self._later.update(dict.fromkeys(later))
+
+    def compile(self) -> None:
+        first = list(self._first)  # a set some screen files under is searched in every text
+        later = [need for need in self._later if need not in self._first]
+        self.index = {need: i for i, need in enumerate(first + later)}
+        self.searched = len(first)
+        self.set = _compiled(self.engine, tuple(first))
+        self.others = _compiled(self.engine, tuple(later))
+
+    def bind(self, screens: Iterable[Screen[Any]]) -> None:
+        """Compile the sets `screens` (made with these literals) added, and file their
+        alternatives under the sets' indexes."""
+        self.compile()
+        for screen in screens:
+            screen._bind()
 
 
 def _re2_set(needs: Sequence[frozenset[str]]) -> Any:
@@ -480,20 +526,20 @@ class Screen(Generic[K]):
     searched only when an alternative needs it: such a set is in nearly every text, and in
     the RE2 set it made every pass three times slower."""
 
-    __slots__ = ("_always", "_chars", "_direct", "_keys", "_loose", "_loose_ascii", "_others",
-                 "_rest", "_searched", "_set")
+    __slots__ = ("_always", "_chars", "_direct", "_filing", "_keys", "_literals", "_loose",
+                 "_loose_ascii", "_others", "_rest", "_searched", "_set")
 
     def __init__(self, patterns: Iterable[tuple[K, str | None]],
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, literals: Literals | None = None) -> None:
         """`patterns`: each key with its pattern; None for a key that always runs.
-        `engine`: what finds the sets (ENGINE when None)."""
+        `engine`: what finds the sets (ENGINE when None). `literals`: sets shared with other
+        screens (a policy's), compiled once they all were made, before `bind(screens)`;
+        None: sets of its own."""
         self._always: list[K] = []  # patterns that cannot be screened
         self._keys: list[K] = []  # those that can, in order
-        # An alternative of a key, as the indexes of its sets in the RE2 set and of its
-        # character classes, filed under its most selective set of the RE2 set: only
-        # alternatives whose first set matched are looked at.
-        by_first: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
-        # Alternatives with no set in the RE2 set: only character classes (checked always).
+        # An alternative of a key, as its sets and the indexes of its character classes,
+        # filed under its most selective set: only alternatives whose first set matched are
+        # looked at. Alternatives with no set: only character classes (checked always).
         loose: list[tuple[int, tuple[int, ...]]] = []
         chars: dict[frozenset[str], int] = {}
         filing: list[tuple[int, list[frozenset[str]], tuple[int, ...]]] = []
@@ -516,33 +562,8 @@ class Screen(Generic[K]):
                 else:
                     loose.append((len(self._keys), tuple(classes)))
             self._keys.append(key)
-        # The sets alternatives are filed under are searched in every text (one RE2 set,
-        # their indexes first); the others only in a text holding one of those, for the
-        # alternatives filed there that need more (a second RE2 set, searched then): short
-        # words most of them (`a `, `the`, `your`), found in most texts, which made the
-        # first set's pass slower and found nothing that counts.
-        index: dict[frozenset[str], int] = {}
-        for _, sets, _ in filing:
-            index.setdefault(sets[0], len(index))
-        self._searched = len(index)
-        for _, sets, _ in filing:
-            for need in sets[1:]:
-                index.setdefault(need, len(index))
-        for position, required, needed in filing:
-            ids = tuple(index[need] for need in required)
-            by_first.setdefault(ids[0], []).append((position, ids, needed))
-        # What a pass then does per hit, laid out ahead: the keys of the alternatives that
-        # need nothing but that set (most), and the rest, to check against the other hits
-        # and classes; the loose alternatives grouped by their classes.
-        self._direct: dict[int, frozenset[int]] = {}
-        self._rest: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
-        for first, filed in by_first.items():
-            direct = frozenset(a[0] for a in filed if len(a[1]) == 1 and not a[2])
-            rest = [a for a in filed if len(a[1]) > 1 or a[2]]
-            if direct:
-                self._direct[first] = direct
-            if rest:
-                self._rest[first] = rest
+        # What a pass then does per hit, laid out ahead: the loose alternatives grouped by
+        # their classes; the filed ones once the sets have their indexes (`_bind`).
         grouped: dict[tuple[int, ...], set[int]] = {}
         for position, needed in loose:
             grouped.setdefault(needed, set()).add(position)
@@ -553,10 +574,37 @@ class Screen(Generic[K]):
         # (not the injection rules' zero-width and look-alike characters).
         self._loose_ascii = [(needed, keys) for needed, keys in self._loose
                              if all(self._chars[c].ascii for c in needed)]
-        ordered = list(index)  # in the order of their indexes
-        engine = engine or ENGINE
-        self._set: Any = _set_of(ordered[:self._searched], engine)
-        self._others: Any = _set_of(ordered[self._searched:], engine)
+        self._filing = filing
+        self._literals = literals or Literals(engine)
+        self._literals.add([sets[0] for _, sets, _ in filing],
+                           [need for _, sets, _ in filing for need in sets[1:]])
+        self._direct: dict[int, frozenset[int]] = {}
+        self._rest: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
+        self._set: Any = None
+        self._others: Any = None
+        self._searched = 0
+        if literals is None:  # its own sets
+            self._literals.compile()
+            self._bind()
+
+    def _bind(self) -> None:
+        """File the alternatives under the indexes their sets have in the (compiled) sets."""
+        literals = self._literals
+        index = literals.index
+        by_first: dict[int, list[tuple[int, tuple[int, ...], tuple[int, ...]]]] = {}
+        for position, required, needed in self._filing:
+            ids = tuple(index[need] for need in required)
+            by_first.setdefault(ids[0], []).append((position, ids, needed))
+        # The keys of the alternatives that need nothing but their first set (most), and the
+        # rest, to check against the other hits and classes.
+        for first, filed in by_first.items():
+            direct = frozenset(a[0] for a in filed if len(a[1]) == 1 and not a[2])
+            rest = [a for a in filed if len(a[1]) > 1 or a[2]]
+            if direct:
+                self._direct[first] = direct
+            if rest:
+                self._rest[first] = rest
+        self._set, self._others, self._searched = literals.set, literals.others, literals.searched
 
     @property
     def screened(self) -> int:
