@@ -10,9 +10,10 @@ answer given whole whose texts were each found clean whole goes out without a sc
 Risk stage, app/matriz/stages/risk.py; a streamed answer always passes its holdback). They
 are kept under a kind of their own (OUTPUT), as the output rules are not the input ones.
 
-What is kept is not the text: a key of the policy's digest, the text's kind and length and
-its hash (Python's string hash, SipHash keyed with a secret drawn at each start, so a text
-cannot be crafted offline to collide with another). Where hash randomisation is turned off
+What is kept is not the text: its hash (Python's string hash, SipHash keyed with a secret
+drawn at each start, so a text cannot be crafted offline to collide with another), mixed
+with a random number of the policy's digest and the text's kind (an integer: no tuple to
+make, hash and free at each look-up). Where hash randomisation is turned off
 (`PYTHONHASHSEED=0`) nothing is kept and every text is scanned. Only texts that the fast rules
 found nothing in are kept, and only for kinds whose semantic rules never change a request
 (those are scanned every time). A reload changes the digest, so nothing found clean under
@@ -27,26 +28,30 @@ protected one, back to probation). One-off texts only ever pass through probatio
 
 from __future__ import annotations
 
+import secrets
 import sys
 from collections import OrderedDict
 
 from app.guardian.compiled import Policy
 
-CAPACITY = 8192  # keys in each of the two segments (16,384 keys: 3 MiB measured)
+CAPACITY = 8192  # keys in each of the two segments (16,384 keys: 1.9 MiB measured)
 
-Key = tuple[str, str, int, int]  # policy digest, kind, length, hash
+Key = int  # the text's hash, mixed with its policy's and kind's salt
 OUTPUT = "output"  # the kind answers are kept under (request texts: text, tool, file, document)
 
 
 class CleanTexts:
     """A bounded set of (policy, kind, text) the policy found nothing in."""
 
-    __slots__ = ("_capacity", "_probation", "_protected", "enabled")
+    __slots__ = ("_capacity", "_probation", "_protected", "_salts", "enabled")
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity  # of each segment
         self._probation: OrderedDict[Key, None] = OrderedDict()  # seen once
         self._protected: OrderedDict[Key, None] = OrderedDict()  # seen again since
+        # A random 64-bit number for each policy digest and kind: keys of one never meet
+        # another's (the salts of policies long gone are few and small).
+        self._salts: dict[str, dict[str, int]] = {}
         self.enabled = bool(sys.flags.hash_randomization) and capacity > 0
 
     def __len__(self) -> int:
@@ -56,7 +61,7 @@ class CleanTexts:
         """Whether `text` of `kind` was found clean by `policy` (and is kept)."""
         if not self.enabled:
             return False
-        key = (policy.digest, kind, len(text), hash(text))
+        key = hash(text) ^ self._salt(policy.digest, kind)
         if key in self._protected:
             self._protected.move_to_end(key)
             return True
@@ -71,7 +76,16 @@ class CleanTexts:
     def add(self, policy: Policy, kind: str, text: str) -> None:
         """Keep that `policy` found nothing in `text` of `kind`."""
         if self.enabled:
-            self._on_probation((policy.digest, kind, len(text), hash(text)))
+            self._on_probation(hash(text) ^ self._salt(policy.digest, kind))
+
+    def _salt(self, digest: str, kind: str) -> int:
+        salts = self._salts.get(digest)
+        if salts is None:
+            salts = self._salts[digest] = {}
+        salt = salts.get(kind)
+        if salt is None:
+            salt = salts[kind] = secrets.randbits(64)
+        return salt
 
     def _on_probation(self, key: Key) -> None:
         self._probation[key] = None
