@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--parts", action="store_true")
+    parser.add_argument("--ll", type=int, metavar="BYTES",
+                        help="the last-level cache simulated (callgrind's --LL, 16-way)")
     parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
@@ -98,6 +100,7 @@ def main() -> None:
         out = Path(tmp)
         subprocess.run(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--cache-sim=yes",
+             *([f"--LL={args.ll},16,64"] if args.ll else []),
              f"--callgrind-out-file={out}/cg.out", sys.executable, __file__,
              "--rounds", str(args.rounds), "--requests", str(args.requests),
              *(["--parts"] if args.parts else []), "--inside", str(out)],

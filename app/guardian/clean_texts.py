@@ -51,7 +51,7 @@ class CleanTexts:
         self._protected: OrderedDict[Key, None] = OrderedDict()  # seen again since
         # A random 64-bit number for each policy digest and kind: keys of one never meet
         # another's (the salts of policies long gone are few and small).
-        self._salts: dict[str, dict[str, int]] = {}
+        self._salts = _Salts()
         self.enabled = bool(sys.flags.hash_randomization) and capacity > 0
 
     def __len__(self) -> int:
@@ -61,7 +61,7 @@ class CleanTexts:
         """Whether `text` of `kind` was found clean by `policy` (and is kept)."""
         if not self.enabled:
             return False
-        key = hash(text) ^ self._salt(policy.digest, kind)
+        key = hash(text) ^ self._salts[policy.digest][kind]
         if key in self._protected:
             self._protected.move_to_end(key)
             return True
@@ -76,19 +76,26 @@ class CleanTexts:
     def add(self, policy: Policy, kind: str, text: str) -> None:
         """Keep that `policy` found nothing in `text` of `kind`."""
         if self.enabled:
-            self._on_probation(hash(text) ^ self._salt(policy.digest, kind))
-
-    def _salt(self, digest: str, kind: str) -> int:
-        salts = self._salts.get(digest)
-        if salts is None:
-            salts = self._salts[digest] = {}
-        salt = salts.get(kind)
-        if salt is None:
-            salt = salts[kind] = secrets.randbits(64)
-        return salt
+            self._on_probation(hash(text) ^ self._salts[policy.digest][kind])
 
     def _on_probation(self, key: Key) -> None:
         self._probation[key] = None
         self._probation.move_to_end(key)
         if len(self._probation) > self._capacity:
             self._probation.popitem(last=False)
+
+
+class _KindSalts(dict[str, int]):
+    """A policy's salt of each kind, drawn when first asked for."""
+
+    def __missing__(self, kind: str) -> int:
+        salt = self[kind] = secrets.randbits(64)
+        return salt
+
+
+class _Salts(dict[str, _KindSalts]):
+    """The salts of each policy digest met."""
+
+    def __missing__(self, digest: str) -> _KindSalts:
+        salts = self[digest] = _KindSalts()
+        return salts
