@@ -449,7 +449,9 @@ class _HyperscanSet:
     def Match(self, data: bytes) -> list[int]:  # RE2's name for it
         """The indexes of the needs `data` holds."""
         hits: list[int] = []
-        self._db.scan(data, match_event_handler=_found, context=hits)
+        # Positional: the extension parses keywords by a slower path, whose code a request
+        # finds out of the caches (2 to 3 µs more a pass then, measured).
+        self._db.scan(data, _found, 0, hits)
         return hits
 
 
