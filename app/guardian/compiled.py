@@ -77,8 +77,12 @@ class Policy:
                                                 compare=False)
     _tested: set[tuple[Direction, Kind]] = field(default_factory=set, repr=False,
                                                  compare=False)
-    _decided_inputs: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-    _reviews_inputs: bool = field(default=False, repr=False, compare=False)
+    # The kinds of request text a semantic rule may change (`semantic_decides`), and whether
+    # some kind has semantic rules that only log (`reviewed_later`): read by every request
+    # check, kept as plain fields.
+    input_decided: frozenset[str] = field(default=frozenset(), init=False, repr=False,
+                                          compare=False)
+    input_reviewed: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # One pair of compiled sets for every screen of the policy (app/guardian/detectors/
@@ -102,9 +106,9 @@ class Policy:
                 elif self._index[(direction, kind, True)]:
                     self._later.add((direction, kind))
         literals.bind(self._screens.values())
-        object.__setattr__(self, "_decided_inputs", frozenset(
+        object.__setattr__(self, "input_decided", frozenset(
             kind for direction, kind in self._decides if direction == "input"))
-        object.__setattr__(self, "_reviews_inputs",
+        object.__setattr__(self, "input_reviewed",
                            any(direction == "input" for direction, _ in self._later))
 
     @property
@@ -116,17 +120,6 @@ class Policy:
                   semantic: bool) -> tuple[CompiledRule, ...]:
         """The rules that apply to texts of this direction and kind."""
         return self._index[(direction, kind, semantic)]
-
-    @property
-    def input_reviewed(self) -> bool:
-        """Whether some kind of request text has semantic rules that only log
-        (`reviewed_later`)."""
-        return self._reviews_inputs
-
-    @property
-    def input_decided(self) -> frozenset[str]:
-        """The kinds of request text a semantic rule may change (`semantic_decides`)."""
-        return self._decided_inputs
 
     def semantic_decides(self, direction: Direction, kind: Kind) -> bool:
         """Whether a semantic rule on texts of this direction and kind may change what

@@ -55,7 +55,9 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     policy = guardian.policy
     found: list[tuple[RequestText, Decision]] = []
     limit = enforcement.policy.max_scan_chars
-    chars = sum([len(t.text) for t in texts])
+    chars = 0
+    for text in texts:  # a loop, not a comprehension: one function less to run (3.11)
+        chars += len(text.text)
     if files:
         chars += sum(len(f.file_data or "") for f in files)
     if chars > limit:
@@ -72,13 +74,21 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     # Texts an earlier request carried and the policy found nothing in are not scanned again
     # (instructions, tools, a conversation's earlier messages).
     clean = guardian.clean
-    fresh = [t for t in texts if not clean.holds(policy, t.kind, t.text)]
+    fresh = []
+    for text in texts:
+        if not clean.holds(policy, text.kind, text.text):
+            fresh.append(text)
     # One screen a kind of text (message, tool, file): the rules that may match its texts.
     # When it leaves none and no semantic rule decides, nothing more runs (most requests).
     if fresh:
         decided = policy.input_decided
         try:
-            screens = _screens(policy, fresh)
+            screens: dict[str, list[CompiledRule]]
+            if len(fresh) == 1:  # most requests: one new text, screened as it is
+                kind: Kind = fresh[0].kind  # type: ignore[assignment]
+                screens = {kind: policy.candidates("input", kind, fresh[0].text)}
+            else:
+                screens = _screens(policy, fresh)
             awaits = not decided.isdisjoint(screens)
             if awaits or any(screens.values()):
                 found = await _scan(guardian, policy, fresh, screens, awaits,
@@ -168,9 +178,6 @@ async def _scan(guardian: Guardian, policy: Policy, texts: list[RequestText],
 def _screens(policy: Policy, texts: list[RequestText]) -> dict[str, list[CompiledRule]]:
     """For each kind of text (message, tool, file), the rules that may match any of its
     texts: one pass of the policy's screen over them together instead of one a text."""
-    if len(texts) == 1:  # most requests: one new text
-        kind: Kind = texts[0].kind  # type: ignore[assignment]
-        return {kind: policy.candidates("input", kind, texts[0].text)}
     by_kind: dict[str, list[str]] = {}
     for text in texts:
         by_kind.setdefault(text.kind, []).append(text.text)

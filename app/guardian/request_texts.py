@@ -73,7 +73,8 @@ def _responses(body: dict[str, Any], texts: list[RequestText], files: list[FileP
                 _text(texts, item, "content", f"{where}.content", "text")
             elif isinstance(content, list):
                 _parts(content, f"{where}.content", "text", texts, files)
-    _tools(body.get("tools"), False, texts)
+    if tools := body.get("tools"):  # most requests have none
+        _tools(tools, False, texts)
 
 
 def _chat(body: dict[str, Any], texts: list[RequestText], files: list[FilePart]) -> None:
@@ -88,7 +89,8 @@ def _chat(body: dict[str, Any], texts: list[RequestText], files: list[FilePart])
                 _text(texts, message, "content", f"messages[{i}].content", kind)
             elif isinstance(content, list):
                 _parts(content, f"messages[{i}].content", kind, texts, files)
-    _tools(body.get("tools"), True, texts)
+    if tools := body.get("tools"):
+        _tools(tools, True, texts)
 
 
 def _parts(parts: list[Any], where: str, kind: str, texts: list[RequestText],
