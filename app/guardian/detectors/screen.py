@@ -31,8 +31,8 @@ most (docs/guardian-enforcement.md). Both engines find the same sets
 each direction and kind of text) share one pair of compiled sets (`Literals`): a request's
 question and its answer are screened in the same memory, and a policy compiles two sets, not
 sixteen. Switched in one process (bench/screen_engines.py), a request with a new question
-cost 8.7 µs less on shared Hyperscan sets than on shared RE2 ones, 2.9 µs less than on
-Hyperscan sets of each screen's own.
+cost 3.8 to 8.7 µs less on shared Hyperscan sets than on shared RE2 ones (against Hyperscan
+sets of each screen's own: -2.9 and +0.9 µs in two runs, within a busy host's noise).
 """
 
 from __future__ import annotations
@@ -471,10 +471,11 @@ def _compiled(engine: Engine, needs: tuple[frozenset[str], ...]) -> Any:
 class Literals:
     """The sets of literals of one screen, or of several (a policy's): two compiled sets,
     those alternatives are filed under, searched in every text, and those they need besides,
-    searched in a text holding one of the first. Screens sharing them read one automaton
-    (Hyperscan's tables, RE2's states) for all their texts: a request's question and its
-    answer are screened in the same memory, where a screen of each kind of text had sets of
-    its own."""
+    searched only in a text holding one of the first: short words most of them (`a `, `the`,
+    `your`), found in most texts, which in the first set made every pass slower and found
+    nothing that counts. Screens sharing them read one automaton (Hyperscan's tables, RE2's
+    states) for all their texts: a request's question and its answer are screened in the
+    same memory, where a screen of each kind of text had sets of its own."""
 
     __slots__ = ("_first", "_later", "engine", "index", "others", "searched", "set")
 
@@ -523,10 +524,11 @@ class Screen(Generic[K]):
     """Which of some keyed patterns may match a text, in one pass: `candidates(text)` holds
     every key whose pattern matches it (and perhaps some whose pattern does not).
 
-    The sets of texts of two characters or more are found by one RE2 set; a set holding a
-    text of one character (a digit, `@`, a space) is found by a character class of its own,
-    searched only when an alternative needs it: such a set is in nearly every text, and in
-    the RE2 set it made every pass three times slower."""
+    The sets of texts of two characters or more are found by one compiled set (`Literals`,
+    RE2's or Hyperscan's); a set holding a text of one character (a digit, `@`, a space) is
+    found by a character class of its own, searched only when an alternative needs it: such
+    a set is in nearly every text, and in the RE2 set it made every pass three times
+    slower."""
 
     __slots__ = ("_always", "_chars", "_direct", "_filing", "_keys", "_literals", "_loose",
                  "_loose_ascii", "_others", "_rest", "_searched", "_set")
