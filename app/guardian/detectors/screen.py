@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import importlib
 import re
+import threading
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -434,10 +435,11 @@ def _found(need: int, start: int, end: int, flags: int, hits: list[int]) -> None
 class _HyperscanSet:
     """`needs` as one Hyperscan database, each need one expression (its texts as
     alternatives) reported once a pass; `Match` as RE2's set's. Shared by the policies
-    compiled from the same sets, on any thread (the database's lock keeps its passes one at
-    a time, each with its own list of hits)."""
+    compiled from the same sets, and safe on any thread: a pass runs without the
+    interpreter's lock, in the database's scratch space, and one that finds it in use by
+    another thread's pass runs in a scratch space of its thread's own."""
 
-    __slots__ = ("_db",)
+    __slots__ = ("_db", "_spares")
 
     def __init__(self, needs: Sequence[frozenset[str]]) -> None:
         expressions = [b"|".join(map(_hs_literal, sorted(need))) for need in needs]
@@ -445,14 +447,26 @@ class _HyperscanSet:
         flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
         self._db.compile(expressions=expressions, ids=list(range(len(expressions))),
                          elements=len(expressions), flags=[flags] * len(expressions))
+        self._spares = threading.local()
 
     def Match(self, data: bytes) -> list[int]:  # RE2's name for it
         """The indexes of the needs `data` holds."""
         hits: list[int] = []
-        # Positional: the extension parses keywords by a slower path, whose code a request
-        # finds out of the caches (2 to 3 µs more a pass then, measured).
-        self._db.scan(data, _found, 0, hits)
+        try:
+            # Positional: the extension parses keywords by a slower path, whose code a
+            # request finds out of the caches (2 to 3 µs more a pass then, measured).
+            self._db.scan(data, _found, 0, hits)
+        except hyperscan.ScratchInUseError:  # another thread's pass holds the database's
+            hits.clear()  # (refused before it began)
+            self._db.scan(data, _found, 0, hits, self._spare())
         return hits
+
+    def _spare(self) -> Any:
+        """This thread's own scratch space for the database."""
+        scratch = getattr(self._spares, "scratch", None)
+        if scratch is None:
+            scratch = self._spares.scratch = hyperscan.Scratch(self._db)
+        return scratch
 
 
 @functools.lru_cache(maxsize=32)
