@@ -22,8 +22,14 @@ other tenants push it out of the last-level cache (docs/guardian-enforcement.md)
 `--same` sends bench/asgi_overhead.py's own request every time (`What is 2+2?`, `store:
 false`): its texts, found clean once, are not scanned again (app/guardian/clean_texts.py).
 
+`--bound` adds a setting whose request check finds the request's texts and makes one pass of
+the policy's compiled set over them, nothing else (no screen logic around the pass, no
+clean-text store, no metrics, no deadline, no review): about what any request check must
+cost, so that its difference with the real one is the Python around the pass, what a
+request check compiled for size could save.
+
 Usage: PYTHONPATH=. python bench/guardian_parts.py [BATCHES] [--size N] [--no-scans] [--agent]
-           [--same]
+           [--same] [--bound]
 """
 
 from __future__ import annotations
@@ -41,7 +47,10 @@ from typing import Any
 from app.db.embedded import EmbeddedPostgres
 from app.guardian.compiled import Policy
 from app.guardian.engine import Guardian
+from app.guardian.request_check import Checked, check_request
+from app.guardian.request_texts import request_texts
 from app.main import create_app
+from app.middleware import guardian as guardian_middleware
 from app.settings import Settings
 from bench.asgi_overhead import call, unlimited
 from bench.guardian_overhead import (
@@ -54,7 +63,8 @@ from bench.guardian_overhead import (
     fresh,
 )
 
-Setting = tuple[bool, bool]  # (request check, output check)
+# (request check, output check); the request check "pass": `--bound`'s one pass
+Setting = tuple[bool | str, bool]
 
 _INSTRUCTIONS = (
     "You are a support assistant for Acme Cloud. Answer questions about billing, accounts, "
@@ -106,6 +116,16 @@ async def bench_app(**settings: Any) -> AsyncIterator[Any]:
             pg.stop()
 
 
+async def _one_pass(guardian: Guardian, enforcement: Any, path: str, body: dict[str, Any],
+                    **_: Any) -> Checked:
+    """The request check reduced to one pass of the policy's compiled set over the request's
+    texts."""
+    texts, _files = request_texts(path, body)
+    data = "\n".join(t.text for t in texts).encode("utf-8", "surrogatepass")
+    guardian.policy._screens[("input", "text")]._set.Match(data)
+    return Checked()
+
+
 def _no_scans() -> None:
     Guardian.reasons_fast = staticmethod(lambda text, **_: [])  # type: ignore[method-assign]
     Policy.candidates_of = lambda self, direction, kind, texts: []  # type: ignore[method-assign]
@@ -118,6 +138,7 @@ async def main() -> None:
     parser.add_argument("--agent", action="store_true")
     parser.add_argument("--same", action="store_true")
     parser.add_argument("--size", type=int, default=20)
+    parser.add_argument("--bound", action="store_true")
     args = parser.parse_args()
     if args.no_scans:
         _no_scans()
@@ -129,10 +150,13 @@ async def main() -> None:
             return ASGI_OVERHEAD_REQUEST if args.same else fresh(question)
         for _ in range(200):
             await call(app, "POST", "/v1/responses", body(), KEY)
-        cpu: dict[Setting, list[float]] = {s: [] for s in SETTINGS}
+        settings = SETTINGS + ([("pass", False)] if args.bound else [])
+        cpu: dict[Setting, list[float]] = {s: [] for s in settings}
         for i in range(args.batches):
-            for setting in (SETTINGS if i % 2 == 0 else SETTINGS[::-1]):
-                switch(*setting)
+            for setting in (settings if i % 2 == 0 else settings[::-1]):
+                switch(bool(setting[0]), setting[1])
+                guardian_middleware.check_request = (  # type: ignore[assignment]
+                    _one_pass if setting[0] == "pass" else check_request)
                 for _ in range(3):  # the middleware stack is built outside the clock
                     await call(app, "POST", "/v1/responses", body(), KEY)
                 started = time.process_time()
@@ -148,7 +172,8 @@ async def main() -> None:
               f"{', scans made no-ops' if args.no_scans else ''}")
         for (check, risk), values in cpu.items():
             gaps = sorted(b - a for a, b in zip(base, values, strict=True))
-            print(f"request check {'on ' if check else 'off'}  output check "
+            state = "one pass" if check == "pass" else "on " if check else "off"
+            print(f"request check {state}  output check "
                   f"{'on ' if risk else 'off'}  {statistics.median(values):7.1f} "
                   f"µs/request  added {statistics.median(gaps):+6.1f} µs  (p10 "
                   f"{gaps[len(gaps) // 10]:+6.1f}, p90 {gaps[len(gaps) * 9 // 10]:+6.1f})")
