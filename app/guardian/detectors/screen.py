@@ -41,7 +41,7 @@ import functools
 import importlib
 import re
 import threading
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 import re2
@@ -328,20 +328,25 @@ def _branch(parts: Sequence[tuple[Exact, Needs]]) -> tuple[Exact, Needs]:
     return exact, (frozenset().union(*(b[0] for b in best)),)
 
 
-def _re2_literal(text: str) -> str:
-    """`text` (a required text) for RE2: its characters escaped, and where it holds BOUND
-    beside an ASCII word character, RE2's `\\b` there. RE2's word boundary is ASCII's, and
+def _literal(text: str, escape: Callable[[str], str]) -> str:
+    """`text` (a required text) as an expression of the engine finding the sets: its
+    characters each written by `escape`, and where it holds BOUND beside an ASCII word
+    character, `\\b` there. RE2's word boundary (and Hyperscan's, on bytes) is ASCII's, and
     the pattern's (`regex`) Unicode's: a character that is not a word character to Unicode
     is none to ASCII, so beside an ASCII word character every boundary of the pattern's is
-    one of RE2's (elsewhere BOUND is dropped). That holds of the text's characters, which
-    `Screen.candidates` makes sure of (`_AS_ASCII`)."""
+    one of the engine's (elsewhere BOUND is dropped). That holds of the text's characters,
+    which `Screen.candidates` makes sure of (`_AS_ASCII`)."""
     out = []
     for i, c in enumerate(text):
         if c != BOUND:
-            out.append(c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}")
+            out.append(escape(c))
         elif any(_ascii_word(n) for n in text[i - 1:i] + text[i + 1:i + 2]):
             out.append("\\b")
     return "".join(out)
+
+
+def _re2_char(c: str) -> str:
+    return c if c.isalnum() and c.isascii() else f"\\x{{{ord(c):x}}}"
 
 
 def _ascii_word(c: str) -> bool:
@@ -397,23 +402,16 @@ class _CharClass:
         self.other = re.compile(_ranges(chars), re.IGNORECASE)
 
 
-def _hs_literal(text: str) -> bytes:
-    """`text` (a required text) for Hyperscan, as `_re2_literal` gives it to RE2, matched on
-    bytes: ASCII's case is ignored by the flag, a character outside ASCII is the UTF-8 bytes
-    of any of its case variants. (Hyperscan's UTF-8 mode needs every text to be valid UTF-8,
-    and one holding a lone surrogate is not; on bytes its `\\b` is ASCII's, as RE2's.)"""
-    out = []
-    for i, c in enumerate(text):
-        if c == BOUND:
-            if any(_ascii_word(n) for n in text[i - 1:i] + text[i + 1:i + 2]):
-                out.append("\\b")
-        elif c.isascii():
-            out.append(c if c.isalnum() else f"\\x{ord(c):02x}")
-        else:
-            out.append("(?:" + "|".join(
-                "".join(f"\\x{b:02x}" for b in v.encode("utf-8", "surrogatepass"))
-                for v in sorted(_case_variants(c))) + ")")
-    return "".join(out).encode()
+def _hs_char(c: str) -> str:
+    """A character of a required text for Hyperscan, matched on bytes: ASCII's as itself
+    (its case ignored by the flag), another as the UTF-8 bytes of any of its case variants.
+    (Hyperscan's UTF-8 mode needs every text to be valid UTF-8, and one holding a lone
+    surrogate is not; on bytes its `\\b` is ASCII's, as RE2's.)"""
+    if c.isascii():
+        return c if c.isalnum() else f"\\x{ord(c):02x}"
+    return "(?:" + "|".join(
+        "".join(f"\\x{b:02x}" for b in v.encode("utf-8", "surrogatepass"))
+        for v in sorted(_case_variants(c))) + ")"
 
 
 def _case_variants(c: str) -> set[str]:
@@ -442,7 +440,8 @@ class _HyperscanSet:
     __slots__ = ("_db", "_spares")
 
     def __init__(self, needs: Sequence[frozenset[str]]) -> None:
-        expressions = [b"|".join(map(_hs_literal, sorted(need))) for need in needs]
+        expressions = ["|".join(_literal(t, _hs_char) for t in sorted(need)).encode()
+                       for need in needs]
         self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         flags = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
         self._db.compile(expressions=expressions, ids=list(range(len(expressions))),
@@ -506,18 +505,15 @@ class Literals:
         self._first.update(dict.fromkeys(first))
         self._later.update(dict.fromkeys(later))
 
-    def compile(self) -> None:
+    def bind(self, screens: Iterable[Screen[Any]]) -> None:
+        """Compile the sets `screens` (made with these literals) added, and file their
+        alternatives under the sets' indexes."""
         first = list(self._first)  # a set some screen files under is searched in every text
         later = [need for need in self._later if need not in self._first]
         self.index = {need: i for i, need in enumerate(first + later)}
         self.searched = len(first)
         self.set = _compiled(self.engine, tuple(first))
         self.others = _compiled(self.engine, tuple(later))
-
-    def bind(self, screens: Iterable[Screen[Any]]) -> None:
-        """Compile the sets `screens` (made with these literals) added, and file their
-        alternatives under the sets' indexes."""
-        self.compile()
         for screen in screens:
             screen._bind()
 
@@ -529,7 +525,7 @@ def _re2_set(needs: Sequence[frozenset[str]]) -> Any:
     options.case_sensitive = False
     found = re2.Set.SearchSet(options)
     for need in needs:
-        found.Add("|".join(map(_re2_literal, sorted(need))))
+        found.Add("|".join(_literal(t, _re2_char) for t in sorted(need)))
     found.Compile()
     return getattr(found, "_set", found)
 
@@ -602,8 +598,7 @@ class Screen(Generic[K]):
         self._others: Any = None
         self._searched = 0
         if literals is None:  # its own sets
-            self._literals.compile()
-            self._bind()
+            self._literals.bind([self])
 
     def _bind(self) -> None:
         """File the alternatives under the indexes their sets have in the (compiled) sets."""
