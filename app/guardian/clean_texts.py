@@ -75,13 +75,8 @@ class CleanTexts:
 
     def add(self, policy: Policy, kind: str, text: str) -> None:
         """Keep that `policy` found nothing in `text` of `kind`."""
-        if self.enabled:  # `_on_probation`, written out (a function less a request)
-            key = hash(text) ^ self._salts[policy.digest][kind]
-            probation = self._probation
-            probation[key] = None
-            probation.move_to_end(key)
-            if len(probation) > self._capacity:
-                probation.popitem(last=False)
+        if self.enabled:
+            self._on_probation(hash(text) ^ self._salts[policy.digest][kind])
 
     def _on_probation(self, key: Key) -> None:
         self._probation[key] = None

@@ -83,12 +83,7 @@ async def check_request(guardian: Guardian, enforcement: Enforcement, path: str,
     if fresh:
         decided = policy.input_decided
         try:
-            screens: dict[str, list[CompiledRule]]
-            if len(fresh) == 1:  # most requests: one new text, screened as it is
-                kind: Kind = fresh[0].kind  # type: ignore[assignment]
-                screens = {kind: policy.candidates("input", kind, fresh[0].text)}
-            else:
-                screens = _screens(policy, fresh)
+            screens = _screens(policy, fresh)
             awaits = not decided.isdisjoint(screens)
             if awaits or any(screens.values()):
                 found = await _scan(guardian, policy, fresh, screens, awaits,
@@ -178,6 +173,9 @@ async def _scan(guardian: Guardian, policy: Policy, texts: list[RequestText],
 def _screens(policy: Policy, texts: list[RequestText]) -> dict[str, list[CompiledRule]]:
     """For each kind of text (message, tool, file), the rules that may match any of its
     texts: one pass of the policy's screen over them together instead of one a text."""
+    if len(texts) == 1:  # most requests: one new text, screened as it is
+        kind: Kind = texts[0].kind  # type: ignore[assignment]
+        return {kind: policy.candidates("input", kind, texts[0].text)}
     by_kind: dict[str, list[str]] = {}
     for text in texts:
         by_kind.setdefault(text.kind, []).append(text.text)
