@@ -44,9 +44,9 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -68,6 +68,7 @@ QUESTION = {"model": "lukhas-matriz", "store": False,
 ASGI_OVERHEAD_REQUEST = orjson.dumps(
     {"model": "lukhas-matriz", "input": "What is 2+2?", "store": False})
 _counter = itertools.count()
+T = TypeVar("T")
 
 
 def fresh(question: dict[str, Any] = QUESTION, **extra: Any) -> bytes:
@@ -121,26 +122,35 @@ def _guardian_switch(app: Any) -> Callable[..., None]:
     return switch
 
 
-async def paired(app: Any, batches: int, size: int = 20,
-                 body: Callable[[], bytes] = fresh) -> tuple[list[float], list[float]]:
-    """CPU µs per request with the Guardian out and in, in one process: it is switched every
-    `size` requests, `batches` times each, in alternating order, so that the load of a shared
-    machine weighs on both alike (apps started one after another do not share it). `body`:
-    each request's (a new question each time, by default). The embedding worker's CPU for
-    the semantic reviews is counted with the batch whose reviews it ran (the batch waits for
-    them)."""
-    switch = _guardian_switch(app)
-    out: dict[bool, list[float]] = {False: [], True: []}
+async def take_turns(app: Any, settings: Mapping[T, Callable[[], None]], batches: int,
+                     size: int = 20, body: Callable[[], bytes] = fresh) -> dict[T, list[float]]:
+    """CPU µs per request under each of `settings` (each a function putting it in place), in
+    one process: they take turns every `size` requests, `batches` times each, in an order
+    reversed every other batch, so that the load of a shared machine weighs on all alike
+    (apps started one after another do not share it). `body`: each request's (a new question
+    each time, by default). The embedding worker's CPU for the semantic reviews is counted
+    with the batch whose reviews it ran (the batch waits for them)."""
+    order = list(settings)
+    out: dict[T, list[float]] = {setting: [] for setting in order}
     for i in range(batches):
-        for on in ((True, False) if i % 2 else (False, True)):
-            switch(on)
+        for setting in (order if i % 2 == 0 else order[::-1]):
+            settings[setting]()
             for _ in range(3):  # the middleware stack is built again outside the clock
                 await call(app, "POST", "/v1/responses", body(), KEY)
             cpu = _cpu(app)
             for _ in range(size):
                 await call(app, "POST", "/v1/responses", body(), KEY)
             await _drain(app)
-            out[on].append((_cpu(app) - cpu) / size * 1e6)
+            out[setting].append((_cpu(app) - cpu) / size * 1e6)
+    return out
+
+
+async def paired(app: Any, batches: int, size: int = 20,
+                 body: Callable[[], bytes] = fresh) -> tuple[list[float], list[float]]:
+    """CPU µs per request with the Guardian out and in (`take_turns`); left in."""
+    switch = _guardian_switch(app)
+    out = await take_turns(app, {False: lambda: switch(False), True: lambda: switch(True)},
+                           batches, size, body)
     switch(True)
     return out[False], out[True]
 

@@ -37,9 +37,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import statistics
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -57,10 +57,10 @@ from bench.guardian_overhead import (
     ASGI_OVERHEAD_REQUEST,
     KEY,
     QUESTION,
-    _drain,
     _guardian_switch,
     _policy_without_semantic,
     fresh,
+    take_turns,
 )
 
 # (request check, output check); the request check "pass": `--bound`'s one pass
@@ -151,19 +151,13 @@ async def main() -> None:
         for _ in range(200):
             await call(app, "POST", "/v1/responses", body(), KEY)
         settings = SETTINGS + ([("pass", False)] if args.bound else [])
-        cpu: dict[Setting, list[float]] = {s: [] for s in settings}
-        for i in range(args.batches):
-            for setting in (settings if i % 2 == 0 else settings[::-1]):
-                switch(bool(setting[0]), setting[1])
-                guardian_middleware.check_request = (  # type: ignore[assignment]
-                    _one_pass if setting[0] == "pass" else check_request)
-                for _ in range(3):  # the middleware stack is built outside the clock
-                    await call(app, "POST", "/v1/responses", body(), KEY)
-                started = time.process_time()
-                for _ in range(args.size):
-                    await call(app, "POST", "/v1/responses", body(), KEY)
-                await _drain(app)
-                cpu[setting].append((time.process_time() - started) / args.size * 1e6)
+
+        def put(setting: Setting) -> None:
+            switch(bool(setting[0]), setting[1])
+            guardian_middleware.check_request = (  # type: ignore[assignment]
+                _one_pass if setting[0] == "pass" else check_request)
+        cpu = await take_turns(app, {s: functools.partial(put, s) for s in settings},
+                               args.batches, args.size, body)
         base = cpu[(False, False)]
         what = ("bench/asgi_overhead.py's request, the same each time" if args.same else
                 "an application turn" if args.agent else "one question")

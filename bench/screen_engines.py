@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import statistics
-import time
 from typing import Any
 
 from app.guardian.detectors.screen import ENGINES, Literals, Screen
 from bench.asgi_overhead import call
-from bench.guardian_overhead import KEY, QUESTION, _drain, _guardian_switch, fresh
+from bench.guardian_overhead import KEY, QUESTION, _guardian_switch, fresh, take_turns
 from bench.guardian_parts import bench_app
 
 
@@ -69,19 +69,13 @@ async def main() -> None:
         settings = ["off", *layouts]
         for _ in range(300):
             await call(app, "POST", "/v1/responses", fresh(QUESTION), KEY)
-        cpu: dict[str, list[float]] = {s: [] for s in settings}
-        for i in range(args.batches):
-            for setting in (settings if i % 2 == 0 else settings[::-1]):
-                switch(setting != "off")
-                if setting != "off":
-                    layouts[setting]()
-                for _ in range(3):  # the middleware stack is built again outside the clock
-                    await call(app, "POST", "/v1/responses", fresh(QUESTION), KEY)
-                started = time.process_time()
-                for _ in range(args.size):
-                    await call(app, "POST", "/v1/responses", fresh(QUESTION), KEY)
-                await _drain(app)
-                cpu[setting].append((time.process_time() - started) / args.size * 1e6)
+
+        def put(setting: str) -> None:
+            switch(setting != "off")
+            if setting != "off":
+                layouts[setting]()
+        cpu = await take_turns(app, {s: functools.partial(put, s) for s in settings},
+                               args.batches, args.size)
         print(f"/v1/responses store=false, a new question each request, {args.batches} batches "
               f"of {args.size} requests a setting")
         for setting, values in cpu.items():
