@@ -17,6 +17,7 @@ from app.guardian.compiled import Policy
 from app.guardian.detectors import injection, screen, secrets
 from app.guardian.detectors.screen import ENGINES, Engine, Screen, required_literals
 from app.guardian.reload import DEFAULT_DIR, load_policy
+from tests.utils.screen_sets import CountingSet
 
 DATA = Path(__file__).parent / "data" / "moderation_eval.jsonl"
 
@@ -215,17 +216,6 @@ def test_the_policy_screen_never_drops_a_finding(engine: Engine, pieces: list[st
                 assert id(rule) in kept, (rule.name, text)
 
 
-class _Counting:
-    """An RE2 set whose passes are counted."""
-
-    def __init__(self, inner: object, passes: list[bytes]) -> None:
-        self._inner, self._passes = inner, passes
-
-    def Match(self, data: bytes) -> list[int]:  # RE2's name
-        self._passes.append(data)
-        return self._inner.Match(data)  # type: ignore[attr-defined,no-any-return]
-
-
 @pytest.mark.parametrize(("text", "kept", "passes"), [
     ("you and you and your friends", set(), 0),  # only what the alternatives need more
     ("kill the process", set(), 1),  # a set they are filed under: the others searched
@@ -239,7 +229,7 @@ def test_the_sets_alternatives_need_besides_are_searched_only_after_theirs(
     need besides (short words found in most texts) is searched in a text holding one."""
     made = Screen([("threat", r"\bkill\b.{0,20}\byou\b"), ("hang", r"\bhang up\b")], engine)
     passes_made: list[bytes] = []
-    made._others = _Counting(made._others, passes_made)
+    made._others = CountingSet(made._others, passes_made)
     assert set(made.candidates(text)) == kept
     assert len(passes_made) == passes
 
